@@ -1,0 +1,61 @@
+# mpm3d: every target is idempotent. `make demo` and `make test` set everything up first.
+SHELL := /bin/bash
+SYSTEM_PYTHON ?= /usr/bin/python3
+VENV := .venv
+PY := $(VENV)/bin/python
+APT_PACKAGES := qgis python3-qgis qgis-providers python3-gdal gdal-bin python3-sklearn \
+	python3-matplotlib python3-scipy python3-venv python3-pip
+DEMO_DIR ?= demo_output
+BENCH_PROFILE ?= quick
+QGIS_PROFILE_DIR ?= $(HOME)/.local/share/QGIS/QGIS3/profiles/default
+export QT_QPA_PLATFORM ?= offscreen
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup system-packages test lint demo install zip bench clean
+
+setup: system-packages $(VENV)/.installed
+
+# QGIS, GDAL and the scientific stack come from Debian; installed here when root, else the command is printed.
+system-packages:
+	@if $(SYSTEM_PYTHON) -c "import qgis.core, osgeo.gdal, sklearn, scipy, matplotlib, ensurepip" 2>/dev/null \
+	    && command -v qgis_process >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(APT_PACKAGES); \
+	else \
+	  echo "Missing system packages. Run:  sudo apt-get install -y $(APT_PACKAGES)"; exit 1; \
+	fi
+
+# torch etc. in a venv of QGIS's own Python that also sees the system packages (QGIS, GDAL).
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(SYSTEM_PYTHON) -m venv --system-site-packages $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+test: setup
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q tests
+
+lint: setup
+	$(PY) -m ruff check .
+
+demo: setup
+	$(PY) scripts/demo.py --out $(DEMO_DIR)
+
+# Link this folder into the user's QGIS profile as plugin "mpm3d" and enable it.
+install: setup
+	mkdir -p "$(QGIS_PROFILE_DIR)/python/plugins"
+	ln -sfn "$(CURDIR)" "$(QGIS_PROFILE_DIR)/python/plugins/mpm3d"
+	$(PY) scripts/qgis_process.py plugins enable mpm3d
+
+zip:
+	rm -rf build/zip && mkdir -p build/zip/mpm3d dist
+	git ls-files | grep -vE '^(tests|bench|scripts|\.ci)/|^(Makefile|requirements.txt|\.gitignore)$$' \
+	  | xargs -I{} cp --parents {} build/zip/mpm3d/
+	cd build/zip && rm -f ../../dist/mpm3d.zip && zip -qr ../../dist/mpm3d.zip mpm3d
+	@echo "dist/mpm3d.zip"
+
+bench: setup
+	$(PY) bench/run.py --profile $(BENCH_PROFILE)
+
+clean:
+	rm -rf build dist $(DEMO_DIR) .pytest_cache .ruff_cache

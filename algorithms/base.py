@@ -1,0 +1,147 @@
+"""What every mpm3d algorithm shares: help text per parameter, error mapping, progress, styling."""
+
+import os
+import tempfile
+
+from qgis.core import (
+    QgsColorRampShader,
+    QgsGradientColorRamp,
+    QgsGradientStop,
+    QgsProcessing,
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+    QgsProcessingParameterDefinition,
+    QgsRasterFileWriter,
+    QgsRasterLayer,
+    QgsRasterPipe,
+    QgsRasterShader,
+    QgsSingleBandPseudoColorRenderer,
+)
+from qgis.PyQt.QtGui import QColor, QIcon
+
+from ..core.errors import Mpm3dError
+from ..provider.settings import PLUGIN_DIR
+
+# viridis: perceptually uniform and readable by colour-blind colleagues; one ramp for all 0-1 outputs
+PROSPECTIVITY_COLOURS = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"]
+
+
+class Cancelled(Exception):
+    """Raised from a progress callback when the user pressed Cancel."""
+
+
+class Mpm3dAlgorithm(QgsProcessingAlgorithm):
+    """Subclasses set NAME, DISPLAY, GROUP, SUMMARY and define parameters with ``add``."""
+
+    NAME = ""
+    DISPLAY = ""
+    GROUP = ""
+    SUMMARY = ""
+
+    def __init__(self):
+        super().__init__()
+        self._help: list[tuple[str, str]] = []
+
+    def name(self):
+        return self.NAME
+
+    def displayName(self):  # noqa: N802 - QGIS API
+        return self.DISPLAY
+
+    def group(self):
+        return self.GROUP
+
+    def groupId(self):  # noqa: N802
+        return self.GROUP.lower().replace(" ", "_")
+
+    def icon(self):
+        return QIcon(os.path.join(PLUGIN_DIR, "icon.svg"))
+
+    def createInstance(self):  # noqa: N802
+        return type(self)()
+
+    def add(self, parameter, help_text: str, advanced: bool = False):
+        """Add a parameter with its help text (shown in the dialog and in the help panel)."""
+        parameter.setHelp(help_text)
+        if advanced:
+            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        self._help.append((parameter.description(), help_text))
+        self.addParameter(parameter)
+        return parameter
+
+    def shortHelpString(self):  # noqa: N802
+        items = "".join(f"<dt><b>{name}</b></dt><dd>{text}</dd>" for name, text in self._help)
+        return f"<p>{self.SUMMARY}</p><dl>{items}</dl>"
+
+    def progress(self, feedback, start: float = 0.0, end: float = 100.0):
+        """A core progress callback (fraction 0..1) mapped onto [start, end] %, raising on Cancel."""
+        def report(fraction, message: str = ""):
+            if feedback.isCanceled():
+                raise Cancelled()
+            if fraction is not None:
+                feedback.setProgress(start + (end - start) * float(fraction))
+            if message:
+                feedback.setProgressText(message)
+        return report
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        try:
+            return self.run(parameters, context, feedback)
+        except Cancelled:
+            feedback.pushInfo("Cancelled; no output was written.")
+            return {}
+        except Mpm3dError as exc:
+            raise QgsProcessingException(str(exc)) from exc
+
+    def run(self, parameters, context, feedback):
+        raise NotImplementedError
+
+    @staticmethod
+    def layer_file(layer, feedback) -> str:
+        """A file GDAL can read for a raster layer; a layer that is not file-backed is written to a temp GeoTIFF."""
+        path = layer.source().split("|")[0]
+        if layer.providerType() == "gdal" and os.path.isfile(path):
+            return path
+        target = os.path.join(tempfile.mkdtemp(prefix="mpm3d_"), f"{layer.name()}.tif")
+        feedback.pushInfo(f"Layer {layer.name()} is not a file; writing it to {target}")
+        writer = QgsRasterFileWriter(target)
+        pipe = QgsRasterPipe()
+        pipe.set(layer.dataProvider().clone())
+        if writer.writeRaster(pipe, layer.width(), layer.height(), layer.extent(), layer.crs()) != 0:
+            raise QgsProcessingException(f"Could not write layer {layer.name()} to a temporary GeoTIFF.")
+        return target
+
+    def layer_files(self, parameters, name, context, feedback) -> list[str]:
+        layers = self.parameterAsLayerList(parameters, name, context)
+        return [self.layer_file(layer, feedback) for layer in layers]
+
+
+def prospectivity_renderer(provider, band: int = 1) -> QgsSingleBandPseudoColorRenderer:
+    """The shared 0-1 colour ramp with a five-class legend, for every prospectivity raster."""
+    ramp = QgsGradientColorRamp(QColor(PROSPECTIVITY_COLOURS[0]), QColor(PROSPECTIVITY_COLOURS[-1]))
+    ramp.setStops([QgsGradientStop(i / 4, QColor(c)) for i, c in enumerate(PROSPECTIVITY_COLOURS[1:-1], start=1)])
+    shader_function = QgsColorRampShader(0.0, 1.0, ramp, QgsColorRampShader.Interpolated)
+    shader_function.classifyColorRamp(5, -1)
+    shader = QgsRasterShader(0.0, 1.0)
+    shader.setRasterShaderFunction(shader_function)
+    renderer = QgsSingleBandPseudoColorRenderer(provider, band, shader)
+    renderer.setClassificationMin(0.0)
+    renderer.setClassificationMax(1.0)
+    return renderer
+
+
+def style_prospectivity_layer(layer: QgsRasterLayer) -> None:
+    layer.setRenderer(prospectivity_renderer(layer.dataProvider()))
+    layer.triggerRepaint()
+
+
+def folder_parameter_value(algorithm, parameters, name, context) -> str:
+    """A folder destination, created if needed (QgsProcessing.TEMPORARY_OUTPUT gives a temp folder)."""
+    folder = algorithm.parameterAsString(parameters, name, context)
+    if not folder or folder == QgsProcessing.TEMPORARY_OUTPUT:
+        folder = tempfile.mkdtemp(prefix="mpm3d_")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise QgsProcessingException(f"Cannot create the output folder {folder} ({name}): {exc.strerror}") from exc
+    return folder

@@ -1,0 +1,59 @@
+"""Stack depth slices into cube: evidence rasters (and labels) to one NetCDF cube file."""
+
+from qgis.core import (
+    QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterMultipleLayers,
+    QgsProcessingParameterString,
+    QgsProcessing,
+)
+
+from ..core import jobs
+from ..core.errors import Mpm3dError
+from .base import Mpm3dAlgorithm
+
+
+class StackSlices(Mpm3dAlgorithm):
+    NAME = "stack_slices"
+    DISPLAY = "Stack depth slices into cube"
+    GROUP = "Data"
+    SUMMARY = (
+        "Stacks one multi-band evidence raster per elevation level into a 3D cube file (NetCDF-4/CF, "
+        "readable by GDAL, xarray and ParaView). Every slice must share the CRS, geotransform, size and band "
+        "names; a mismatch stops with a message naming the slice and what differs. Levels are sorted top down; "
+        "nodata is kept as a mask."
+    )
+
+    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
+        self.add(QgsProcessingParameterMultipleLayers("EVIDENCE", "Evidence slices (one raster per level)",
+                                                      QgsProcessing.TypeRaster),
+                 "Multi-band rasters, one per depth level; band descriptions name the evidence features.")
+        self.add(QgsProcessingParameterMultipleLayers("LABELS", "Label slices (optional, same order)",
+                                                      QgsProcessing.TypeRaster, optional=True),
+                 "Single-band rasters on the same grid, one per level in the order of the evidence slices: "
+                 "1 ore, 0 barren, nodata unknown.")
+        self.add(QgsProcessingParameterString("ELEVATIONS", "Elevations (m, comma separated, optional)",
+                                              optional=True),
+                 "One elevation per evidence slice in the same order, metres, positive up. Empty: the last "
+                 "signed number in each file name (evidence_z-0450.tif gives -450).")
+        self.add(QgsProcessingParameterFileDestination("OUTPUT", "Cube file", "NetCDF cube (*.nc)"),
+                 "The cube file to write.")
+        self.addOutput(QgsProcessingOutputNumber("LEVELS", "Number of levels"))
+        self.addOutput(QgsProcessingOutputString("FEATURES", "Feature names"))
+
+    def run(self, parameters, context, feedback):
+        evidence = self.layer_files(parameters, "EVIDENCE", context, feedback)
+        labels = self.layer_files(parameters, "LABELS", context, feedback) or None
+        text = self.parameterAsString(parameters, "ELEVATIONS", context).strip()
+        try:
+            elevations = [float(v) for v in text.replace(";", ",").split(",") if v.strip()] if text else None
+        except ValueError as exc:
+            raise Mpm3dError(f"ELEVATIONS must be numbers separated by commas, got '{text}'") from exc
+        output = self.parameterAsFileOutput(parameters, "OUTPUT", context)
+        result = jobs.stack(evidence, output, labels, elevations, self.progress(feedback))
+        for warning in result["WARNINGS"]:
+            feedback.reportError(warning, False)
+        feedback.pushInfo(f"{result['LEVELS']} levels from {result['ELEVATIONS'][0]:g} to "
+                          f"{result['ELEVATIONS'][-1]:g} m, features: {', '.join(result['FEATURES'])}")
+        return {"OUTPUT": output, "LEVELS": result["LEVELS"], "FEATURES": ",".join(result["FEATURES"])}

@@ -1,0 +1,102 @@
+"""The core's command line: every job without QGIS, and the worker protocol with --json-lines.
+
+Exit status 0 on success, 2 for a problem with the data or parameters (an ``error`` event
+says what), 3 for CUDA out of memory, 1 for anything unexpected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+from . import jobs
+from .errors import Mpm3dError
+from .progress import Reporter
+
+
+def _floats(text: str) -> list[float]:
+    return [float(v) for v in text.replace(";", ",").split(",") if v.strip()]
+
+
+def _shape(text: str) -> tuple[int, int, int]:
+    values = [int(v) for v in text.lower().split("x")]
+    if len(values) != 3:
+        raise argparse.ArgumentTypeError("give levels x rows x columns, e.g. 16x40x40")
+    return tuple(values)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description=__doc__.splitlines()[0])
+    parser.add_argument("--json-lines", action="store_true", help="progress as JSON lines (worker mode)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    synth = commands.add_parser("synth", help="write the synthetic source/target deposit pair as depth slices")
+    synth.add_argument("--out", required=True, help="output folder")
+    synth.add_argument("--shape", type=_shape, default=(16, 40, 40), help="levels x rows x columns")
+    synth.add_argument("--voxel-size", type=_floats, default=[25.0, 25.0, 25.0], help="dz,dy,dx in metres")
+    synth.add_argument("--seed", type=int, default=0)
+
+    stack = commands.add_parser("stack", help="stack depth slices into a cube file")
+    stack.add_argument("--evidence", nargs="+", required=True, help="evidence rasters, one per level")
+    stack.add_argument("--labels", nargs="*", help="label rasters in the same order (optional)")
+    stack.add_argument("--elevations", type=_floats, help="comma-separated elevations (default: file names)")
+    stack.add_argument("--out", required=True, help="cube file (.nc)")
+
+    export = commands.add_parser("export", help="write a cube file back to depth slices")
+    export.add_argument("--cube", required=True)
+    export.add_argument("--out", required=True, help="output folder")
+    export.add_argument("--prefix", default="")
+    export.add_argument("--variables", nargs="*", help="variables to write (default: all features, label)")
+
+    from .commands import add_model_commands
+
+    add_model_commands(commands)
+    return parser
+
+
+def run(args: argparse.Namespace, reporter: Reporter) -> dict:
+    def progress(fraction, message="", **fields):
+        reporter.progress(fraction, message, **fields)
+
+    if args.command == "synth":
+        return jobs.generate_pair(args.out, args.shape, tuple(args.voxel_size), args.seed, progress)
+    if args.command == "stack":
+        return jobs.stack(args.evidence, args.out, args.labels, args.elevations, progress)
+    if args.command == "export":
+        return jobs.export(args.cube, args.out, args.prefix, args.variables, progress)
+    from .commands import run_model_command
+
+    return run_model_command(args, progress, reporter)
+
+
+def _terminate(_signum, _frame):
+    """SIGTERM (Cancel in QGIS) unwinds normally, so temporary outputs are removed."""
+    raise SystemExit(143)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    reporter = Reporter(json_lines=args.json_lines)
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        outputs = run(args, reporter)
+    except Mpm3dError as exc:
+        reporter.error(str(exc))
+        return 2
+    except Exception as exc:  # the worker must always say why it stopped
+        if type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower():
+            reporter.error("The GPU ran out of memory. Lower the batch size (BATCH_SIZE) or the prediction "
+                           "chunk size (CHUNK_LEVELS), or run on the CPU (DEVICE=cpu).", kind="oom")
+            return 3
+        reporter.error(f"Unexpected failure: {type(exc).__name__}: {exc}", kind="internal")
+        if not args.json_lines:
+            raise
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+        return 1
+    for warning in outputs.pop("WARNINGS", []):
+        reporter.warning(warning)
+    reporter.result(outputs)
+    return 0

@@ -1,0 +1,233 @@
+"""How good a prospectivity cube is against known labels, and how far apart two domains are.
+
+All results are plain Python numbers and lists, so they go straight into JSON and the reports.
+Target labels enter only here, after training, never into training or model selection.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import rankdata
+
+from .errors import Mpm3dError
+from .grid import LABEL_BARREN, LABEL_ORE
+
+MAX_CURVE_POINTS = 500
+TOP_SHARES = {"capture_top5": 0.05, "capture_top10": 0.10, "capture_top20": 0.20}
+MAX_MMD_SAMPLES = 2000
+MAX_PAD_SAMPLES = 5000
+
+
+def evaluate(prospectivity: np.ndarray, label: np.ndarray, z: np.ndarray) -> dict:
+    """ROC AUC, ROC, success-rate and prediction-volume curves, overall and per level.
+
+    The volume is every voxel with a finite prospectivity; the AUC uses the voxels among them
+    with a known label (1 ore, 0 barren).
+    """
+    prospectivity = np.asarray(prospectivity, dtype=np.float64)
+    label = np.asarray(label)
+    z = np.asarray(z, dtype=np.float64)
+    if prospectivity.ndim != 3 or prospectivity.shape != label.shape:
+        raise Mpm3dError(
+            f"The prospectivity cube {prospectivity.shape} and the label cube {label.shape} must have "
+            "the same (z, y, x) shape; predict on the cube that carries the labels."
+        )
+    if z.shape != (prospectivity.shape[0],):
+        raise Mpm3dError(
+            f"{len(z)} elevations were given for {prospectivity.shape[0]} levels; pass one per level."
+        )
+    finite = np.isfinite(prospectivity)
+    ore = finite & (label == LABEL_ORE)
+    barren = finite & (label == LABEL_BARREN)
+    n_ore, n_barren = int(ore.sum()), int(barren.sum())
+    if n_ore == 0 or n_barren == 0:
+        missing = "ore" if n_ore == 0 else "barren"
+        raise Mpm3dError(
+            f"No {missing} voxels among the labelled voxels with a prediction (ore: {n_ore}, "
+            f"barren: {n_barren}); an AUC needs both. Check that the labels cover the predicted volume."
+        )
+
+    volume_p = prospectivity[finite]
+    ore_p = prospectivity[ore]
+    barren_p = prospectivity[barren]
+    success = _success_rate(volume_p, ore_p)
+    result = {
+        "n_ore": n_ore,
+        "n_barren": n_barren,
+        "n_volume": int(volume_p.size),
+        "auc": roc_auc(ore_p, barren_p),
+        "roc": _roc_curve(ore_p, barren_p),
+        "success_rate": _downsample_curve(success),
+        "pv": _prediction_volume(success),
+    }
+    for key, share in TOP_SHARES.items():
+        result[key] = _capture_at(success, share)
+    result["levels"] = [_level_metrics(prospectivity[k], label[k], float(z[k])) for k in range(len(z))]
+    return result
+
+
+def roc_auc(positive_scores: np.ndarray, negative_scores: np.ndarray) -> float:
+    """Mann-Whitney AUC from average ranks, so tied scores count one half as they should."""
+    n_pos, n_neg = len(positive_scores), len(negative_scores)
+    if n_pos == 0 or n_neg == 0:
+        raise Mpm3dError("An AUC needs at least one ore and one barren voxel.")
+    ranks = rankdata(np.concatenate([positive_scores, negative_scores]))
+    rank_sum = float(ranks[:n_pos].sum())
+    return (rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
+
+
+def _level_metrics(prospectivity: np.ndarray, label: np.ndarray, z: float) -> dict:
+    finite = np.isfinite(prospectivity)
+    ore_p = prospectivity[finite & (label == LABEL_ORE)]
+    barren_p = prospectivity[finite & (label == LABEL_BARREN)]
+    both_classes = ore_p.size > 0 and barren_p.size > 0
+    capture = _capture_at(_success_rate(prospectivity[finite], ore_p), 0.10) if ore_p.size else None
+    return {
+        "z": z,
+        "auc": roc_auc(ore_p, barren_p) if both_classes else None,
+        "n_ore": int(ore_p.size),
+        "n_barren": int(barren_p.size),
+        "capture_top10": capture,
+    }
+
+
+def _descending_counts(values: np.ndarray, subset: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct thresholds t (descending) with the counts of ``values`` and ``subset`` at p >= t."""
+    thresholds = np.unique(values)[::-1]
+    n_values = len(values) - np.searchsorted(np.sort(values), thresholds, side="left")
+    n_subset = len(subset) - np.searchsorted(np.sort(subset), thresholds, side="left")
+    return thresholds, n_values, n_subset
+
+
+def _roc_curve(ore_p: np.ndarray, barren_p: np.ndarray) -> dict:
+    thresholds, n_known, n_tp = _descending_counts(np.concatenate([ore_p, barren_p]), ore_p)
+    tpr = n_tp / len(ore_p)
+    fpr = (n_known - n_tp) / len(barren_p)
+    # Start at (0, 0) with a threshold just above the top score: nothing is predicted ore there.
+    start = np.nextafter(thresholds[0], np.inf)
+    curve = {
+        "fpr": np.concatenate([[0.0], fpr]),
+        "tpr": np.concatenate([[0.0], tpr]),
+        "thresholds": np.concatenate([[start], thresholds]),
+    }
+    return _downsample_curve(curve)
+
+
+def _success_rate(volume_p: np.ndarray, ore_p: np.ndarray) -> dict:
+    """Share of ore captured against share of the volume, both at p >= t, from (0, 0) to (1, 1).
+
+    Between distinct thresholds the curve is a straight line: the expected capture when tied
+    voxels are taken in random order.
+    """
+    thresholds, n_volume, n_ore = _descending_counts(volume_p, ore_p)
+    start = np.nextafter(thresholds[0], np.inf)
+    return {
+        "volume_share": np.concatenate([[0.0], n_volume / len(volume_p)]),
+        "ore_share": np.concatenate([[0.0], n_ore / max(len(ore_p), 1)]),
+        "thresholds": np.concatenate([[start], thresholds]),
+    }
+
+
+def _capture_at(success: dict, volume_share: float) -> float:
+    """Share of ore inside the top ``volume_share`` of the volume ranked by prospectivity."""
+    return float(np.interp(volume_share, success["volume_share"], success["ore_share"]))
+
+
+def _prediction_volume(success: dict) -> dict:
+    """P-V curves against the threshold and their intersection (Yousefi & Carranza's P-A plot in 3D).
+
+    Where the share of ore above a threshold equals one minus the share of the volume above it,
+    a small volume holds a large share of the ore: that threshold is the usual favourability cut.
+    """
+    thresholds = success["thresholds"][::-1]
+    ore_share = success["ore_share"][::-1]
+    volume_share = success["volume_share"][::-1]
+    # gap falls from +1 (lowest threshold: all ore, all volume) to -1 (above the top: nothing).
+    gap = ore_share - (1.0 - volume_share)
+    crossing = int(np.argmax(gap <= 0.0))
+    if crossing == 0 or gap[crossing] == 0.0:
+        weight = 1.0
+    else:
+        weight = gap[crossing - 1] / (gap[crossing - 1] - gap[crossing])
+
+    def at_crossing(values: np.ndarray) -> float:
+        before = values[max(crossing - 1, 0)]
+        return float(before + weight * (values[crossing] - before))
+
+    curve = _downsample_curve({"thresholds": thresholds, "ore_share": ore_share, "volume_share": volume_share})
+    curve["intersection"] = {
+        "threshold": at_crossing(thresholds),
+        "ore_share": at_crossing(ore_share),
+        "volume_share": at_crossing(volume_share),
+    }
+    return curve
+
+
+def _downsample_curve(curve: dict) -> dict:
+    """At most MAX_CURVE_POINTS evenly spaced points (first and last kept), as JSON-able lists."""
+    n = len(next(iter(curve.values())))
+    keep = np.unique(np.round(np.linspace(0, n - 1, min(n, MAX_CURVE_POINTS))).astype(int))
+    return {key: [float(v) for v in np.asarray(values)[keep]] for key, values in curve.items()}
+
+
+def proxy_a_distance(features_a: np.ndarray, features_b: np.ndarray, seed: int = 0) -> float:
+    """Proxy A-distance 2(1 - 2 err) of a linear classifier told to separate the two domains.
+
+    Ben-David et al.: 0 when the domains cannot be told apart, 2 when they separate perfectly.
+    The error is the 2-fold cross-validated one, so the classifier never scores its own training data.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(seed)
+    a = _finite_rows(features_a, "features_a", rng, MAX_PAD_SAMPLES)
+    b = _finite_rows(features_b, "features_b", rng, MAX_PAD_SAMPLES)
+    if len(a) < 2 or len(b) < 2:
+        raise Mpm3dError("The proxy A-distance needs at least 2 finite samples from each domain.")
+    samples = np.concatenate([a, b])
+    domain = np.concatenate([np.zeros(len(a), int), np.ones(len(b), int)])
+    classifier = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    folds = StratifiedKFold(n_splits=2, shuffle=True, random_state=seed)
+    error = 1.0 - float(np.mean(cross_val_score(classifier, samples, domain, cv=folds)))
+    return max(0.0, 2.0 * (1.0 - 2.0 * error))
+
+
+def mmd_rbf(a: np.ndarray, b: np.ndarray, gamma: float | None = None, seed: int = 0) -> float:
+    """Squared maximum mean discrepancy (biased estimate, >= 0) with k(u, v) = exp(-gamma |u - v|^2).
+
+    Without ``gamma`` the median heuristic sets it to 1 / median squared distance of the pooled
+    samples, so the measure does not depend on the units of the features. Each side is subsampled
+    to MAX_MMD_SAMPLES to keep the kernel matrix in memory.
+    """
+    rng = np.random.default_rng(seed)
+    a = _finite_rows(a, "a", rng, MAX_MMD_SAMPLES)
+    b = _finite_rows(b, "b", rng, MAX_MMD_SAMPLES)
+    if len(a) == 0 or len(b) == 0:
+        raise Mpm3dError("The MMD needs at least one finite sample from each domain.")
+    pooled = np.concatenate([a, b])
+    squared_norms = np.einsum("ij,ij->i", pooled, pooled)
+    distances = squared_norms[:, None] + squared_norms[None, :] - 2.0 * pooled @ pooled.T
+    np.maximum(distances, 0.0, out=distances)
+    if gamma is None:
+        off_diagonal = distances[~np.eye(len(pooled), dtype=bool)]
+        median = float(np.median(off_diagonal)) if off_diagonal.size else 0.0
+        gamma = 1.0 / median if median > 0 else 1.0
+    kernel = np.exp(-gamma * distances, out=distances)
+    n_a = len(a)
+    k_aa = kernel[:n_a, :n_a].mean()
+    k_bb = kernel[n_a:, n_a:].mean()
+    k_ab = kernel[:n_a, n_a:].mean()
+    return max(0.0, float(k_aa + k_bb - 2.0 * k_ab))
+
+
+def _finite_rows(features: np.ndarray, name: str, rng: np.random.Generator, max_rows: int) -> np.ndarray:
+    """Rows without NaN, randomly subsampled to ``max_rows`` so the cost stays bounded."""
+    features = np.asarray(features, dtype=np.float64)
+    if features.ndim != 2:
+        raise Mpm3dError(f"{name} must be a (samples, features) table, got shape {features.shape}.")
+    features = features[np.all(np.isfinite(features), axis=1)]
+    if len(features) > max_rows:
+        features = features[rng.choice(len(features), max_rows, replace=False)]
+    return features

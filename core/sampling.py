@@ -1,0 +1,216 @@
+"""Per-domain standardisation, the spatial-block validation split and patch gathering on the device.
+
+Each cube is standardised with its own per-feature mean and std over its valid voxels, so two
+deposits with different absolute levels of evidence meet the network on the same scale. Patches
+are cut on the device with one gather from a padded, device-resident cube: the flat index of each
+centre plus a table of the p^3 offsets, so there is no per-patch Python loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+from scipy import ndimage
+
+from .errors import Mpm3dError
+from .grid import LABEL_BARREN, LABEL_ORE, Cube
+
+ReadSlab = Callable[[int, int], np.ndarray]
+N_TRANSFORMS = 8  # the rotations by 90 degrees about z, each with and without a flip
+
+
+@dataclass
+class FeatureStats:
+    """Per-feature mean and std of one domain over its valid voxels."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    def to_dict(self) -> dict[str, list[float]]:
+        return {"mean": [float(v) for v in self.mean], "std": [float(v) for v in self.std]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "FeatureStats":
+        return cls(mean=np.asarray(data["mean"], np.float64), std=np.asarray(data["std"], np.float64))
+
+
+def cube_slab_reader(cube: Cube) -> ReadSlab:
+    return lambda z0, z1: cube.features[:, z0:z1]
+
+
+def feature_stats(
+    read_slab: ReadSlab,
+    shape: tuple[int, int, int],
+    feature_names: list[str],
+    slab_depth: int = 8,
+    on_progress: Callable[[dict], None] | None = None,
+) -> FeatureStats:
+    """Streaming per-feature mean and std over voxels where every feature is finite.
+
+    Level-by-level Chan merging makes the result independent of ``slab_depth``, so an in-memory cube
+    and the same cube streamed from a file get bit-identical statistics.
+    """
+    n_levels = shape[0]
+    count, mean, m2 = 0, np.zeros(len(feature_names)), np.zeros(len(feature_names))
+    for z0 in range(0, n_levels, slab_depth):
+        slab = np.asarray(read_slab(z0, min(z0 + slab_depth, n_levels)), dtype=np.float64)
+        for level in slab.transpose(1, 0, 2, 3):
+            values = level.reshape(len(feature_names), -1)
+            values = values[:, np.all(np.isfinite(values), axis=0)]
+            n = values.shape[1]
+            if n == 0:
+                continue
+            level_mean = values.mean(axis=1)
+            level_m2 = ((values - level_mean[:, None]) ** 2).sum(axis=1)
+            delta = level_mean - mean
+            total = count + n
+            mean = mean + delta * (n / total)
+            m2 = m2 + level_m2 + delta**2 * (count * n / total)
+            count = total
+        if on_progress is not None:
+            on_progress({"stage": "stats", "done": min(z0 + slab_depth, n_levels), "total": n_levels})
+    if count == 0:
+        raise Mpm3dError("the cube has no voxel where every feature is valid")
+    std = np.sqrt(m2 / count)
+    for name, m, s in zip(feature_names, mean, std):
+        if not s > 1e-9 * max(1.0, abs(m)):
+            raise Mpm3dError(f"feature '{name}' has zero spread (constant {m:g}) and cannot be standardised")
+    return FeatureStats(mean=mean, std=std)
+
+
+def cube_stats(cube: Cube) -> FeatureStats:
+    return feature_stats(cube_slab_reader(cube), cube.grid.shape, cube.feature_names)
+
+
+def standardise(block: np.ndarray, stats: FeatureStats) -> np.ndarray:
+    """(F, ...) evidence -> float32 z-scores with nodata set to 0, the domain mean."""
+    mean = stats.mean.astype(np.float32).reshape((-1,) + (1,) * (block.ndim - 1))
+    std = stats.std.astype(np.float32).reshape(mean.shape)
+    out = (np.asarray(block, dtype=np.float32) - mean) / std
+    out[~np.isfinite(out)] = 0.0
+    return out
+
+
+def padded_standardised(cube: Cube, stats: FeatureStats, half: int) -> np.ndarray:
+    """The whole cube standardised and padded by ``half`` voxels of 0 on every side."""
+    return np.pad(standardise(cube.features, stats), [(0, 0)] + [(half, half)] * 3)
+
+
+@dataclass
+class SourceSplit:
+    """Flat voxel indices (into Z*Y*X) of labelled source voxels used for training and validation."""
+
+    train_ore: np.ndarray
+    train_barren: np.ndarray
+    val_ore: np.ndarray
+    val_barren: np.ndarray
+    val_columns: np.ndarray  # (Y, X) bool: the x-y blocks held out
+
+
+def spatial_block_split(
+    label: np.ndarray, valid: np.ndarray, half: int, val_fraction: float, seed: int, tiles: int = 4
+) -> SourceSplit:
+    """Hold out whole x-y blocks of columns for validation, because neighbouring patches overlap.
+
+    The x-y plane is cut into ``tiles`` x ``tiles`` blocks and about ``val_fraction`` of them are held
+    out. Among seeded random choices the one whose share of ore is closest to ``val_fraction`` wins,
+    so validation has both classes when the ore allows it. Training voxels within ``half`` columns
+    of a held-out block are dropped, so no training patch contains a validation voxel.
+    """
+    ore = (label == LABEL_ORE) & valid
+    barren = (label == LABEL_BARREN) & valid
+    if val_fraction <= 0:
+        return SourceSplit(_flat(ore), _flat(barren), _flat(ore & False), _flat(barren & False),
+                           np.zeros(label.shape[1:], bool))
+    n_rows, n_cols = label.shape[1:]
+    block_of_column = (
+        (np.arange(n_rows) * min(tiles, n_rows) // n_rows)[:, None] * tiles
+        + (np.arange(n_cols) * min(tiles, n_cols) // n_cols)[None, :]
+    )
+    blocks = np.unique(block_of_column)
+    n_val = min(len(blocks) - 1, max(1, round(val_fraction * len(blocks))))
+    ore_per_column, barren_per_column = ore.sum(axis=0), barren.sum(axis=0)
+    total_ore = ore_per_column.sum()
+    rng = np.random.default_rng(seed)
+    best, best_score = None, np.inf
+    for _ in range(64):
+        val_columns = np.isin(block_of_column, rng.permutation(blocks)[:n_val])
+        near = ndimage.maximum_filter(val_columns, size=2 * half + 1, mode="constant", cval=False)
+        train_columns = ~near
+        counts = [ore_per_column[val_columns].sum(), barren_per_column[val_columns].sum(),
+                  ore_per_column[train_columns].sum(), barren_per_column[train_columns].sum()]
+        if min(counts) == 0:
+            continue
+        score = abs(counts[0] / total_ore - val_fraction)
+        if score < best_score:
+            best, best_score = (val_columns, train_columns), score
+    if best is None:
+        raise Mpm3dError(
+            "the source labels are too concentrated for spatial-block validation (no choice of held-out "
+            "blocks leaves ore and barren voxels on both sides); set the validation fraction to 0"
+        )
+    val_columns, train_columns = best
+    return SourceSplit(
+        train_ore=_flat(ore & train_columns), train_barren=_flat(barren & train_columns),
+        val_ore=_flat(ore & val_columns), val_barren=_flat(barren & val_columns), val_columns=val_columns,
+    )
+
+
+def _flat(mask: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(mask).astype(np.int64)
+
+
+def _offset_tables(patch_size: int, padded_shape: tuple[int, int, int]) -> np.ndarray:
+    """(8, p^3) flat offsets: the patch window under each rotation about z, with and without a flip."""
+    _, n_rows, n_cols = padded_shape
+    r = np.arange(patch_size) - patch_size // 2
+    base = r[:, None, None] * (n_rows * n_cols) + r[None, :, None] * n_cols + r[None, None, :]
+    tables = []
+    for flipped in (base, base[:, :, ::-1]):
+        for quarter_turns in range(4):
+            tables.append(np.rot90(flipped, quarter_turns, axes=(1, 2)).ravel())
+    return np.stack(tables)
+
+
+class PatchGatherer:
+    """A padded standardised cube resident on the device, cut into patches by one gather."""
+
+    def __init__(self, padded: np.ndarray, patch_size: int, device: torch.device) -> None:
+        self.patch_size = patch_size
+        self.half = patch_size // 2
+        self.n_features = padded.shape[0]
+        self.padded_shape = padded.shape[1:]
+        self.shape = tuple(n - 2 * self.half for n in self.padded_shape)
+        self.device = device
+        self.flat = torch.from_numpy(np.ascontiguousarray(padded)).to(device).view(self.n_features, -1)
+        self.offsets = torch.from_numpy(_offset_tables(patch_size, self.padded_shape)).to(device)
+
+    def centre_index(self, voxels: np.ndarray) -> torch.Tensor:
+        """Flat padded index of the voxels, given as flat indices into the unpadded (Z, Y, X) cube."""
+        z, y, x = np.unravel_index(voxels, self.shape)
+        h = self.half
+        padded = np.ravel_multi_index((z + h, y + h, x + h), self.padded_shape)
+        return torch.from_numpy(padded.astype(np.int64)).to(self.device)
+
+    def gather(self, centres: torch.Tensor, transforms: torch.Tensor | None = None) -> torch.Tensor:
+        """(N, F, p, p, p) patches around padded flat ``centres``; ``transforms`` picks a table each."""
+        table = self.offsets[0].expand(len(centres), -1) if transforms is None else self.offsets[transforms]
+        p = self.patch_size
+        values = self.flat[:, centres[:, None] + table]
+        return values.permute(1, 0, 2).reshape(len(centres), self.n_features, p, p, p)
+
+
+def draw_source_epoch(
+    split: SourceSplit, negative_ratio: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every training ore voxel plus freshly drawn barren voxels, shuffled: (voxels, labels)."""
+    n_negative = int(round(len(split.train_ore) * negative_ratio))
+    replace = n_negative > len(split.train_barren)
+    negatives = rng.choice(split.train_barren, size=n_negative, replace=replace)
+    voxels = np.concatenate([split.train_ore, negatives])
+    labels = np.concatenate([np.ones(len(split.train_ore)), np.zeros(n_negative)]).astype(np.float32)
+    order = rng.permutation(len(voxels))
+    return voxels[order], labels[order]

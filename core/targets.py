@@ -1,0 +1,122 @@
+"""Exploration targets: connected high-prospectivity bodies of a prospectivity cube, ranked."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from .errors import Mpm3dError
+from .grid import LABEL_ORE, LABEL_UNKNOWN, Grid
+
+# 26-connectivity: voxels touching by a face, an edge or a corner belong to one body, because an
+# ore shoot dipping across the grid only meets its next voxel diagonally.
+CONNECTIVITY_26 = np.ones((3, 3, 3), dtype=bool)
+
+
+def extract_targets(
+    prospectivity: np.ndarray,
+    grid: Grid,
+    threshold: float | None = None,
+    top_percent: float | None = None,
+    min_voxels: int = 1,
+    label: np.ndarray | None = None,
+) -> list[dict]:
+    """Bodies of connected voxels at or above a cut, best first.
+
+    The cut is ``threshold`` or the prospectivity that keeps the top ``top_percent`` % of the voxels
+    with a finite prospectivity (ties at the cut are all kept). Bodies are ranked by their
+    probability mass (sum of probability over the body, the expected number of ore voxels if the
+    probabilities are calibrated): the mean alone would put a single noisy voxel first, the volume
+    alone would ignore how confident the prediction is.
+    """
+    prospectivity = _checked_cube(prospectivity, grid, "prospectivity")
+    cut = _cut(prospectivity, threshold, top_percent)
+    if label is not None:
+        label = np.asarray(label)
+        if label.shape != grid.shape:
+            raise Mpm3dError(f"The label cube {label.shape} does not match the grid {grid.shape}.")
+
+    bodies, n_bodies = ndimage.label(prospectivity >= cut, structure=CONNECTIVITY_26)
+    if n_bodies == 0:
+        return []
+    zi, yi, xi = np.nonzero(bodies)
+    body = bodies[zi, yi, xi] - 1
+    p = prospectivity[zi, yi, xi]
+    z, y, x = grid.z[zi], grid.y[yi], grid.x[xi]
+
+    def per_body(weights: np.ndarray) -> np.ndarray:
+        return np.bincount(body, weights=weights, minlength=n_bodies)
+
+    n_voxels = np.bincount(body, minlength=n_bodies)
+    mass = per_body(p)
+    # A body of zero probability (a cut at 0) has no weighted centre: use its plain centre.
+    weights = np.where(mass[body] > 0, p, 1.0)
+    weight_sum = per_body(weights)
+    centroid = {axis: per_body(weights * coords) / weight_sum for axis, coords in (("x", x), ("y", y), ("z", z))}
+    order = np.argsort(body, kind="stable")
+    starts = np.searchsorted(body[order], np.arange(n_bodies))
+    max_prob = np.maximum.reduceat(p[order], starts)
+    top_z = np.maximum.reduceat(z[order], starts)
+    bottom_z = np.minimum.reduceat(z[order], starts)
+    if label is not None:
+        voxel_label = label[zi, yi, xi]
+        n_known = np.bincount(body[voxel_label != LABEL_UNKNOWN], minlength=n_bodies)
+        n_known_ore = np.bincount(body[voxel_label == LABEL_ORE], minlength=n_bodies)
+
+    voxel_volume = grid.voxel_volume()
+    targets = []
+    for b in range(n_bodies):
+        if n_voxels[b] < min_voxels:
+            continue
+        target = {
+            "x": float(centroid["x"][b]),
+            "y": float(centroid["y"][b]),
+            "z": float(centroid["z"][b]),
+            "volume_m3": float(n_voxels[b] * voxel_volume),
+            "n_voxels": int(n_voxels[b]),
+            "mean_prob": float(mass[b] / n_voxels[b]),
+            "max_prob": float(max_prob[b]),
+            "mass": float(mass[b]),
+            "top_z": float(top_z[b]),
+            "bottom_z": float(bottom_z[b]),
+            "ore_share": None,
+            "known_ore_voxels": None,
+        }
+        if label is not None:
+            target["known_ore_voxels"] = int(n_known_ore[b])
+            target["ore_share"] = float(n_known_ore[b] / n_known[b]) if n_known[b] else None
+        targets.append(target)
+    targets.sort(key=lambda t: (-t["mass"], -t["max_prob"]))
+    return [{"rank": rank, **target} for rank, target in enumerate(targets, start=1)]
+
+
+def voxel_points(
+    prospectivity: np.ndarray, grid: Grid, threshold: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Map coordinates and prospectivity of the voxel centres at or above ``threshold``, for a 3D point layer."""
+    prospectivity = _checked_cube(prospectivity, grid, "prospectivity")
+    zi, yi, xi = np.nonzero(prospectivity >= threshold)
+    return grid.x[xi], grid.y[yi], grid.z[zi], prospectivity[zi, yi, xi]
+
+
+def _checked_cube(values: np.ndarray, grid: Grid, name: str) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    if values.shape != grid.shape:
+        raise Mpm3dError(f"The {name} cube {values.shape} does not match the grid {grid.shape}.")
+    return values
+
+
+def _cut(prospectivity: np.ndarray, threshold: float | None, top_percent: float | None) -> float:
+    """The prospectivity at which a voxel joins a target, from exactly one of the two rules."""
+    if (threshold is None) == (top_percent is None):
+        raise Mpm3dError("Give either a probability threshold or a top percentage of the volume, not both.")
+    if threshold is not None:
+        return float(threshold)
+    if not 0 < top_percent <= 100:
+        raise Mpm3dError(f"The top percentage must be above 0 and at most 100, got {top_percent}.")
+    finite = np.sort(prospectivity[np.isfinite(prospectivity)])
+    if finite.size == 0:
+        raise Mpm3dError("The prospectivity cube has no finite values; nothing can be ranked.")
+    n_top = int(np.ceil(finite.size * top_percent / 100.0))
+    return float(finite[finite.size - n_top])
+

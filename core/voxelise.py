@@ -1,0 +1,125 @@
+"""Labels from 3D samples (drill-hole intervals, assays): points voxelised onto a cube grid."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import Mpm3dError
+from .grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN, Grid
+
+RULES = ("any", "majority", "mean_grade")
+
+
+def voxelise_samples(
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+    grid: Grid,
+    ore: np.ndarray | None = None,
+    grade: np.ndarray | None = None,
+    cutoff: float | None = None,
+    rule: str = "any",
+) -> tuple[np.ndarray, dict]:
+    """Label cube (1 ore, 0 barren, -1 no sample) and counts of how the samples were used.
+
+    Samples are either ore flags (1/0) or grades with a cutoff. Several samples in one voxel are
+    combined by ``rule``: "any" (one ore sample makes the voxel ore, the usual reading of a drill
+    hole that cut ore), "majority" (more ore than barren samples, ties count as ore) or
+    "mean_grade" (mean grade at or above the cutoff; grades only).
+    """
+    x, y, z = (np.asarray(v, dtype=np.float64).ravel() for v in (x, y, z))
+    if not len(x) == len(y) == len(z):
+        raise Mpm3dError(f"x, y and z must have one value per sample, got {len(x)}, {len(y)} and {len(z)}.")
+    values, is_ore = _sample_values(len(x), ore, grade, cutoff, rule)
+
+    missing_xy = ~(np.isfinite(x) & np.isfinite(y))
+    missing_z = ~missing_xy & ~np.isfinite(z)
+    missing_value = ~missing_xy & ~missing_z & ~np.isfinite(values)
+    col, row, level = _cell_indices(x, y, z, grid)
+    inside = (col >= 0) & (row >= 0) & (level >= 0)
+    usable = ~(missing_xy | missing_z | missing_value)
+    outside = usable & ~inside
+    used = usable & inside
+
+    label = np.full(grid.shape, LABEL_UNKNOWN, dtype=np.int8)
+    voxel = np.ravel_multi_index((level[used], row[used], col[used]), grid.shape)
+    voxels, sample_voxel = np.unique(voxel, return_inverse=True)
+    n_samples = np.bincount(sample_voxel, minlength=len(voxels))
+    if rule == "mean_grade":
+        voxel_is_ore = np.bincount(sample_voxel, weights=values[used], minlength=len(voxels)) / n_samples >= cutoff
+    else:
+        n_ore = np.bincount(sample_voxel, weights=is_ore[used], minlength=len(voxels))
+        voxel_is_ore = n_ore > 0 if rule == "any" else 2 * n_ore >= n_samples
+    label.flat[voxels] = np.where(voxel_is_ore, LABEL_ORE, LABEL_BARREN)
+
+    stats = {
+        "n_samples": len(x),
+        "n_used": int(used.sum()),
+        "n_outside": int(outside.sum()),
+        "n_missing_z": int(missing_z.sum()),
+        "n_missing_xy": int(missing_xy.sum()),
+        "n_missing_value": int(missing_value.sum()),
+        "n_ore_voxels": int(voxel_is_ore.sum()),
+        "n_barren_voxels": int((~voxel_is_ore).sum()),
+    }
+    return label, stats
+
+
+def _level_edges(levels: np.ndarray) -> np.ndarray:
+    """Boundaries of the level slabs, ascending: midpoints between levels, half a gap beyond the ends.
+
+    Levels may be unevenly spaced; a single level is taken as 1 m thick, as ``Grid.voxel_volume`` does.
+    """
+    ascending = np.sort(np.asarray(levels, dtype=np.float64))
+    if len(ascending) == 1:
+        return np.array([ascending[0] - 0.5, ascending[0] + 0.5])
+    gaps = np.diff(ascending)
+    middle = ascending[:-1] + gaps / 2.0
+    return np.concatenate([[ascending[0] - gaps[0] / 2.0], middle, [ascending[-1] + gaps[-1] / 2.0]])
+
+
+def _sample_values(
+    n: int, ore: np.ndarray | None, grade: np.ndarray | None, cutoff: float | None, rule: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per sample: the value that may be missing (NaN) and whether the sample alone counts as ore."""
+    if rule not in RULES:
+        raise Mpm3dError(f"Unknown voxelisation rule {rule!r}; use one of {', '.join(RULES)}.")
+    if (ore is None) == (grade is None):
+        raise Mpm3dError("Give either ore flags or grades with a cutoff for the samples, not both.")
+    if ore is not None:
+        if rule == "mean_grade":
+            raise Mpm3dError('The "mean_grade" rule needs grades and a cutoff, not ore flags.')
+        values = np.asarray(ore, dtype=np.float64).ravel()
+        known = values[np.isfinite(values)]
+        if not np.all((known == 0) | (known == 1)):
+            raise Mpm3dError("Ore flags must be 1 (ore) or 0 (barren); leave unknown samples empty (NaN).")
+    else:
+        if cutoff is None or not np.isfinite(cutoff):
+            raise Mpm3dError("Grades need a cutoff grade to tell ore from barren samples.")
+        values = np.asarray(grade, dtype=np.float64).ravel()
+    if len(values) != n:
+        raise Mpm3dError(f"{len(values)} ore flags or grades were given for {n} samples; give one per sample.")
+    threshold = 1.0 if ore is not None else cutoff
+    return values, np.where(np.isfinite(values), values, -np.inf) >= threshold
+
+
+def _cell_indices(x: np.ndarray, y: np.ndarray, z: np.ndarray, grid: Grid) -> tuple[np.ndarray, ...]:
+    """Column, row and level of the voxel holding each point; -1 outside the grid or where missing.
+
+    Cells are half-open: a point on the boundary between two cells goes to the east, south and
+    upper one, and a point on the outer east, south or top face is outside.
+    """
+    left, dx, _, top, _, minus_dy = grid.geotransform()
+    col = _bin(x, left + dx * np.arange(len(grid.x) + 1))
+    row = _bin(-y, -(top + minus_dy * np.arange(len(grid.y) + 1)))
+    ascending_level = _bin(z, _level_edges(grid.z))
+    level_of_ascending = np.argsort(grid.z)
+    level = np.where(ascending_level >= 0, level_of_ascending[np.maximum(ascending_level, 0)], -1)
+    return col, row, level
+
+
+def _bin(values: np.ndarray, ascending_edges: np.ndarray) -> np.ndarray:
+    """Index of the half-open bin [edge_i, edge_i+1) holding each value, -1 outside or NaN."""
+    index = np.searchsorted(ascending_edges, values, side="right") - 1
+    valid = np.isfinite(values) & (index >= 0) & (index < len(ascending_edges) - 1)
+    return np.where(valid, index, -1)

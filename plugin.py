@@ -1,0 +1,24 @@
+"""Registers the Processing provider; no GUI of its own, so it also works in qgis_process."""
+
+from qgis.core import QgsApplication
+
+from .provider.provider import Mpm3dProvider
+
+
+class Mpm3dPlugin:
+    def __init__(self, iface):
+        self.iface = iface
+        self.provider = None
+
+    def initProcessing(self):  # noqa: N802 - called by QGIS (also headless)
+        if self.provider is None:
+            self.provider = Mpm3dProvider()
+            QgsApplication.processingRegistry().addProvider(self.provider)
+
+    def initGui(self):  # noqa: N802
+        self.initProcessing()
+
+    def unload(self):
+        if self.provider is not None:
+            QgsApplication.processingRegistry().removeProvider(self.provider)
+            self.provider = None

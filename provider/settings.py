@@ -1,0 +1,83 @@
+"""Provider settings: which Python runs the worker, and on which device it computes."""
+
+import os
+import subprocess
+import sys
+
+from processing.core.ProcessingConfig import ProcessingConfig, Setting
+
+PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GROUP = "mpm3d"
+PYTHON_SETTING = "MPM3D_PYTHON"
+DEVICE_SETTING = "MPM3D_DEVICE"
+DEVICES = ["auto", "cuda", "cpu"]
+TORCH_PIN = "torch==2.13.0"
+
+
+def default_python() -> str:
+    """The plugin's own venv where `make setup` made one, else the interpreter of QGIS's prefix.
+
+    sys.executable is not trusted: inside qgis_process it was seen pointing at whatever
+    python3 came first on PATH rather than QGIS's own Python.
+    """
+    venv = os.path.join(PLUGIN_DIR, ".venv", "bin", "python")
+    if os.path.exists(venv):
+        return venv
+    if sys.platform == "win32":
+        return os.path.join(sys.prefix, "python.exe")
+    return os.path.join(sys.prefix, "bin", "python3")
+
+
+def register_settings() -> None:
+    ProcessingConfig.addSetting(Setting(
+        GROUP, PYTHON_SETTING, "Python interpreter with PyTorch for training and prediction",
+        default_python(), valuetype=Setting.FILE))
+    ProcessingConfig.addSetting(Setting(
+        GROUP, DEVICE_SETTING, "Default compute device (auto = CUDA when available)",
+        "auto", valuetype=Setting.SELECTION, options=DEVICES))
+    ProcessingConfig.readSettings()
+
+
+def unregister_settings() -> None:
+    for name in (PYTHON_SETTING, DEVICE_SETTING):
+        ProcessingConfig.removeSetting(name)
+
+
+def worker_python() -> str:
+    """MPM3D_PYTHON in the environment wins over the setting, which wins over the default."""
+    return os.environ.get("MPM3D_PYTHON") or ProcessingConfig.getSetting(PYTHON_SETTING) or default_python()
+
+
+def default_device() -> str:
+    value = ProcessingConfig.getSetting(DEVICE_SETTING)
+    if isinstance(value, int):  # older QGIS stores the option index
+        value = DEVICES[value]
+    return value if value in DEVICES else "auto"
+
+
+def install_hint(python: str) -> str:
+    return f'{python} -m pip install {TORCH_PIN} safetensors==0.4.5 "numpy<2"'
+
+
+_checked: dict[str, str] = {}
+
+
+def check_worker_python(python: str | None = None) -> str:
+    """'' when the worker interpreter can import torch and GDAL, else what is missing and how to fix it."""
+    python = python or worker_python()
+    if python in _checked:
+        return _checked[python]
+    if not os.path.isfile(python):
+        problem = (f"The worker Python '{python}' does not exist. Set it in Processing > Options > Providers > "
+                   "mpm3d, or set the environment variable MPM3D_PYTHON.")
+    else:
+        probe = "import torch, safetensors, numpy; from osgeo import gdal"
+        try:
+            run = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=120)
+            error = run.stderr.strip().splitlines()[-1] if run.returncode else ""
+        except (OSError, subprocess.SubprocessError) as exc:
+            error = str(exc)
+        problem = (f"The worker Python '{python}' cannot run mpm3d ({error}). Install PyTorch there with: "
+                   f"{install_hint(python)}") if error else ""
+    _checked[python] = problem
+    return problem

@@ -1,0 +1,115 @@
+"""Runs core's command line in a worker process and relays its JSON-lines progress to QGIS.
+
+A crash or an out-of-memory in the worker never takes QGIS down, GPU memory is released
+when the job ends, and the torch environment may differ from QGIS's own Python.
+"""
+
+import glob
+import json
+import os
+import queue
+import subprocess
+import tempfile
+import threading
+import time
+
+from qgis.core import QgsProcessingException
+
+from .settings import PLUGIN_DIR, check_worker_python, worker_python
+
+CANCEL_GRACE_S = 3.0
+
+
+def _pump(stream, lines: queue.Queue) -> None:
+    for line in iter(stream.readline, ""):
+        lines.put(line)
+    lines.put(None)
+
+
+def remove_partial_outputs(paths) -> None:
+    """Temporary files a killed worker could not clean up itself (see core.atomic)."""
+    for path in paths:
+        if not path:
+            continue
+        base, ext = os.path.splitext(os.path.basename(path))
+        for leftover in glob.glob(os.path.join(os.path.dirname(os.path.abspath(path)), f".{base}.*.partial{ext}")):
+            os.unlink(leftover)
+
+
+def run_core(arguments, feedback, outputs=(), python=None) -> dict:
+    """Run ``python -m core <arguments>``; returns the worker's result dict.
+
+    ``outputs`` are the files the job writes: after a failure or cancel their partial
+    temporaries are removed (finished outputs are only ever renamed into place).
+    """
+    python = python or worker_python()
+    problem = check_worker_python(python)
+    if problem:
+        raise QgsProcessingException(problem)
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env.pop("PYTHONHOME", None)
+    command = [python, "-m", "core", *[str(a) for a in arguments]]
+    feedback.pushDebugInfo("Worker: " + " ".join(command))
+    with tempfile.TemporaryFile(mode="w+") as stderr:
+        process = subprocess.Popen(command, cwd=PLUGIN_DIR, env=env, stdout=subprocess.PIPE, stderr=stderr,
+                                   text=True, bufsize=1)
+        lines: queue.Queue = queue.Queue()
+        threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True).start()
+        result, error = None, None
+        cancelled = False
+        while True:
+            if feedback.isCanceled() and not cancelled:
+                cancelled = True
+                process.terminate()
+                feedback.pushInfo("Cancelling: stopping the worker process.")
+                deadline = time.monotonic() + CANCEL_GRACE_S
+            if cancelled and process.poll() is None and time.monotonic() > deadline:
+                process.kill()
+            try:
+                line = lines.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            event = _parse(line)
+            if event is None:
+                feedback.pushConsoleInfo(line.rstrip())
+            elif event.get("event") == "progress":
+                if event.get("fraction") is not None:
+                    feedback.setProgress(100.0 * float(event["fraction"]))
+                if event.get("message"):
+                    feedback.setProgressText(event["message"])
+            elif event.get("event") == "log":
+                feedback.pushInfo(event.get("message", ""))
+            elif event.get("event") == "warning":
+                feedback.reportError(event.get("message", ""), False)
+            elif event.get("event") == "result":
+                result = event.get("outputs", {})
+            elif event.get("event") == "error":
+                error = event
+        process.wait()
+        stderr.seek(0)
+        stderr_tail = stderr.read()[-2000:]
+    if cancelled or process.returncode != 0 or result is None:
+        remove_partial_outputs(outputs)
+    if cancelled:
+        feedback.pushInfo("Cancelled; no output was written.")
+        return {}
+    if error is not None:
+        raise QgsProcessingException(error.get("message", "The worker failed."))
+    if process.returncode != 0 or result is None:
+        how = "was killed (for example by the out-of-memory killer)" if process.returncode in (-9, 137) else \
+            f"stopped with exit code {process.returncode}"
+        raise QgsProcessingException(
+            f"The mpm3d worker process {how}; no output was written. Try a smaller batch size or chunk size. "
+            f"Worker messages: {stderr_tail.strip()[-800:] or 'none'}")
+    return result
+
+
+def _parse(line: str):
+    if not line.startswith("{"):
+        return None
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None

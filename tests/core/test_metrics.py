@@ -1,0 +1,142 @@
+import json
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from core.errors import Mpm3dError
+from core.metrics import evaluate, mmd_rbf, proxy_a_distance
+
+
+def synthetic(seed: int = 0, shape=(4, 20, 25)):
+    """Prospectivity that is higher on ore, with ties (rounded), NaN holes and unknown labels."""
+    rng = np.random.default_rng(seed)
+    label = np.where(rng.random(shape) < 0.1, 1, 0).astype(np.int8)
+    label[rng.random(shape) < 0.3] = -1
+    prospectivity = np.round(np.clip(0.3 + 0.3 * (label == 1) + rng.normal(0, 0.2, shape), 0, 1), 2)
+    prospectivity[rng.random(shape) < 0.05] = np.nan
+    z = np.array([0.0, -50.0, -100.0, -200.0])[: shape[0]]
+    return prospectivity, label, z
+
+
+def test_auc_matches_sklearn_with_ties():
+    prospectivity, label, z = synthetic()
+    result = evaluate(prospectivity, label, z)
+    known = np.isfinite(prospectivity) & (label >= 0)
+    expected = roc_auc_score(label[known], prospectivity[known])
+    assert result["auc"] == pytest.approx(expected, abs=1e-12)
+    assert result["n_ore"] == int(((label == 1) & known).sum())
+    assert result["n_barren"] == int(((label == 0) & known).sum())
+    json.dumps(result, allow_nan=False)
+
+
+def test_per_level_auc_matches_sklearn_and_single_class_level_is_none():
+    prospectivity, label, z = synthetic(seed=1)
+    label[2][label[2] == 1] = 0  # level 2: barren only
+    result = evaluate(prospectivity, label, z)
+    assert [level["z"] for level in result["levels"]] == list(z)
+    for k, level in enumerate(result["levels"]):
+        known = np.isfinite(prospectivity[k]) & (label[k] >= 0)
+        if k == 2:
+            assert level["auc"] is None and level["n_ore"] == 0 and level["capture_top10"] is None
+        else:
+            assert level["auc"] == pytest.approx(roc_auc_score(label[k][known], prospectivity[k][known]))
+
+
+def test_roc_curve_is_monotone_and_downsampled():
+    rng = np.random.default_rng(2)
+    shape = (10, 60, 60)
+    label = (rng.random(shape) < 0.2).astype(np.int8)
+    prospectivity = rng.random(shape) + 0.5 * label
+    roc = evaluate(prospectivity, label, np.arange(10.0))["roc"]
+    assert 2 < len(roc["fpr"]) <= 500
+    assert len(roc["fpr"]) == len(roc["tpr"]) == len(roc["thresholds"])
+    assert roc["fpr"][0] == 0 and roc["tpr"][0] == 0 and roc["fpr"][-1] == 1 and roc["tpr"][-1] == 1
+    assert np.all(np.diff(roc["fpr"]) >= 0) and np.all(np.diff(roc["tpr"]) >= 0)
+    assert np.all(np.diff(roc["thresholds"]) < 0)
+
+
+def test_perfect_ranking_captures_and_crosses_where_expected():
+    # 100 voxels, p = 0.00 .. 0.99; the 10 best are ore, the rest barren.
+    prospectivity = (np.arange(100) / 100.0).reshape(1, 10, 10)
+    label = (prospectivity >= 0.9).astype(np.int8)
+    result = evaluate(prospectivity, label, np.array([0.0]))
+    assert result["auc"] == 1.0
+    assert result["capture_top10"] == pytest.approx(1.0)
+    assert result["capture_top5"] == pytest.approx(0.5)
+    assert result["capture_top20"] == pytest.approx(1.0)
+    success = result["success_rate"]
+    assert success["volume_share"][0] == 0 and success["volume_share"][-1] == 1 and success["ore_share"][-1] == 1
+    crossing = result["pv"]["intersection"]
+    assert crossing["ore_share"] == pytest.approx(1 - crossing["volume_share"])
+    assert 0.85 < crossing["threshold"] < 0.95
+    assert crossing["volume_share"] == pytest.approx(0.1, abs=0.02)
+
+
+def test_ties_capture_is_expected_value():
+    # All voxels tie: capture in the top 10 % is 10 % of the ore whatever the order.
+    prospectivity = np.full((1, 10, 10), 0.5)
+    label = np.zeros((1, 10, 10), np.int8)
+    label[0, :3] = 1
+    result = evaluate(prospectivity, label, np.array([0.0]))
+    assert result["auc"] == 0.5
+    assert result["capture_top10"] == pytest.approx(0.1)
+
+
+def test_nan_prospectivity_is_outside_the_volume():
+    prospectivity = (np.arange(100) / 100.0).reshape(1, 10, 10)
+    label = (prospectivity >= 0.9).astype(np.int8)
+    prospectivity[0, :5] = np.nan  # half the voxels are nodata
+    result = evaluate(prospectivity, label, np.array([0.0]))
+    assert result["n_volume"] == 50
+    assert result["capture_top20"] == pytest.approx(1.0)  # 10 ore in 50 voxels
+
+
+@pytest.mark.parametrize("kept_class", [0, 1])
+def test_one_class_only_is_a_clear_error(kept_class):
+    prospectivity = np.random.default_rng(0).random((2, 3, 3))
+    label = np.full((2, 3, 3), kept_class, np.int8)
+    with pytest.raises(Mpm3dError, match="ore" if kept_class == 0 else "barren"):
+        evaluate(prospectivity, label, np.array([0.0, -10.0]))
+
+
+def test_shape_mismatch_is_a_clear_error():
+    with pytest.raises(Mpm3dError, match="same"):
+        evaluate(np.zeros((2, 3, 3)), np.zeros((2, 3, 4), np.int8), np.array([0.0, -10.0]))
+    with pytest.raises(Mpm3dError, match="elevations"):
+        evaluate(np.zeros((2, 3, 3)), np.zeros((2, 3, 3), np.int8), np.array([0.0]))
+
+
+def test_domain_discrepancy_grows_with_shift():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(600, 5))
+    same = rng.normal(size=(600, 5))
+    shifted = rng.normal(size=(600, 5)) + 2.0
+    assert proxy_a_distance(a, same) < 0.3
+    assert proxy_a_distance(a, shifted) > 1.5
+    assert mmd_rbf(a, same) < 0.01
+    assert mmd_rbf(a, shifted) > 10 * mmd_rbf(a, same)
+    assert mmd_rbf(a, shifted, gamma=0.1) > 0
+
+
+def test_mmd_subsamples_large_inputs_and_drops_nan_rows():
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(5000, 3))
+    a[0] = np.nan
+    b = rng.normal(size=(4000, 3)) + 1.0
+    assert np.isfinite(mmd_rbf(a, b))
+    with pytest.raises(Mpm3dError):
+        mmd_rbf(np.full((3, 2), np.nan), b)
+
+
+def test_roc_points_match_sklearn_when_not_downsampled():
+    from sklearn.metrics import roc_curve
+
+    rng = np.random.default_rng(3)
+    prospectivity = np.round(rng.random((2, 8, 8)), 1)
+    label = (rng.random((2, 8, 8)) < 0.3).astype(np.int8)
+    roc = evaluate(prospectivity, label, np.array([0.0, -10.0]))["roc"]
+    fpr, tpr, thresholds = roc_curve(label.ravel(), prospectivity.ravel(), drop_intermediate=False)
+    np.testing.assert_allclose(roc["fpr"], fpr)
+    np.testing.assert_allclose(roc["tpr"], tpr)
+    np.testing.assert_allclose(roc["thresholds"][1:], thresholds[1:])
