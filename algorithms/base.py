@@ -86,14 +86,14 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         try:
-            return self.run(parameters, context, feedback)
+            return self.execute(parameters, context, feedback)
         except Cancelled:
             feedback.pushInfo("Cancelled; no output was written.")
             return {}
         except Mpm3dError as exc:
             raise QgsProcessingException(str(exc)) from exc
 
-    def run(self, parameters, context, feedback):
+    def execute(self, parameters, context, feedback):
         raise NotImplementedError
 
     @staticmethod

@@ -27,7 +27,7 @@ class ExportSlices(Mpm3dAlgorithm):
                  "Folder that receives the slices.")
         self.addOutput(QgsProcessingOutputMultipleLayers("OUTPUT_LAYERS", "Slices"))
 
-    def run(self, parameters, context, feedback):
+    def execute(self, parameters, context, feedback):
         folder = folder_parameter_value(self, parameters, "OUTPUT_FOLDER", context)
         result = jobs.export(self.parameterAsFile(parameters, "CUBE", context), folder,
                              self.parameterAsString(parameters, "PREFIX", context), None, self.progress(feedback))

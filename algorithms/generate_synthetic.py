@@ -47,7 +47,7 @@ class GenerateSyntheticPair(Mpm3dAlgorithm):
             self.addOutput(QgsProcessingOutputNumber(f"{key}_ORE_FRACTION", f"{key.title()} ore fraction"))
         self.addOutput(QgsProcessingOutputFolder("OUTPUT_FOLDER", "Output folder"))
 
-    def run(self, parameters, context, feedback):
+    def execute(self, parameters, context, feedback):
         shape = tuple(self.parameterAsInt(parameters, key, context) for key in ("LEVELS", "ROWS", "COLUMNS"))
         cell = self.parameterAsDouble(parameters, "CELL_SIZE", context)
         spacing = self.parameterAsDouble(parameters, "LEVEL_SPACING", context)

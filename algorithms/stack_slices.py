@@ -42,7 +42,7 @@ class StackSlices(Mpm3dAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("LEVELS", "Number of levels"))
         self.addOutput(QgsProcessingOutputString("FEATURES", "Feature names"))
 
-    def run(self, parameters, context, feedback):
+    def execute(self, parameters, context, feedback):
         evidence = self.layer_files(parameters, "EVIDENCE", context, feedback)
         labels = self.layer_files(parameters, "LABELS", context, feedback) or None
         text = self.parameterAsString(parameters, "ELEVATIONS", context).strip()

@@ -98,8 +98,9 @@ def write_cube(
         for name, data in extra.items():
             add_variable(name, np.asarray(data, np.float32), gdal.GDT_Float32, float("nan"), name)
         if label is not None:
-            add_variable("label", np.asarray(label, np.int8), gdal.GDT_Int8 if hasattr(gdal, "GDT_Int8")
-                         else gdal.GDT_Int16, -1, "ore label: 1 ore, 0 barren, -1 unknown")
+            # int16 on disk: GDAL before 3.7 has no Int8 and would take an int8 buffer as unsigned
+            add_variable("label", np.asarray(label, np.int16), gdal.GDT_Int16, -1,
+                         "ore label: 1 ore, 0 barren, -1 unknown")
         if features is not None and len(feature_names):
             valid = np.all(np.isfinite(features), axis=0).astype(np.uint8)
             add_variable("valid", valid, gdal.GDT_Byte, 255, "1 where every feature has data", False)

@@ -154,7 +154,9 @@ def _prediction_volume(success: dict) -> dict:
         before = values[max(crossing - 1, 0)]
         return float(before + weight * (values[crossing] - before))
 
-    curve = _downsample_curve({"thresholds": thresholds, "ore_share": ore_share, "volume_share": volume_share})
+    curve = _downsample_curve(
+        {"thresholds": thresholds, "ore_share": ore_share, "volume_share": volume_share}
+    )
     curve["intersection"] = {
         "threshold": at_crossing(thresholds),
         "ore_share": at_crossing(ore_share),

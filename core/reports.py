@@ -30,9 +30,17 @@ th { background: #f2f2f2; } td.key, th.key { text-align: left; }
 img { max-width: 100%; display: block; margin: 0.5em 0; }
 """
 
-MISSING = "–"
+MISSING = "\u2013"  # en dash
 HISTORY_COLUMNS = (
-    "epoch", "loss_label", "loss_domain", "lambda", "lr", "val_auc", "disc_acc", "patches_per_s", "seconds",
+    "epoch",
+    "loss_label",
+    "loss_domain",
+    "lambda",
+    "lr",
+    "val_auc",
+    "disc_acc",
+    "patches_per_s",
+    "seconds",
 )
 
 
@@ -46,17 +54,27 @@ def write_training_report(path: str, history: list[dict], meta: dict) -> None:
     best_epoch = meta.get("best_epoch")
     figures = [
         _line_figure(
-            "Training losses", "loss", epochs,
+            "Training losses",
+            "loss",
+            epochs,
             {"label loss (source)": series("loss_label"), "domain loss": series("loss_domain")},
         ),
         _schedule_figure(epochs, series("lambda"), series("lr")),
         _line_figure(
-            "Source spatial-block validation AUC", "AUC", epochs, {"validation AUC": series("val_auc")},
-            marker_x=best_epoch, marker_label="best epoch",
+            "Source spatial-block validation AUC",
+            "AUC",
+            epochs,
+            {"validation AUC": series("val_auc")},
+            marker_x=best_epoch,
+            marker_label="best epoch",
         ),
         _line_figure(
-            "Domain discriminator accuracy", "accuracy", epochs, {"discriminator": series("disc_acc")},
-            reference_y=0.5, reference_label="chance (0.5): domains indistinguishable",
+            "Domain discriminator accuracy",
+            "accuracy",
+            epochs,
+            {"discriminator": series("disc_acc")},
+            reference_y=0.5,
+            reference_label="chance (0.5): domains indistinguishable",
         ),
     ]
     notes = [
@@ -95,31 +113,48 @@ def write_evaluation_report(path: str, metrics: dict, meta: dict) -> None:
     auc = metrics["auc"]
     body = [
         _key_value_table(meta),
-        _key_value_table({
-            "AUC": auc,
-            "ore voxels": metrics["n_ore"],
-            "barren voxels": metrics["n_barren"],
-            "ore captured in the top 5 % of the volume": metrics["capture_top5"],
-            "ore captured in the top 10 % of the volume": metrics["capture_top10"],
-            "ore captured in the top 20 % of the volume": metrics["capture_top20"],
-            "P-V intersection threshold": pv["intersection"]["threshold"],
-            "P-V intersection ore share": pv["intersection"]["ore_share"],
-        }),
-        _image(_curve_figure(
-            f"ROC curve (AUC = {_format(auc)})", "false positive rate", "true positive rate",
-            roc["fpr"], roc["tpr"], "ROC",
-        )),
-        _image(_curve_figure(
-            "Success-rate curve", "share of the volume, ranked by prospectivity", "share of ore captured",
-            success["volume_share"], success["ore_share"], "success rate",
-        )),
+        _key_value_table(
+            {
+                "AUC": auc,
+                "ore voxels": metrics["n_ore"],
+                "barren voxels": metrics["n_barren"],
+                "ore captured in the top 5 % of the volume": metrics["capture_top5"],
+                "ore captured in the top 10 % of the volume": metrics["capture_top10"],
+                "ore captured in the top 20 % of the volume": metrics["capture_top20"],
+                "P-V intersection threshold": pv["intersection"]["threshold"],
+                "P-V intersection ore share": pv["intersection"]["ore_share"],
+            }
+        ),
+        _image(
+            _curve_figure(
+                f"ROC curve (AUC = {_format(auc)})",
+                "false positive rate",
+                "true positive rate",
+                roc["fpr"],
+                roc["tpr"],
+                "ROC",
+            )
+        ),
+        _image(
+            _curve_figure(
+                "Success-rate curve",
+                "share of the volume, ranked by prospectivity",
+                "share of ore captured",
+                success["volume_share"],
+                success["ore_share"],
+                "success rate",
+            )
+        ),
         _image(_pv_figure(pv)),
         '<p class="note">P-V: where the share of ore above a threshold equals one minus the share of '
         "the volume above it, a small volume holds much of the ore.</p>",
         "<h2>Per level</h2>",
         _table(
             ("z", "n_ore", "auc", "capture_top10"),
-            ([level["z"], level["n_ore"], level["auc"], level["capture_top10"]] for level in metrics["levels"]),
+            (
+                [level["z"], level["n_ore"], level["auc"], level["capture_top10"]]
+                for level in metrics["levels"]
+            ),
         ),
     ]
     _write_html(path, f"mpm3d evaluation report (AUC {_format(auc)})", body)
@@ -148,22 +183,24 @@ def _jsonable(value):
 
 def _write_html(path: str, title: str, body: list[str]) -> None:
     generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    page = "\n".join([
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title>",
-        f"<style>{CSS}</style>",
-        "</head>",
-        "<body>",
-        f"<h1>{html.escape(title)}</h1>",
-        f'<p class="generated">Generated by mpm3d {html.escape(__version__)} on {generated}.</p>',
-        *body,
-        "</body>",
-        "</html>",
-        "",
-    ])
+    page = "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en">',
+            "<head>",
+            '<meta charset="utf-8">',
+            f"<title>{html.escape(title)}</title>",
+            f"<style>{CSS}</style>",
+            "</head>",
+            "<body>",
+            f"<h1>{html.escape(title)}</h1>",
+            f'<p class="generated">Generated by mpm3d {html.escape(__version__)} on {generated}.</p>',
+            *body,
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
         handle.write(page)
 
@@ -180,7 +217,11 @@ def _format(value) -> str:
     if isinstance(value, (int, np.integer)):
         return str(int(value))
     if isinstance(value, (float, np.floating)):
-        return f"{value:.4g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.3e}"
+        if value == int(value):
+            return str(int(value))
+        if abs(value) >= 1000:  # coordinates, elevations, volumes: keep every metre
+            return f"{value:.1f}"
+        return f"{value:.4g}" if abs(value) >= 1e-3 else f"{value:.3e}"
     if isinstance(value, (dict, list, tuple)):
         return json.dumps(_jsonable(value))
     return str(value)
@@ -280,10 +321,15 @@ def _pv_figure(pv: dict):
     axes.set(title="Prediction-volume (P-V) plot", xlabel="prospectivity threshold t", ylim=(0, 1))
     axes.set_ylabel("share of ore", color="tab:red")
     volume_axes = axes.twinx()
-    volume_axes.plot(pv["thresholds"], pv["volume_share"], color="tab:blue", label="share of volume at p >= t")
+    volume_axes.plot(
+        pv["thresholds"], pv["volume_share"], color="tab:blue", label="share of volume at p >= t"
+    )
     volume_axes.set_ylim(1, 0)
     volume_axes.set_ylabel("share of the volume (reversed)", color="tab:blue")
     crossing = pv["intersection"]
     axes.plot([crossing["threshold"]], [crossing["ore_share"]], "ko", label="intersection")
-    axes.legend(loc="lower left")
+    handles, labels = (
+        a + b for a, b in zip(axes.get_legend_handles_labels(), volume_axes.get_legend_handles_labels())
+    )
+    axes.legend(handles, labels, loc="lower left")
     return figure

@@ -123,8 +123,8 @@ def spatial_block_split(
     ore = (label == LABEL_ORE) & valid
     barren = (label == LABEL_BARREN) & valid
     if val_fraction <= 0:
-        return SourceSplit(_flat(ore), _flat(barren), _flat(ore & False), _flat(barren & False),
-                           np.zeros(label.shape[1:], bool))
+        none = np.zeros(0, np.int64)
+        return SourceSplit(_flat(ore), _flat(barren), none, none, np.zeros(label.shape[1:], bool))
     n_rows, n_cols = label.shape[1:]
     block_of_column = (
         (np.arange(n_rows) * min(tiles, n_rows) // n_rows)[:, None] * tiles

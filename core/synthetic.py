@@ -76,14 +76,14 @@ _DEPOSITS: dict[str, _Deposit] = {
     "source": _Deposit(
         name="Xiadian-like", stream=0, west=40_512_000.0, north=4_134_000.0, top=-100.0,
         strike_deg=30.0, steep_dip_deg=42.0, gentle_dip_deg=24.0, step_wavelength_m=300.0,
-        fault_model_error_m=12.0, contact_model_error_m=20.0, ore_fraction=0.03, label_noise=0.04,
+        fault_model_error_m=20.0, contact_model_error_m=25.0, ore_fraction=0.03, label_noise=0.06,
         measurement_noise=1.0, density_scale=1.0, density_offset=0.0,
         susceptibility_scale=1.0, susceptibility_offset=0.0, alteration_in_classes=False,
     ),
     "target": _Deposit(
         name="Dayingezhuang-like", stream=1, west=40_521_000.0, north=4_139_000.0, top=-300.0,
         strike_deg=38.0, steep_dip_deg=58.0, gentle_dip_deg=40.0, step_wavelength_m=360.0,
-        fault_model_error_m=25.0, contact_model_error_m=35.0, ore_fraction=0.015, label_noise=0.06,
+        fault_model_error_m=35.0, contact_model_error_m=40.0, ore_fraction=0.015, label_noise=0.08,
         measurement_noise=1.6, density_scale=0.8, density_offset=0.05,
         susceptibility_scale=0.6, susceptibility_offset=120.0, alteration_in_classes=True,
     ),
@@ -151,7 +151,7 @@ def _build(deposit: _Deposit, shape, voxel_size, rng: np.random.Generator, kind:
     valid = ~_nodata_mask(rng, shape, voxel_size)
 
     # Latent ore favourability of the true geology; the labels threshold it after adding noise.
-    footwall_band = np.exp(-0.5 * ((fault_distance_true + 35.0) / 30.0) ** 2)
+    footwall_band = np.exp(-0.5 * ((fault_distance_true + 40.0) / 40.0) ** 2)
     steep_to_gentle = np.clip(-dip_change_true / (0.5 * np.abs(true_fault.dip_change).max()), 0.0, 1.0)
     near_contact = np.exp(-np.abs(contact_true) / 250.0)
     shoot_phase = rng.uniform(0.0, 2 * np.pi)
@@ -163,7 +163,7 @@ def _build(deposit: _Deposit, shape, voxel_size, rng: np.random.Generator, kind:
         * (0.3 + 0.7 * steep_to_gentle)
         * (0.4 + 0.6 * near_contact)
         * (0.3 + 0.7 * shoots)
-        * np.exp(0.4 * unresolved)
+        * np.exp(0.6 * unresolved)
     )
     noisy = favourability + deposit.label_noise * rng.standard_normal(shape)
     threshold = np.quantile(noisy[valid], 1.0 - deposit.ore_fraction)
@@ -320,16 +320,16 @@ def _alteration(rng, shape, voxel_size, fault_distance, favourability) -> np.nda
     """True alteration intensity 0-1: a broad footwall halo of the fault, strongest around ore."""
     halo = np.where(fault_distance < 0, np.exp(fault_distance / 90.0), np.exp(-fault_distance / 25.0))
     patchiness = _smooth_noise(rng, shape, (80.0, 80.0, 80.0), voxel_size)
-    return np.clip(0.55 * halo + 0.3 * np.minimum(favourability, 1.2) + 0.12 * patchiness, 0.0, 1.0)
+    return np.clip(0.6 * halo + 0.15 * np.minimum(favourability, 1.2) + 0.2 * patchiness, 0.0, 1.0)
 
 
 def _logged_alteration(deposit: _Deposit, rng, shape, voxel_size, alteration) -> np.ndarray:
     """Alteration as interpolated from drill logs, on the deposit's logging scale."""
-    interpolated = gaussian_filter(alteration, [30.0 / s for s in voxel_size], mode="nearest")
+    interpolated = gaussian_filter(alteration, [40.0 / s for s in voxel_size], mode="nearest")
     logging_error = deposit.measurement_noise * rng.standard_normal(shape)
     if deposit.alteration_in_classes:
-        return np.clip(5.0 * interpolated**0.8 + 0.35 * logging_error, 0.0, 5.0)
-    return np.clip(100.0 * interpolated + 6.0 * logging_error, 0.0, 100.0)
+        return np.clip(5.0 * interpolated**0.8 + 0.6 * logging_error, 0.0, 5.0)
+    return np.clip(100.0 * interpolated + 10.0 * logging_error, 0.0, 100.0)
 
 
 def _inversion(rng, shape, voxel_size, rock_property, east, north) -> np.ndarray:
@@ -366,6 +366,6 @@ def _susceptibility(deposit, rng, shape, voxel_size, fault_distance, contact, al
 
 def _fracture_density(rng, shape, voxel_size, fault_distance, steep_to_gentle, noise) -> np.ndarray:
     """Fractures per metre from core logs: a damage zone around the fault, wider at dip changes."""
-    damage = 8.0 * np.exp(-np.abs(fault_distance) / 30.0) + 3.0 * steep_to_gentle * np.exp(-np.abs(fault_distance) / 80.0)
-    scatter = np.exp(0.25 * noise * _smooth_noise(rng, shape, (60.0, 60.0, 60.0), voxel_size))
-    return np.maximum((1.0 + damage) * scatter + 0.3 * noise * rng.standard_normal(shape), 0.0)
+    damage = 6.0 * np.exp(-np.abs(fault_distance) / 30.0) + 3.0 * steep_to_gentle * np.exp(-np.abs(fault_distance) / 80.0)
+    scatter = np.exp(0.4 * noise * _smooth_noise(rng, shape, (60.0, 60.0, 60.0), voxel_size))
+    return np.maximum((1.0 + damage) * scatter + 0.5 * noise * rng.standard_normal(shape), 0.0)

@@ -52,7 +52,9 @@ def extract_targets(
     # A body of zero probability (a cut at 0) has no weighted centre: use its plain centre.
     weights = np.where(mass[body] > 0, p, 1.0)
     weight_sum = per_body(weights)
-    centroid = {axis: per_body(weights * coords) / weight_sum for axis, coords in (("x", x), ("y", y), ("z", z))}
+    centroid = {
+        axis: per_body(weights * coords) / weight_sum for axis, coords in (("x", x), ("y", y), ("z", z))
+    }
     order = np.argsort(body, kind="stable")
     starts = np.searchsorted(body[order], np.arange(n_bodies))
     max_prob = np.maximum.reduceat(p[order], starts)
@@ -93,7 +95,7 @@ def extract_targets(
 def voxel_points(
     prospectivity: np.ndarray, grid: Grid, threshold: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Map coordinates and prospectivity of the voxel centres at or above ``threshold``, for a 3D point layer."""
+    """Coordinates and prospectivity of the voxel centres at or above ``threshold``, for a 3D point layer."""
     prospectivity = _checked_cube(prospectivity, grid, "prospectivity")
     zi, yi, xi = np.nonzero(prospectivity >= threshold)
     return grid.x[xi], grid.y[yi], grid.z[zi], prospectivity[zi, yi, xi]
@@ -119,4 +121,3 @@ def _cut(prospectivity: np.ndarray, threshold: float | None, top_percent: float 
         raise Mpm3dError("The prospectivity cube has no finite values; nothing can be ranked.")
     n_top = int(np.ceil(finite.size * top_percent / 100.0))
     return float(finite[finite.size - n_top])
-

@@ -46,7 +46,9 @@ def voxelise_samples(
     voxels, sample_voxel = np.unique(voxel, return_inverse=True)
     n_samples = np.bincount(sample_voxel, minlength=len(voxels))
     if rule == "mean_grade":
-        voxel_is_ore = np.bincount(sample_voxel, weights=values[used], minlength=len(voxels)) / n_samples >= cutoff
+        voxel_is_ore = (
+            np.bincount(sample_voxel, weights=values[used], minlength=len(voxels)) / n_samples >= cutoff
+        )
     else:
         n_ore = np.bincount(sample_voxel, weights=is_ore[used], minlength=len(voxels))
         voxel_is_ore = n_ore > 0 if rule == "any" else 2 * n_ore >= n_samples
@@ -98,7 +100,9 @@ def _sample_values(
             raise Mpm3dError("Grades need a cutoff grade to tell ore from barren samples.")
         values = np.asarray(grade, dtype=np.float64).ravel()
     if len(values) != n:
-        raise Mpm3dError(f"{len(values)} ore flags or grades were given for {n} samples; give one per sample.")
+        raise Mpm3dError(
+            f"{len(values)} ore flags or grades were given for {n} samples; give one per sample."
+        )
     threshold = 1.0 if ore is not None else cutoff
     return values, np.where(np.isfinite(values), values, -np.inf) >= threshold
 

@@ -66,7 +66,9 @@ def test_perfect_ranking_captures_and_crosses_where_expected():
     assert result["capture_top5"] == pytest.approx(0.5)
     assert result["capture_top20"] == pytest.approx(1.0)
     success = result["success_rate"]
-    assert success["volume_share"][0] == 0 and success["volume_share"][-1] == 1 and success["ore_share"][-1] == 1
+    assert (
+        success["volume_share"][0] == 0 and success["volume_share"][-1] == 1 and success["ore_share"][-1] == 1
+    )
     crossing = result["pv"]["intersection"]
     assert crossing["ore_share"] == pytest.approx(1 - crossing["volume_share"])
     assert 0.85 < crossing["threshold"] < 0.95

@@ -34,7 +34,9 @@ def test_two_planted_bodies_are_ranked_with_volume_and_centroid():
     assert big["n_voxels"] == 24 and small["n_voxels"] == 8
     assert big["volume_m3"] == pytest.approx(24 * 10 * 10 * 20)
     assert (big["x"], big["y"], big["z"]) == pytest.approx((grid.x[1:5].mean(), grid.y[2:5].mean(), -30.0))
-    assert (small["x"], small["y"], small["z"]) == pytest.approx((grid.x[8:10].mean(), grid.y[6:8].mean(), -70.0))
+    assert (small["x"], small["y"], small["z"]) == pytest.approx(
+        (grid.x[8:10].mean(), grid.y[6:8].mean(), -70.0)
+    )
     assert big["top_z"] == -20.0 and big["bottom_z"] == -40.0
     assert small["mean_prob"] == pytest.approx(0.9) and small["max_prob"] == pytest.approx(0.9)
     assert big["ore_share"] is None and big["known_ore_voxels"] is None

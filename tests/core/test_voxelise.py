@@ -7,15 +7,17 @@ from core.voxelise import voxelise_samples
 
 # Columns 0-10-20-30 m (centres 5, 15, 25), rows 100-90-80 m (centres 95, 85), and unevenly
 # spaced levels 0, -10, -40 m: level slabs [-5, 5), [-25, -5) and [-55, -25).
-GRID = Grid(crs="EPSG:32650", x=np.array([5.0, 15.0, 25.0]), y=np.array([95.0, 85.0]), z=np.array([0.0, -10.0, -40.0]))
+GRID = Grid(
+    crs="EPSG:32650", x=np.array([5.0, 15.0, 25.0]), y=np.array([95.0, 85.0]), z=np.array([0.0, -10.0, -40.0])
+)
 
 
 def test_known_points_give_known_labels_and_counts():
     samples = [
         # x, y, z, ore
         (5.0, 95.0, 0.0, 1),  # (0, 0, 0) ore
-        (14.0, 99.0, -4.9, 0),  # (0, 0, 1) barren, just above the 0 / -10 boundary
-        (14.0, 99.0, -5.0, 1),  # (1, 0, 1) ore: the boundary belongs to the upper of the two levels... below it
+        (14.0, 99.0, -5.0, 0),  # (0, 0, 1) barren: the 0 / -10 boundary belongs to the upper level
+        (14.0, 99.0, -5.1, 1),  # (1, 0, 1) ore, just below that boundary
         (25.0, 81.0, -26.0, 0),  # (2, 1, 2) barren: -26 is nearer -40 than -10 when slabs are uneven
         (25.0, 81.0, -54.0, 0),  # (2, 1, 2) barren again
         (25.0, 81.0, -56.0, 1),  # below the lowest slab: outside
@@ -77,7 +79,9 @@ def test_rules_with_ore_flags(flags, rule, expected):
     ],
 )
 def test_rules_with_grades(grades, rule, expected):
-    label, stats = voxelise_samples(*in_one_voxel(len(grades)), GRID, grade=np.array(grades), cutoff=1.0, rule=rule)
+    label, stats = voxelise_samples(
+        *in_one_voxel(len(grades)), GRID, grade=np.array(grades), cutoff=1.0, rule=rule
+    )
     assert label[1, 1, 1] == expected
     assert stats["n_missing_value"] == int(np.isnan(grades).sum())
 

@@ -1,0 +1,332 @@
+"""Training: DANN-CTA and its ablations on source + target patches, or the random-forest baseline.
+
+Target labels are never read here: the target cube contributes its evidence (unlabelled patches for
+the domain loss, and its own standardisation statistics) and nothing else. The best epoch is chosen
+by the source's spatial-block validation AUC.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch.nn import functional as nnf
+
+from .errors import Mpm3dError
+from .grid import LABEL_BARREN, LABEL_ORE, Cube
+from .metrics import roc_auc
+from .model import (
+    METHODS,
+    ForestArrays,
+    ProspectivityNet,
+    TrainedModel,
+    autocast_for,
+    config_for_method,
+    domain_discriminator,
+    resolve_device,
+)
+from .sampling import (
+    N_TRANSFORMS,
+    FeatureStats,
+    PatchGatherer,
+    SourceSplit,
+    cube_stats,
+    draw_source_epoch,
+    padded_standardised,
+    spatial_block_split,
+    standardise,
+)
+
+MAX_VALIDATION_VOXELS = 20_000
+EVAL_BATCH = 1024
+PROGRESS_CALLS_PER_EPOCH = 20
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a training run; with the seed and the data it decides the weights."""
+
+    method: str = "dann_cta"
+    patch_size: int = 9
+    epochs: int = 20
+    batch_size: int = 128  # per domain: each step sees this many source and as many target patches
+    learning_rate: float = 1e-3
+    negative_ratio: float = 1.0
+    lambda_max: float = 1.0
+    weight_decay: float = 1e-4
+    device: str = "auto"
+    seed: int = 0
+    val_fraction: float = 0.25
+
+
+@dataclass
+class TrainResult:
+    model: TrainedModel
+    history: list[dict]
+    best_epoch: int
+    val_auc: float | None
+    device: str
+
+
+def grl_lambda(progress: float, lambda_max: float = 1.0) -> float:
+    """Gradient-reversal weight: 0 at the start, rising smoothly to ``lambda_max`` (Ganin & Lempitsky)."""
+    return lambda_max * (2.0 / (1.0 + math.exp(-10.0 * progress)) - 1.0)
+
+
+def annealed_learning_rate(progress: float, initial: float) -> float:
+    """mu_p = mu_0 / (1 + 10 p)^0.75: a decay that keeps the adversarial game stable late in training."""
+    return initial / (1.0 + 10.0 * progress) ** 0.75
+
+
+def train(
+    source: Cube,
+    target: Cube,
+    config: TrainConfig,
+    on_progress: Callable[[dict], None] | None = None,
+) -> TrainResult:
+    """Train ``config.method`` on the labelled ``source`` and the unlabelled ``target``."""
+    _check_inputs(source, target, config)
+    device = resolve_device(config.device)
+    source_stats, target_stats = cube_stats(source), cube_stats(target)
+    half = config.patch_size // 2
+    split = spatial_block_split(source.label, source.valid, half, config.val_fraction, config.seed)
+    n_samples = int(round(len(split.train_ore) * (1 + config.negative_ratio)))
+    if config.batch_size > n_samples:
+        raise Mpm3dError(
+            f"the batch size {config.batch_size} is larger than the {n_samples} training samples per epoch "
+            f"({len(split.train_ore)} ore voxels outside the validation blocks, {config.negative_ratio:g} "
+            "barren per ore); lower the batch size"
+        )
+    normalisation = {"source": source_stats.to_dict(), "target": target_stats.to_dict()}
+    rng = np.random.default_rng([config.seed, 1])
+    validation = _validation_set(split, rng)
+    if config.method == "rf":
+        model, history = _train_forest(source, source_stats, split, validation, config, rng)
+    else:
+        model, history = _train_network(
+            source, target, source_stats, target_stats, split, validation, config, device, rng, on_progress
+        )
+    scored = [h for h in history if h["val_auc"] is not None]
+    best = max(scored, key=lambda h: h["val_auc"]) if scored else history[-1]
+    trained = TrainedModel(
+        method=config.method,
+        feature_names=list(source.feature_names),
+        patch_size=config.patch_size,
+        normalisation=normalisation,
+        network=model if isinstance(model, ProspectivityNet) else None,
+        forest=model if isinstance(model, ForestArrays) else None,
+        provenance={
+            "train_config": asdict(config),
+            "seed": config.seed,
+            "epochs": config.epochs,
+            "best_epoch": best["epoch"],
+            "device": str(device),
+            "history": history,
+            "source_shape": list(source.grid.shape),
+            "target_shape": list(target.grid.shape),
+            "n_train_ore": len(split.train_ore),
+            "n_val_ore": len(split.val_ore),
+            "n_val_barren": len(split.val_barren),
+        },
+        val_auc=best["val_auc"],
+    )
+    return TrainResult(trained, history, best["epoch"], best["val_auc"], str(device))
+
+
+def _check_inputs(source: Cube, target: Cube, config: TrainConfig) -> None:
+    if config.method not in METHODS:
+        raise Mpm3dError(f"unknown method '{config.method}'; choose one of {', '.join(METHODS)}")
+    p = config.patch_size
+    if p < 3 or p % 2 == 0:
+        raise Mpm3dError(f"the patch size must be odd and at least 3, got {p}")
+    for role, cube in (("source", source), ("target", target)):
+        if p > min(cube.grid.shape):
+            raise Mpm3dError(f"the patch size {p} is larger than the {role} cube {cube.grid.shape} (z, y, x)")
+    if config.epochs < 1:
+        raise Mpm3dError(f"at least one epoch is needed, got {config.epochs}")
+    if config.batch_size < 2:
+        raise Mpm3dError(f"the batch size must be at least 2, got {config.batch_size}")
+    if not config.negative_ratio > 0:
+        raise Mpm3dError(f"the negative ratio must be positive, got {config.negative_ratio}")
+    if not 0 <= config.val_fraction < 1:
+        raise Mpm3dError(f"the validation fraction must be in [0, 1), got {config.val_fraction}")
+    if list(source.feature_names) != list(target.feature_names):
+        raise Mpm3dError(
+            "source and target must have the same features in the same order; "
+            f"source: {list(source.feature_names)}, target: {list(target.feature_names)}"
+        )
+    if source.label is None:
+        raise Mpm3dError("the source cube has no labels; training needs ore (1) and barren (0) voxels")
+    valid = source.valid
+    for value, name in ((LABEL_ORE, "ore (1)"), (LABEL_BARREN, "barren (0)")):
+        if not np.any((source.label == value) & valid):
+            raise Mpm3dError(f"the source cube has no {name} voxel with valid evidence; training needs both")
+    if not np.any(target.valid):
+        raise Mpm3dError("the target cube has no voxel where every feature is valid")
+
+
+def _validation_set(split: SourceSplit, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out voxels (all ore, barren thinned to a cap) and their labels, fixed for all epochs."""
+    ore = split.val_ore
+    if len(ore) > MAX_VALIDATION_VOXELS // 2:
+        ore = np.sort(rng.choice(ore, MAX_VALIDATION_VOXELS // 2, replace=False))
+    barren = split.val_barren
+    if len(barren) > MAX_VALIDATION_VOXELS - len(ore):
+        barren = np.sort(rng.choice(barren, MAX_VALIDATION_VOXELS - len(ore), replace=False))
+    return np.concatenate([ore, barren]), np.concatenate([np.ones(len(ore)), np.zeros(len(barren))])
+
+
+def _auc(scores: np.ndarray, labels: np.ndarray) -> float | None:
+    if len(labels) == 0:
+        return None
+    return float(roc_auc(scores[labels == 1], scores[labels == 0]))
+
+
+def _train_forest(source, source_stats, split, validation, config, rng):
+    """Random forest on the centre voxel's standardised evidence, sampled like the networks' patches."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    started = time.perf_counter()
+    voxels, labels = draw_source_epoch(split, config.negative_ratio, rng)
+    flat = source.features.reshape(len(source.feature_names), -1)
+    forest = RandomForestClassifier(n_estimators=200, min_samples_leaf=5, n_jobs=2, random_state=config.seed)
+    forest.fit(standardise(flat[:, voxels], source_stats).T, labels)
+    arrays = ForestArrays.from_sklearn(forest)
+    val_voxels, val_labels = validation
+    val_auc = _auc(arrays.predict(standardise(flat[:, val_voxels], source_stats).T), val_labels)
+    seconds = time.perf_counter() - started
+    history = [{
+        "epoch": 1, "loss_label": None, "loss_domain": None, "lambda": None, "lr": None,
+        "val_auc": val_auc, "disc_acc": None, "patches_per_s": len(voxels) / seconds, "seconds": seconds,
+    }]
+    return arrays, history
+
+
+@contextlib.contextmanager
+def _deterministic(device: torch.device):
+    """Deterministic kernels on the CPU for the length of a run; the global switch is restored after."""
+    previous = torch.are_deterministic_algorithms_enabled()
+    if device.type == "cpu":
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous)
+
+
+def _train_network(source, target, source_stats, target_stats, split, validation, config, device, rng,
+                   on_progress):
+    """Minibatch training with equal source and target patches per step.
+
+    Source and target go through the network as one batch for every method, so BatchNorm sees the
+    same mixture everywhere and the methods differ only in attention and the domain loss. Without a
+    domain head a probe discriminator learns on detached features, so ``disc_acc`` still measures how
+    separable the domains are, without the probe shaping them.
+    """
+    torch.manual_seed(config.seed)
+    half = config.patch_size // 2
+    net = ProspectivityNet(config_for_method(config.method, len(source.feature_names), config.patch_size))
+    net.to(device)
+    has_domain_head = net.domain_head is not None
+    probe = None if has_domain_head else domain_discriminator(net.config.n_embedding).to(device)
+    parameters = list(net.parameters()) + ([] if probe is None else list(probe.parameters()))
+    optimizer = torch.optim.AdamW(parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
+
+    source_patches = PatchGatherer(padded_standardised(source, source_stats, half), config.patch_size, device)
+    target_patches = PatchGatherer(padded_standardised(target, target_stats, half), config.patch_size, device)
+    target_voxels = np.flatnonzero(target.valid)
+    val_voxels, val_labels = validation
+    val_centres = source_patches.centre_index(val_voxels)
+
+    batch = config.batch_size
+    n_per_epoch = int(round(len(split.train_ore) * (1 + config.negative_ratio)))
+    steps = n_per_epoch // batch
+    total_steps = steps * config.epochs
+    domain_targets = torch.cat([torch.zeros(batch), torch.ones(batch)]).to(device)
+    report_every = max(1, steps // PROGRESS_CALLS_PER_EPOCH)
+    history, best_auc, best_state = [], -np.inf, None
+    with _deterministic(device):
+        for epoch in range(1, config.epochs + 1):
+            started = time.perf_counter()
+            voxels, labels = draw_source_epoch(split, config.negative_ratio, rng)
+            n_used = steps * batch
+            source_centres = source_patches.centre_index(voxels[:n_used])
+            source_labels = torch.from_numpy(labels[:n_used]).to(device)
+            source_turns = torch.from_numpy(rng.integers(0, N_TRANSFORMS, n_used)).to(device)
+            target_centres = target_patches.centre_index(rng.choice(target_voxels, n_used))
+            target_turns = torch.from_numpy(rng.integers(0, N_TRANSFORMS, n_used)).to(device)
+            sums = torch.zeros(3, device=device)  # label loss, domain loss, discriminator hits
+            net.train()
+            for step in range(steps):
+                progress = ((epoch - 1) * steps + step) / total_steps
+                lr = annealed_learning_rate(progress, config.learning_rate)
+                lambda_ = grl_lambda(progress, config.lambda_max)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                window = slice(step * batch, (step + 1) * batch)
+                x = torch.cat([
+                    source_patches.gather(source_centres[window], source_turns[window]),
+                    target_patches.gather(target_centres[window], target_turns[window]),
+                ])
+                with autocast_for(device):
+                    embedding = net.embed(x)
+                    label_logits = net.label_head(embedding[:batch]).flatten().float()
+                    if has_domain_head:
+                        domain_logits = net.domain_logits(embedding, lambda_)
+                    else:
+                        domain_logits = probe(embedding.detach())
+                    domain_logits = domain_logits.flatten().float()
+                loss_label = nnf.binary_cross_entropy_with_logits(label_logits, source_labels[window])
+                loss_domain = nnf.binary_cross_entropy_with_logits(domain_logits, domain_targets)
+                optimizer.zero_grad(set_to_none=True)
+                (loss_label + loss_domain).backward()
+                optimizer.step()
+                with torch.no_grad():
+                    hits = ((domain_logits > 0).float() == domain_targets).float().mean()
+                    sums += torch.stack([loss_label.detach(), loss_domain.detach(), hits])
+                if on_progress is not None and (step + 1) % report_every == 0 and step + 1 < steps:
+                    on_progress({"stage": "train", "epoch": epoch, "epochs": config.epochs,
+                                 "step": step + 1, "steps": steps})
+            train_seconds = time.perf_counter() - started
+            mean_label, mean_domain, disc_acc = (sums / steps).tolist()
+            val_auc = _auc(_network_scores(net, source_patches, val_centres, device), val_labels)
+            if best_state is None or (val_auc is not None and val_auc > best_auc):
+                best_auc = val_auc if val_auc is not None else best_auc
+                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            if val_auc is None:  # no validation: the last epoch is the model
+                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            entry = {
+                "epoch": epoch,
+                "loss_label": mean_label,
+                "loss_domain": mean_domain,
+                "lambda": lambda_ if has_domain_head else None,
+                "lr": lr,
+                "val_auc": val_auc,
+                "disc_acc": disc_acc,
+                "patches_per_s": 2 * steps * batch / train_seconds,
+                "seconds": time.perf_counter() - started,
+            }
+            history.append(entry)
+            if on_progress is not None:
+                on_progress({"stage": "train", "epochs": config.epochs, "step": steps, "steps": steps, **entry})
+    net.load_state_dict(best_state)
+    return net.cpu().eval(), history
+
+
+def _network_scores(net, patches: PatchGatherer, centres: torch.Tensor, device) -> np.ndarray:
+    """Ore logits of the patches around ``centres``, in eval mode and without augmentation."""
+    net.eval()
+    scores = []
+    with torch.inference_mode(), autocast_for(device):
+        for start in range(0, len(centres), EVAL_BATCH):
+            scores.append(net(patches.gather(centres[start:start + EVAL_BATCH])).flatten().float().cpu())
+    return torch.cat(scores).numpy() if scores else np.zeros(0)
+
+
+def source_only_stats(cube: Cube) -> FeatureStats:
+    return cube_stats(cube)
