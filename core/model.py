@@ -9,8 +9,9 @@ computed from values inside the receptive field of the voxel it acts on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -57,7 +58,7 @@ class ModelConfig:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         return cls(**{**data, "channels": tuple(data["channels"])})
 
 
@@ -219,7 +220,7 @@ class ForestArrays:
     _tables: tuple[np.ndarray, ...] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def from_sklearn(cls, forest) -> "ForestArrays":
+    def from_sklearn(cls, forest) -> ForestArrays:
         ore_column = int(np.flatnonzero(forest.classes_ == 1)[0])
         lefts, rights, features, thresholds, probabilities, sizes = [], [], [], [], [], [0]
         for estimator in forest.estimators_:
@@ -251,7 +252,7 @@ class ForestArrays:
         }
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> "ForestArrays":
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> ForestArrays:
         return cls(**{name: np.asarray(arrays[name]) for name in cls.__dataclass_fields__ if name[0] != "_"})
 
     @property
@@ -338,5 +339,5 @@ class TrainedModel:
 
         return predict_patches(self, cube, indices, device=device, **options)
 
-    def with_provenance(self, **extra: Any) -> "TrainedModel":
+    def with_provenance(self, **extra: Any) -> TrainedModel:
         return replace(self, provenance={**self.provenance, **extra})

@@ -94,7 +94,7 @@ def write_training_report(path: str, history: list[dict], meta: dict) -> None:
         "features": ", ".join(str(name) for name in meta.get("feature_names") or []),
     }
     body = [_key_value_table(summary)]
-    for figure, note in zip(figures, notes):
+    for figure, note in zip(figures, notes, strict=True):
         body.append(_image(figure))
         if note:
             body.append(f'<p class="note">{html.escape(note)}</p>')
@@ -170,19 +170,19 @@ def write_metrics_json(path: str, metrics: dict) -> None:
 def _jsonable(value):
     if isinstance(value, dict):
         return {str(key): _jsonable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
+    if isinstance(value, list | tuple | np.ndarray):
         return [_jsonable(item) for item in value]
-    if isinstance(value, (bool, np.bool_)):
+    if isinstance(value, bool | np.bool_):
         return bool(value)
-    if isinstance(value, (int, np.integer)):
+    if isinstance(value, int | np.integer):
         return int(value)
-    if isinstance(value, (float, np.floating)):
+    if isinstance(value, float | np.floating):
         return float(value) if math.isfinite(value) else None
     return value
 
 
 def _write_html(path: str, title: str, body: list[str]) -> None:
-    generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    generated = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     page = "\n".join(
         [
             "<!DOCTYPE html>",
@@ -206,23 +206,23 @@ def _write_html(path: str, title: str, body: list[str]) -> None:
 
 
 def _number_or_nan(value) -> float:
-    return float(value) if isinstance(value, (int, float, np.number)) else math.nan
+    return float(value) if isinstance(value, int | float | np.number) else math.nan
 
 
 def _format(value) -> str:
-    if value is None or (isinstance(value, (float, np.floating)) and not math.isfinite(value)):
+    if value is None or (isinstance(value, float | np.floating) and not math.isfinite(value)):
         return MISSING
-    if isinstance(value, (bool, np.bool_)):
+    if isinstance(value, bool | np.bool_):
         return str(bool(value))
-    if isinstance(value, (int, np.integer)):
+    if isinstance(value, int | np.integer):
         return str(int(value))
-    if isinstance(value, (float, np.floating)):
+    if isinstance(value, float | np.floating):
         if value == int(value):
             return str(int(value))
         if abs(value) >= 1000:  # coordinates, elevations, volumes: keep every metre
             return f"{value:.1f}"
         return f"{value:.4g}" if abs(value) >= 1e-3 else f"{value:.3e}"
-    if isinstance(value, (dict, list, tuple)):
+    if isinstance(value, dict | list | tuple):
         return json.dumps(_jsonable(value))
     return str(value)
 
@@ -328,8 +328,7 @@ def _pv_figure(pv: dict):
     volume_axes.set_ylabel("share of the volume (reversed)", color="tab:blue")
     crossing = pv["intersection"]
     axes.plot([crossing["threshold"]], [crossing["ore_share"]], "ko", label="intersection")
-    handles, labels = (
-        a + b for a, b in zip(axes.get_legend_handles_labels(), volume_axes.get_legend_handles_labels())
-    )
-    axes.legend(handles, labels, loc="lower left")
+    ore_handles, ore_labels = axes.get_legend_handles_labels()
+    volume_handles, volume_labels = volume_axes.get_legend_handles_labels()
+    axes.legend(ore_handles + volume_handles, ore_labels + volume_labels, loc="lower left")
     return figure

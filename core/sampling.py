@@ -8,8 +8,8 @@ centre plus a table of the p^3 offsets, so there is no per-patch Python loop.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -33,7 +33,7 @@ class FeatureStats:
         return {"mean": [float(v) for v in self.mean], "std": [float(v) for v in self.std]}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "FeatureStats":
+    def from_dict(cls, data: dict) -> FeatureStats:
         return cls(mean=np.asarray(data["mean"], np.float64), std=np.asarray(data["std"], np.float64))
 
 
@@ -75,7 +75,7 @@ def feature_stats(
     if count == 0:
         raise Mpm3dError("the cube has no voxel where every feature is valid")
     std = np.sqrt(m2 / count)
-    for name, m, s in zip(feature_names, mean, std):
+    for name, m, s in zip(feature_names, mean, std, strict=False):
         if not s > 1e-9 * max(1.0, abs(m)):
             raise Mpm3dError(f"feature '{name}' has zero spread (constant {m:g}) and cannot be standardised")
     return FeatureStats(mean=mean, std=std)

@@ -61,6 +61,9 @@ class _Deposit:
     gentle_dip_deg: float
     step_wavelength_m: float  # depth period of the steep/gentle alternation
     fault_model_error_m: float  # interpretation error of the modelled fault surface
+    ore_zone_depth_m: float  # how far into the footwall the ore zone is centred
+    ore_zone_width_m: float
+    alteration_halo_m: float  # width of the footwall alteration halo
     contact_model_error_m: float
     ore_fraction: float
     label_noise: float
@@ -76,14 +79,16 @@ _DEPOSITS: dict[str, _Deposit] = {
     "source": _Deposit(
         name="Xiadian-like", stream=0, west=40_512_000.0, north=4_134_000.0, top=-100.0,
         strike_deg=30.0, steep_dip_deg=42.0, gentle_dip_deg=24.0, step_wavelength_m=300.0,
-        fault_model_error_m=20.0, contact_model_error_m=25.0, ore_fraction=0.03, label_noise=0.06,
+        fault_model_error_m=20.0, ore_zone_depth_m=35.0, ore_zone_width_m=35.0, alteration_halo_m=90.0,
+        contact_model_error_m=25.0, ore_fraction=0.03, label_noise=0.06,
         measurement_noise=1.0, density_scale=1.0, density_offset=0.0,
         susceptibility_scale=1.0, susceptibility_offset=0.0, alteration_in_classes=False,
     ),
     "target": _Deposit(
         name="Dayingezhuang-like", stream=1, west=40_521_000.0, north=4_139_000.0, top=-300.0,
         strike_deg=38.0, steep_dip_deg=58.0, gentle_dip_deg=40.0, step_wavelength_m=360.0,
-        fault_model_error_m=35.0, contact_model_error_m=40.0, ore_fraction=0.015, label_noise=0.08,
+        fault_model_error_m=40.0, ore_zone_depth_m=70.0, ore_zone_width_m=60.0, alteration_halo_m=140.0,
+        contact_model_error_m=40.0, ore_fraction=0.015, label_noise=0.08,
         measurement_noise=1.6, density_scale=0.8, density_offset=0.05,
         susceptibility_scale=0.6, susceptibility_offset=120.0, alteration_in_classes=True,
     ),
@@ -151,7 +156,7 @@ def _build(deposit: _Deposit, shape, voxel_size, rng: np.random.Generator, kind:
     valid = ~_nodata_mask(rng, shape, voxel_size)
 
     # Latent ore favourability of the true geology; the labels threshold it after adding noise.
-    footwall_band = np.exp(-0.5 * ((fault_distance_true + 40.0) / 40.0) ** 2)
+    footwall_band = np.exp(-0.5 * ((fault_distance_true + deposit.ore_zone_depth_m) / deposit.ore_zone_width_m) ** 2)
     steep_to_gentle = np.clip(-dip_change_true / (0.5 * np.abs(true_fault.dip_change).max()), 0.0, 1.0)
     near_contact = np.exp(-np.abs(contact_true) / 250.0)
     shoot_phase = rng.uniform(0.0, 2 * np.pi)
@@ -169,7 +174,7 @@ def _build(deposit: _Deposit, shape, voxel_size, rng: np.random.Generator, kind:
     threshold = np.quantile(noisy[valid], 1.0 - deposit.ore_fraction)
     label = np.where(noisy > threshold, LABEL_ORE, LABEL_BARREN).astype(np.int8)
 
-    alteration_true = _alteration(rng, shape, voxel_size, fault_distance_true, favourability / threshold)
+    alteration_true = _alteration(deposit, rng, shape, voxel_size, fault_distance_true, favourability / threshold)
     noise = deposit.measurement_noise
     features = {
         "fault_distance": fault_distance,
@@ -316,9 +321,9 @@ def _nodata_mask(rng, shape, voxel_size) -> np.ndarray:
     return above_top | undrilled_corner
 
 
-def _alteration(rng, shape, voxel_size, fault_distance, favourability) -> np.ndarray:
+def _alteration(deposit: _Deposit, rng, shape, voxel_size, fault_distance, favourability) -> np.ndarray:
     """True alteration intensity 0-1: a broad footwall halo of the fault, strongest around ore."""
-    halo = np.where(fault_distance < 0, np.exp(fault_distance / 90.0), np.exp(-fault_distance / 25.0))
+    halo = np.where(fault_distance < 0, np.exp(fault_distance / deposit.alteration_halo_m), np.exp(-fault_distance / 25.0))
     patchiness = _smooth_noise(rng, shape, (80.0, 80.0, 80.0), voxel_size)
     return np.clip(0.6 * halo + 0.15 * np.minimum(favourability, 1.2) + 0.2 * patchiness, 0.0, 1.0)
 

@@ -32,7 +32,6 @@ from .model import (
 )
 from .sampling import (
     N_TRANSFORMS,
-    FeatureStats,
     PatchGatherer,
     SourceSplit,
     cube_stats,
@@ -295,10 +294,8 @@ def _train_network(source, target, source_stats, target_stats, split, validation
             train_seconds = time.perf_counter() - started
             mean_label, mean_domain, disc_acc = (sums / steps).tolist()
             val_auc = _auc(_network_scores(net, source_patches, val_centres, device), val_labels)
-            if best_state is None or (val_auc is not None and val_auc > best_auc):
-                best_auc = val_auc if val_auc is not None else best_auc
-                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-            if val_auc is None:  # no validation: the last epoch is the model
+            if val_auc is None or best_state is None or val_auc > best_auc:  # without validation: the last
+                best_auc = -np.inf if val_auc is None else val_auc
                 best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
             entry = {
                 "epoch": epoch,
@@ -313,7 +310,8 @@ def _train_network(source, target, source_stats, target_stats, split, validation
             }
             history.append(entry)
             if on_progress is not None:
-                on_progress({"stage": "train", "epochs": config.epochs, "step": steps, "steps": steps, **entry})
+                on_progress({"stage": "train", "epochs": config.epochs, "step": steps, "steps": steps,
+                             **entry})
     net.load_state_dict(best_state)
     return net.cpu().eval(), history
 
@@ -327,6 +325,3 @@ def _network_scores(net, patches: PatchGatherer, centres: torch.Tensor, device) 
             scores.append(net(patches.gather(centres[start:start + EVAL_BATCH])).flatten().float().cpu())
     return torch.cat(scores).numpy() if scores else np.zeros(0)
 
-
-def source_only_stats(cube: Cube) -> FeatureStats:
-    return cube_stats(cube)

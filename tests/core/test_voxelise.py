@@ -27,7 +27,7 @@ def test_known_points_give_known_labels_and_counts():
         (5.0, 95.0, np.nan, 1),  # missing z
         (np.nan, 95.0, 0.0, 1),  # missing x
     ]
-    x, y, z, ore = (np.array(column, dtype=float) for column in zip(*samples))
+    x, y, z, ore = (np.array(column, dtype=float) for column in zip(*samples, strict=True))
     label, stats = voxelise_samples(x, y, z, GRID, ore=ore)
     expected = np.full(GRID.shape, -1, np.int8)
     expected[0, 0, 0] = 1

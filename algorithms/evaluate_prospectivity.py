@@ -1,0 +1,71 @@
+"""Evaluate prospectivity: ROC AUC, success-rate and P-V curves, capture in the top of the volume."""
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterMultipleLayers,
+)
+
+from ..core.commands import evaluate_job
+from ..core.cubefile import CubeReader
+from ..core.errors import Mpm3dError
+from ..core.slices import read_slices
+from .base import Mpm3dAlgorithm
+
+
+class EvaluateProspectivity(Mpm3dAlgorithm):
+    NAME = "evaluate_prospectivity"
+    DISPLAY = "Evaluate prospectivity"
+    GROUP = "Modelling"
+    SUMMARY = (
+        "Scores a prospectivity cube against known ore labels, the way prospectivity modellers do: ROC AUC and "
+        "curve, success-rate (capture-efficiency) curve, prediction-volume (P-V) plot, the share of ore captured "
+        "in the top 5, 10 and 20 % of the volume, and the same per level. Labels are used here only to score."
+    )
+
+    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
+        self.add(QgsProcessingParameterFile("PROSPECTIVITY", "Prospectivity cube", extension="nc"),
+                 "A cube written by 'Predict prospectivity'.")
+        self.add(QgsProcessingParameterFile("LABEL_CUBE", "Cube with labels (optional)", extension="nc",
+                                            optional=True),
+                 "A cube on the same grid with a label variable, e.g. the target cube stacked with its labels.")
+        self.add(QgsProcessingParameterMultipleLayers("LABEL_SLICES", "Label slices (optional)",
+                                                      QgsProcessing.TypeRaster, optional=True),
+                 "Alternatively, label rasters (1 ore, 0 barren, nodata unknown) named by elevation.")
+        self.add(QgsProcessingParameterFileDestination("OUTPUT_REPORT", "Evaluation report", "HTML files (*.html)"),
+                 "ROC, success-rate and P-V plots and a per-level table.")
+        self.add(QgsProcessingParameterFileDestination("OUTPUT_JSON", "Metrics (JSON)", "JSON files (*.json)",
+                                                       optional=True, createByDefault=True),
+                 "All numbers and curves, for scripts.")
+        for key, label in (("AUC", "ROC AUC"), ("CAPTURE_TOP5", "Ore captured in the top 5 % of the volume"),
+                           ("CAPTURE_TOP10", "Ore captured in the top 10 % of the volume"),
+                           ("CAPTURE_TOP20", "Ore captured in the top 20 % of the volume")):
+            self.addOutput(QgsProcessingOutputNumber(key, label))
+
+    def execute(self, parameters, context, feedback):
+        prospectivity = self.parameterAsFile(parameters, "PROSPECTIVITY", context)
+        label_cube = self.parameterAsFile(parameters, "LABEL_CUBE", context) or None
+        slices = self.layer_files(parameters, "LABEL_SLICES", context, feedback)
+        label_array = None
+        if slices:
+            if label_cube:
+                raise Mpm3dError("Give labels either as LABEL_CUBE or as LABEL_SLICES, not both.")
+            label_array = self._labels_from_slices(prospectivity, slices)
+        report = self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context)
+        json_path = self.parameterAsFileOutput(parameters, "OUTPUT_JSON", context) or None
+        outputs = evaluate_job(prospectivity, label_cube, report, json_path, self.progress(feedback), label_array)
+        feedback.pushInfo(f"ROC AUC {outputs['AUC']:.4f}; ore captured in the top 10 % of the volume: "
+                          f"{outputs['CAPTURE_TOP10']:.1%}")
+        return outputs
+
+    @staticmethod
+    def _labels_from_slices(prospectivity: str, slices: list[str]):
+        """Label slices stacked on the prospectivity grid (matched by elevation)."""
+        grid = CubeReader(prospectivity).grid
+        labels = read_slices(slices, None, slices)
+        if labels.grid.shape != grid.shape or not (labels.grid.z == grid.z).all():
+            raise Mpm3dError(f"The label slices (levels {labels.grid.z.tolist()}, grid {labels.grid.shape}) do not "
+                             f"match the prospectivity cube (levels {grid.z.tolist()}, grid {grid.shape}).")
+        return labels.label

@@ -1,0 +1,103 @@
+"""Predict prospectivity: dense prediction in the worker, level rasters loaded and styled in the project."""
+
+import os
+
+from qgis.core import (
+    QgsProcessingContext,
+    QgsProcessingLayerPostProcessorInterface,
+    QgsProcessingOutputMultipleLayers,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterString,
+)
+
+from ..core.slices import elevation_from_name
+from ..provider.settings import DEVICES, check_worker_python, default_device
+from ..provider.worker import run_core
+from .base import Mpm3dAlgorithm, folder_parameter_value, style_prospectivity_layer
+
+# The post-processors must outlive the algorithm run (QGIS keeps only a pointer).
+_POST_PROCESSORS = []
+
+
+class StyleAsProspectivity(QgsProcessingLayerPostProcessorInterface):
+    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - QGIS API
+        style_prospectivity_layer(layer)
+
+
+def load_level_rasters(paths, group: str, context, output_name: str) -> None:
+    """Queue the level rasters for loading, top level on top, styled with the shared 0-1 ramp.
+
+    Where QGIS has LayerDetails.groupName (3.32+) they go into one group; elsewhere they load
+    ungrouped, added bottom level first so the top level ends on top of the layer tree.
+    """
+    ordered = sorted(paths, key=elevation_from_name)  # deepest first
+    grouped = hasattr(QgsProcessingContext.LayerDetails, "groupName")
+    for sort_key, path in enumerate(reversed(ordered) if grouped else ordered):
+        name = f"{group} z {elevation_from_name(path):g} m"
+        details = QgsProcessingContext.LayerDetails(name, context.project(), output_name)
+        if grouped:
+            details.groupName = group
+            details.layerSortKey = sort_key
+        processor = StyleAsProspectivity()
+        _POST_PROCESSORS.append(processor)
+        details.setPostProcessor(processor)
+        context.addLayerToLoadOnCompletion(path, details)
+
+
+class PredictProspectivity(Mpm3dAlgorithm):
+    NAME = "predict_prospectivity"
+    DISPLAY = "Predict prospectivity"
+    GROUP = "Modelling"
+    SUMMARY = (
+        "Applies a trained model to every voxel of a cube (dense, chunked prediction in the worker process) and "
+        "writes a prospectivity cube (variable 'prospectivity', 0-1) plus one single-band GeoTIFF per level named "
+        "by elevation. The level rasters load into the project top level first, with one shared 0-1 colour ramp; "
+        "nodata voxels stay nodata. A cube whose features differ from the model's is refused."
+    )
+
+    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
+        self.add(QgsProcessingParameterFile("MODEL", "Model file", extension="safetensors"),
+                 "A model written by 'Train prospectivity model'.")
+        self.add(QgsProcessingParameterFile("CUBE", "Cube to predict", extension="nc"),
+                 "Usually the target cube; it must hold the model's features in the same order.")
+        self.add(QgsProcessingParameterString("PREFIX", "Layer and file name prefix", "prospectivity"),
+                 "Start of the level raster names; also the name of the layer group.")
+        self.add(QgsProcessingParameterEnum("DEVICE", "Device", DEVICES, defaultValue=DEVICES.index(default_device())),
+                 "auto: CUDA when the worker's PyTorch sees a GPU, else the CPU.", advanced=True)
+        self.add(QgsProcessingParameterNumber("CHUNK_LEVELS", "Levels per chunk", QgsProcessingParameterNumber.Integer,
+                                              8, minValue=1),
+                 "Depth levels processed at once; lower it when memory runs out.", advanced=True)
+        self.add(QgsProcessingParameterFileDestination("OUTPUT_CUBE", "Prospectivity cube", "NetCDF cube (*.nc)"),
+                 "The prospectivity cube file.")
+        self.add(QgsProcessingParameterFolderDestination("OUTPUT_FOLDER", "Folder for level rasters"),
+                 "Receives one GeoTIFF per level, e.g. prospectivity_z-0450.tif.")
+        self.addOutput(QgsProcessingOutputMultipleLayers("OUTPUT_LAYERS", "Prospectivity levels"))
+
+    def canExecute(self):  # noqa: N802
+        problem = check_worker_python()
+        return (not problem, problem)
+
+    def execute(self, parameters, context, feedback):
+        out_cube = self.parameterAsFileOutput(parameters, "OUTPUT_CUBE", context)
+        folder = folder_parameter_value(self, parameters, "OUTPUT_FOLDER", context)
+        prefix = self.parameterAsString(parameters, "PREFIX", context) or "prospectivity"
+        result = run_core([
+            "--json-lines", "predict",
+            "--model", self.parameterAsFile(parameters, "MODEL", context),
+            "--cube", self.parameterAsFile(parameters, "CUBE", context),
+            "--out-cube", out_cube, "--out-folder", folder, "--prefix", prefix,
+            "--device", DEVICES[self.parameterAsEnum(parameters, "DEVICE", context)],
+            "--chunk-levels", self.parameterAsInt(parameters, "CHUNK_LEVELS", context),
+        ], feedback, outputs=[out_cube])
+        if not result:
+            return {}
+        layers = result["OUTPUT_LAYERS"]
+        if context.project() is not None:
+            load_level_rasters(layers, prefix, context, "OUTPUT_LAYERS")
+        feedback.pushInfo(f"Wrote {len(layers)} level rasters to {folder}")
+        return {"OUTPUT_CUBE": out_cube, "OUTPUT_FOLDER": folder, "OUTPUT_LAYERS": layers,
+                "LEVEL_FILES": [os.path.basename(p) for p in layers]}

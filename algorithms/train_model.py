@@ -1,0 +1,110 @@
+"""Train prospectivity model: DANN-CTA or a baseline, in the worker process."""
+
+from qgis.core import (
+    QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterNumber,
+)
+
+from ..provider.settings import DEVICES, check_worker_python, default_device
+from ..provider.worker import run_core
+from .base import Mpm3dAlgorithm
+
+METHODS = [
+    ("dann_cta", "DANN-CTA: domain adaptation with triple attention (recommended)"),
+    ("dann", "DANN: domain adaptation, no attention"),
+    ("cta", "CTA: triple attention, no domain adaptation"),
+    ("cnn", "CNN: plain 3D CNN (source only)"),
+    ("rf", "Random forest on the centre voxel (source only)"),
+]
+
+
+class TrainModel(Mpm3dAlgorithm):
+    NAME = "train_model"
+    DISPLAY = "Train prospectivity model"
+    GROUP = "Modelling"
+    SUMMARY = (
+        "Trains a 3D prospectivity model on the labelled source cube and adapts it, without labels, to the "
+        "target cube (DANN-CTA: a domain-adversarial 3D CNN with feature, channel and spatial attention). "
+        "Target labels are never read. The best epoch is chosen on source spatial-block validation only. "
+        "Runs in a separate Python process with PyTorch, on CUDA when available."
+    )
+
+    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
+        self.add(QgsProcessingParameterFile("SOURCE", "Source cube (labelled)", extension="nc"),
+                 "Cube of the well-drilled deposit, with a label variable (1 ore, 0 barren).")
+        self.add(QgsProcessingParameterFile("TARGET", "Target cube (unlabelled)", extension="nc"),
+                 "Cube of the under-explored deposit with the same features in the same order. Any labels it "
+                 "holds are ignored by training.")
+        self.add(QgsProcessingParameterEnum("METHOD", "Method", [label for _, label in METHODS], defaultValue=0),
+                 "DANN-CTA is the method of the paper; the others are its baselines and ablations.")
+        self.add(QgsProcessingParameterNumber("EPOCHS", "Epochs", QgsProcessingParameterNumber.Integer, 20,
+                                              minValue=1, maxValue=10000),
+                 "Passes over the source samples (all ore voxels and the sampled barren ones).")
+        self.add(QgsProcessingParameterNumber("PATCH_SIZE", "Patch size (voxels, odd)",
+                                              QgsProcessingParameterNumber.Integer, 9, minValue=3, maxValue=31),
+                 "Edge length of the cubic neighbourhood the network sees around each voxel.", advanced=True)
+        self.add(QgsProcessingParameterNumber("BATCH_SIZE", "Batch size (per deposit)",
+                                              QgsProcessingParameterNumber.Integer, 128, minValue=2),
+                 "Source patches per step; as many target patches join them. Lower it if memory runs out.",
+                 advanced=True)
+        self.add(QgsProcessingParameterNumber("LEARNING_RATE", "Learning rate",
+                                              QgsProcessingParameterNumber.Double, 0.001, minValue=1e-6),
+                 "Initial learning rate mu0, annealed as mu0 / (1 + 10 p)^0.75 over training progress p.",
+                 advanced=True)
+        self.add(QgsProcessingParameterNumber("NEGATIVE_RATIO", "Barren samples per ore sample",
+                                              QgsProcessingParameterNumber.Double, 1.0, minValue=0.01),
+                 "Barren voxels drawn anew each epoch for every ore voxel.", advanced=True)
+        self.add(QgsProcessingParameterNumber("LAMBDA_MAX", "Domain adaptation weight (lambda max)",
+                                              QgsProcessingParameterNumber.Double, 1.0, minValue=0.0),
+                 "Final weight of the reversed domain gradient; it rises as 2/(1+exp(-10 p)) - 1.", advanced=True)
+        self.add(QgsProcessingParameterEnum("DEVICE", "Device", DEVICES, defaultValue=DEVICES.index(default_device())),
+                 "auto: CUDA when the worker's PyTorch sees a GPU, else the CPU.", advanced=True)
+        self.add(QgsProcessingParameterNumber("SEED", "Random seed", QgsProcessingParameterNumber.Integer, 0,
+                                              minValue=0), "Same seed and data, same model on the CPU.", advanced=True)
+        self.add(QgsProcessingParameterFileDestination("OUTPUT_MODEL", "Model file",
+                                                       "mpm3d model (*.safetensors)"),
+                 "Weights and metadata (features, normalisation, provenance); loads without running code.")
+        self.add(QgsProcessingParameterFileDestination("OUTPUT_REPORT", "Training report", "HTML files (*.html)",
+                                                       optional=True, createByDefault=True),
+                 "Loss curves, lambda schedule, source-validation AUC and discriminator accuracy per epoch.")
+        self.addOutput(QgsProcessingOutputNumber("VAL_AUC", "Source spatial-block validation AUC"))
+        self.addOutput(QgsProcessingOutputNumber("BEST_EPOCH", "Best epoch"))
+        self.addOutput(QgsProcessingOutputString("DEVICE_USED", "Device used"))
+
+    def canExecute(self):  # noqa: N802
+        problem = check_worker_python()
+        return (not problem, problem)
+
+    def execute(self, parameters, context, feedback):
+        model = self.parameterAsFileOutput(parameters, "OUTPUT_MODEL", context)
+        report = self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context)
+        arguments = [
+            "--json-lines", "train",
+            "--source", self.parameterAsFile(parameters, "SOURCE", context),
+            "--target", self.parameterAsFile(parameters, "TARGET", context),
+            "--out", model,
+            "--method", METHODS[self.parameterAsEnum(parameters, "METHOD", context)][0],
+            "--epochs", self.parameterAsInt(parameters, "EPOCHS", context),
+            "--patch-size", self.parameterAsInt(parameters, "PATCH_SIZE", context),
+            "--batch-size", self.parameterAsInt(parameters, "BATCH_SIZE", context),
+            "--learning-rate", self.parameterAsDouble(parameters, "LEARNING_RATE", context),
+            "--negative-ratio", self.parameterAsDouble(parameters, "NEGATIVE_RATIO", context),
+            "--lambda-max", self.parameterAsDouble(parameters, "LAMBDA_MAX", context),
+            "--device", DEVICES[self.parameterAsEnum(parameters, "DEVICE", context)],
+            "--seed", self.parameterAsInt(parameters, "SEED", context),
+        ]
+        if report:
+            arguments += ["--report", report]
+        result = run_core(arguments, feedback, outputs=[model, report])
+        if not result:
+            return {}
+        feedback.pushInfo(f"Best epoch {result['BEST_EPOCH']}, source validation AUC {result['VAL_AUC']}")
+        outputs = {"OUTPUT_MODEL": model, "VAL_AUC": result["VAL_AUC"], "BEST_EPOCH": result["BEST_EPOCH"],
+                   "DEVICE_USED": result["DEVICE"]}
+        if report:
+            outputs["OUTPUT_REPORT"] = report
+        return outputs

@@ -1,0 +1,161 @@
+"""Command-line jobs that need torch (train, predict) or score results (evaluate).
+
+Kept apart from cli.py so that the data commands start without importing torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+from .errors import Mpm3dError
+
+
+def add_model_commands(commands) -> None:
+    train = commands.add_parser("train", help="train a prospectivity model (DANN-CTA or a baseline)")
+    train.add_argument("--source", required=True, help="labelled source cube (.nc)")
+    train.add_argument("--target", required=True, help="unlabelled target cube (.nc); its labels are never read")
+    train.add_argument("--out", required=True, help="model file (.safetensors)")
+    train.add_argument("--report", help="HTML training report")
+    train.add_argument("--method", default="dann_cta", help="dann_cta, dann, cta, cnn or rf")
+    train.add_argument("--patch-size", type=int, default=9)
+    train.add_argument("--epochs", type=int, default=20)
+    train.add_argument("--batch-size", type=int, default=128)
+    train.add_argument("--learning-rate", type=float, default=1e-3)
+    train.add_argument("--negative-ratio", type=float, default=1.0)
+    train.add_argument("--lambda-max", type=float, default=1.0)
+    train.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
+    train.add_argument("--seed", type=int, default=0)
+
+    predict = commands.add_parser("predict", help="dense prospectivity of a cube: cube file and level rasters")
+    predict.add_argument("--model", required=True)
+    predict.add_argument("--cube", required=True)
+    predict.add_argument("--out-cube", required=True, help="prospectivity cube (.nc)")
+    predict.add_argument("--out-folder", required=True, help="folder for one GeoTIFF per level")
+    predict.add_argument("--prefix", default="prospectivity")
+    predict.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
+    predict.add_argument("--chunk-levels", type=int, default=8, help="levels per chunk (memory bound)")
+
+    evaluate = commands.add_parser("evaluate", help="score a prospectivity cube against known labels")
+    evaluate.add_argument("--prospectivity", required=True)
+    evaluate.add_argument("--labels", help="cube file with a label variable (default: the prospectivity cube)")
+    evaluate.add_argument("--report", help="HTML report")
+    evaluate.add_argument("--json", dest="json_path", help="metrics as JSON")
+
+
+def run_model_command(args: argparse.Namespace, progress, reporter) -> dict:
+    if args.command == "train":
+        return train_job(args, progress)
+    if args.command == "predict":
+        return predict_job(args.model, args.cube, args.out_cube, args.out_folder, args.prefix, args.device,
+                           args.chunk_levels, progress)
+    if args.command == "evaluate":
+        return evaluate_job(args.prospectivity, args.labels, args.report, args.json_path, progress)
+    raise Mpm3dError(f"unknown command {args.command}")
+
+
+def _versions() -> dict:
+    import numpy
+    import torch
+
+    from . import __version__
+
+    return {"mpm3d": __version__, "torch": torch.__version__, "numpy": numpy.__version__}
+
+
+def train_job(args: argparse.Namespace, progress) -> dict:
+    from .cubefile import read_cube
+    from .modelfile import save_model
+    from .reports import write_training_report
+    from .train import TrainConfig, train
+
+    progress(0.0, "Reading cubes")
+    source = read_cube(args.source)
+    target = read_cube(args.target)
+    target.label = None  # target labels are for scoring only: training never sees them
+    if source.label is None:
+        raise Mpm3dError(f"The source cube {args.source} has no labels: stack it with label slices (LABELS).")
+    config = TrainConfig(method=args.method, patch_size=args.patch_size, epochs=args.epochs,
+                         batch_size=args.batch_size, learning_rate=args.learning_rate,
+                         negative_ratio=args.negative_ratio, lambda_max=args.lambda_max, device=args.device,
+                         seed=args.seed)
+
+    def on_progress(event: dict) -> None:
+        fraction = ((event.get("epoch", 1) - 1) + event.get("step", 0) / max(event.get("steps", 1), 1)) / max(
+            event.get("epochs", 1), 1)
+        message = f"Epoch {event.get('epoch')}/{event.get('epochs')}"
+        if "val_auc" in event:
+            message += "".join(f", {k} {event[k]:.4g}" for k in ("loss_label", "loss_domain", "lambda", "val_auc",
+                                                                  "disc_acc") if event.get(k) is not None)
+        progress(0.02 + 0.93 * fraction, message, **{k: v for k, v in event.items() if k != "stage"})
+
+    started = time.time()
+    result = train(source, target, config, on_progress)
+    result.model.provenance.update({"source": os.path.basename(args.source),
+                                    "target": os.path.basename(args.target), "versions": _versions(),
+                                    "seconds": time.time() - started})
+    progress(0.96, "Writing the model file")
+    save_model(args.out, result.model)
+    outputs = {"OUTPUT_MODEL": args.out, "VAL_AUC": result.val_auc, "BEST_EPOCH": result.best_epoch,
+               "DEVICE": result.device}
+    if args.report:
+        write_training_report(args.report, result.history, {
+            "method": config.method, "feature_names": source.feature_names, "config": vars(args),
+            "source": args.source, "target": args.target, "device": result.device,
+            "best_epoch": result.best_epoch})
+        outputs["OUTPUT_REPORT"] = args.report
+    progress(1.0, f"Best epoch {result.best_epoch}, source spatial-block validation AUC {result.val_auc}")
+    return outputs
+
+
+def predict_job(model_path: str, cube_path: str, out_cube: str, out_folder: str, prefix: str, device: str,
+                chunk_levels: int, progress) -> dict:
+    from .cubefile import CubeReader
+    from .jobs import write_prospectivity
+    from .modelfile import load_model
+    from .predict import predict_cube
+
+    model = load_model(model_path)
+    reader = CubeReader(cube_path)
+    progress(0.02, f"Predicting {reader.grid.shape[0]} levels with a {model.method} model")
+    probability = predict_cube(model, reader, device=device, chunk_levels=chunk_levels,
+                               on_progress=lambda f: progress(0.02 + 0.88 * f, "Dense prediction"))
+    progress(0.92, "Writing the prospectivity cube and level rasters")
+    outputs = write_prospectivity(out_cube, reader.grid, probability, out_folder, prefix,
+                                  attrs={"model": os.path.basename(model_path), "method": model.method,
+                                         "cube": os.path.basename(cube_path)})
+    progress(1.0, "Done")
+    return outputs
+
+
+def evaluate_job(prospectivity_path: str, labels_path: str | None, report: str | None, json_path: str | None,
+                 progress, label_array=None) -> dict:
+    """Scores; labels come from ``label_array``, a label cube, or the prospectivity cube itself."""
+    from .cubefile import CubeReader
+    from .metrics import evaluate
+    from .reports import write_evaluation_report, write_metrics_json
+
+    reader = CubeReader(prospectivity_path)
+    probability = reader.read_variable("prospectivity")
+    if label_array is None:
+        label_reader = CubeReader(labels_path) if labels_path else reader
+        if not label_reader.has("label"):
+            raise Mpm3dError(f"{label_reader.path} has no label variable: give a labelled cube or label slices.")
+        if label_reader.grid.shape != reader.grid.shape:
+            raise Mpm3dError(f"The labels ({label_reader.grid.shape}) are not on the grid of the prospectivity "
+                             f"cube ({reader.grid.shape}).")
+        label_array = label_reader.read_label()
+    progress(0.3, "Scoring")
+    metrics = evaluate(probability, label_array, reader.grid.z)
+    outputs = {"AUC": metrics["auc"], "CAPTURE_TOP5": metrics["capture_top5"],
+               "CAPTURE_TOP10": metrics["capture_top10"], "CAPTURE_TOP20": metrics["capture_top20"]}
+    meta = {"prospectivity": prospectivity_path, "labels": labels_path or "label slices"}
+    if report:
+        write_evaluation_report(report, metrics, meta)
+        outputs["OUTPUT_REPORT"] = report
+    if json_path:
+        write_metrics_json(json_path, metrics)
+        outputs["OUTPUT_JSON"] = json_path
+    progress(1.0, f"AUC {metrics['auc']:.4f}")
+    return outputs
