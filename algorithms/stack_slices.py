@@ -1,12 +1,12 @@
 """Stack depth slices into cube: evidence rasters (and labels) to one NetCDF cube file."""
 
 from qgis.core import (
+    QgsProcessing,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterString,
-    QgsProcessing,
 )
 
 from ..core import jobs

@@ -93,7 +93,7 @@ def write_cube(
             _string_attribute(var, "long_name", long_name)
             var.Write(np.ascontiguousarray(data))
 
-        for index, (name, var_name) in enumerate(zip(feature_names, var_names)):
+        for index, (name, var_name) in enumerate(zip(feature_names, var_names, strict=False)):
             add_variable(var_name, features[index].astype(np.float32), gdal.GDT_Float32, float("nan"), name)
         for name, data in extra.items():
             add_variable(name, np.asarray(data, np.float32), gdal.GDT_Float32, float("nan"), name)
@@ -105,7 +105,7 @@ def write_cube(
             valid = np.all(np.isfinite(features), axis=0).astype(np.uint8)
             add_variable("valid", valid, gdal.GDT_Byte, 255, "1 where every feature has data", False)
         meta = {"mpm3d_version": __version__, "mpm3d_features": json.dumps(feature_names),
-                "mpm3d_variables": json.dumps(dict(zip(feature_names, var_names)))}
+                "mpm3d_variables": json.dumps(dict(zip(feature_names, var_names, strict=False)))}
         meta.update({f"mpm3d_{k}": v if isinstance(v, str) else json.dumps(v) for k, v in (attrs or {}).items()})
         for key, value in meta.items():
             _string_attribute(root, key, value)

@@ -44,7 +44,7 @@ class Grid:
     @classmethod
     def from_geotransform(
         cls, crs: str, geotransform, width: int, height: int, z
-    ) -> "Grid":
+    ) -> Grid:
         x0, dx, _, y0, _, dy = geotransform
         x = x0 + dx * (np.arange(width) + 0.5)
         y = y0 + dy * (np.arange(height) + 0.5)

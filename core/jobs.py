@@ -53,7 +53,7 @@ def stack(evidence: Sequence[str], output: str, labels: Sequence[str] | None = N
     invalid = ~cube.valid
     if invalid.all():
         raise Mpm3dError("Every voxel has nodata in at least one feature: check the nodata values of the slices.")
-    for name, feature in zip(cube.feature_names, cube.features):
+    for name, feature in zip(cube.feature_names, cube.features, strict=False):
         if not np.isfinite(feature).any():
             raise Mpm3dError(f"Feature '{name}' has no data in any slice: remove it or fix its nodata value.")
     for level, z in enumerate(cube.grid.z):

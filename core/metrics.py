@@ -24,7 +24,7 @@ def evaluate(prospectivity: np.ndarray, label: np.ndarray, z: np.ndarray) -> dic
     The volume is every voxel with a finite prospectivity; the AUC uses the voxels among them
     with a known label (1 ore, 0 barren).
     """
-    prospectivity = np.asarray(prospectivity, dtype=np.float64)
+    prospectivity = _floating(prospectivity)
     label = np.asarray(label)
     z = np.asarray(z, dtype=np.float64)
     if prospectivity.ndim != 3 or prospectivity.shape != label.shape:
@@ -142,16 +142,14 @@ def _prediction_volume(success: dict) -> dict:
     thresholds = success["thresholds"][::-1]
     ore_share = success["ore_share"][::-1]
     volume_share = success["volume_share"][::-1]
-    # gap falls from +1 (lowest threshold: all ore, all volume) to -1 (above the top: nothing).
+    # gap falls from +1 (lowest threshold: all ore, all volume) to -1 (above the top: nothing),
+    # so it first reaches 0 at an index >= 1; interpolate linearly from the point before.
     gap = ore_share - (1.0 - volume_share)
     crossing = int(np.argmax(gap <= 0.0))
-    if crossing == 0 or gap[crossing] == 0.0:
-        weight = 1.0
-    else:
-        weight = gap[crossing - 1] / (gap[crossing - 1] - gap[crossing])
+    weight = gap[crossing - 1] / (gap[crossing - 1] - gap[crossing])
 
     def at_crossing(values: np.ndarray) -> float:
-        before = values[max(crossing - 1, 0)]
+        before = values[crossing - 1]
         return float(before + weight * (values[crossing] - before))
 
     curve = _downsample_curve(
@@ -222,6 +220,12 @@ def mmd_rbf(a: np.ndarray, b: np.ndarray, gamma: float | None = None, seed: int 
     k_bb = kernel[n_a:, n_a:].mean()
     k_ab = kernel[:n_a, n_a:].mean()
     return max(0.0, float(k_aa + k_bb - 2.0 * k_ab))
+
+
+def _floating(values: np.ndarray) -> np.ndarray:
+    """Float32 stays float32: a large cube is not doubled in memory just to be ranked."""
+    values = np.asarray(values)
+    return values if np.issubdtype(values.dtype, np.floating) else values.astype(np.float64)
 
 
 def _finite_rows(features: np.ndarray, name: str, rng: np.random.Generator, max_rows: int) -> np.ndarray:

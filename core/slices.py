@@ -64,7 +64,7 @@ class _Slice:
         self.bands = [ds.GetRasterBand(i + 1).GetDescription() or f"band_{i + 1}" for i in range(ds.RasterCount)]
         self.nodata = [ds.GetRasterBand(i + 1).GetNoDataValue() for i in range(ds.RasterCount)]
 
-    def differences(self, ref: "_Slice") -> list[str]:
+    def differences(self, ref: _Slice) -> list[str]:
         _, osr = _gdal()
         found = []
         if not self.crs or not ref.crs:
@@ -107,7 +107,7 @@ def _check_elevations(paths: Sequence[str], elevations: Sequence[float] | None) 
         raise Mpm3dError(f"{len(elevations)} elevations given for {len(paths)} slices: give one per slice.")
     elevations = [float(e) for e in elevations]
     seen: dict[float, str] = {}
-    for path, elevation in zip(paths, elevations):
+    for path, elevation in zip(paths, elevations, strict=False):
         if elevation in seen:
             raise Mpm3dError(f"Duplicate elevation {elevation:g} m: {os.path.basename(seen[elevation])} and "
                              f"{os.path.basename(path)}; each level needs its own elevation.")

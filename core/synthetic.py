@@ -87,7 +87,7 @@ _DEPOSITS: dict[str, _Deposit] = {
     "target": _Deposit(
         name="Dayingezhuang-like", stream=1, west=40_521_000.0, north=4_139_000.0, top=-300.0,
         strike_deg=38.0, steep_dip_deg=58.0, gentle_dip_deg=40.0, step_wavelength_m=360.0,
-        fault_model_error_m=40.0, ore_zone_depth_m=70.0, ore_zone_width_m=60.0, alteration_halo_m=140.0,
+        fault_model_error_m=40.0, ore_zone_depth_m=90.0, ore_zone_width_m=45.0, alteration_halo_m=140.0,
         contact_model_error_m=40.0, ore_fraction=0.015, label_noise=0.08,
         measurement_noise=1.6, density_scale=0.8, density_offset=0.05,
         susceptibility_scale=0.6, susceptibility_offset=120.0, alteration_in_classes=True,
@@ -284,7 +284,7 @@ def _fault_surfaces(deposit: _Deposit, rng, shape, voxel_size) -> tuple[_FaultSu
     offset -= offset[mid_row].mean()
     offset += 40.0 * _smooth_noise(rng, (len(v),), (500.0,), table_cell[:1])[None, :]
 
-    error = _smooth_noise(rng, offset.shape, (200.0, 200.0), table_cell)
+    error = _smooth_noise(rng, offset.shape, (150.0, 150.0), table_cell)
     modelled = offset + deposit.fault_model_error_m * error
     return _FaultSurface(offset, depth[0], v[0]), _FaultSurface(modelled, depth[0], v[0])
 

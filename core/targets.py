@@ -102,7 +102,9 @@ def voxel_points(
 
 
 def _checked_cube(values: np.ndarray, grid: Grid, name: str) -> np.ndarray:
-    values = np.asarray(values, dtype=np.float64)
+    values = np.asarray(values)
+    if not np.issubdtype(values.dtype, np.floating):
+        values = values.astype(np.float64)
     if values.shape != grid.shape:
         raise Mpm3dError(f"The {name} cube {values.shape} does not match the grid {grid.shape}.")
     return values

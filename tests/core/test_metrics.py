@@ -142,3 +142,11 @@ def test_roc_points_match_sklearn_when_not_downsampled():
     np.testing.assert_allclose(roc["fpr"], fpr)
     np.testing.assert_allclose(roc["tpr"], tpr)
     np.testing.assert_allclose(roc["thresholds"][1:], thresholds[1:])
+
+
+def test_float32_cube_gives_the_same_numbers():
+    prospectivity, label, z = synthetic(seed=4)
+    as_64 = evaluate(prospectivity, label, z)
+    as_32 = evaluate(prospectivity.astype(np.float32), label, z)
+    assert as_32["auc"] == pytest.approx(as_64["auc"])
+    assert as_32["capture_top10"] == pytest.approx(as_64["capture_top10"])

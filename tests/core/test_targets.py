@@ -114,3 +114,13 @@ def test_voxel_points_are_voxel_centres_above_the_threshold():
     assert len(x) == len(y) == len(z) == len(p) == 8
     assert set(np.round(x, 6)) == set(grid.x[8:10]) and set(z) == {-60.0, -80.0}
     assert np.all(p == 0.9)
+
+
+def test_float32_cube_gives_the_same_targets():
+    grid = make_grid()
+    p = two_bodies(grid)
+    as_32 = extract_targets(p.astype(np.float32), grid, threshold=0.5)
+    as_64 = extract_targets(p, grid, threshold=0.5)
+    assert [t["n_voxels"] for t in as_32] == [t["n_voxels"] for t in as_64]
+    assert as_32[0]["x"] == pytest.approx(as_64[0]["x"])
+    assert as_32[0]["mass"] == pytest.approx(as_64[0]["mass"])

@@ -1,0 +1,87 @@
+"""A QGIS project of prospectivity level rasters, grouped per method and styled; and a PNG of it."""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+import tempfile
+
+PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _qgis():
+    """A headless QgsApplication (once) and the plugin importable as ``mpm3d``."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from qgis.core import QgsApplication
+
+    if QgsApplication.instance() is None:
+        _qgis.app = QgsApplication([], False)
+        _qgis.app.initQgis()
+    try:
+        import mpm3d  # noqa: F401
+    except ImportError:
+        holder = tempfile.mkdtemp(prefix="mpm3d_pkg_")
+        os.symlink(PLUGIN_DIR, os.path.join(holder, "mpm3d"))
+        sys.path.insert(0, holder)
+
+
+def level_layers(folder: str, group_name: str):
+    """Styled raster layers of a folder of level rasters, top level first."""
+    _qgis()
+    from mpm3d.algorithms.base import style_prospectivity_layer
+    from mpm3d.core.slices import elevation_from_name
+    from qgis.core import QgsRasterLayer
+
+    layers = []
+    for path in sorted(glob.glob(os.path.join(folder, "*.tif")), key=elevation_from_name, reverse=True):
+        layer = QgsRasterLayer(path, f"{group_name} z {elevation_from_name(path):g} m")
+        if not layer.isValid():
+            raise RuntimeError(f"QGIS cannot open {path}")
+        style_prospectivity_layer(layer)
+        layers.append(layer)
+    return layers
+
+
+def build_project(path: str, level_folders: dict[str, str], extra_layers=()) -> str:
+    """One group per method (the first visible), top level first inside each group."""
+    _qgis()
+    from qgis.core import QgsProject
+
+    project = QgsProject()
+    root = project.layerTreeRoot()
+    for index, (method, folder) in enumerate(level_folders.items()):
+        group = root.addGroup(f"{method} prospectivity")
+        for position, layer in enumerate(level_layers(folder, method)):
+            project.addMapLayer(layer, False)
+            node = group.addLayer(layer)
+            node.setItemVisibilityChecked(index == 0 and position == 0)
+        group.setExpanded(index == 0)
+        if index == 0:
+            project.setCrs(layer.crs())
+    for layer in extra_layers:
+        project.addMapLayer(layer)
+    if not project.write(path):
+        raise RuntimeError(f"Could not write the project {path}")
+    return path
+
+
+def render_png(layers, path: str, size: int = 512) -> str:
+    """Render layers to a PNG headlessly (what a user would see in the map canvas)."""
+    _qgis()
+    from qgis.core import QgsMapRendererParallelJob, QgsMapSettings
+    from qgis.PyQt.QtCore import QSize
+    from qgis.PyQt.QtGui import QColor
+
+    settings = QgsMapSettings()
+    settings.setLayers(list(layers))
+    settings.setDestinationCrs(layers[0].crs())
+    settings.setExtent(layers[0].extent())
+    settings.setOutputSize(QSize(size, size))
+    settings.setBackgroundColor(QColor("white"))
+    job = QgsMapRendererParallelJob(settings)
+    job.start()
+    job.waitForFinished()
+    if not job.renderedImage().save(path, "PNG"):
+        raise RuntimeError(f"Could not save {path}")
+    return path
