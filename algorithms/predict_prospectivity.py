@@ -68,9 +68,10 @@ class PredictProspectivity(Mpm3dAlgorithm):
                  "Start of the level raster names; also the name of the layer group.")
         self.add(QgsProcessingParameterEnum("DEVICE", "Device", DEVICES, defaultValue=DEVICES.index(default_device())),
                  "auto: CUDA when the worker's PyTorch sees a GPU, else the CPU.", advanced=True)
-        self.add(QgsProcessingParameterNumber("CHUNK_LEVELS", "Levels per chunk", QgsProcessingParameterNumber.Integer,
-                                              8, minValue=1),
-                 "Depth levels processed at once; lower it when memory runs out.", advanced=True)
+        self.add(QgsProcessingParameterNumber("CHUNK_VOXELS", "Voxels per chunk (0 = automatic)",
+                                              QgsProcessingParameterNumber.Integer, 0, minValue=0),
+                 "Output voxels computed in one pass; bounds memory. 0: 1 million on the CPU, 8 million on CUDA. "
+                 "Lower it when memory runs out.", advanced=True)
         self.add(QgsProcessingParameterFileDestination("OUTPUT_CUBE", "Prospectivity cube", "NetCDF cube (*.nc)"),
                  "The prospectivity cube file.")
         self.add(QgsProcessingParameterFolderDestination("OUTPUT_FOLDER", "Folder for level rasters"),
@@ -91,7 +92,7 @@ class PredictProspectivity(Mpm3dAlgorithm):
             "--cube", self.parameterAsFile(parameters, "CUBE", context),
             "--out-cube", out_cube, "--out-folder", folder, "--prefix", prefix,
             "--device", DEVICES[self.parameterAsEnum(parameters, "DEVICE", context)],
-            "--chunk-levels", self.parameterAsInt(parameters, "CHUNK_LEVELS", context),
+            "--chunk-voxels", self.parameterAsInt(parameters, "CHUNK_VOXELS", context),
         ], feedback, outputs=[out_cube])
         if not result:
             return {}

@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the worker must always say why it stopped
         if type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower():
             reporter.error("The GPU ran out of memory. Lower the batch size (BATCH_SIZE) or the prediction "
-                           "chunk size (CHUNK_LEVELS), or run on the CPU (DEVICE=cpu).", kind="oom")
+                           "chunk size (CHUNK_VOXELS), or run on the CPU (DEVICE=cpu).", kind="oom")
             return 3
         reporter.error(f"Unexpected failure: {type(exc).__name__}: {exc}", kind="internal")
         if not args.json_lines:

@@ -35,7 +35,8 @@ def add_model_commands(commands) -> None:
     predict.add_argument("--out-folder", required=True, help="folder for one GeoTIFF per level")
     predict.add_argument("--prefix", default="prospectivity")
     predict.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
-    predict.add_argument("--chunk-levels", type=int, default=8, help="levels per chunk (memory bound)")
+    predict.add_argument("--chunk-voxels", type=int, default=0,
+                         help="output voxels per forward pass, bounds memory (0: 1 million on CPU, 8 on CUDA)")
 
     evaluate = commands.add_parser("evaluate", help="score a prospectivity cube against known labels")
     evaluate.add_argument("--prospectivity", required=True)
@@ -49,7 +50,7 @@ def run_model_command(args: argparse.Namespace, progress, reporter) -> dict:
         return train_job(args, progress)
     if args.command == "predict":
         return predict_job(args.model, args.cube, args.out_cube, args.out_folder, args.prefix, args.device,
-                           args.chunk_levels, progress)
+                           args.chunk_voxels, progress)
     if args.command == "evaluate":
         return evaluate_job(args.prospectivity, args.labels, args.report, args.json_path, progress)
     raise Mpm3dError(f"unknown command {args.command}")
@@ -110,17 +111,25 @@ def train_job(args: argparse.Namespace, progress) -> dict:
 
 
 def predict_job(model_path: str, cube_path: str, out_cube: str, out_folder: str, prefix: str, device: str,
-                chunk_levels: int, progress) -> dict:
+                chunk_voxels: int, progress) -> dict:
     from .cubefile import CubeReader
     from .jobs import write_prospectivity
     from .modelfile import load_model
-    from .predict import predict_cube
+    from .predict import SlabSource, predict_cube
 
     model = load_model(model_path)
     reader = CubeReader(cube_path)
     progress(0.02, f"Predicting {reader.grid.shape[0]} levels with a {model.method} model")
-    probability = predict_cube(model, reader, device=device, chunk_levels=chunk_levels,
-                               on_progress=lambda f: progress(0.02 + 0.88 * f, "Dense prediction"))
+    stages = {"stats": (0.02, 0.1, "Feature statistics"), "predict": (0.1, 0.9, "Dense prediction")}
+
+    def on_progress(event: dict) -> None:
+        start, end, label = stages[event["stage"]]
+        progress(start + (end - start) * event["done"] / event["total"],
+                 f"{label}: level {event['done']} of {event['total']}")
+
+    source = SlabSource(reader.read_features, reader.grid.shape, list(reader.feature_names))
+    probability = predict_cube(model, source, device=device, chunk_voxels=chunk_voxels or None,
+                               on_progress=on_progress)
     progress(0.92, "Writing the prospectivity cube and level rasters")
     outputs = write_prospectivity(out_cube, reader.grid, probability, out_folder, prefix,
                                   attrs={"model": os.path.basename(model_path), "method": model.method,
