@@ -2,10 +2,13 @@
 
 from .evaluate_prospectivity import EvaluateProspectivity
 from .export_slices import ExportSlices
+from .extract_targets import ExtractTargets
 from .generate_synthetic import GenerateSyntheticPair
 from .predict_prospectivity import PredictProspectivity
 from .stack_slices import StackSlices
 from .train_model import TrainModel
+from .voxelise_samples import VoxeliseSamples
+from .voxels_3d import ProspectivityVoxels
 
 ALGORITHMS = [GenerateSyntheticPair, StackSlices, ExportSlices, TrainModel, PredictProspectivity,
-              EvaluateProspectivity]
+              EvaluateProspectivity, VoxeliseSamples, ExtractTargets, ProspectivityVoxels]

@@ -171,7 +171,7 @@ class CubeReader:
 
     def read_cube(self) -> Cube:
         cube = Cube(self.grid, self.read_features(), list(self.feature_names), self.read_label())
-        internal = {"mpm3d_features", "mpm3d_variables"}
+        internal = {"mpm3d_features", "mpm3d_variables", "mpm3d_version"}
         cube.attrs = {k[len("mpm3d_"):]: v for k, v in self.attrs.items()
                       if k.startswith("mpm3d_") and k not in internal}
         return cube

@@ -325,7 +325,7 @@ def _alteration(deposit: _Deposit, rng, shape, voxel_size, fault_distance, favou
     """True alteration intensity 0-1: a broad footwall halo of the fault, strongest around ore."""
     halo = np.where(fault_distance < 0, np.exp(fault_distance / deposit.alteration_halo_m), np.exp(-fault_distance / 25.0))
     patchiness = _smooth_noise(rng, shape, (80.0, 80.0, 80.0), voxel_size)
-    return np.clip(0.6 * halo + 0.15 * np.minimum(favourability, 1.2) + 0.2 * patchiness, 0.0, 1.0)
+    return np.clip(0.4 * halo + 0.45 * np.minimum(favourability, 1.2) + 0.15 * patchiness, 0.0, 1.0)
 
 
 def _logged_alteration(deposit: _Deposit, rng, shape, voxel_size, alteration) -> np.ndarray:

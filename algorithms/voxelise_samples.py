@@ -1,0 +1,212 @@
+"""Voxelise drill-hole samples to labels: 3D points or an x, y, z table onto a cube's grid as its label."""
+
+import math
+
+import numpy as np
+from qgis.core import (
+    NULL,
+    QgsCoordinateTransform,
+    QgsCsException,
+    QgsFeatureRequest,
+    QgsPointXY,
+    QgsProcessing,
+    QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
+    QgsProcessingParameterCrs,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterNumber,
+    QgsWkbTypes,
+)
+
+from ..core.cubefile import CubeReader, write_cube
+from ..core.errors import Mpm3dError
+from ..core.voxelise import RULES, voxelise_samples
+from .base import Mpm3dAlgorithm
+from .voxels_3d import cube_crs
+
+RULE_NAMES = ["Any ore sample makes the voxel ore", "Majority of the samples (a tie counts as ore)",
+              "Mean grade at or above the cut-off"]
+
+# numeric outputs: (output name, key in the core's counts, description)
+COUNTS = [("SAMPLES", "n_samples", "Samples read"),
+          ("USED", "n_used", "Samples used"),
+          ("OUTSIDE", "n_outside", "Samples outside the grid"),
+          ("MISSING_Z", "n_missing_z", "Samples without Z"),
+          ("MISSING_XY", "n_missing_xy", "Samples without x, y (or not reprojectable)"),
+          ("MISSING_VALUE", "n_missing_value", "Samples without ore flag or grade"),
+          ("ORE_VOXELS", "n_ore_voxels", "Ore voxels"),
+          ("BARREN_VOXELS", "n_barren_voxels", "Barren voxels")]
+
+
+def number(value, field: str) -> float:
+    """A field value as a float; NULL and empty text are NaN (a missing value), other text is an error."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        if value is None or value == NULL or (isinstance(value, str) and not value.strip()):
+            return math.nan
+        raise Mpm3dError(f"Field {field} holds {value!r}, which is not a number.") from None
+
+
+class VoxeliseSamples(Mpm3dAlgorithm):
+    NAME = "voxelise_samples"
+    DISPLAY = "Voxelise drill-hole samples to labels"
+    GROUP = "Data"
+    SUMMARY = (
+        "Turns drill-hole samples (a 3D point layer, or a table with x, y, z fields) into the ore label of a "
+        "cube: 1 where an ore sample falls in a voxel, 0 where only barren samples do, unknown (-1) where none. "
+        "Samples are ore by an ore flag (1/0) or by a grade at or above a cut-off. Points in another CRS are "
+        "reprojected to the cube's CRS (Z is kept: elevations in metres, positive up). Writes a copy of the cube "
+        "with the new label and reports how many samples fell outside the grid or had no Z."
+    )
+
+    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
+        self.add(QgsProcessingParameterFeatureSource("INPUT", "Samples",
+                                                     [QgsProcessing.TypeVectorPoint, QgsProcessing.TypeVector]),
+                 "A point layer, best with Z values (PointZ), or a table without geometry with x, y, z fields; "
+                 "one feature per sample (e.g. the centre of an assay interval).")
+        for name, axis in (("X_FIELD", "x"), ("Y_FIELD", "y")):
+            self.add(QgsProcessingParameterField(name, f"{axis.upper()} field (tables only)",
+                                                 parentLayerParameterName="INPUT",
+                                                 type=QgsProcessingParameterField.Numeric, optional=True),
+                     f"The {axis} coordinate of a table without geometry; a point layer uses its geometry.")
+        self.add(QgsProcessingParameterField("Z_FIELD", "Z field (elevation, m)", parentLayerParameterName="INPUT",
+                                             type=QgsProcessingParameterField.Numeric, optional=True),
+                 "Sample elevation in metres, positive up, for a layer without Z geometry; a PointZ layer uses its "
+                 "Z. Without Z, samples are counted as missing Z and not used.")
+        self.add(QgsProcessingParameterCrs("SAMPLE_CRS", "CRS of the samples (only if the layer has none)",
+                                           optional=True),
+                 "The CRS of the coordinates of a table without geometry (a table has no CRS of its own). Ignored "
+                 "for a layer with a CRS.")
+        self.add(QgsProcessingParameterField("ORE_FIELD", "Ore flag field", parentLayerParameterName="INPUT",
+                                             optional=True),
+                 "1 for an ore sample, 0 for a barren one, empty if unknown. Give this or a grade field.")
+        self.add(QgsProcessingParameterField("GRADE_FIELD", "Grade field", parentLayerParameterName="INPUT",
+                                             type=QgsProcessingParameterField.Numeric, optional=True),
+                 "Assay grade; a sample at or above the cut-off is ore. Give this or an ore flag field.")
+        self.add(QgsProcessingParameterNumber("CUTOFF", "Cut-off grade", QgsProcessingParameterNumber.Double,
+                                              optional=True),
+                 "Grade at which a sample counts as ore, in the units of the grade field (e.g. 1 g/t Au).")
+        self.add(QgsProcessingParameterEnum("RULE", "Voxel with ore and barren samples", RULE_NAMES, defaultValue=0),
+                 "Any: one ore sample makes the voxel ore (a hole that cut ore). Majority: more ore than barren "
+                 "samples. Mean grade: the mean grade of the voxel's samples at or above the cut-off (grades only).")
+        self.add(QgsProcessingParameterFile("CUBE", "Cube (grid of the labels)", extension="nc"),
+                 "The cube whose grid the labels go on, e.g. a cube from 'Stack depth slices into cube'.")
+        self.add(QgsProcessingParameterFileDestination("OUTPUT", "Cube with labels", "NetCDF cube (*.nc)"),
+                 "A copy of the cube (features and any prospectivity) with the new label variable.")
+        for name, _, description in COUNTS:
+            self.addOutput(QgsProcessingOutputNumber(name, description))
+        self.addOutput(QgsProcessingOutputString("CRS", "CRS the samples were read in"))
+
+    def execute(self, parameters, context, feedback):
+        source = self.parameterAsSource(parameters, "INPUT", context)
+        if source is None:
+            raise Mpm3dError(f"INPUT: {parameters.get('INPUT')} is not a readable layer.")
+        has_geometry = QgsWkbTypes.geometryType(source.wkbType()) != QgsWkbTypes.NullGeometry
+        if has_geometry and QgsWkbTypes.geometryType(source.wkbType()) != QgsWkbTypes.PointGeometry:
+            raise Mpm3dError(f"INPUT: {source.sourceName()} holds lines or polygons; give points or a table.")
+        fields = {name: self.parameterAsString(parameters, name, context)
+                  for name in ("X_FIELD", "Y_FIELD", "Z_FIELD", "ORE_FIELD", "GRADE_FIELD")}
+        rule = RULES[self.parameterAsEnum(parameters, "RULE", context)]
+        cutoff = None if parameters.get("CUTOFF") is None else self.parameterAsDouble(parameters, "CUTOFF", context)
+        value_field = self._value_field(fields, cutoff, rule)
+        if not has_geometry and not (fields["X_FIELD"] and fields["Y_FIELD"]):
+            raise Mpm3dError(f"INPUT: {source.sourceName()} has no geometry; give X_FIELD and Y_FIELD.")
+        z_from_geometry = QgsWkbTypes.hasZ(source.wkbType())
+        if z_from_geometry and fields["Z_FIELD"]:
+            feedback.pushInfo(f"Z comes from the PointZ geometry; Z_FIELD {fields['Z_FIELD']} is not used.")
+            fields["Z_FIELD"] = ""
+        if not z_from_geometry and not fields["Z_FIELD"]:
+            feedback.reportError("The samples have no Z geometry and no Z_FIELD was given: every sample counts "
+                                 "as missing Z.", False)
+
+        reader = CubeReader(self.parameterAsFile(parameters, "CUBE", context))
+        target_crs = cube_crs(reader.grid, "CUBE")
+        source_crs = source.sourceCrs()
+        if not source_crs.isValid():
+            source_crs = self.parameterAsCrs(parameters, "SAMPLE_CRS", context)
+        if not source_crs.isValid():
+            raise Mpm3dError(f"INPUT: {source.sourceName()} has no CRS; set the layer's CRS, or give SAMPLE_CRS "
+                             "for the coordinates of a table.")
+        transform = None
+        if source_crs != target_crs:
+            transform = QgsCoordinateTransform(source_crs, target_crs, context.transformContext())
+        read_in = source_crs.authid() or source_crs.description()
+        feedback.pushInfo(f"Reading the samples in {read_in}" + (
+            f", reprojected to the cube's CRS {target_crs.authid() or target_crs.description()} (Z unchanged)."
+            if transform else ", the cube's CRS."))
+
+        x, y, z, value, not_projected = self._read_samples(source, fields, value_field, has_geometry,
+                                                           z_from_geometry, transform, feedback)
+        grade_rule = fields["GRADE_FIELD"] == value_field
+        label, counts = voxelise_samples(x, y, z, reader.grid, ore=None if grade_rule else value,
+                                         grade=value if grade_rule else None, cutoff=cutoff, rule=rule)
+        feedback.setProgressText("Writing the cube")
+        cube = reader.read_cube()
+        extra = {"prospectivity": reader.read_variable("prospectivity")} if reader.has("prospectivity") else None
+        attrs = {**cube.attrs, "label_source": source.sourceName(), "label_rule": rule}
+        output = self.parameterAsFileOutput(parameters, "OUTPUT", context)
+        write_cube(output, cube.grid, cube.features, cube.feature_names, label, extra, attrs)
+        feedback.setProgress(100)
+
+        if not_projected:
+            feedback.reportError(f"{not_projected} samples could not be reprojected to the cube's CRS; they count "
+                                 "as samples without x, y.", False)
+        feedback.pushInfo(
+            f"{counts['n_used']} of {counts['n_samples']} samples used: {counts['n_outside']} outside the grid, "
+            f"{counts['n_missing_z']} without Z, {counts['n_missing_xy']} without x, y, "
+            f"{counts['n_missing_value']} without {value_field}. Labels: {counts['n_ore_voxels']} ore and "
+            f"{counts['n_barren_voxels']} barren voxels.")
+        return {"OUTPUT": output, "CRS": read_in, **{name: counts[key] for name, key, _ in COUNTS}}
+
+    @staticmethod
+    def _value_field(fields: dict, cutoff: float | None, rule: str) -> str:
+        """The field that says ore or barren, checked against the cut-off and rule before reading anything."""
+        if bool(fields["ORE_FIELD"]) == bool(fields["GRADE_FIELD"]):
+            raise Mpm3dError("Give either ORE_FIELD (1 ore, 0 barren) or GRADE_FIELD with CUTOFF, not both "
+                             "and not neither.")
+        if fields["GRADE_FIELD"] and cutoff is None:
+            raise Mpm3dError(f"GRADE_FIELD {fields['GRADE_FIELD']} needs a CUTOFF grade.")
+        if fields["ORE_FIELD"] and rule == "mean_grade":
+            raise Mpm3dError("RULE 'Mean grade' needs GRADE_FIELD and CUTOFF, not ORE_FIELD.")
+        return fields["ORE_FIELD"] or fields["GRADE_FIELD"]
+
+    def _read_samples(self, source, fields, value_field, has_geometry, z_from_geometry, transform, feedback):
+        """Sample x, y (in the cube's CRS), z and ore flag or grade as arrays (NaN where missing).
+
+        A multipoint feature gives one sample per point, with the feature's attributes.
+        """
+        names = [fields[name] for name in ("X_FIELD", "Y_FIELD", "Z_FIELD") if fields[name]] + [value_field]
+        request = QgsFeatureRequest().setSubsetOfAttributes(names, source.fields())
+        if not has_geometry:
+            request.setFlags(QgsFeatureRequest.NoGeometry)
+        progress = self.progress(feedback, 0.0, 80.0)
+        total = max(source.featureCount(), 1)
+        samples, not_projected = [], 0
+        for index, feature in enumerate(source.getFeatures(request)):
+            if index % 1000 == 0:
+                progress(min(index / total, 1.0), "Reading the samples")
+            value = number(feature[value_field], value_field)
+            z_attribute = number(feature[fields["Z_FIELD"]], fields["Z_FIELD"]) if fields["Z_FIELD"] else math.nan
+            if has_geometry:
+                points = [(v.x(), v.y(), v.z() if z_from_geometry else z_attribute)
+                          for v in feature.geometry().vertices()] or [(math.nan, math.nan, z_attribute)]
+            else:
+                points = [(number(feature[fields["X_FIELD"]], fields["X_FIELD"]),
+                           number(feature[fields["Y_FIELD"]], fields["Y_FIELD"]), z_attribute)]
+            for x, y, z in points:
+                if transform is not None and math.isfinite(x) and math.isfinite(y):
+                    try:
+                        projected = transform.transform(QgsPointXY(x, y))
+                        x, y = projected.x(), projected.y()
+                    except QgsCsException:
+                        x = y = math.nan
+                        not_projected += 1
+                samples.append((x, y, z, value))
+        progress(1.0)
+        columns = np.array(samples, dtype=np.float64).reshape(-1, 4).T
+        return (*columns, not_projected)

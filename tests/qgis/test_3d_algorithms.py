@@ -1,0 +1,305 @@
+"""Voxelise samples, extract targets and 3D voxels through processing in one headless QgsApplication."""
+
+import math
+
+import numpy as np
+import pytest
+from osgeo import gdal, ogr
+
+CUBE_CRS = "EPSG:4528"
+GEOTRANSFORM = (40500000, 25, 0, 4130000, 0, -25)
+
+# Samples as (column, row, level, ore flag, grade); the cut-off grade is 1, so flag and grade agree.
+# Voxels with several samples tell the rules apart: (3, 2, 2) is ore only by "any", (3, 2, 0) by "any"
+# and "majority" but not by mean grade.
+SAMPLES = [
+    (0, 0, 0, 1, 3.0),
+    (2, 1, 1, 0, 0.2),
+    (3, 2, 2, 1, 1.5), (3, 2, 2, 0, 0.1), (3, 2, 2, 0, 0.2),
+    (1, 0, 2, 1, 5.0), (1, 0, 2, 0, 0.1),
+    (3, 2, 0, 1, 1.2), (3, 2, 0, 1, 1.1), (3, 2, 0, 0, 0.0),
+]
+ORE_VOXELS = {
+    "any": [(0, 0, 0), (2, 2, 3), (2, 0, 1), (0, 2, 3)],
+    "majority": [(0, 0, 0), (2, 0, 1), (0, 2, 3)],
+    "mean_grade": [(0, 0, 0), (2, 0, 1)],
+}
+BARREN_VOXELS = {
+    "any": [(1, 1, 2)],
+    "majority": [(1, 1, 2), (2, 2, 3)],
+    "mean_grade": [(1, 1, 2), (2, 2, 3), (0, 2, 3)],
+}
+
+
+def sample_grid():
+    """4 columns x 3 rows of 25 m, levels at -100, -150 and -200 m."""
+    from mpm3d.core.grid import Grid
+
+    return Grid.from_geotransform(CUBE_CRS, GEOTRANSFORM, 4, 3, [-100.0, -150.0, -200.0])
+
+
+def write_feature_cube(path, grid):
+    from mpm3d.core.cubefile import write_cube
+
+    features = np.random.default_rng(0).normal(size=(2, *grid.shape)).astype(np.float32)
+    features[1, 2, 0, 0] = np.nan
+    write_cube(str(path), grid, features, ["distance to fault", "density"])
+    return features
+
+
+def sample_rows(grid):
+    """(x, y, z, ore, grade) in the cube CRS: the samples off their voxel centres, two outside, one without Z."""
+    rows = [(grid.x[col] + 5, grid.y[row] - 7, grid.z[level] + 10, ore, grade)
+            for col, row, level, ore, grade in SAMPLES]
+    rows.append((grid.x[-1] + 25, grid.y[0], grid.z[0], 1, 2.0))  # east of the grid
+    rows.append((grid.x[0], grid.y[0], -300.0, 1, 2.0))  # below the deepest level
+    rows.append((grid.x[1], grid.y[1], math.nan, 1, 2.0))  # no elevation
+    return rows
+
+
+def expected_label(grid, rule):
+    label = np.full(grid.shape, -1, np.int8)
+    for voxel in ORE_VOXELS[rule]:
+        label[voxel] = 1
+    for voxel in BARREN_VOXELS[rule]:
+        label[voxel] = 0
+    return label
+
+
+def read_cube(path):
+    from mpm3d.core.cubefile import CubeReader
+
+    return CubeReader(str(path))
+
+
+def test_reprojected_pointz_samples_with_ore_flags_give_the_known_labels(provider, tmp_path):
+    import processing
+    from qgis.core import (
+        QgsCoordinateReferenceSystem,
+        QgsCoordinateTransform,
+        QgsFeature,
+        QgsGeometry,
+        QgsPoint,
+        QgsPointXY,
+        QgsProject,
+        QgsVectorLayer,
+    )
+
+    grid = sample_grid()
+    features = write_feature_cube(tmp_path / "cube.nc", grid)
+    layer = QgsVectorLayer("PointZ?crs=EPSG:4490&field=ore:integer", "drill samples", "memory")
+    to_geographic = QgsCoordinateTransform(QgsCoordinateReferenceSystem(CUBE_CRS),
+                                           QgsCoordinateReferenceSystem("EPSG:4490"), QgsProject.instance())
+    samples = []
+    for x, y, z, ore, _ in sample_rows(grid):
+        lonlat = to_geographic.transform(QgsPointXY(x, y))
+        assert 119 < lonlat.x() < 121 and 37 < lonlat.y() < 38
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(QgsGeometry(QgsPoint(lonlat.x(), lonlat.y(), z)))
+        feature.setAttributes([ore])
+        samples.append(feature)
+    assert layer.dataProvider().addFeatures(samples)[0]
+
+    result = processing.run("mpm3d:voxelise_samples", {
+        "INPUT": layer, "ORE_FIELD": "ore", "CUBE": str(tmp_path / "cube.nc"), "OUTPUT": str(tmp_path / "out.nc")})
+
+    assert (result["SAMPLES"], result["USED"], result["OUTSIDE"], result["MISSING_Z"]) == (13, 10, 2, 1)
+    assert (result["ORE_VOXELS"], result["BARREN_VOXELS"]) == (4, 1)
+    assert result["CRS"] == "EPSG:4490"
+    out = read_cube(result["OUTPUT"])
+    np.testing.assert_array_equal(out.read_label(), expected_label(grid, "any"))
+    np.testing.assert_array_equal(out.read_features(), features)
+    assert out.feature_names == ["distance to fault", "density"]
+    np.testing.assert_allclose(out.grid.x, grid.x)
+
+
+@pytest.mark.parametrize("rule_index, rule", [(0, "any"), (1, "majority"), (2, "mean_grade")])
+def test_grades_with_a_cutoff_from_a_table_follow_the_rule(provider, tmp_path, rule_index, rule):
+    import processing
+    from qgis.core import QgsFeature, QgsVectorLayer
+
+    grid = sample_grid()
+    write_feature_cube(tmp_path / "cube.nc", grid)
+    table = QgsVectorLayer("None?field=east:double&field=north:double&field=elev:double&field=au:double",
+                           "assays", "memory")
+    rows = []
+    for x, y, z, _, grade in sample_rows(grid):
+        row = QgsFeature(table.fields())
+        row.setAttributes([float(x), float(y), None if math.isnan(z) else float(z), grade])
+        rows.append(row)
+    assert table.dataProvider().addFeatures(rows)[0]
+
+    result = processing.run("mpm3d:voxelise_samples", {
+        "INPUT": table, "X_FIELD": "east", "Y_FIELD": "north", "Z_FIELD": "elev", "SAMPLE_CRS": CUBE_CRS,
+        "GRADE_FIELD": "au", "CUTOFF": 1.0, "RULE": rule_index,
+        "CUBE": str(tmp_path / "cube.nc"), "OUTPUT": str(tmp_path / "out.nc")})
+
+    assert (result["OUTSIDE"], result["MISSING_Z"], result["USED"]) == (2, 1, 10)
+    assert result["CRS"] == CUBE_CRS
+    np.testing.assert_array_equal(read_cube(result["OUTPUT"]).read_label(), expected_label(grid, rule))
+
+
+def test_samples_without_a_crs_are_refused_naming_the_parameter(provider, tmp_path):
+    import processing
+    from qgis.core import (
+        QgsCoordinateReferenceSystem,
+        QgsFeature,
+        QgsGeometry,
+        QgsPoint,
+        QgsProcessingException,
+        QgsVectorLayer,
+    )
+
+    grid = sample_grid()
+    write_feature_cube(tmp_path / "cube.nc", grid)
+    layer = QgsVectorLayer("PointZ?field=ore:integer", "no crs", "memory")
+    layer.setCrs(QgsCoordinateReferenceSystem())
+    feature = QgsFeature(layer.fields())
+    feature.setGeometry(QgsGeometry(QgsPoint(grid.x[0], grid.y[0], grid.z[0])))
+    feature.setAttributes([1])
+    layer.dataProvider().addFeatures([feature])
+
+    with pytest.raises(QgsProcessingException, match=r"INPUT.*no CRS"):
+        processing.run("mpm3d:voxelise_samples", {
+            "INPUT": layer, "ORE_FIELD": "ore", "CUBE": str(tmp_path / "cube.nc"), "OUTPUT": str(tmp_path / "o.nc")})
+    assert not (tmp_path / "o.nc").exists()
+
+
+def target_grid():
+    """12 columns x 10 rows of 25 m, six levels 50 m apart from -100 m down."""
+    from mpm3d.core.grid import Grid
+
+    return Grid.from_geotransform(CUBE_CRS, GEOTRANSFORM, 12, 10, -100.0 - 50.0 * np.arange(6))
+
+
+def planted_bodies(grid):
+    """A big 2x3x4 body of 0.8 (more probability mass) and a small 2x2x2 body of 0.9 in a 0.1 background."""
+    p = np.full(grid.shape, 0.1, np.float32)
+    p[1:3, 2:5, 1:5] = 0.8
+    p[3:5, 6:8, 8:10] = 0.9
+    p[0, 0, 0] = np.nan
+    return p
+
+
+def loaded_layer(result):
+    from qgis.core import QgsProject
+
+    layers = [layer for layer in QgsProject.instance().mapLayers().values()
+              if layer.id() == result["OUTPUT"] or layer.source().split("|")[0] == result["OUTPUT"]]
+    assert len(layers) == 1
+    return layers[0]
+
+
+def test_two_planted_bodies_become_two_ranked_targets(provider, tmp_path):
+    import processing
+    from mpm3d.core.cubefile import write_cube
+    from qgis.core import NULL, QgsProcessing, QgsWkbTypes
+
+    grid = target_grid()
+    write_cube(str(tmp_path / "p.nc"), grid, extra={"prospectivity": planted_bodies(grid)})
+    label = np.full(grid.shape, -1, np.int8)
+    label[1, 2, 1:5] = 1  # 4 known ore voxels in the big body
+    label[2, 2, 1:5] = 0  # and 4 known barren ones
+    label[3, 6, 8] = 0  # the small body: one barren voxel, no known ore
+    write_cube(str(tmp_path / "labels.nc"), grid, label=label)
+
+    result = processing.runAndLoadResults("mpm3d:extract_targets", {
+        "PROSPECTIVITY": str(tmp_path / "p.nc"), "THRESHOLD_MODE": 0, "THRESHOLD": 0.5, "MIN_VOXELS": 5,
+        "LABEL_CUBE": str(tmp_path / "labels.nc"), "OUTPUT": QgsProcessing.TEMPORARY_OUTPUT})
+
+    assert result["TARGETS"] == 2
+    layer = loaded_layer(result)
+    assert layer.wkbType() == QgsWkbTypes.PointZ and layer.crs().authid() == CUBE_CRS
+    assert layer.renderer().type() == "graduatedSymbol" and layer.renderer().classAttribute() == "rank"
+    big, small = sorted(layer.getFeatures(), key=lambda f: f["rank"])
+    voxel_volume = 25 * 25 * 50
+    assert (big["rank"], big["n_voxels"], big["volume_m3"]) == (1, 24, 24 * voxel_volume)
+    assert (small["rank"], small["n_voxels"], small["volume_m3"]) == (2, 8, 8 * voxel_volume)
+    for feature, (rows, cols, levels) in ((big, (slice(2, 5), slice(1, 5), slice(1, 3))),
+                                          (small, (slice(6, 8), slice(8, 10), slice(3, 5)))):
+        point = feature.geometry().constGet()
+        assert (point.x(), point.y(), point.z()) == pytest.approx(
+            (grid.x[cols].mean(), grid.y[rows].mean(), grid.z[levels].mean()))
+    assert (big["top_z"], big["bottom_z"]) == (-150.0, -200.0)
+    assert big["mean_prob"] == pytest.approx(0.8) and small["max_prob"] == pytest.approx(0.9)
+    assert (big["ore_share"], big["known_ore"]) == (pytest.approx(0.5), 4)
+    assert (small["ore_share"], small["known_ore"]) == (0.0, 0)
+
+    without_labels = processing.run("mpm3d:extract_targets", {
+        "PROSPECTIVITY": str(tmp_path / "p.nc"), "THRESHOLD": 0.5, "MIN_VOXELS": 10,
+        "OUTPUT": QgsProcessing.TEMPORARY_OUTPUT})
+    (only,) = without_labels["OUTPUT"].getFeatures()
+    assert only["n_voxels"] == 24 and only["ore_share"] == NULL and only["known_ore"] == NULL
+
+
+def test_top_percent_of_the_volume_keeps_the_best_body(provider, tmp_path):
+    import processing
+    from mpm3d.core.cubefile import write_cube
+    from qgis.core import QgsProcessing
+
+    grid = target_grid()
+    p = planted_bodies(grid)
+    write_cube(str(tmp_path / "p.nc"), grid, extra={"prospectivity": p})
+    top_percent = float(100 * 8 / np.isfinite(p).sum())  # the 8 voxels of the small, brighter body
+    result = processing.run("mpm3d:extract_targets", {
+        "PROSPECTIVITY": str(tmp_path / "p.nc"), "THRESHOLD_MODE": 1, "THRESHOLD": top_percent, "MIN_VOXELS": 1,
+        "OUTPUT": QgsProcessing.TEMPORARY_OUTPUT})
+    (target,) = result["OUTPUT"].getFeatures()
+    assert target["n_voxels"] == 8 and target["max_prob"] == pytest.approx(0.9)
+
+
+def graded_prospectivity(grid):
+    p = np.linspace(0.0, 1.0, int(np.prod(grid.shape)), dtype=np.float32).reshape(grid.shape)
+    p[0, 0, -1] = np.nan
+    return p
+
+
+def test_voxels_above_the_threshold_become_styled_pointz_at_level_elevations(provider, tmp_path):
+    import processing
+    from mpm3d.core.cubefile import write_cube
+    from qgis.core import QgsWkbTypes
+
+    grid = target_grid()
+    p = graded_prospectivity(grid)
+    write_cube(str(tmp_path / "p.nc"), grid, extra={"prospectivity": p})
+    output = str(tmp_path / "voxels.gpkg")
+
+    result = processing.runAndLoadResults("mpm3d:voxels_3d", {
+        "PROSPECTIVITY": str(tmp_path / "p.nc"), "THRESHOLD": 0.6, "OUTPUT": output})
+
+    above = np.argwhere(p >= 0.6)
+    assert result["VOXELS"] == len(above)
+    layer = loaded_layer(result)
+    assert layer.wkbType() == QgsWkbTypes.PointZ and layer.featureCount() == len(above)
+    assert layer.renderer().type() == "graduatedSymbol" and layer.renderer().classAttribute() == "prospectivity"
+    assert len(layer.renderer().ranges()) == 5 and layer.renderer3D() is not None
+    expected = {(grid.x[x], grid.y[y], grid.z[z]): p[z, y, x] for z, y, x in above}
+    found = {}
+    for feature in layer.getFeatures():
+        point = feature.geometry().constGet()
+        found[(point.x(), point.y(), point.z())] = feature["prospectivity"]
+    assert found.keys() == expected.keys()
+    assert all(found[key] == pytest.approx(expected[key]) for key in expected)
+    assert {z for _, _, z in found} <= set(grid.z.tolist())
+
+
+def test_voxels_through_qgis_process(provider, qgis_profile, tmp_path):
+    import qgis_process
+    from mpm3d.core.cubefile import write_cube
+
+    grid = target_grid()
+    p = graded_prospectivity(grid)
+    write_cube(str(tmp_path / "p.nc"), grid, extra={"prospectivity": p})
+    output = str(tmp_path / "voxels.gpkg")
+
+    run, result = qgis_process.run_algorithm(
+        "mpm3d:voxels_3d", {"PROSPECTIVITY": str(tmp_path / "p.nc"), "THRESHOLD": 0.9, "OUTPUT": output},
+        qgis_profile)
+
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert result["results"]["VOXELS"] == int((p >= 0.9).sum())
+    source = ogr.Open(output)
+    assert source is not None, gdal.GetLastErrorMsg()
+    voxels = source.GetLayer(0)
+    assert voxels.GetFeatureCount() == int((p >= 0.9).sum())
+    assert ogr.GT_Flatten(voxels.GetGeomType()) == ogr.wkbPoint and ogr.GT_HasZ(voxels.GetGeomType())
