@@ -10,7 +10,7 @@ computed from values inside the receptive field of the voxel it acts on.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -338,6 +338,3 @@ class TrainedModel:
         from .predict import predict_patches
 
         return predict_patches(self, cube, indices, device=device, **options)
-
-    def with_provenance(self, **extra: Any) -> TrainedModel:
-        return replace(self, provenance={**self.provenance, **extra})

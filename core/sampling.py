@@ -75,7 +75,7 @@ def feature_stats(
     if count == 0:
         raise Mpm3dError("the cube has no voxel where every feature is valid")
     std = np.sqrt(m2 / count)
-    for name, m, s in zip(feature_names, mean, std, strict=False):
+    for name, m, s in zip(feature_names, mean, std, strict=True):
         if not s > 1e-9 * max(1.0, abs(m)):
             raise Mpm3dError(f"feature '{name}' has zero spread (constant {m:g}) and cannot be standardised")
     return FeatureStats(mean=mean, std=std)

@@ -66,7 +66,7 @@ class _Deposit:
     alteration_halo_m: float  # width of the footwall alteration halo
     contact_model_error_m: float
     ore_fraction: float
-    label_noise: float
+    label_noise: float  # log-normal scatter of favourability at voxel scale
     measurement_noise: float  # scale of the noise on logged and inverted evidence
     density_scale: float  # inversion calibration: reported = 2.67 + scale * (rho - 2.67) + offset
     density_offset: float
@@ -80,17 +80,17 @@ _DEPOSITS: dict[str, _Deposit] = {
         name="Xiadian-like", stream=0, west=40_512_000.0, north=4_134_000.0, top=-100.0,
         strike_deg=30.0, steep_dip_deg=42.0, gentle_dip_deg=24.0, step_wavelength_m=300.0,
         fault_model_error_m=20.0, ore_zone_depth_m=35.0, ore_zone_width_m=35.0, alteration_halo_m=90.0,
-        contact_model_error_m=25.0, ore_fraction=0.03, label_noise=0.06,
+        contact_model_error_m=25.0, ore_fraction=0.03, label_noise=0.5,
         measurement_noise=1.0, density_scale=1.0, density_offset=0.0,
         susceptibility_scale=1.0, susceptibility_offset=0.0, alteration_in_classes=False,
     ),
     "target": _Deposit(
         name="Dayingezhuang-like", stream=1, west=40_521_000.0, north=4_139_000.0, top=-300.0,
         strike_deg=38.0, steep_dip_deg=58.0, gentle_dip_deg=40.0, step_wavelength_m=360.0,
-        fault_model_error_m=40.0, ore_zone_depth_m=90.0, ore_zone_width_m=45.0, alteration_halo_m=140.0,
-        contact_model_error_m=40.0, ore_fraction=0.015, label_noise=0.08,
-        measurement_noise=1.6, density_scale=0.8, density_offset=0.05,
-        susceptibility_scale=0.6, susceptibility_offset=120.0, alteration_in_classes=True,
+        fault_model_error_m=60.0, ore_zone_depth_m=110.0, ore_zone_width_m=50.0, alteration_halo_m=140.0,
+        contact_model_error_m=40.0, ore_fraction=0.015, label_noise=0.7,
+        measurement_noise=1.6, density_scale=0.7, density_offset=0.08,
+        susceptibility_scale=0.5, susceptibility_offset=250.0, alteration_in_classes=True,
     ),
 }
 
@@ -149,7 +149,7 @@ def _build(deposit: _Deposit, shape, voxel_size, rng: np.random.Generator, kind:
     depth = np.broadcast_to(depth, shape)
 
     true_fault, modelled_fault = _fault_surfaces(deposit, rng, shape, voxel_size)
-    fault_distance_true, _, dip_change_true = true_fault.evidence(u, depth, v)
+    fault_distance_true, dip_true, dip_change_true = true_fault.evidence(u, depth, v)
     fault_distance, fault_dip, fault_dip_change = modelled_fault.evidence(u, depth, v)
 
     contact_true, contact_modelled = _contact(deposit, rng, shape, voxel_size, east, north, depth)
@@ -157,6 +157,8 @@ def _build(deposit: _Deposit, shape, voxel_size, rng: np.random.Generator, kind:
 
     # Latent ore favourability of the true geology; the labels threshold it after adding noise.
     footwall_band = np.exp(-0.5 * ((fault_distance_true + deposit.ore_zone_depth_m) / deposit.ore_zone_width_m) ** 2)
+    gentle_segment = np.clip(
+        (deposit.steep_dip_deg - dip_true) / (deposit.steep_dip_deg - deposit.gentle_dip_deg), 0.0, 1.0)
     steep_to_gentle = np.clip(-dip_change_true / (0.5 * np.abs(true_fault.dip_change).max()), 0.0, 1.0)
     near_contact = np.exp(-np.abs(contact_true) / 250.0)
     shoot_phase = rng.uniform(0.0, 2 * np.pi)
@@ -166,11 +168,13 @@ def _build(deposit: _Deposit, shape, voxel_size, rng: np.random.Generator, kind:
     favourability = (
         footwall_band
         * (0.3 + 0.7 * steep_to_gentle)
+        * (0.4 + 0.6 * gentle_segment)
         * (0.4 + 0.6 * near_contact)
         * (0.3 + 0.7 * shoots)
         * np.exp(0.6 * unresolved)
     )
-    noisy = favourability + deposit.label_noise * rng.standard_normal(shape)
+    # Multiplicative, so ore bodies get ragged edges but no ore appears far from the fault.
+    noisy = favourability * np.exp(deposit.label_noise * rng.standard_normal(shape))
     threshold = np.quantile(noisy[valid], 1.0 - deposit.ore_fraction)
     label = np.where(noisy > threshold, LABEL_ORE, LABEL_BARREN).astype(np.int8)
 

@@ -131,10 +131,24 @@ def train(
             "n_train_ore": len(split.train_ore),
             "n_val_ore": len(split.val_ore),
             "n_val_barren": len(split.val_barren),
+            "versions": _versions(),
         },
         val_auc=best["val_auc"],
     )
     return TrainResult(trained, history, best["epoch"], best["val_auc"], str(device))
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from . import __version__
+
+    found = {"mpm3d": __version__, "torch": torch.__version__, "numpy": np.__version__}
+    try:
+        found["scikit-learn"] = version("scikit-learn")
+    except PackageNotFoundError:
+        found["scikit-learn"] = "not installed"
+    return found
 
 
 def _check_inputs(source: Cube, target: Cube, config: TrainConfig) -> None:

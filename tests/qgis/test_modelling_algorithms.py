@@ -1,0 +1,137 @@
+"""Train, predict and evaluate through QGIS: worker process, progress, cancel, styled outputs."""
+
+import os
+import time
+
+import numpy as np
+import pytest
+from osgeo import gdal
+
+EPOCHS = 2
+
+
+@pytest.fixture(scope="module")
+def cubes(synthetic_slices, tmp_path_factory):
+    import processing
+
+    folder = tmp_path_factory.mktemp("cubes")
+    source = processing.run("mpm3d:stack_slices", {
+        "EVIDENCE": synthetic_slices["SOURCE_EVIDENCE"], "LABELS": synthetic_slices["SOURCE_LABELS"],
+        "OUTPUT": str(folder / "source.nc")})["OUTPUT"]
+    target = processing.run("mpm3d:stack_slices", {
+        "EVIDENCE": synthetic_slices["TARGET_EVIDENCE"], "OUTPUT": str(folder / "target.nc")})["OUTPUT"]
+    return {"source": source, "target": target, "folder": folder}
+
+
+def _train_parameters(cubes, folder, **extra):
+    return {"SOURCE": cubes["source"], "TARGET": cubes["target"], "METHOD": 0, "EPOCHS": EPOCHS,
+            "PATCH_SIZE": 5, "BATCH_SIZE": 32, "DEVICE": 2, "SEED": 1,
+            "OUTPUT_MODEL": os.path.join(folder, "model.safetensors"),
+            "OUTPUT_REPORT": os.path.join(folder, "training.html"), **extra}
+
+
+@pytest.fixture(scope="module")
+def trained(cubes, tmp_path_factory):
+    import processing
+
+    folder = str(tmp_path_factory.mktemp("model"))
+    return processing.run("mpm3d:train_model", _train_parameters(cubes, folder))
+
+
+def test_training_writes_a_model_and_a_report(trained):
+    assert os.path.getsize(trained["OUTPUT_MODEL"]) > 1000
+    with open(trained["OUTPUT_MODEL"], "rb") as handle:
+        assert b"mpm3d-model" in handle.read(200_000)
+    report = open(trained["OUTPUT_REPORT"], encoding="utf-8").read()
+    assert report.count("<img") == 4 and "validation" in report.lower()
+    assert 0.0 <= trained["VAL_AUC"] <= 1.0 and 1 <= trained["BEST_EPOCH"] <= EPOCHS
+    assert trained["DEVICE_USED"] == "cpu"
+
+
+def test_prediction_gives_styled_level_rasters_on_the_cube_grid(trained, cubes, tmp_path, synthetic_slices):
+    import processing
+    from qgis.core import QgsProject, QgsSingleBandPseudoColorRenderer
+
+    result = processing.runAndLoadResults("mpm3d:predict_prospectivity", {
+        "MODEL": trained["OUTPUT_MODEL"], "CUBE": cubes["target"], "PREFIX": "dann_cta",
+        "OUTPUT_CUBE": str(tmp_path / "prospectivity.nc"), "OUTPUT_FOLDER": str(tmp_path / "levels")})
+    layers = result["OUTPUT_LAYERS"]
+    assert len(layers) == 8
+    assert os.path.basename(layers[0]) == os.path.basename(synthetic_slices["TARGET_EVIDENCE"][0]).replace(
+        "evidence", "dann_cta")
+    reference = gdal.Open(synthetic_slices["TARGET_EVIDENCE"][0])
+    level = gdal.Open(layers[0])
+    assert level.GetGeoTransform() == reference.GetGeoTransform()
+    values = level.GetRasterBand(1).ReadAsArray()
+    nodata = level.GetRasterBand(1).GetNoDataValue()
+    known = values[values != nodata]
+    assert known.size and known.min() >= 0 and known.max() <= 1
+    evidence_nodata = np.isnan(reference.GetRasterBand(1).ReadAsArray().astype(float)) | (
+        reference.GetRasterBand(1).ReadAsArray() == reference.GetRasterBand(1).GetNoDataValue())
+    assert np.array_equal(values == nodata, evidence_nodata)
+    loaded = [lyr for lyr in QgsProject.instance().mapLayers().values() if lyr.name().startswith("dann_cta z")]
+    assert len(loaded) == 8
+    for layer in loaded:
+        renderer = layer.renderer()
+        assert isinstance(renderer, QgsSingleBandPseudoColorRenderer)
+        assert (renderer.classificationMin(), renderer.classificationMax()) == (0.0, 1.0)
+    QgsProject.instance().removeAllMapLayers()
+
+
+def test_evaluation_scores_against_label_slices(trained, cubes, tmp_path, synthetic_slices):
+    import processing
+
+    predicted = processing.run("mpm3d:predict_prospectivity", {
+        "MODEL": trained["OUTPUT_MODEL"], "CUBE": cubes["target"], "OUTPUT_CUBE": str(tmp_path / "p.nc"),
+        "OUTPUT_FOLDER": str(tmp_path / "levels")})
+    scored = processing.run("mpm3d:evaluate_prospectivity", {
+        "PROSPECTIVITY": predicted["OUTPUT_CUBE"], "LABEL_SLICES": synthetic_slices["TARGET_LABELS"],
+        "OUTPUT_REPORT": str(tmp_path / "evaluation.html"), "OUTPUT_JSON": str(tmp_path / "metrics.json")})
+    assert 0.0 < scored["AUC"] < 1.0
+    assert 0.0 <= scored["CAPTURE_TOP5"] <= scored["CAPTURE_TOP10"] <= scored["CAPTURE_TOP20"] <= 1.0
+    assert f"{scored['AUC']:.4f}" in open(scored["OUTPUT_REPORT"], encoding="utf-8").read()
+
+
+class CancelAfterFirstEpochStarts:
+    """A feedback whose Cancel is pressed as soon as training reports progress."""
+
+    def __new__(cls):
+        from qgis.core import QgsProcessingFeedback
+
+        feedback = QgsProcessingFeedback()
+        feedback.progressChanged.connect(lambda value: value > 3 and not feedback.isCanceled() and (
+            setattr(feedback, "cancelled_at", time.monotonic()) or feedback.cancel()))
+        return feedback
+
+
+def test_cancel_stops_the_worker_quickly_and_leaves_no_model(cubes, tmp_path):
+    import processing
+
+    feedback = CancelAfterFirstEpochStarts()
+    parameters = _train_parameters(cubes, str(tmp_path), EPOCHS=200)
+    result = processing.run("mpm3d:train_model", parameters, feedback=feedback)
+    assert feedback.isCanceled() and result.get("OUTPUT_MODEL") is None
+    assert time.monotonic() - feedback.cancelled_at < 5.0
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_missing_worker_python_is_a_clear_error(cubes, tmp_path, monkeypatch):
+    import processing
+    from qgis.core import QgsProcessingException
+
+    monkeypatch.setenv("MPM3D_PYTHON", str(tmp_path / "no-python"))
+    with pytest.raises(QgsProcessingException, match="does not exist.*MPM3D_PYTHON"):
+        processing.run("mpm3d:train_model", _train_parameters(cubes, str(tmp_path)))
+
+
+def test_a_python_without_torch_gets_the_install_command(cubes, tmp_path, monkeypatch):
+    import processing
+    from qgis.core import QgsProcessingException
+
+    bare = tmp_path / "bare-python"
+    bare.write_text('#!/bin/sh\nexec /usr/bin/python3 -S "$@"\n')  # no site packages: no torch
+    bare.chmod(0o755)
+    monkeypatch.setenv("MPM3D_PYTHON", str(bare))
+    with pytest.raises(QgsProcessingException, match=r"pip install torch==2\.13\.0"):
+        processing.run("mpm3d:train_model", _train_parameters(cubes, str(tmp_path)))
+    assert not os.path.exists(tmp_path / "model.safetensors")
