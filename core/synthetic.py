@@ -288,7 +288,7 @@ def _fault_surfaces(deposit: _Deposit, rng, shape, voxel_size) -> tuple[_FaultSu
     offset -= offset[mid_row].mean()
     offset += 40.0 * _smooth_noise(rng, (len(v),), (500.0,), table_cell[:1])[None, :]
 
-    error = _smooth_noise(rng, offset.shape, (150.0, 150.0), table_cell)
+    error = _smooth_noise(rng, offset.shape, (300.0, 200.0), table_cell)
     modelled = offset + deposit.fault_model_error_m * error
     return _FaultSurface(offset, depth[0], v[0]), _FaultSurface(modelled, depth[0], v[0])
 
@@ -376,5 +376,5 @@ def _susceptibility(deposit, rng, shape, voxel_size, fault_distance, contact, al
 def _fracture_density(rng, shape, voxel_size, fault_distance, steep_to_gentle, noise) -> np.ndarray:
     """Fractures per metre from core logs: a damage zone around the fault, wider at dip changes."""
     damage = 6.0 * np.exp(-np.abs(fault_distance) / 30.0) + 3.0 * steep_to_gentle * np.exp(-np.abs(fault_distance) / 80.0)
-    scatter = np.exp(0.4 * noise * _smooth_noise(rng, shape, (60.0, 60.0, 60.0), voxel_size))
+    scatter = np.exp(0.25 * noise * _smooth_noise(rng, shape, (60.0, 60.0, 60.0), voxel_size))
     return np.maximum((1.0 + damage) * scatter + 0.5 * noise * rng.standard_normal(shape), 0.0)

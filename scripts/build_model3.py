@@ -46,10 +46,12 @@ def build() -> str:
                                              QgsProcessing.TypeRaster),
         QgsProcessingParameterEnum("method", "Method", ["dann_cta", "dann", "cta", "cnn", "rf"], defaultValue=0),
         QgsProcessingParameterNumber("epochs", "Epochs", QgsProcessingParameterNumber.Integer, 20, minValue=1),
+        QgsProcessingParameterNumber("patch_size", "Patch size (voxels, odd)", QgsProcessingParameterNumber.Integer,
+                                     9, minValue=3, maxValue=31),
     ]
     for row, parameter in enumerate(inputs):
         model.addModelParameter(parameter, QgsProcessingModelParameter(parameter.name()))
-        model.parameterComponent(parameter.name()).setPosition(QPointF(120 + 220 * row, 60))
+        model.parameterComponent(parameter.name()).setPosition(QPointF(100 + 180 * row, 60))
 
     def child(child_id, algorithm, sources, outputs, x, y):
         step = QgsProcessingModelChildAlgorithm(algorithm)
@@ -74,7 +76,8 @@ def build() -> str:
     child("train", "mpm3d:train_model", {"SOURCE": Source.fromChildOutput("stack_source", "OUTPUT"),
                                          "TARGET": Source.fromChildOutput("stack_target", "OUTPUT"),
                                          "METHOD": Source.fromModelParameter("method"),
-                                         "EPOCHS": Source.fromModelParameter("epochs")},
+                                         "EPOCHS": Source.fromModelParameter("epochs"),
+                                         "PATCH_SIZE": Source.fromModelParameter("patch_size")},
           {"OUTPUT_MODEL": "Model file", "OUTPUT_REPORT": "Training report"}, 350, 320)
     child("predict", "mpm3d:predict_prospectivity", {"MODEL": Source.fromChildOutput("train", "OUTPUT_MODEL"),
                                                      "CUBE": Source.fromChildOutput("stack_target", "OUTPUT")},

@@ -1,0 +1,213 @@
+"""Training: schedules, sampling, honesty about target labels, input errors, and that adaptation helps."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from core.errors import Mpm3dError
+from core.grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN
+from core.metrics import roc_auc
+from core.sampling import (
+    PatchGatherer,
+    cube_stats,
+    draw_source_epoch,
+    padded_standardised,
+    spatial_block_split,
+)
+from core.synthetic import PROFILES, synthetic_pair
+from core.train import TrainConfig, annealed_learning_rate, grl_lambda, train
+
+HISTORY_KEYS = {"epoch", "loss_label", "loss_domain", "lambda", "lr", "val_auc", "disc_acc", "patches_per_s",
+                "seconds"}
+# The comparison on the "test" profile: seeds and settings fixed, as a user would run it, only shorter.
+PROFILE_SEED = 0
+PROFILE_CONFIG = dict(patch_size=7, epochs=6, batch_size=64, device="cpu", seed=0)
+
+
+@pytest.fixture(scope="module")
+def small_pair():
+    """A coarse, quick version of the synthetic pair (same ground, fewer voxels)."""
+    return synthetic_pair(shape=(12, 24, 24), voxel_size=(50.0, 70.0, 70.0), seed=1)
+
+
+@pytest.fixture(scope="module")
+def profile_runs():
+    """dann_cta, cnn and rf trained once on the synthetic "test" profile, scored on the target's labels."""
+    source, target = synthetic_pair(**PROFILES["test"], seed=PROFILE_SEED)
+    target_label = target.label
+    target = dataclasses.replace(target, label=None)
+    runs = {}
+    for method in ("dann_cta", "cnn", "rf"):
+        events = []
+        result = train(source, target, TrainConfig(method=method, **PROFILE_CONFIG), events.append)
+        probability = result.model.predict_dense(target, device="cpu")
+        scored = np.isfinite(probability)
+        auc = roc_auc(probability[scored & (target_label == LABEL_ORE)],
+                      probability[scored & (target_label == LABEL_BARREN)])
+        runs[method] = {"result": result, "target_auc": auc, "events": events}
+    return runs
+
+
+def test_schedules_at_start_middle_and_end():
+    assert grl_lambda(0.0) == 0.0
+    assert grl_lambda(0.5) == pytest.approx(2 / (1 + np.exp(-5)) - 1)
+    assert grl_lambda(1.0) == pytest.approx(2 / (1 + np.exp(-10)) - 1)
+    assert grl_lambda(1.0, lambda_max=0.3) == pytest.approx(0.3 * (2 / (1 + np.exp(-10)) - 1))
+    assert annealed_learning_rate(0.0, 0.01) == 0.01
+    assert annealed_learning_rate(0.5, 0.01) == pytest.approx(0.01 / 6**0.75)
+    assert annealed_learning_rate(1.0, 0.01) == pytest.approx(0.01 / 11**0.75)
+
+
+def test_history_and_progress_events(profile_runs):
+    run = profile_runs["dann_cta"]
+    history = run["result"].history
+    assert [h["epoch"] for h in history] == list(range(1, PROFILE_CONFIG["epochs"] + 1))
+    assert all(set(h) == HISTORY_KEYS for h in history)
+    assert history[-1]["lambda"] > history[0]["lambda"] and history[-1]["lr"] < history[0]["lr"]
+    epoch_ends = [e for e in run["events"] if "val_auc" in e]
+    assert len(epoch_ends) == PROFILE_CONFIG["epochs"]
+    assert all(e["stage"] == "train" and e["step"] == e["steps"] and HISTORY_KEYS <= set(e) for e in epoch_ends)
+    assert profile_runs["cnn"]["result"].history[0]["lambda"] is None
+    assert set(profile_runs["rf"]["result"].history[0]) == HISTORY_KEYS
+
+
+@pytest.mark.parametrize("method", ["dann_cta", "cnn"])
+def test_training_loss_falls_and_validation_is_good(profile_runs, method):
+    result = profile_runs[method]["result"]
+    losses = [h["loss_label"] for h in result.history]
+    assert losses[-1] < 0.8 * losses[0]
+    assert result.val_auc > 0.85
+    assert result.val_auc == max(h["val_auc"] for h in result.history)
+    assert result.best_epoch == next(h["epoch"] for h in result.history if h["val_auc"] == result.val_auc)
+
+
+def test_discriminator_is_pushed_to_chance_by_dann_only(profile_runs):
+    """Without the reversed gradient a probe tells the domains apart; with it the discriminator cannot."""
+    adapted = [h["disc_acc"] for h in profile_runs["dann_cta"]["result"].history]
+    plain = [h["disc_acc"] for h in profile_runs["cnn"]["result"].history]
+    assert plain[-1] > 0.7 and plain[-1] > plain[0]
+    assert abs(adapted[-1] - 0.5) < 0.1
+    assert abs(adapted[-1] - 0.5) < abs(plain[-1] - 0.5) - 0.15
+
+
+def test_adaptation_beats_the_plain_cnn_on_the_target(profile_runs):
+    aucs = {method: run["target_auc"] for method, run in profile_runs.items()}
+    print("target AUC on the test profile:", aucs)
+    assert aucs["dann_cta"] > aucs["cnn"]
+    assert aucs["rf"] > 0.7
+
+
+def _weights(result):
+    return {k: v.clone() for k, v in result.model.network.state_dict().items()}
+
+
+@pytest.mark.parametrize("method", ["dann_cta", "rf"])
+def test_target_labels_are_never_read(small_pair, method):
+    """Deleting or scrambling the target's labels changes nothing, so they cannot leak into training."""
+    source, target = small_pair
+    config = TrainConfig(method=method, patch_size=5, epochs=2, batch_size=32, device="cpu", seed=3)
+    scrambled = np.random.default_rng(9).choice([LABEL_UNKNOWN, LABEL_BARREN, LABEL_ORE], size=target.label.shape)
+    results = [train(source, dataclasses.replace(target, label=label), config) for label in (None, scrambled)]
+    untimed = [[{k: v for k, v in h.items() if k not in ("patches_per_s", "seconds")} for h in r.history]
+               for r in results]
+    assert untimed[0] == untimed[1]
+    indices = np.argwhere(target.valid)[::7]
+    predictions = [r.model.predict_patches(target, indices, device="cpu") for r in results]
+    np.testing.assert_array_equal(*predictions)
+    if method != "rf":
+        first, second = (_weights(r) for r in results)
+        assert all(torch.equal(first[k], second[k]) for k in first)
+
+
+def test_spatial_block_split_keeps_training_patches_off_validation_blocks(small_pair):
+    source, _ = small_pair
+    half = 3
+    split = spatial_block_split(source.label, source.valid, half, 0.25, seed=5)
+    shape = source.grid.shape
+    val_columns = np.argwhere(split.val_columns)
+    for voxels in (split.train_ore, split.train_barren):
+        _, y, x = np.unravel_index(voxels, shape)
+        distance = np.min(np.maximum(np.abs(y[:, None] - val_columns[None, :, 0]),
+                                     np.abs(x[:, None] - val_columns[None, :, 1])), axis=1)
+        assert distance.min() > half
+    assert min(len(split.train_ore), len(split.train_barren), len(split.val_ore), len(split.val_barren)) > 0
+    assert 0.05 < split.val_columns.mean() < 0.5
+    again = spatial_block_split(source.label, source.valid, half, 0.25, seed=5)
+    np.testing.assert_array_equal(again.val_columns, split.val_columns)
+
+
+def test_negatives_follow_the_ratio_and_are_redrawn_each_epoch(small_pair):
+    source, _ = small_pair
+    split = spatial_block_split(source.label, source.valid, 2, 0.25, seed=0)
+    rng = np.random.default_rng(0)
+    first, labels = draw_source_epoch(split, 2.0, rng)
+    second, _ = draw_source_epoch(split, 2.0, rng)
+    n_ore = len(split.train_ore)
+    assert labels.sum() == n_ore and len(labels) == 3 * n_ore
+    assert set(first[labels == 1]) == set(split.train_ore)
+    assert set(first[labels == 0]) <= set(split.train_barren)
+    assert set(first[labels == 0]) != set(second[np.isin(second, split.train_barren)])
+
+
+def test_gather_cuts_patches_and_their_rotations_and_flips(small_pair):
+    source, _ = small_pair
+    p, half = 5, 2
+    padded = padded_standardised(source, cube_stats(source), half)
+    gatherer = PatchGatherer(padded, p, torch.device("cpu"))
+    z, y, x = 4, 7, 0
+    centre = gatherer.centre_index(np.array([np.ravel_multi_index((z, y, x), source.grid.shape)]))
+    window = padded[:, z:z + p, y:y + p, x:x + p]
+    expected = [np.rot90(w, k, axes=(2, 3)) for w in (window, window[:, :, :, ::-1]) for k in range(4)]
+    for transform, want in enumerate(expected):
+        got = gatherer.gather(centre, torch.tensor([transform]))[0].numpy()
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(gatherer.gather(centre)[0].numpy(), window)
+    assert len({e.tobytes() for e in expected}) == 8
+
+
+def test_standardisation_is_per_domain_and_nodata_becomes_zero(small_pair):
+    source, target = small_pair
+    for cube in (source, target):
+        stats = cube_stats(cube)
+        padded = padded_standardised(cube, stats, 1)
+        inner = padded[:, 1:-1, 1:-1, 1:-1][:, cube.valid]
+        np.testing.assert_allclose(inner.mean(axis=1), 0, atol=1e-4)
+        np.testing.assert_allclose(inner.std(axis=1), 1, atol=1e-4)
+        assert np.all(padded[:, 1:-1, 1:-1, 1:-1][:, ~cube.valid] == 0) and np.all(padded[:, 0] == 0)
+
+
+def _expect_error(source, target, match, **config):
+    with pytest.raises(Mpm3dError, match=match):
+        train(source, target, TrainConfig(**{"epochs": 1, "batch_size": 16, "device": "cpu", **config}))
+
+
+def test_bad_inputs_are_clear_errors(small_pair):
+    source, target = small_pair
+    _expect_error(source, target, "odd", patch_size=6)
+    _expect_error(source, target, "larger than the source cube", patch_size=13)
+    _expect_error(source, target, "at least one epoch", epochs=0)
+    _expect_error(source, target, "batch size 100000 is larger", batch_size=100000)
+    _expect_error(source, target, "unknown method", method="svm")
+    _expect_error(dataclasses.replace(source, label=None), target, "no labels")
+    only_barren = np.where(source.label == LABEL_ORE, LABEL_BARREN, source.label)
+    _expect_error(dataclasses.replace(source, label=only_barren), target, r"no ore \(1\)")
+    only_ore = np.where(source.label == LABEL_BARREN, LABEL_ORE, source.label)
+    _expect_error(dataclasses.replace(source, label=only_ore), target, r"no barren \(0\)")
+    renamed = dataclasses.replace(target, feature_names=list(reversed(target.feature_names)))
+    with pytest.raises(Mpm3dError) as error:
+        train(source, renamed, TrainConfig(epochs=1, device="cpu"))
+    assert str(source.feature_names) in str(error.value) and str(renamed.feature_names) in str(error.value)
+
+
+def test_constant_feature_is_named(small_pair):
+    source, target = small_pair
+    features = target.features.copy()
+    features[2][np.isfinite(features[2])] = 7.0
+    _expect_error(source, dataclasses.replace(target, features=features), "'fault_dip_change' has zero spread")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_requested_without_a_gpu(small_pair):
+    _expect_error(*small_pair, "CUDA was requested", device="cuda")
