@@ -33,9 +33,8 @@ def test_rendered_levels_are_not_blank_and_use_the_ramp(provider, tmp_path):
     from mpm3d.algorithms.base import PROSPECTIVITY_COLOURS
     from mpm3d.core.grid import Grid
     from mpm3d.core.slices import write_slices
-    from qgis.PyQt.QtGui import QColor, QImage
-
     from project import level_layers, render_png
+    from qgis.PyQt.QtGui import QColor, QImage
 
     grid = Grid.from_geotransform("EPSG:4528", (40500000, 25, 0, 4130000, 0, -25), 40, 30, [-100, -150])
     ramp = np.tile(np.linspace(0, 1, 40, dtype=np.float32), (2, 30, 1))
