@@ -1,0 +1,133 @@
+"""Model files: exact round trips, and nothing but a complete mpm3d safetensors file is accepted."""
+
+import dataclasses
+import json
+import os
+import pickle
+
+import numpy as np
+import pytest
+import safetensors.numpy
+import torch
+
+from core.errors import Mpm3dError
+from core.modelfile import FORMAT, FORMAT_VERSION, load_model, save_model
+from core.synthetic import synthetic_pair
+from core.train import TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def pair():
+    return synthetic_pair(shape=(10, 16, 16), voxel_size=(60.0, 100.0, 100.0), seed=4)
+
+
+@pytest.fixture(scope="module")
+def models(pair):
+    source, target = pair
+    target = dataclasses.replace(target, label=None)
+    return {method: train(source, target, TrainConfig(method=method, patch_size=5, epochs=1, batch_size=16,
+                                                      device="cpu", val_fraction=0)).model
+            for method in ("dann_cta", "rf")}
+
+
+@pytest.fixture()
+def saved(tmp_path, models):
+    path = str(tmp_path / "model.safetensors")
+    save_model(path, models["dann_cta"], source_description="xiadian.nc", target_description="dayingezhuang.nc")
+    return path
+
+
+@pytest.mark.parametrize("method", ["dann_cta", "rf"])
+def test_round_trip_predicts_identically(tmp_path, pair, models, method):
+    _, target = pair
+    path = str(tmp_path / f"{method}.safetensors")
+    save_model(path, models[method])
+    loaded = load_model(path)
+    assert loaded.method == method and loaded.feature_names == models[method].feature_names
+    assert loaded.normalisation == models[method].normalisation
+    np.testing.assert_array_equal(loaded.predict_dense(target, device="cpu"),
+                                  models[method].predict_dense(target, device="cpu"))
+    indices = np.argwhere(target.valid)[::11]
+    np.testing.assert_array_equal(loaded.predict_patches(target, indices, device="cpu"),
+                                  models[method].predict_patches(target, indices, device="cpu"))
+    assert os.listdir(tmp_path) == [f"{method}.safetensors"]  # no temporary file left behind
+
+
+def test_metadata_is_plain_json_with_provenance(saved, models):
+    with open(saved, "rb") as handle:
+        header = json.loads(handle.read(int.from_bytes(handle.read(8), "little")))
+    metadata = header["__metadata__"]
+    assert metadata["format"] == FORMAT and metadata["format_version"] == str(FORMAT_VERSION)
+    assert metadata["method"] == "dann_cta" and metadata["patch_size"] == "5"
+    assert json.loads(metadata["feature_names"]) == models["dann_cta"].feature_names
+    assert set(json.loads(metadata["normalisation"])) == {"source", "target"}
+    assert json.loads(metadata["model_config"])["domain_head"] is True
+    provenance = json.loads(metadata["provenance"])
+    assert provenance["source"] == "xiadian.nc" and provenance["target"] == "dayingezhuang.nc"
+    assert provenance["seed"] == 0 and provenance["epochs"] == 1 and len(provenance["history"]) == 1
+    assert set(provenance["versions"]) == {"mpm3d", "torch", "numpy", "scikit-learn"}
+
+
+class _CreatesMarker:
+    """Unpickling this opens (creates) a file: proof of whether a loader ran pickle code."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_pickle_is_refused_without_being_unpickled(tmp_path):
+    control = tmp_path / "control-marker"
+    pickle.loads(pickle.dumps(_CreatesMarker(str(control))))
+    assert control.exists()  # the payload really does run code when unpickled
+
+    marker = tmp_path / "marker"
+    path = tmp_path / "evil.safetensors"
+    path.write_bytes(pickle.dumps({"weights": _CreatesMarker(str(marker))}))
+    with pytest.raises(Mpm3dError, match="not an mpm3d model file") as error:
+        load_model(str(path))
+    assert str(path) in str(error.value)
+    torch_pickle = tmp_path / "torch.pt"
+    torch.save({"weights": torch.zeros(3)}, torch_pickle)
+    with pytest.raises(Mpm3dError, match="not an mpm3d model file"):
+        load_model(str(torch_pickle))
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("keep", [3, 100, -40])
+def test_truncated_file_is_refused(saved, keep):
+    data = open(saved, "rb").read()
+    with open(saved, "wb") as handle:
+        handle.write(data[:keep] if keep > 0 else data[:keep])
+    with pytest.raises(Mpm3dError, match="truncated|not an mpm3d model file") as error:
+        load_model(saved)
+    assert saved in str(error.value)
+
+
+def _rewrite_metadata(path, **changes):
+    tensors = safetensors.numpy.load_file(path)
+    with open(path, "rb") as handle:
+        metadata = json.loads(handle.read(int.from_bytes(handle.read(8), "little")))["__metadata__"]
+    safetensors.numpy.save_file(tensors, path, metadata={**metadata, **changes})
+
+
+def test_unknown_format_or_version_is_refused(saved):
+    _rewrite_metadata(saved, format_version="2")
+    with pytest.raises(Mpm3dError, match="format version 2.*reads version 1"):
+        load_model(saved)
+    _rewrite_metadata(saved, format="somebody-else", format_version="1")
+    with pytest.raises(Mpm3dError, match="not an mpm3d model"):
+        load_model(saved)
+    safetensors.numpy.save_file({"w": np.zeros(2, np.float32)}, saved)
+    with pytest.raises(Mpm3dError, match="not an mpm3d model"):
+        load_model(saved)
+
+
+def test_saving_replaces_an_existing_file(tmp_path, models):
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(b"old")
+    save_model(str(path), models["rf"])
+    assert load_model(str(path)).method == "rf"
+    assert os.listdir(tmp_path) == ["model.safetensors"]
