@@ -21,6 +21,7 @@ from .sampling import (
     FeatureStats,
     PatchGatherer,
     ReadSlab,
+    checked_stats,
     cube_slab_reader,
     feature_stats,
     padded_standardised,
@@ -58,8 +59,8 @@ def predict_cube(
     source = cube if isinstance(cube, SlabSource) else SlabSource(
         cube_slab_reader(cube), cube.grid.shape, list(cube.feature_names))
     _check_features(model, source.feature_names)
-    stats = _stats(model, source, normalisation, on_progress)
     torch_device = resolve_device(device)
+    stats = _stats(model, source, normalisation, on_progress, torch_device)
     if chunk_voxels is None:
         chunk_voxels = CHUNK_VOXELS[torch_device.type]
     if chunk_voxels < 1:
@@ -82,7 +83,7 @@ def predict_patches(
     """
     _check_features(model, cube.feature_names)
     stats = _stats(model, SlabSource(cube_slab_reader(cube), cube.grid.shape, list(cube.feature_names)),
-                   normalisation, None)
+                   normalisation, None, torch.device("cpu"))
     indices = np.asarray(indices, dtype=np.int64).reshape(-1, 3)
     flat = np.ravel_multi_index(tuple(indices.T), cube.grid.shape)
     valid = cube.valid.ravel()[flat]
@@ -114,12 +115,43 @@ def _check_features(model: TrainedModel, names: list[str]) -> None:
         )
 
 
-def _stats(model: TrainedModel, source: SlabSource, normalisation: str, on_progress) -> FeatureStats:
+def _stats(model: TrainedModel, source: SlabSource, normalisation: str, on_progress, device) -> FeatureStats:
+    if normalisation == "own" and device.type == "cuda":
+        return _feature_stats_on_device(source, device, on_progress)
     if normalisation == "own":
         return feature_stats(source.read_slab, source.shape, source.feature_names, on_progress=on_progress)
     if normalisation in model.normalisation:
         return FeatureStats.from_dict(model.normalisation[normalisation])
     raise Mpm3dError(f"unknown normalisation '{normalisation}'; choose own, {', '.join(model.normalisation)}")
+
+
+def _feature_stats_on_device(source: SlabSource, device, on_progress, slab_depth: int = 8) -> FeatureStats:
+    """feature_stats (same per-level Chan merge, float64) on the GPU, where the host pass would dominate."""
+    n_levels = source.shape[0]
+    n_features = len(source.feature_names)
+    count = 0
+    mean = torch.zeros(n_features, dtype=torch.float64, device=device)
+    m2 = torch.zeros_like(mean)
+    for z0 in range(0, n_levels, slab_depth):
+        z1 = min(z0 + slab_depth, n_levels)
+        slab = torch.from_numpy(np.ascontiguousarray(source.read_slab(z0, z1), dtype=np.float32)).to(device)
+        for level in slab.double().transpose(0, 1):
+            values = level.reshape(n_features, -1)
+            values = values[:, torch.isfinite(values).all(dim=0)]
+            n = values.shape[1]
+            if n == 0:
+                continue
+            level_mean = values.mean(dim=1)
+            level_m2 = ((values - level_mean[:, None]) ** 2).sum(dim=1)
+            delta = level_mean - mean
+            total = count + n
+            mean = mean + delta * (n / total)
+            m2 = m2 + level_m2 + delta**2 * (count * n / total)
+            count = total
+        if on_progress is not None:
+            on_progress({"stage": "stats", "done": z1, "total": n_levels})
+    return checked_stats(mean.cpu().numpy(), np.sqrt(m2.cpu().numpy() / max(count, 1)), count,
+                         source.feature_names)
 
 
 def _forest_dense(model, source: SlabSource, stats, chunk_voxels, on_progress) -> np.ndarray:
@@ -152,19 +184,23 @@ def _network_dense(model, source: SlabSource, stats, device, chunk_voxels, on_pr
         depth, tile_rows = 1, max(1, chunk_voxels // n_cols)
     net = model.network.to(device).eval()
     out = np.full(source.shape, np.nan, dtype=np.float32)
+    # standardising, padding and masking happen on the device: on a GPU the host would otherwise dominate
+    mean = torch.as_tensor(stats.mean, dtype=torch.float32, device=device).view(-1, 1, 1, 1)
+    std = torch.as_tensor(stats.std, dtype=torch.float32, device=device).view(-1, 1, 1, 1)
     for z0 in range(0, n_levels, depth):
         z1 = min(z0 + depth, n_levels)
         read0, read1 = max(0, z0 - half), min(n_levels, z1 + half)
-        slab = np.asarray(source.read_slab(read0, read1), dtype=np.float32)
-        valid = np.all(np.isfinite(slab[:, z0 - read0:z1 - read0]), axis=0)
-        padding = [(0, 0), (half - (z0 - read0), half - (read1 - z1)), (half, half), (half, half)]
-        padded = np.pad(standardise(slab, stats), padding)
+        slab = torch.from_numpy(np.ascontiguousarray(source.read_slab(read0, read1), dtype=np.float32)).to(device)
+        valid = torch.isfinite(slab[:, z0 - read0:z1 - read0]).all(dim=0)
+        standardised = torch.nan_to_num((slab - mean) / std, nan=0.0, posinf=0.0, neginf=0.0)
+        padded = torch.nn.functional.pad(
+            standardised, (half, half, half, half, half - (z0 - read0), half - (read1 - z1)))
         for y0 in range(0, n_rows, tile_rows):
             y1 = min(y0 + tile_rows, n_rows)
-            tile = torch.from_numpy(np.ascontiguousarray(padded[None, :, :, y0:y1 + 2 * half])).to(device)
             with torch.inference_mode(), autocast_for(device):
-                probability = torch.sigmoid(net(tile).float())[0, 0].cpu().numpy()
-            out[z0:z1, y0:y1] = np.where(valid[:, y0:y1], probability, np.nan)
+                probability = torch.sigmoid(net(padded[None, :, :, y0:y1 + 2 * half]).float())[0, 0]
+            probability = torch.where(valid[:, y0:y1], probability, torch.nan)
+            out[z0:z1, y0:y1] = probability.cpu().numpy()
         if on_progress is not None:
             on_progress({"stage": "predict", "done": z1, "total": n_levels})
     return out

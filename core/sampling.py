@@ -72,9 +72,13 @@ def feature_stats(
             count = total
         if on_progress is not None:
             on_progress({"stage": "stats", "done": min(z0 + slab_depth, n_levels), "total": n_levels})
+    return checked_stats(mean, np.sqrt(m2 / max(count, 1)), count, feature_names)
+
+
+def checked_stats(mean: np.ndarray, std: np.ndarray, count: int, feature_names: list[str]) -> FeatureStats:
+    """Statistics a cube can be standardised with, or the reason it cannot."""
     if count == 0:
         raise Mpm3dError("the cube has no voxel where every feature is valid")
-    std = np.sqrt(m2 / count)
     for name, m, s in zip(feature_names, mean, std, strict=True):
         if not s > 1e-9 * max(1.0, abs(m)):
             raise Mpm3dError(f"feature '{name}' has zero spread (constant {m:g}) and cannot be standardised")
