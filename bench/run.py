@@ -122,13 +122,18 @@ def run(profile_name: str, methods, device: str, out_dir: str) -> dict:
             if seed == 0 and method == "dann_cta":
                 results["dense"] = dense_speedup(result.model, target, device)
                 print(json.dumps(results["dense"]), flush=True)
+        save(results, rocs, embeddings, out_dir)  # after every seed, so a cut-short run still reports
+    return results
+
+
+def save(results: dict, rocs: dict, embeddings: dict, out_dir: str) -> None:
     results["summary"] = summarise(results["runs"])
+    results["seeds_done"] = len({r["seed"] for r in results["runs"]})
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "results.json"), "w") as handle:
         json.dump(results, handle, indent=1)
     write_markdown(results, os.path.join(out_dir, "results.md"))
     write_figure(rocs, embeddings, os.path.join(out_dir, "results.png"))
-    return results
 
 
 def summarise(runs: list[dict]) -> dict:
@@ -156,8 +161,9 @@ def write_markdown(results: dict, path: str) -> None:
     lines = [
         "# Cross-deposit benchmark (synthetic Jiaodong-type pair)", "",
         f"Profile `{results['profile']}`: {profile['shape'][0]} x {profile['shape'][1]} x {profile['shape'][2]} "
-        f"voxels per deposit, {profile['seeds']} seeds (0..{profile['seeds'] - 1}; the seed changes the deposits "
-        f"and the training), {profile['epochs']} epochs, batch {profile['batch_size']} + {profile['batch_size']}. "
+        f"voxels per deposit, {results['seeds_done']} seeds (0..{results['seeds_done'] - 1}; the seed changes "
+        f"the deposits and the training), {profile['epochs']} epochs, "
+        f"batch {profile['batch_size']} + {profile['batch_size']}. "
         f"Hardware: {results['hardware']}.", "",
         "Target AUC is scored against the target labels, which training never reads. The checkpoint is chosen "
         "on source spatial-block validation AUC. Hyper-parameters are the plugin's defaults, fixed before the "
