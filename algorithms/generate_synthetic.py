@@ -35,7 +35,7 @@ class GenerateSyntheticPair(Mpm3dAlgorithm):
         self.add(QgsProcessingParameterNumber("CELL_SIZE", "Cell size (m)", QgsProcessingParameterNumber.Double,
                                               25.0, minValue=0.1), "Horizontal pixel size in metres.")
         self.add(QgsProcessingParameterNumber("LEVEL_SPACING", "Level spacing (m)",
-                                              QgsProcessingParameterNumber.Double, 25.0, minValue=0.1),
+                                              QgsProcessingParameterNumber.Double, 40.0, minValue=0.1),
                  "Vertical distance between depth slices in metres.")
         self.add(QgsProcessingParameterNumber("SEED", "Random seed", QgsProcessingParameterNumber.Integer, 0,
                                               minValue=0), "Same seed, same deposits.", advanced=True)

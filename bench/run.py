@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from core.metrics import evaluate, proxy_a_distance  # noqa: E402
 from core.sampling import PatchGatherer, cube_stats, padded_standardised, standardise  # noqa: E402
+from core.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
 from core.synthetic import synthetic_pair  # noqa: E402
 from core.train import TrainConfig, train  # noqa: E402
 
@@ -29,10 +30,10 @@ PAPER_AUC = {"dann_cta": 0.890, "rf": 0.791, "cnn": 0.744}
 METHODS = ("rf", "cnn", "cta", "dann", "dann_cta")
 PROFILES = {
     # quick: 2 CPU cores within about 30 minutes; full: >= 1 million voxels per deposit, for a GPU
-    "quick": {"shape": (24, 64, 64), "voxel": (25.0, 25.0, 25.0), "seeds": 5, "epochs": 8, "batch_size": 128},
-    "full": {"shape": (64, 128, 128), "voxel": (12.5, 12.5, 12.5), "seeds": 5, "epochs": 20, "batch_size": 512},
+    "quick": {**DEPOSIT_SIZES["demo"], "seeds": 5, "epochs": 8, "batch_size": 128},
+    "full": {**DEPOSIT_SIZES["bench"], "seeds": 5, "epochs": 20, "batch_size": 512},
     # smoke: seconds, to check the script itself
-    "smoke": {"shape": (12, 32, 32), "voxel": (25.0, 25.0, 25.0), "seeds": 2, "epochs": 1, "batch_size": 32},
+    "smoke": {**DEPOSIT_SIZES["test"], "seeds": 2, "epochs": 1, "batch_size": 32},
 }
 DISCREPANCY_SAMPLES = 2000
 SUMMARY_KEYS = ("target_auc", "source_val_auc", "capture_top10", "train_s", "pad_before", "pad_after",
@@ -89,7 +90,7 @@ def run(profile_name: str, methods, device: str, out_dir: str) -> dict:
                      "hardware": _hardware(device)}
     rocs, embeddings = {}, {}
     for seed in range(profile["seeds"]):
-        source, target = synthetic_pair(shape=profile["shape"], voxel_size=profile["voxel"], seed=seed)
+        source, target = synthetic_pair(shape=profile["shape"], voxel_size=profile["voxel_size"], seed=seed)
         target_labels = target.label
         target.label = None  # training never sees them
         rng = np.random.default_rng(seed)

@@ -40,7 +40,7 @@ def main() -> None:
     profile = qgis_process.isolated_profile(os.path.join(out, "qgis-profile"))
     print(f"mpm3d demo in {out}")
     data = step("generate_synthetic_pair", {"LEVELS": 24, "ROWS": 64, "COLUMNS": 64, "CELL_SIZE": 25,
-                                            "LEVEL_SPACING": 25, "SEED": args.seed,
+                                            "LEVEL_SPACING": 40, "SEED": args.seed,
                                             "OUTPUT_FOLDER": os.path.join(out, "slices")}, profile)
     source = step("stack_slices", {"EVIDENCE": data["SOURCE_EVIDENCE"], "LABELS": data["SOURCE_LABELS"],
                                    "OUTPUT": os.path.join(out, "source.nc")}, profile)["OUTPUT"]
