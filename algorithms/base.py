@@ -2,6 +2,7 @@
 
 import os
 import tempfile
+import traceback
 
 from qgis.core import (
     QgsColorRampShader,
@@ -11,6 +12,9 @@ from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingParameterDefinition,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterNumber,
     QgsRasterFileWriter,
     QgsRasterLayer,
     QgsRasterPipe,
@@ -19,6 +23,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QColor, QIcon
 
+from ..core.atomic import check_output_path
 from ..core.errors import Mpm3dError
 from ..provider.settings import PLUGIN_DIR
 
@@ -84,6 +89,17 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
                 feedback.setProgressText(message)
         return report
 
+    def checkParameterValues(self, parameters, context):  # noqa: N802
+        """QGIS's own check, with what the offending parameter accepts added to its bare verdict."""
+        ok, message = super().checkParameterValues(parameters, context)
+        if ok:
+            return ok, message
+        for definition in self.parameterDefinitions():
+            value = parameters.get(definition.name())
+            if not definition.checkValueIsAcceptable(value, context):
+                return False, f"{message}: {accepted_values(definition)} (got {value!r})."
+        return ok, message
+
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         try:
             return self.execute(parameters, context, feedback)
@@ -92,6 +108,13 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
             return {}
         except Mpm3dError as exc:
             raise QgsProcessingException(str(exc)) from exc
+        except QgsProcessingException:
+            raise
+        except Exception as exc:  # a clear message for the user, the traceback for a bug report
+            feedback.pushDebugInfo(traceback.format_exc())
+            raise QgsProcessingException(
+                f"Unexpected failure in '{self.displayName()}': {type(exc).__name__}: {exc}. No output was written; "
+                "please report this with the log.") from exc
 
     def execute(self, parameters, context, feedback):
         raise NotImplementedError
@@ -115,6 +138,35 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
         layers = self.parameterAsLayerList(parameters, name, context)
         return [self.layer_file(layer, feedback) for layer in layers]
 
+    def output_file(self, parameters, name, context) -> str:
+        """A file destination, checked before any work so that an unwritable path is named at once."""
+        path = self.parameterAsFileOutput(parameters, name, context)
+        if path:
+            checked_output(name, path)
+        return path
+
+
+def checked_output(name: str, path: str, is_folder: bool = False) -> None:
+    try:
+        check_output_path(path, is_folder)
+    except Mpm3dError as exc:
+        raise Mpm3dError(f"{name}: {exc}") from exc
+
+
+def accepted_values(definition) -> str:
+    """What a parameter accepts, in words, for the message of a rejected value."""
+    if isinstance(definition, QgsProcessingParameterNumber):
+        kind = "a whole number" if definition.dataType() == QgsProcessingParameterNumber.Integer else "a number"
+        low, high = definition.minimum(), definition.maximum()
+        bounds = f" from {low:g} to {high:g}" if high < 1e300 else f" of at least {low:g}" if low > -1e300 else ""
+        return f"{definition.name()} ({definition.description()}) must be {kind}{bounds}"
+    if isinstance(definition, QgsProcessingParameterFile) and definition.extension():
+        return f"{definition.name()} ({definition.description()}) must be a .{definition.extension()} file"
+    if isinstance(definition, QgsProcessingParameterEnum):
+        options = ", ".join(f"{i} = {option}" for i, option in enumerate(definition.options()))
+        return f"{definition.name()} ({definition.description()}) must be one of {options}"
+    return f"{definition.name()} ({definition.description()}): {definition.help() or 'see the help'}"
+
 
 def prospectivity_renderer(provider, band: int = 1) -> QgsSingleBandPseudoColorRenderer:
     """The shared 0-1 colour ramp with a five-class legend, for every prospectivity raster."""
@@ -136,12 +188,9 @@ def style_prospectivity_layer(layer: QgsRasterLayer) -> None:
 
 
 def folder_parameter_value(algorithm, parameters, name, context) -> str:
-    """A folder destination, created if needed (QgsProcessing.TEMPORARY_OUTPUT gives a temp folder)."""
+    """A folder destination, checked but not made yet (QgsProcessing.TEMPORARY_OUTPUT gives a temp folder)."""
     folder = algorithm.parameterAsString(parameters, name, context)
     if not folder or folder == QgsProcessing.TEMPORARY_OUTPUT:
-        folder = tempfile.mkdtemp(prefix="mpm3d_")
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError as exc:
-        raise QgsProcessingException(f"Cannot create the output folder {folder} ({name}): {exc.strerror}") from exc
+        return tempfile.mkdtemp(prefix="mpm3d_")
+    checked_output(name, folder, is_folder=True)  # the writers make it, so a failed run leaves none behind
     return folder

@@ -11,7 +11,7 @@ from qgis.core import (
 from ..core.commands import evaluate_job
 from ..core.cubefile import CubeReader
 from ..core.errors import Mpm3dError
-from ..core.slices import read_slices
+from ..core.slices import read_label_slices
 from .base import Mpm3dAlgorithm
 
 
@@ -53,8 +53,8 @@ class EvaluateProspectivity(Mpm3dAlgorithm):
             if label_cube:
                 raise Mpm3dError("Give labels either as LABEL_CUBE or as LABEL_SLICES, not both.")
             label_array = self._labels_from_slices(prospectivity, slices)
-        report = self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context)
-        json_path = self.parameterAsFileOutput(parameters, "OUTPUT_JSON", context) or None
+        report = self.output_file(parameters, "OUTPUT_REPORT", context)
+        json_path = self.output_file(parameters, "OUTPUT_JSON", context) or None
         outputs = evaluate_job(prospectivity, label_cube, report, json_path, self.progress(feedback), label_array)
         feedback.pushInfo(f"ROC AUC {outputs['AUC']:.4f}; ore captured in the top 10 % of the volume: "
                           f"{outputs['CAPTURE_TOP10']:.1%}")
@@ -62,10 +62,6 @@ class EvaluateProspectivity(Mpm3dAlgorithm):
 
     @staticmethod
     def _labels_from_slices(prospectivity: str, slices: list[str]):
-        """Label slices stacked on the prospectivity grid (matched by elevation)."""
-        grid = CubeReader(prospectivity).grid
-        labels = read_slices(slices, None, slices)
-        if labels.grid.shape != grid.shape or not (labels.grid.z == grid.z).all():
-            raise Mpm3dError(f"The label slices (levels {labels.grid.z.tolist()}, grid {labels.grid.shape}) do not "
-                             f"match the prospectivity cube (levels {grid.z.tolist()}, grid {grid.shape}).")
-        return labels.label
+        """Label slices on the prospectivity grid, matched to its levels by elevation."""
+        grid = CubeReader(prospectivity, "PROSPECTIVITY").grid
+        return read_label_slices(slices, grid, "LABEL_SLICES", "the PROSPECTIVITY cube")

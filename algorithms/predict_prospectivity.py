@@ -14,7 +14,7 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ..core.slices import elevation_from_name
+from ..core.slices import elevation_from_name, level_files
 from ..provider.settings import DEVICES, check_worker_python, default_device
 from ..provider.worker import run_core
 from .base import Mpm3dAlgorithm, folder_parameter_value, style_prospectivity_layer
@@ -83,7 +83,7 @@ class PredictProspectivity(Mpm3dAlgorithm):
         return (not problem, problem)
 
     def execute(self, parameters, context, feedback):
-        out_cube = self.parameterAsFileOutput(parameters, "OUTPUT_CUBE", context)
+        out_cube = self.output_file(parameters, "OUTPUT_CUBE", context)
         folder = folder_parameter_value(self, parameters, "OUTPUT_FOLDER", context)
         prefix = self.parameterAsString(parameters, "PREFIX", context) or "prospectivity"
         result = run_core([
@@ -93,7 +93,7 @@ class PredictProspectivity(Mpm3dAlgorithm):
             "--out-cube", out_cube, "--out-folder", folder, "--prefix", prefix,
             "--device", DEVICES[self.parameterAsEnum(parameters, "DEVICE", context)],
             "--chunk-voxels", self.parameterAsInt(parameters, "CHUNK_VOXELS", context),
-        ], feedback, outputs=[out_cube])
+        ], feedback, outputs=[out_cube, level_files(folder, prefix)], memory_hint="Lower CHUNK_VOXELS.")
         if not result:
             return {}
         layers = result["OUTPUT_LAYERS"]

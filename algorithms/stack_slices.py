@@ -49,8 +49,9 @@ class StackSlices(Mpm3dAlgorithm):
         try:
             elevations = [float(v) for v in text.replace(";", ",").split(",") if v.strip()] if text else None
         except ValueError as exc:
-            raise Mpm3dError(f"ELEVATIONS must be numbers separated by commas, got '{text}'") from exc
-        output = self.parameterAsFileOutput(parameters, "OUTPUT", context)
+            raise Mpm3dError(f"ELEVATIONS must be numbers of metres separated by commas (one per EVIDENCE slice), "
+                             f"got '{text}'") from exc
+        output = self.output_file(parameters, "OUTPUT", context)
         result = jobs.stack(evidence, output, labels, elevations, self.progress(feedback))
         for warning in result["WARNINGS"]:
             feedback.reportError(warning, False)

@@ -80,8 +80,8 @@ class TrainModel(Mpm3dAlgorithm):
         return (not problem, problem)
 
     def execute(self, parameters, context, feedback):
-        model = self.parameterAsFileOutput(parameters, "OUTPUT_MODEL", context)
-        report = self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context)
+        model = self.output_file(parameters, "OUTPUT_MODEL", context)
+        report = self.output_file(parameters, "OUTPUT_REPORT", context)
         arguments = [
             "--json-lines", "train",
             "--source", self.parameterAsFile(parameters, "SOURCE", context),
@@ -99,7 +99,8 @@ class TrainModel(Mpm3dAlgorithm):
         ]
         if report:
             arguments += ["--report", report]
-        result = run_core(arguments, feedback, outputs=[model, report])
+        result = run_core(arguments, feedback, outputs=[model, report],
+                          memory_hint="Lower BATCH_SIZE or PATCH_SIZE.")
         if not result:
             return {}
         feedback.pushInfo(f"Best epoch {result['BEST_EPOCH']}, source validation AUC {result['VAL_AUC']}")

@@ -149,7 +149,7 @@ class VoxeliseSamples(Mpm3dAlgorithm):
         cube = reader.read_cube()
         extra = {"prospectivity": reader.read_variable("prospectivity")} if reader.has("prospectivity") else None
         attrs = {**cube.attrs, "label_source": source.sourceName(), "label_rule": rule}
-        output = self.parameterAsFileOutput(parameters, "OUTPUT", context)
+        output = self.output_file(parameters, "OUTPUT", context)
         write_cube(output, cube.grid, cube.features, cube.feature_names, label, extra, attrs)
         feedback.setProgress(100)
 

@@ -66,17 +66,19 @@ def _versions() -> dict:
 
 
 def train_job(args: argparse.Namespace, progress) -> dict:
-    from .cubefile import read_cube
+    from .atomic import atomic_group
+    from .cubefile import CubeReader
     from .modelfile import save_model
     from .reports import write_training_report
     from .train import TrainConfig, train
 
     progress(0.0, "Reading cubes")
-    source = read_cube(args.source)
-    target = read_cube(args.target)
+    source = CubeReader(args.source, "SOURCE").read_cube()
+    target = CubeReader(args.target, "TARGET").read_cube()
     target.label = None  # target labels are for scoring only: training never sees them
     if source.label is None:
-        raise Mpm3dError(f"The source cube {args.source} has no labels: stack it with label slices (LABELS).")
+        raise Mpm3dError(f"The SOURCE cube {args.source} has no labels: stack it again with its label slices "
+                         "(LABELS).")
     config = TrainConfig(method=args.method, patch_size=args.patch_size, epochs=args.epochs,
                          batch_size=args.batch_size, learning_rate=args.learning_rate,
                          negative_ratio=args.negative_ratio, lambda_max=args.lambda_max, device=args.device,
@@ -97,15 +99,16 @@ def train_job(args: argparse.Namespace, progress) -> dict:
                                     "target": os.path.basename(args.target), "versions": _versions(),
                                     "seconds": time.time() - started})
     progress(0.96, "Writing the model file")
-    save_model(args.out, result.model)
     outputs = {"OUTPUT_MODEL": args.out, "VAL_AUC": result.val_auc, "BEST_EPOCH": result.best_epoch,
                "DEVICE": result.device}
-    if args.report:
-        write_training_report(args.report, result.history, {
-            "method": config.method, "feature_names": source.feature_names, "config": vars(args),
-            "source": args.source, "target": args.target, "device": result.device,
-            "best_epoch": result.best_epoch})
-        outputs["OUTPUT_REPORT"] = args.report
+    with atomic_group():  # the model and its report appear together
+        save_model(args.out, result.model)
+        if args.report:
+            write_training_report(args.report, result.history, {
+                "method": config.method, "feature_names": source.feature_names, "config": vars(args),
+                "source": args.source, "target": args.target, "device": result.device,
+                "best_epoch": result.best_epoch})
+            outputs["OUTPUT_REPORT"] = args.report
     progress(1.0, f"Best epoch {result.best_epoch}, source spatial-block validation AUC {result.val_auc}")
     return outputs
 
@@ -118,7 +121,7 @@ def predict_job(model_path: str, cube_path: str, out_cube: str, out_folder: str,
     from .predict import SlabSource, predict_cube
 
     model = load_model(model_path)
-    reader = CubeReader(cube_path)
+    reader = CubeReader(cube_path, "CUBE")
     progress(0.02, f"Predicting {reader.grid.shape[0]} levels with a {model.method} model")
     stages = {"stats": (0.02, 0.1, "Feature statistics"), "predict": (0.1, 0.9, "Dense prediction")}
 
@@ -141,30 +144,38 @@ def predict_job(model_path: str, cube_path: str, out_cube: str, out_folder: str,
 def evaluate_job(prospectivity_path: str, labels_path: str | None, report: str | None, json_path: str | None,
                  progress, label_array=None) -> dict:
     """Scores; labels come from ``label_array``, a label cube, or the prospectivity cube itself."""
+    from .atomic import atomic_group
     from .cubefile import CubeReader
     from .metrics import evaluate
     from .reports import write_evaluation_report, write_metrics_json
+    from .slices import grid_differences
 
-    reader = CubeReader(prospectivity_path)
+    reader = CubeReader(prospectivity_path, "PROSPECTIVITY")
     probability = reader.read_variable("prospectivity")
     if label_array is None:
-        label_reader = CubeReader(labels_path) if labels_path else reader
+        label_reader = CubeReader(labels_path, "LABEL_CUBE") if labels_path else reader
         if not label_reader.has("label"):
-            raise Mpm3dError(f"{label_reader.path} has no label variable: give a labelled cube or label slices.")
-        if label_reader.grid.shape != reader.grid.shape:
-            raise Mpm3dError(f"The labels ({label_reader.grid.shape}) are not on the grid of the prospectivity "
-                             f"cube ({reader.grid.shape}).")
+            where = f"The LABEL_CUBE {labels_path}" if labels_path else f"The PROSPECTIVITY cube {prospectivity_path}"
+            raise Mpm3dError(f"{where} has no label variable: give a cube stacked with label slices (LABEL_CUBE), "
+                             "or the label slices themselves (LABEL_SLICES).")
+        problems = grid_differences(label_reader.grid, reader.grid, "the PROSPECTIVITY cube")
+        if problems:
+            raise Mpm3dError(f"The LABEL_CUBE {labels_path} is not on the grid of the PROSPECTIVITY cube: "
+                             + "; ".join(problems) + ". Predict on the cube that carries the labels, or stack the "
+                             "labels on the same slices.")
         label_array = label_reader.read_label()
     progress(0.3, "Scoring")
     metrics = evaluate(probability, label_array, reader.grid.z)
     outputs = {"AUC": metrics["auc"], "CAPTURE_TOP5": metrics["capture_top5"],
                "CAPTURE_TOP10": metrics["capture_top10"], "CAPTURE_TOP20": metrics["capture_top20"]}
     meta = {"prospectivity": prospectivity_path, "labels": labels_path or "label slices"}
-    if report:
-        write_evaluation_report(report, metrics, meta)
-        outputs["OUTPUT_REPORT"] = report
-    if json_path:
-        write_metrics_json(json_path, metrics)
-        outputs["OUTPUT_JSON"] = json_path
+    progress(0.9, "Writing the report")
+    with atomic_group():  # the report and the JSON appear together
+        if report:
+            write_evaluation_report(report, metrics, meta)
+            outputs["OUTPUT_REPORT"] = report
+        if json_path:
+            write_metrics_json(json_path, metrics)
+            outputs["OUTPUT_JSON"] = json_path
     progress(1.0, f"AUC {metrics['auc']:.4f}")
     return outputs

@@ -116,20 +116,25 @@ def write_cube(
 class CubeReader:
     """An open cube file: grid and names at once, data by level slabs on demand."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, parameter: str = ""):
+        """``parameter`` (SOURCE, CUBE, ...) names the file in messages, so the user knows which one to fix."""
         gdal, _ = _gdal()
         self.path = path
+        self.described = f"{parameter} {path}" if parameter else path
+        not_a_cube = (f"{self.described} is not a readable cube file (NetCDF); give a cube made by "
+                      "'Stack depth slices into cube'")
         try:
             self._ds = gdal.OpenEx(path, gdal.OF_MULTIDIM_RASTER)
         except RuntimeError as exc:
-            raise Mpm3dError(f"{path} is not a readable cube file (NetCDF): {exc}") from exc
+            raise Mpm3dError(f"{not_a_cube} ({exc})") from exc
         if self._ds is None:
-            raise Mpm3dError(f"{path} is not a readable cube file (NetCDF)")
+            raise Mpm3dError(not_a_cube)
         self._root = self._ds.GetRootGroup()
         self.attrs = {a.GetName(): a.Read() for a in self._root.GetAttributes()}
         names = set(self._root.GetMDArrayNames() or [])
         if not {"x", "y", "z"} <= names:
-            raise Mpm3dError(f"{path} has no x, y, z coordinates: it is not an mpm3d cube")
+            raise Mpm3dError(f"{self.described} has no x, y, z coordinates: it is not an mpm3d cube; give a cube "
+                             "made by 'Stack depth slices into cube'")
         self.feature_names = json.loads(self.attrs.get("mpm3d_features", "[]"))
         mapping = json.loads(self.attrs.get("mpm3d_variables", "{}"))
         self._feature_vars = [mapping.get(n, variable_name(n)) for n in self.feature_names]
@@ -151,7 +156,7 @@ class CubeReader:
     def read_variable(self, variable: str, z0: int = 0, z1: int | None = None) -> np.ndarray:
         """Levels z0..z1 of one (z, y, x) variable; NaN (float) or -1 (label) where nodata."""
         if variable not in self.variables:
-            raise Mpm3dError(f"{self.path} has no variable '{variable}' (it has: {sorted(self.variables)})")
+            raise Mpm3dError(f"{self.described} has no variable '{variable}' (it has: {sorted(self.variables)})")
         nz, ny, nx = self.grid.shape
         z1 = nz if z1 is None else z1
         data = self._root.OpenMDArray(variable).ReadAsArray(array_start_idx=[z0, 0, 0], count=[z1 - z0, ny, nx])

@@ -11,10 +11,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .atomic import atomic_group
 from .cubefile import CubeReader, save_cube, write_cube
-from .errors import Mpm3dError
 from .grid import LABEL_ORE
-from .slices import level_spacing_note, read_slices, write_cube_slices, write_slices
+from .slices import level_spacing, read_slices, write_cube_slices, write_slices
 
 Progress = Callable[..., None]
 
@@ -31,36 +31,29 @@ def generate_pair(folder: str, shape: tuple[int, int, int], voxel_size: tuple[fl
     on_progress(0.0, "Generating the synthetic deposit pair")
     source, target = synthetic_pair(shape=shape, voxel_size=voxel_size, seed=seed)
     outputs: dict = {"OUTPUT_FOLDER": folder}
-    for index, (key, cube) in enumerate((("SOURCE", source), ("TARGET", target))):
-        deposit_folder = os.path.join(folder, key.lower())
-        written = write_cube_slices(deposit_folder, cube, "evidence", "label")
-        outputs[f"{key}_EVIDENCE"] = written["evidence"]
-        outputs[f"{key}_LABELS"] = written["labels"]
-        outputs[f"{key}_ORE_FRACTION"] = float(np.mean(cube.label[cube.label >= 0] == LABEL_ORE))
-        on_progress((index + 1) / 2, f"Wrote {len(cube.grid.z)} levels of the {key.lower()} deposit")
+    with atomic_group():
+        for index, (key, cube) in enumerate((("SOURCE", source), ("TARGET", target))):
+            deposit_folder = os.path.join(folder, key.lower())
+            written = write_cube_slices(deposit_folder, cube, "evidence", "label")
+            outputs[f"{key}_EVIDENCE"] = written["evidence"]
+            outputs[f"{key}_LABELS"] = written["labels"]
+            outputs[f"{key}_ORE_FRACTION"] = float(np.mean(cube.label[cube.label >= 0] == LABEL_ORE))
+            on_progress((index + 1) / 2, f"Wrote {len(cube.grid.z)} levels of the {key.lower()} deposit")
     outputs["FEATURES"] = list(source.feature_names)
     return outputs
 
 
 def stack(evidence: Sequence[str], output: str, labels: Sequence[str] | None = None,
           elevations: Sequence[float] | None = None, on_progress: Progress = _quiet) -> dict:
-    """Depth slices -> cube file; returns the cube path, level count, features and any warning."""
-    cube = read_slices(evidence, elevations, labels, on_progress=lambda f: on_progress(0.8 * f, "Reading slices"))
-    warnings = []
-    note = level_spacing_note(cube.grid.z)
+    """Depth slices -> cube file; returns the cube path, level count, features and any warnings."""
+    warnings: list[str] = []
+    cube = read_slices(evidence, elevations, labels, on_progress=lambda f: on_progress(0.8 * f, "Reading slices"),
+                       on_warning=warnings.append)
+    attrs, note = level_spacing(cube.grid.z)
     if note:
-        warnings.append(note + " They are stored as given; models use the level order.")
-    invalid = ~cube.valid
-    if invalid.all():
-        raise Mpm3dError("Every voxel has nodata in at least one feature: check the nodata values of the slices.")
-    for name, feature in zip(cube.feature_names, cube.features, strict=False):
-        if not np.isfinite(feature).any():
-            raise Mpm3dError(f"Feature '{name}' has no data in any slice: remove it or fix its nodata value.")
-    for level, z in enumerate(cube.grid.z):
-        if invalid[level].all():
-            warnings.append(f"Level {z:g} m has no voxel with all features present.")
+        warnings.append(note)
     on_progress(0.85, "Writing the cube")
-    save_cube(output, cube, attrs={"sources": [os.path.basename(p) for p in evidence]})
+    save_cube(output, cube, attrs={"sources": [os.path.basename(p) for p in evidence], **attrs})
     on_progress(1.0, "Done")
     return {"OUTPUT": output, "LEVELS": len(cube.grid.z), "FEATURES": cube.feature_names,
             "ELEVATIONS": cube.grid.z.tolist(), "HAS_LABELS": cube.label is not None, "WARNINGS": warnings}
@@ -72,17 +65,18 @@ def export(cube_path: str, folder: str, prefix: str = "", variables: Sequence[st
     reader = CubeReader(cube_path)
     prefix = prefix or os.path.splitext(os.path.basename(cube_path))[0]
     outputs: dict = {"OUTPUT_FOLDER": folder}
-    if not variables:
-        if reader.feature_names:
-            paths = write_slices(folder, reader.grid, reader.read_features(), reader.feature_names, prefix,
-                                 on_progress=lambda f: on_progress(0.9 * f, "Writing evidence slices"))
-            outputs["EVIDENCE"] = paths
-        variables = [v for v in ("label", "prospectivity") if reader.has(v)]
-    for name in variables:
-        data = reader.read_variable(name)
-        nodata = -1 if name == "label" else -9999.0
-        data = data.astype(np.int16) if name == "label" else data.astype(np.float32)
-        outputs[name.upper()] = write_slices(folder, reader.grid, data[None], [name], f"{prefix}_{name}", nodata)
+    with atomic_group():
+        if not variables:
+            if reader.feature_names:
+                paths = write_slices(folder, reader.grid, reader.read_features(), reader.feature_names, prefix,
+                                     on_progress=lambda f: on_progress(0.9 * f, "Writing evidence slices"))
+                outputs["EVIDENCE"] = paths
+            variables = [v for v in ("label", "prospectivity") if reader.has(v)]
+        for name in variables:
+            data = reader.read_variable(name)
+            nodata = -1 if name == "label" else -9999.0
+            data = data.astype(np.int16) if name == "label" else data.astype(np.float32)
+            outputs[name.upper()] = write_slices(folder, reader.grid, data[None], [name], f"{prefix}_{name}", nodata)
     on_progress(1.0, "Done")
     layers = [p for key in ("EVIDENCE", *(v.upper() for v in variables)) for p in outputs.get(key, [])]
     outputs["OUTPUT_LAYERS"] = layers
@@ -91,7 +85,8 @@ def export(cube_path: str, folder: str, prefix: str = "", variables: Sequence[st
 
 def write_prospectivity(cube_path: str, grid, probability: np.ndarray, folder: str, prefix: str,
                         attrs: dict | None = None) -> dict:
-    """A prospectivity cube plus one single-band GeoTIFF per level, top level first."""
-    write_cube(cube_path, grid, extra={"prospectivity": probability}, attrs=attrs)
-    rasters = write_slices(folder, grid, probability[None], ["prospectivity"], prefix)
+    """A prospectivity cube plus one single-band GeoTIFF per level, top level first: all appear, or none."""
+    with atomic_group():
+        write_cube(cube_path, grid, extra={"prospectivity": probability}, attrs=attrs)
+        rasters = write_slices(folder, grid, probability[None], ["prospectivity"], prefix)
     return {"OUTPUT_CUBE": cube_path, "OUTPUT_LAYERS": rasters, "ELEVATIONS": grid.z.tolist()}

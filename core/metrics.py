@@ -44,7 +44,8 @@ def evaluate(prospectivity: np.ndarray, label: np.ndarray, z: np.ndarray) -> dic
         missing = "ore" if n_ore == 0 else "barren"
         raise Mpm3dError(
             f"No {missing} voxels among the labelled voxels with a prediction (ore: {n_ore}, "
-            f"barren: {n_barren}); an AUC needs both. Check that the labels cover the predicted volume."
+            f"barren: {n_barren}); an AUC needs both. Check that the labels (LABEL_CUBE or LABEL_SLICES) cover "
+            "the predicted volume and mark ore as 1 and barren as 0."
         )
 
     volume_p = prospectivity[finite]

@@ -86,23 +86,25 @@ def load_model(path: str) -> TrainedModel:
     except Mpm3dError:
         raise
     except Exception as exc:  # any inconsistency inside an otherwise well-formed file
-        raise Mpm3dError(f"the model file {path} is damaged or inconsistent: {exc}") from exc
+        raise Mpm3dError(f"the MODEL file {path} is damaged or inconsistent ({exc}); train the model again") from exc
 
 
 def _read_checked_header(path: str) -> dict[str, Any]:
     """The metadata of a complete mpm3d safetensors file, read as bytes and JSON only."""
-    not_safetensors = f"{path} is not an mpm3d model file (not a safetensors file)"
+    not_safetensors = (f"the MODEL {path} is not an mpm3d model file (not a safetensors file; it was not opened "
+                       "further, so nothing in it ran); give a model written by 'Train prospectivity model'")
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as handle:
             length = int.from_bytes(handle.read(8), "little")
             header_bytes = handle.read(min(length, MAX_HEADER_BYTES))
     except OSError as exc:
-        raise Mpm3dError(f"cannot read the model file {path}: {exc.strerror}") from exc
+        raise Mpm3dError(f"cannot read the MODEL file {path}: {exc.strerror}") from exc
     if size < 8 or length > MAX_HEADER_BYTES or not header_bytes.startswith(b"{"):
         raise Mpm3dError(not_safetensors)
     if 8 + length > size:
-        raise Mpm3dError(f"the model file {path} is truncated (its header is cut short)")
+        raise Mpm3dError(f"the MODEL file {path} is truncated (its header is cut short); copy the complete file "
+                         "again, or train the model again")
     try:
         header = json.loads(header_bytes)
     except ValueError as exc:
@@ -115,15 +117,17 @@ def _read_checked_header(path: str) -> dict[str, Any]:
         raise Mpm3dError(not_safetensors) from exc
     for name, end in ends.items():
         if end > data_size:
-            raise Mpm3dError(f"the model file {path} is truncated (tensor '{name}' is cut short)")
+            raise Mpm3dError(f"the MODEL file {path} is truncated (tensor '{name}' is cut short); copy the "
+                             "complete file again, or train the model again")
     metadata = header.get("__metadata__") or {}
     if metadata.get("format") != FORMAT:
         raise Mpm3dError(
-            f"{path} is a safetensors file but not an mpm3d model (format {metadata.get('format')!r})"
+            f"the MODEL {path} is a safetensors file but not an mpm3d model (format {metadata.get('format')!r}); "
+            "give a model written by 'Train prospectivity model'"
         )
     if metadata.get("format_version") != str(FORMAT_VERSION):
         raise Mpm3dError(
-            f"the model file {path} has format version {metadata.get('format_version')}, this mpm3d reads "
-            f"version {FORMAT_VERSION}; use the mpm3d version that wrote it, or retrain"
+            f"the MODEL file {path} has format version {metadata.get('format_version')}, this mpm3d reads "
+            f"version {FORMAT_VERSION}; use the mpm3d version that wrote it, or train the model again"
         )
     return metadata

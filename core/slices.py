@@ -13,11 +13,12 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .atomic import atomic_path
+from .atomic import atomic_group, atomic_path
 from .errors import Mpm3dError
 from .grid import LABEL_UNKNOWN, Cube, Grid
 
 NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
+MIN_LEVELS = 3  # the smallest patch is 3 x 3 x 3 voxels
 
 
 def _gdal():
@@ -47,29 +48,22 @@ def elevation_tag(elevation: float) -> str:
     return f"z{sign}{text}"
 
 
-class _Slice:
-    """Grid facts of one raster file, read once for the checks."""
+class _Reference:
+    """The grid facts a slice is checked against: another slice, or a cube's grid."""
 
-    def __init__(self, path: str):
-        gdal, _ = _gdal()
-        self.path = path
-        try:
-            ds = gdal.Open(path)
-        except RuntimeError as exc:
-            raise Mpm3dError(f"Cannot read the raster {path}: {exc}") from exc
-        self.name = os.path.basename(path)
-        self.crs = ds.GetProjection()
-        self.geotransform = ds.GetGeoTransform()
-        self.size = (ds.RasterXSize, ds.RasterYSize)
-        self.bands = [ds.GetRasterBand(i + 1).GetDescription() or f"band_{i + 1}" for i in range(ds.RasterCount)]
-        self.nodata = [ds.GetRasterBand(i + 1).GetNoDataValue() for i in range(ds.RasterCount)]
+    def __init__(self, name: str, crs: str, geotransform, size: tuple[int, int]):
+        self.name, self.crs, self.geotransform, self.size = name, crs, tuple(geotransform), size
 
-    def differences(self, ref: _Slice) -> list[str]:
+    @classmethod
+    def of_grid(cls, name: str, grid: Grid) -> _Reference:
+        return cls(name, grid.crs, grid.geotransform(), (len(grid.x), len(grid.y)))
+
+    def differences(self, ref: _Reference) -> list[str]:
         _, osr = _gdal()
         found = []
         if not self.crs or not ref.crs:
             if bool(self.crs) != bool(ref.crs):
-                found.append("CRS (one slice has none)")
+                found.append(f"CRS (one of it and {ref.name} has none)")
         else:
             a, b = osr.SpatialReference(self.crs), osr.SpatialReference(ref.crs)
             if not a.IsSame(b):
@@ -86,53 +80,89 @@ class _Slice:
                              f"{ref.geotransform[0]:.3f}, {ref.geotransform[3]:.3f})")
         return found
 
-    def read(self) -> np.ndarray:
-        """Bands as float32 (B, Y, X) with nodata as NaN."""
+
+class _Slice(_Reference):
+    """Grid facts of one raster file, read once for the checks."""
+
+    def __init__(self, path: str, parameter: str):
+        gdal, _ = _gdal()
+        self.path = path
+        try:
+            ds = gdal.Open(path)
+        except RuntimeError as exc:
+            raise Mpm3dError(f"{parameter}: cannot read the raster {path}: {exc}") from exc
+        super().__init__(os.path.basename(path), ds.GetProjection(), ds.GetGeoTransform(),
+                         (ds.RasterXSize, ds.RasterYSize))
+        self.parameter = parameter
+        self.bands = [ds.GetRasterBand(i + 1).GetDescription() or f"band_{i + 1}" for i in range(ds.RasterCount)]
+        self.nodata = [ds.GetRasterBand(i + 1).GetNoDataValue() for i in range(ds.RasterCount)]
+
+    def check_grid(self, ref: _Reference) -> None:
+        problems = self.differences(ref)
+        if problems:
+            raise Mpm3dError(f"{self.parameter} slice {self.name} is not on the grid of {ref.name}: "
+                             + "; ".join(problems) + ". Warp it onto that grid (same CRS, extent and pixel size), "
+                             "or leave it out.")
+
+    def read(self) -> tuple[np.ndarray, dict[str, int]]:
+        """Bands as float32 (B, Y, X) with nodata as NaN, and per band the count of NaN or infinite values
+        that were not its declared nodata (they become nodata too, but deserve a word)."""
         gdal, _ = _gdal()
         ds = gdal.Open(self.path)
         out = np.empty((len(self.bands), self.size[1], self.size[0]), np.float32)
+        stray = {}
         for i in range(len(self.bands)):
             band = ds.GetRasterBand(i + 1)
             data = band.ReadAsArray().astype(np.float32)
-            if self.nodata[i] is not None:
-                data[data == np.float32(self.nodata[i])] = np.nan
+            nodata = self.nodata[i]
+            if nodata is None:
+                declared = np.zeros(data.shape, bool)
+            else:
+                declared = np.isnan(data) if np.isnan(nodata) else data == np.float32(nodata)
+            stray_values = ~np.isfinite(data) & ~declared
+            if stray_values.any():
+                stray[self.bands[i]] = int(stray_values.sum())
+            data[declared | stray_values] = np.nan
             out[i] = data
-        return out
+        return out, stray
 
 
 def _check_elevations(paths: Sequence[str], elevations: Sequence[float] | None) -> list[float]:
     if elevations is None or len(elevations) == 0:
         elevations = [elevation_from_name(p) for p in paths]
     elif len(elevations) != len(paths):
-        raise Mpm3dError(f"{len(elevations)} elevations given for {len(paths)} slices: give one per slice.")
+        raise Mpm3dError(f"ELEVATIONS gives {len(elevations)} elevations for {len(paths)} EVIDENCE slices: "
+                         "give one per slice, in the same order.")
     elevations = [float(e) for e in elevations]
     seen: dict[float, str] = {}
-    for path, elevation in zip(paths, elevations, strict=False):
+    for path, elevation in zip(paths, elevations, strict=True):
+        if not np.isfinite(elevation):
+            raise Mpm3dError(f"The elevation of EVIDENCE slice {os.path.basename(path)} is {elevation}: give a "
+                             "finite number of metres (ELEVATIONS or the file name).")
         if elevation in seen:
-            raise Mpm3dError(f"Duplicate elevation {elevation:g} m: {os.path.basename(seen[elevation])} and "
-                             f"{os.path.basename(path)}; each level needs its own elevation.")
+            raise Mpm3dError(f"Duplicate elevation {elevation:g} m: EVIDENCE slices "
+                             f"{os.path.basename(seen[elevation])} and {os.path.basename(path)}; give each level its "
+                             "own elevation (in the file name or in ELEVATIONS), or leave the repeated slice out.")
         seen[elevation] = path
     return elevations
 
 
-def _read_labels(label_paths: Sequence[str], order: list[int], ref: _Slice) -> np.ndarray:
-    """Label slices (1 ore, 0 barren, nodata unknown) into an int8 (Z, Y, X) array."""
+def _read_labels(infos: Sequence[_Slice], ref: _Reference) -> np.ndarray:
+    """Label slices (1 ore, 0 barren, nodata unknown) into an int8 (Z, Y, X) array, in the order given."""
     levels = []
-    for index in order:
-        info = _Slice(label_paths[index])
-        problems = info.differences(ref)
-        if problems:
-            raise Mpm3dError(f"Label slice {info.name} is not on the evidence grid ({ref.name}): "
-                             + "; ".join(problems))
+    for info in infos:
+        info.check_grid(ref)
         if len(info.bands) != 1:
-            raise Mpm3dError(f"Label slice {info.name} has {len(info.bands)} bands; a label slice has one.")
-        values = info.read()[0]
+            raise Mpm3dError(f"{info.parameter} slice {info.name} has {len(info.bands)} bands; a label slice has "
+                             "one (1 ore, 0 barren, nodata unknown).")
+        values = info.read()[0][0]
         known = values[np.isfinite(values)]
         bad = np.setdiff1d(np.unique(known), [0, 1])
         if bad.size:
             shown = ", ".join(f"{v:g}" for v in bad[:5])
-            raise Mpm3dError(f"Label slice {info.name} holds values other than 0/1/nodata ({shown}); "
-                             "recode to 1 ore, 0 barren, and set the unknown value as the band's nodata.")
+            raise Mpm3dError(f"{info.parameter} slice {info.name} holds values other than 0/1/nodata ({shown}); "
+                             "recode to 1 ore, 0 barren, and set the unknown value as the band's nodata "
+                             f"(e.g. nodata = {bad[-1]:g}).")
         level = np.full(values.shape, LABEL_UNKNOWN, np.int8)
         level[values == 1] = 1
         level[values == 0] = 0
@@ -145,14 +175,22 @@ def read_slices(
     elevations: Sequence[float] | None = None,
     label_paths: Sequence[str] | None = None,
     on_progress: Callable[[float], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> Cube:
-    """Stack depth slices (and optional label slices in the same order) into a Cube, top level first."""
+    """Stack depth slices (and optional label slices in the same order) into a Cube, top level first.
+
+    Messages name the slices by the parameters of the stacking algorithm (EVIDENCE, LABELS, ELEVATIONS).
+    """
     if not paths:
-        raise Mpm3dError("No evidence slices given.")
+        raise Mpm3dError("No EVIDENCE slices given: give one raster per depth level.")
+    if len(paths) < MIN_LEVELS:
+        raise Mpm3dError(f"EVIDENCE holds {len(paths)} slice(s); a cube needs at least {MIN_LEVELS} levels (the "
+                         "smallest patch is 3 voxels deep): give one raster per depth level.")
     if label_paths and len(label_paths) != len(paths):
-        raise Mpm3dError(f"{len(label_paths)} label slices for {len(paths)} evidence slices: give one per level.")
+        raise Mpm3dError(f"{len(label_paths)} LABELS slices for {len(paths)} EVIDENCE slices: give one label slice "
+                         "per level, in the order of the evidence slices.")
     elevations = _check_elevations(paths, elevations)
-    infos = [_Slice(p) for p in paths]
+    infos = [_Slice(p, "EVIDENCE") for p in paths]
     ref = infos[0]
     for info in infos[1:]:
         problems = info.differences(ref)
@@ -162,30 +200,90 @@ def read_slices(
             else:
                 problems.append(f"band names ({info.bands} vs {ref.bands})")
         if problems:
-            raise Mpm3dError(f"Slice {info.name} is not on the grid of {ref.name}: " + "; ".join(problems))
+            raise Mpm3dError(f"EVIDENCE slice {info.name} does not match {ref.name}: " + "; ".join(problems)
+                             + ". Every slice needs the same CRS, extent, pixel size, raster size and bands; warp "
+                             "or rewrite it to match, or leave it out.")
     if len(set(ref.bands)) != len(ref.bands):
-        raise Mpm3dError(f"Band names of {ref.name} repeat ({ref.bands}): each evidence layer needs its own name.")
+        raise Mpm3dError(f"Band names of EVIDENCE slice {ref.name} repeat ({ref.bands}): give each evidence band "
+                         "its own description.")
     order = sorted(range(len(paths)), key=lambda i: -elevations[i])
     features = np.empty((len(ref.bands), len(paths), ref.size[1], ref.size[0]), np.float32)
     for level, index in enumerate(order):
-        features[:, level] = infos[index].read()
+        features[:, level], stray = infos[index].read()
+        for band, count in stray.items():
+            if on_warning:
+                on_warning(f"EVIDENCE slice {infos[index].name}, band '{band}': {count} NaN or infinite values that "
+                           "are not the band's nodata value; they are treated as nodata. Set the nodata value, or "
+                           "fix the evidence where it was computed.")
         if on_progress:
             on_progress((level + 1) / len(order))
-    features[~np.isfinite(features)] = np.nan
     grid = Grid.from_geotransform(ref.crs, ref.geotransform, ref.size[0], ref.size[1],
                                   [elevations[i] for i in order])
-    label = _read_labels(label_paths, order, ref) if label_paths else None
-    return Cube(grid, features, list(ref.bands), label)
+    label = None
+    if label_paths:
+        label = _read_labels([_Slice(label_paths[i], "LABELS") for i in order], ref)
+    cube = Cube(grid, features, list(ref.bands), label)
+    for message in _content_problems(cube, [infos[i].name for i in order]):
+        if on_warning:
+            on_warning(message)
+    return cube
 
 
-def level_spacing_note(z: np.ndarray) -> str | None:
-    """A warning text when levels are not evenly spaced (allowed, but worth knowing)."""
-    if len(z) < 3:
-        return None
-    gaps = np.abs(np.diff(z))
-    if np.allclose(gaps, gaps[0], rtol=1e-6):
-        return None
-    return f"Levels are not evenly spaced (gaps from {gaps.min():g} to {gaps.max():g} m)."
+def _content_problems(cube: Cube, names: list[str]) -> list[str]:
+    """Warnings on what was stacked; raises where nothing useful could come of the cube."""
+    for name, feature in zip(cube.feature_names, cube.features, strict=True):
+        if not np.isfinite(feature).any():
+            raise Mpm3dError(f"EVIDENCE band '{name}' has no data in any slice: fix its nodata value, or remove the "
+                             "band from every slice.")
+    valid = cube.valid
+    if not valid.any():
+        raise Mpm3dError("No voxel of the EVIDENCE slices has data in every band (the bands' data never overlap): "
+                         "check the nodata value of each band.")
+    warnings = [f"EVIDENCE slice {name} (level {z:g} m) has no voxel with data in every band; it stays in the "
+                "cube as nodata. Check its nodata values, or leave it out."
+                for name, z, level in zip(names, cube.grid.z, valid, strict=True) if not level.any()]
+    if cube.label is not None:
+        for value, kind in ((1, "ore (1)"), (0, "barren (0)")):
+            if not np.any((cube.label == value) & valid):
+                warnings.append(f"The LABELS slices mark no {kind} voxel where the evidence has data, so this cube "
+                                "cannot train a model or score one. Check the label values and their nodata value.")
+    return warnings
+
+
+def read_label_slices(paths: Sequence[str], grid: Grid, parameter: str, grid_name: str) -> np.ndarray:
+    """Label slices matched to the levels of ``grid`` by the elevation in their file names: int8 (Z, Y, X)."""
+    by_elevation = {}
+    for path in paths:
+        by_elevation.setdefault(elevation_from_name(path), path)
+    missing = [float(z) for z in grid.z if float(z) not in by_elevation]
+    extra = sorted(set(by_elevation) - {float(z) for z in grid.z})
+    if missing or extra or len(paths) != len(grid.z):
+        raise Mpm3dError(f"The {parameter} slices (levels {sorted(by_elevation, reverse=True)}) do not match the "
+                         f"levels of {grid_name} ({grid.z.tolist()}): give one label slice per level, named by "
+                         "its elevation.")
+    infos = [_Slice(by_elevation[float(z)], parameter) for z in grid.z]
+    return _read_labels(infos, _Reference.of_grid(grid_name, grid))
+
+
+def grid_differences(grid: Grid, ref: Grid, ref_name: str) -> list[str]:
+    """What differs between two cube grids: CRS, pixel size, extent, raster size, levels."""
+    problems = _Reference.of_grid("", grid).differences(_Reference.of_grid(ref_name, ref))
+    if len(grid.z) != len(ref.z) or not np.allclose(grid.z, ref.z):
+        problems.append(f"levels ({grid.z.tolist()} vs {ref.z.tolist()})")
+    return problems
+
+
+def level_spacing(z: np.ndarray) -> tuple[dict, str | None]:
+    """Cube attributes on the level spacing, and a warning text when the levels are not evenly spaced
+    (allowed: they are stored as given, but patches then mix different vertical distances)."""
+    gaps = np.abs(np.diff(np.asarray(z, float)))
+    even = len(gaps) < 2 or bool(np.allclose(gaps, gaps[0], rtol=1e-6))
+    attrs = {"level_spacing": "even" if even else "uneven", "level_gaps_m": [float(g) for g in gaps]}
+    if even:
+        return attrs, None
+    return attrs, (f"Levels are not evenly spaced (gaps from {gaps.min():g} to {gaps.max():g} m). They are "
+                   "stored as given (cube attribute mpm3d_level_spacing = uneven); models use the level order, so "
+                   "patches mix vertical distances: add the missing slices if that is not intended.")
 
 
 def write_raster(path: str, grid: Grid, bands: np.ndarray, names: Sequence[str], nodata: float) -> str:
@@ -221,20 +319,29 @@ def write_slices(
     nodata: float = -9999.0,
     on_progress: Callable[[float], None] | None = None,
 ) -> list[str]:
-    """One raster per level of ``data`` (B, Z, Y, X), named ``<prefix>_z-0450.tif``; paths top level first."""
-    paths = []
-    for level, elevation in enumerate(grid.z):
-        path = os.path.join(folder, f"{prefix}_{elevation_tag(float(elevation))}.tif")
-        paths.append(write_raster(path, grid, data[:, level], names, nodata))
-        if on_progress:
-            on_progress((level + 1) / len(grid.z))
+    """One raster per level of ``data`` (B, Z, Y, X), named ``<prefix>_z-0450.tif``; paths top level first.
+
+    The levels appear together once all are written (one atomic group), never a part of them.
+    """
+    paths = [os.path.join(folder, f"{prefix}_{elevation_tag(float(elevation))}.tif") for elevation in grid.z]
+    with atomic_group():
+        for level, path in enumerate(paths):
+            write_raster(path, grid, data[:, level], names, nodata)
+            if on_progress:
+                on_progress((level + 1) / len(grid.z))
     return paths
+
+
+def level_files(folder: str, prefix: str) -> str:
+    """Glob of the level rasters ``write_slices`` names with ``prefix`` in ``folder``."""
+    return os.path.join(folder, f"{prefix}_z*.tif")
 
 
 def write_cube_slices(folder: str, cube: Cube, prefix: str, label_prefix: str | None = None) -> dict:
     """Evidence (and label) slices of a whole cube: the way back from a cube file."""
-    out = {"evidence": write_slices(folder, cube.grid, cube.features, cube.feature_names, prefix)}
-    if cube.label is not None and label_prefix:
-        out["labels"] = write_slices(folder, cube.grid, cube.label[None].astype(np.int16), ["label"],
-                                     label_prefix, nodata=LABEL_UNKNOWN)
+    with atomic_group():
+        out = {"evidence": write_slices(folder, cube.grid, cube.features, cube.feature_names, prefix)}
+        if cube.label is not None and label_prefix:
+            out["labels"] = write_slices(folder, cube.grid, cube.label[None].astype(np.int16), ["label"],
+                                         label_prefix, nodata=LABEL_UNKNOWN)
     return out

@@ -247,12 +247,17 @@ def _train_network(source, target, source_stats, target_stats, split, validation
     net.to(device)
     has_domain_head = net.domain_head is not None
     probe = None if has_domain_head else domain_discriminator(net.config.n_embedding).to(device)
-    parameters = list(net.parameters()) + ([] if probe is None else list(probe.parameters()))
-    optimizer = torch.optim.AdamW(parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
+    import os
+    mult = float(os.environ.get("DISC_MULT", "1"))
+    disc = net.domain_head if probe is None else probe
+    disc_ids = {id(q) for q in disc.parameters()}
+    groups = [{"params": [q for q in net.parameters() if id(q) not in disc_ids], "mult": 1.0},
+              {"params": list(disc.parameters()), "mult": mult}]
+    optimizer = torch.optim.AdamW(groups, lr=config.learning_rate, weight_decay=config.weight_decay)
 
     source_patches = PatchGatherer(padded_standardised(source, source_stats, half), config.patch_size, device)
     target_patches = PatchGatherer(padded_standardised(target, target_stats, half), config.patch_size, device)
-    target_voxels = np.flatnonzero(target.valid)
+    source_voxels, target_voxels = np.flatnonzero(source.valid), np.flatnonzero(target.valid)
     val_voxels, val_labels = validation
     val_centres = source_patches.centre_index(val_voxels)
 
@@ -263,16 +268,17 @@ def _train_network(source, target, source_stats, target_stats, split, validation
     domain_targets = torch.cat([torch.zeros(batch), torch.ones(batch)]).to(device)
     report_every = max(1, steps // PROGRESS_CALLS_PER_EPOCH)
     history, best_auc, best_state = [], -np.inf, None
+    import os
+    legacy = os.environ.get("MPM3D_DOMAIN_SOURCE") == "labelled"
     with _deterministic(device):
         for epoch in range(1, config.epochs + 1):
             started = time.perf_counter()
             voxels, labels = draw_source_epoch(split, config.negative_ratio, rng)
             n_used = steps * batch
-            source_centres = source_patches.centre_index(voxels[:n_used])
+            labelled = _augmented(source_patches, voxels[:n_used], rng)
             source_labels = torch.from_numpy(labels[:n_used]).to(device)
-            source_turns = torch.from_numpy(rng.integers(0, N_TRANSFORMS, n_used)).to(device)
-            target_centres = target_patches.centre_index(rng.choice(target_voxels, n_used))
-            target_turns = torch.from_numpy(rng.integers(0, N_TRANSFORMS, n_used)).to(device)
+            unlabelled_source = _augmented(source_patches, rng.choice(source_voxels, n_used), rng)
+            unlabelled_target = _augmented(target_patches, rng.choice(target_voxels, n_used), rng)
             sums = torch.zeros(3, device=device)  # label loss, domain loss, discriminator hits
             net.train()
             for step in range(steps):
@@ -280,19 +286,17 @@ def _train_network(source, target, source_stats, target_stats, split, validation
                 lr = annealed_learning_rate(progress, config.learning_rate)
                 lambda_ = grl_lambda(progress, config.lambda_max)
                 for group in optimizer.param_groups:
-                    group["lr"] = lr
+                    group["lr"] = lr * group["mult"]
                 window = slice(step * batch, (step + 1) * batch)
-                x = torch.cat([
-                    source_patches.gather(source_centres[window], source_turns[window]),
-                    target_patches.gather(target_centres[window], target_turns[window]),
-                ])
+                parts = [labelled(window)] + ([] if legacy else [unlabelled_source(window)]) + [unlabelled_target(window)]
                 with autocast_for(device):
-                    embedding = net.embed(x)
+                    embedding = net.embed(torch.cat(parts))
                     label_logits = net.label_head(embedding[:batch]).flatten().float()
+                    domain_embedding = embedding if legacy else embedding[batch:]
                     if has_domain_head:
-                        domain_logits = net.domain_logits(embedding, lambda_)
+                        domain_logits = net.domain_logits(domain_embedding, lambda_)
                     else:
-                        domain_logits = probe(embedding.detach())
+                        domain_logits = probe(domain_embedding.detach())
                     domain_logits = domain_logits.flatten().float()
                 loss_label = nnf.binary_cross_entropy_with_logits(label_logits, source_labels[window])
                 loss_domain = nnf.binary_cross_entropy_with_logits(domain_logits, domain_targets)
@@ -319,7 +323,7 @@ def _train_network(source, target, source_stats, target_stats, split, validation
                 "lr": lr,
                 "val_auc": val_auc,
                 "disc_acc": disc_acc,
-                "patches_per_s": 2 * steps * batch / train_seconds,
+                "patches_per_s": 3 * steps * batch / train_seconds,
                 "seconds": time.perf_counter() - started,
             }
             history.append(entry)
@@ -328,6 +332,13 @@ def _train_network(source, target, source_stats, target_stats, split, validation
                              **entry})
     net.load_state_dict(best_state)
     return net.cpu().eval(), history
+
+
+def _augmented(patches: PatchGatherer, voxels: np.ndarray, rng: np.random.Generator):
+    """Centres moved to the device once per epoch, each with a random rotation/flip; a window -> patches."""
+    centres = patches.centre_index(voxels)
+    transforms = torch.from_numpy(rng.integers(0, N_TRANSFORMS, len(voxels))).to(patches.device)
+    return lambda window: patches.gather(centres[window], transforms[window])
 
 
 def _network_scores(net, patches: PatchGatherer, centres: torch.Tensor, device) -> np.ndarray:

@@ -4,7 +4,6 @@ A crash or an out-of-memory in the worker never takes QGIS down, GPU memory is r
 when the job ends, and the torch environment may differ from QGIS's own Python.
 """
 
-import glob
 import json
 import os
 import queue
@@ -15,6 +14,7 @@ import time
 
 from qgis.core import QgsProcessingException
 
+from ..core.atomic import new_folders, remove_leftovers
 from .settings import PLUGIN_DIR, check_worker_python, worker_python
 
 CANCEL_GRACE_S = 3.0
@@ -26,26 +26,20 @@ def _pump(stream, lines: queue.Queue) -> None:
     lines.put(None)
 
 
-def remove_partial_outputs(paths) -> None:
-    """Temporary files a killed worker could not clean up itself (see core.atomic)."""
-    for path in paths:
-        if not path:
-            continue
-        base, ext = os.path.splitext(os.path.basename(path))
-        for leftover in glob.glob(os.path.join(os.path.dirname(os.path.abspath(path)), f".{base}.*.partial{ext}")):
-            os.unlink(leftover)
+def run_core(arguments, feedback, outputs=(), memory_hint="", python=None) -> dict:
+    """Run ``python -m core <arguments>``; returns the worker's result dict ({} when cancelled).
 
-
-def run_core(arguments, feedback, outputs=(), python=None) -> dict:
-    """Run ``python -m core <arguments>``; returns the worker's result dict.
-
-    ``outputs`` are the files the job writes: after a failure or cancel their partial
-    temporaries are removed (finished outputs are only ever renamed into place).
+    ``outputs`` are the files the job writes (a ``*`` in a name stands for a set of files): a worker
+    that dies cannot clean up, so their partial temporaries, and any folder made for them, are removed
+    here (finished outputs are only ever renamed into place). ``memory_hint`` says which parameter to
+    lower when the worker is killed, usually for want of memory.
     """
     python = python or worker_python()
     problem = check_worker_python(python)
     if problem:
         raise QgsProcessingException(problem)
+    outputs = [path for path in outputs if path]
+    folders = [folder for path in outputs for folder in new_folders(path)]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env.pop("PYTHONHOME", None)
     command = [python, "-m", "core", *[str(a) for a in arguments]]
@@ -90,18 +84,22 @@ def run_core(arguments, feedback, outputs=(), python=None) -> dict:
         process.wait()
         stderr.seek(0)
         stderr_tail = stderr.read()[-2000:]
-    if cancelled or process.returncode != 0 or result is None:
-        remove_partial_outputs(outputs)
-    if cancelled:
+    finished = process.returncode == 0 and result is not None
+    if not finished:
+        remove_leftovers(outputs, folders)
+    if cancelled and not finished:
         feedback.pushInfo("Cancelled; no output was written.")
         return {}
+    if cancelled:
+        feedback.pushInfo("The worker had finished before Cancel took effect; its outputs are complete and kept.")
     if error is not None:
         raise QgsProcessingException(error.get("message", "The worker failed."))
-    if process.returncode != 0 or result is None:
+    if not finished:
         how = "was killed (for example by the out-of-memory killer)" if process.returncode in (-9, 137) else \
             f"stopped with exit code {process.returncode}"
+        hint = f"{memory_hint} " if memory_hint else ""
         raise QgsProcessingException(
-            f"The mpm3d worker process {how}; no output was written. Try a smaller batch size or chunk size. "
+            f"The mpm3d worker process {how}; no output was written. {hint}"
             f"Worker messages: {stderr_tail.strip()[-800:] or 'none'}")
     return result
 
