@@ -90,14 +90,14 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
         return report
 
     def checkParameterValues(self, parameters, context):  # noqa: N802
-        """QGIS's own check, with what the offending parameter accepts added to its bare verdict."""
+        """QGIS's own check; where it refuses a value, say what the parameter accepts (QGIS only names it)."""
         ok, message = super().checkParameterValues(parameters, context)
         if ok:
             return ok, message
         for definition in self.parameterDefinitions():
             value = parameters.get(definition.name())
             if not definition.checkValueIsAcceptable(value, context):
-                return False, f"{message}: {accepted_values(definition)} (got {value!r})."
+                return False, f"{accepted_values(definition)}; got {value!r}."
         return ok, message
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
@@ -147,6 +147,7 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
 
 
 def checked_output(name: str, path: str, is_folder: bool = False) -> None:
+    """core's check of an output path, its message led by the parameter the user must change."""
     try:
         check_output_path(path, is_folder)
     except Mpm3dError as exc:

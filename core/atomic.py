@@ -24,7 +24,7 @@ _group: contextvars.ContextVar[_Group | None] = contextvars.ContextVar("mpm3d_at
 
 
 class _Group:
-    """Finished temporaries waiting to be renamed, and the folders made for them."""
+    """Temporaries waiting to be renamed into place, and the folders made for them."""
 
     def __init__(self) -> None:
         self.pending: list[tuple[str, str]] = []

@@ -62,7 +62,7 @@ def stack(evidence: Sequence[str], output: str, labels: Sequence[str] | None = N
 def export(cube_path: str, folder: str, prefix: str = "", variables: Sequence[str] | None = None,
            on_progress: Progress = _quiet) -> dict:
     """Cube file -> one raster per level (all features as bands, or the named variables)."""
-    reader = CubeReader(cube_path)
+    reader = CubeReader(cube_path, "CUBE")
     prefix = prefix or os.path.splitext(os.path.basename(cube_path))[0]
     outputs: dict = {"OUTPUT_FOLDER": folder}
     with atomic_group():

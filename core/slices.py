@@ -34,8 +34,8 @@ def elevation_from_name(path: str) -> float:
     numbers = NUMBER.findall(stem)
     if not numbers:
         raise Mpm3dError(
-            f"No elevation in the file name of {os.path.basename(path)}: name slices like "
-            "'evidence_z-0450.tif' or give the elevations explicitly (ELEVATIONS parameter)."
+            f"No elevation in the file name of {os.path.basename(path)}: name each slice by its elevation, like "
+            "'evidence_z-0450.tif', or (when stacking) give the elevations in order in ELEVATIONS."
         )
     return float(numbers[-1])
 
@@ -63,7 +63,7 @@ class _Reference:
         found = []
         if not self.crs or not ref.crs:
             if bool(self.crs) != bool(ref.crs):
-                found.append(f"CRS (one of it and {ref.name} has none)")
+                found.append("CRS (only one of the two has a CRS)")
         else:
             a, b = osr.SpatialReference(self.crs), osr.SpatialReference(ref.crs)
             if not a.IsSame(b):

@@ -43,6 +43,9 @@ from .sampling import (
 
 MAX_VALIDATION_VOXELS = 20_000
 EVAL_BATCH = 1024
+# The discriminator must keep up with the features it judges, or in a run of a few hundred steps it never
+# tells the domains apart and the reversed gradient carries no signal.
+DISCRIMINATOR_LR_FACTOR = 10.0
 PROGRESS_CALLS_PER_EPOCH = 20
 
 
@@ -234,11 +237,15 @@ def _deterministic(device: torch.device):
 
 def _train_network(source, target, source_stats, target_stats, split, validation, config, device, rng,
                    on_progress):
-    """Minibatch training with equal source and target patches per step.
+    """Minibatch training; each step sees B labelled source patches and B + B unlabelled ones.
 
-    Source and target go through the network as one batch for every method, so BatchNorm sees the
-    same mixture everywhere and the methods differ only in attention and the domain loss. Without a
-    domain head a probe discriminator learns on detached features, so ``disc_acc`` still measures how
+    The label loss uses the class-balanced labelled patches. The domain loss compares B source and B
+    target patches drawn uniformly over each cube's valid voxels: were the balanced labelled batch used
+    (half ore) against a target batch that is mostly barren, the easiest way to fool the discriminator
+    would be to blur ore against barren, and adaptation would destroy the label signal.
+    All 3B patches go through the network as one batch for every method, so BatchNorm sees the same
+    mixture everywhere and the methods differ only in attention and the domain loss. Without a domain
+    head a probe discriminator learns on detached features, so ``disc_acc`` still measures how
     separable the domains are, without the probe shaping them.
     """
     torch.manual_seed(config.seed)
@@ -247,12 +254,10 @@ def _train_network(source, target, source_stats, target_stats, split, validation
     net.to(device)
     has_domain_head = net.domain_head is not None
     probe = None if has_domain_head else domain_discriminator(net.config.n_embedding).to(device)
-    import os
-    mult = float(os.environ.get("DISC_MULT", "1"))
-    disc = net.domain_head if probe is None else probe
-    disc_ids = {id(q) for q in disc.parameters()}
-    groups = [{"params": [q for q in net.parameters() if id(q) not in disc_ids], "mult": 1.0},
-              {"params": list(disc.parameters()), "mult": mult}]
+    discriminator = probe if probe is not None else net.domain_head
+    in_discriminator = {id(q) for q in discriminator.parameters()}
+    groups = [{"params": [q for q in net.parameters() if id(q) not in in_discriminator], "lr_factor": 1.0},
+              {"params": list(discriminator.parameters()), "lr_factor": DISCRIMINATOR_LR_FACTOR}]
     optimizer = torch.optim.AdamW(groups, lr=config.learning_rate, weight_decay=config.weight_decay)
 
     source_patches = PatchGatherer(padded_standardised(source, source_stats, half), config.patch_size, device)
@@ -268,8 +273,6 @@ def _train_network(source, target, source_stats, target_stats, split, validation
     domain_targets = torch.cat([torch.zeros(batch), torch.ones(batch)]).to(device)
     report_every = max(1, steps // PROGRESS_CALLS_PER_EPOCH)
     history, best_auc, best_state = [], -np.inf, None
-    import os
-    legacy = os.environ.get("MPM3D_DOMAIN_SOURCE") == "labelled"
     with _deterministic(device):
         for epoch in range(1, config.epochs + 1):
             started = time.perf_counter()
@@ -286,13 +289,13 @@ def _train_network(source, target, source_stats, target_stats, split, validation
                 lr = annealed_learning_rate(progress, config.learning_rate)
                 lambda_ = grl_lambda(progress, config.lambda_max)
                 for group in optimizer.param_groups:
-                    group["lr"] = lr * group["mult"]
+                    group["lr"] = lr * group["lr_factor"]
                 window = slice(step * batch, (step + 1) * batch)
-                parts = [labelled(window)] + ([] if legacy else [unlabelled_source(window)]) + [unlabelled_target(window)]
+                x = torch.cat([labelled(window), unlabelled_source(window), unlabelled_target(window)])
                 with autocast_for(device):
-                    embedding = net.embed(torch.cat(parts))
+                    embedding = net.embed(x)
                     label_logits = net.label_head(embedding[:batch]).flatten().float()
-                    domain_embedding = embedding if legacy else embedding[batch:]
+                    domain_embedding = embedding[batch:]
                     if has_domain_head:
                         domain_logits = net.domain_logits(domain_embedding, lambda_)
                     else:

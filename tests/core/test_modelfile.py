@@ -33,7 +33,8 @@ def models(pair):
 @pytest.fixture()
 def saved(tmp_path, models):
     path = str(tmp_path / "model.safetensors")
-    save_model(path, models["dann_cta"], source_description="xiadian.nc", target_description="dayingezhuang.nc")
+    save_model(path, models["dann_cta"], source_description="xiadian.nc",
+               target_description="dayingezhuang.nc")
     return path
 
 

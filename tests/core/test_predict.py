@@ -50,7 +50,8 @@ def test_chunking_and_streaming_change_nothing(pair, models, key):
     model = models[key]
     whole = predict_cube(model, target, device="cpu", chunk_voxels=10**9)
     n_levels, n_rows, n_cols = target.grid.shape
-    tolerance = 0 if model.forest is not None else 1e-6  # tile shapes change the convolutions' summation order
+    # tile shapes change the order in which the convolutions sum
+    tolerance = 0 if model.forest is not None else 1e-6
     for chunk_voxels in (n_cols * 3 + 1, n_rows * n_cols, 2 * n_rows * n_cols + 5):
         chunked = predict_cube(model, target, device="cpu", chunk_voxels=chunk_voxels)
         np.testing.assert_allclose(chunked, whole, rtol=0, atol=tolerance)

@@ -68,7 +68,8 @@ def test_history_and_progress_events(profile_runs):
     assert history[-1]["lambda"] > history[0]["lambda"] and history[-1]["lr"] < history[0]["lr"]
     epoch_ends = [e for e in run["events"] if "val_auc" in e]
     assert len(epoch_ends) == PROFILE_CONFIG["epochs"]
-    assert all(e["stage"] == "train" and e["step"] == e["steps"] and HISTORY_KEYS <= set(e) for e in epoch_ends)
+    assert all(e["stage"] == "train" and e["step"] == e["steps"] for e in epoch_ends)
+    assert all(HISTORY_KEYS <= set(e) for e in epoch_ends)
     assert profile_runs["cnn"]["result"].history[0]["lambda"] is None
     assert set(profile_runs["rf"]["result"].history[0]) == HISTORY_KEYS
 
@@ -108,7 +109,8 @@ def test_target_labels_are_never_read(small_pair, method):
     """Deleting or scrambling the target's labels changes nothing, so they cannot leak into training."""
     source, target = small_pair
     config = TrainConfig(method=method, patch_size=5, epochs=2, batch_size=32, device="cpu", seed=3)
-    scrambled = np.random.default_rng(9).choice([LABEL_UNKNOWN, LABEL_BARREN, LABEL_ORE], size=target.label.shape)
+    labels = [LABEL_UNKNOWN, LABEL_BARREN, LABEL_ORE]
+    scrambled = np.random.default_rng(9).choice(labels, size=target.label.shape)
     results = [train(source, dataclasses.replace(target, label=label), config) for label in (None, scrambled)]
     untimed = [[{k: v for k, v in h.items() if k not in ("patches_per_s", "seconds")} for h in r.history]
                for r in results]
@@ -205,7 +207,8 @@ def test_constant_feature_is_named(small_pair):
     source, target = small_pair
     features = target.features.copy()
     features[2][np.isfinite(features[2])] = 7.0
-    _expect_error(source, dataclasses.replace(target, features=features), "'fault_dip_change' has zero spread")
+    constant = dataclasses.replace(target, features=features)
+    _expect_error(source, constant, "'fault_dip_change' has zero spread")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
