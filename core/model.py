@@ -293,7 +293,8 @@ def resolve_device(device: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
         raise Mpm3dError(
-            "CUDA was requested (device=cuda) but torch reports no CUDA device; choose device=auto or cpu"
+            "CUDA was requested (DEVICE set to cuda, device=cuda) but torch reports no CUDA device; set DEVICE to "
+            "auto (which falls back to the CPU) or cpu"
         )
     if device not in ("cuda", "cpu"):
         raise Mpm3dError(f"unknown device '{device}'; choose auto, cuda or cpu")

@@ -110,8 +110,9 @@ def predict_patches(
 def _check_features(model: TrainedModel, names: list[str]) -> None:
     if list(names) != list(model.feature_names):
         raise Mpm3dError(
-            "the cube's features differ from the model's (names and order must match); "
-            f"model: {list(model.feature_names)}, cube: {list(names)}"
+            "the CUBE's features differ from the MODEL's (names and order must match); "
+            f"model: {list(model.feature_names)}, cube: {list(names)}; predict a cube stacked from slices with the "
+            "model's bands in the same order"
         )
 
 

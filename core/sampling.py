@@ -78,10 +78,11 @@ def feature_stats(
 def checked_stats(mean: np.ndarray, std: np.ndarray, count: int, feature_names: list[str]) -> FeatureStats:
     """Statistics a cube can be standardised with, or the reason it cannot."""
     if count == 0:
-        raise Mpm3dError("the cube has no voxel where every feature is valid")
+        raise Mpm3dError("the cube has no voxel where every feature is valid; check the nodata values of its slices")
     for name, m, s in zip(feature_names, mean, std, strict=True):
         if not s > 1e-9 * max(1.0, abs(m)):
-            raise Mpm3dError(f"feature '{name}' has zero spread (constant {m:g}) and cannot be standardised")
+            raise Mpm3dError(f"feature '{name}' has zero spread (constant {m:g}) and cannot be standardised; "
+                             "remove that band from the slices and stack the cube again")
     return FeatureStats(mean=mean, std=std)
 
 

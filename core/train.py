@@ -56,7 +56,7 @@ class TrainConfig:
     method: str = "dann_cta"
     patch_size: int = 9
     epochs: int = 20
-    batch_size: int = 128  # per domain: each step sees this many source and as many target patches
+    batch_size: int = 128  # per step: B labelled source patches, and B source + B target for the domain loss
     learning_rate: float = 1e-3
     negative_ratio: float = 1.0
     lambda_max: float = 1.0
@@ -94,7 +94,7 @@ def train(
     """Train ``config.method`` on the labelled ``source`` and the unlabelled ``target``."""
     _check_inputs(source, target, config)
     device = resolve_device(config.device)
-    source_stats, target_stats = cube_stats(source), cube_stats(target)
+    source_stats, target_stats = _domain_stats(source, "SOURCE"), _domain_stats(target, "TARGET")
     half = config.patch_size // 2
     split = spatial_block_split(source.label, source.valid, half, config.val_fraction, config.seed)
     n_samples = int(round(len(split.train_ore) * (1 + config.negative_ratio)))
@@ -102,7 +102,7 @@ def train(
         raise Mpm3dError(
             f"the batch size {config.batch_size} is larger than the {n_samples} training samples per epoch "
             f"({len(split.train_ore)} ore voxels outside the validation blocks, {config.negative_ratio:g} "
-            "barren per ore); lower the batch size"
+            f"barren per ore); lower the batch size (BATCH_SIZE) to at most {n_samples}"
         )
     normalisation = {"source": source_stats.to_dict(), "target": target_stats.to_dict()}
     rng = np.random.default_rng([config.seed, 1])
@@ -159,31 +159,44 @@ def _check_inputs(source: Cube, target: Cube, config: TrainConfig) -> None:
         raise Mpm3dError(f"unknown method '{config.method}'; choose one of {', '.join(METHODS)}")
     p = config.patch_size
     if p < 3 or p % 2 == 0:
-        raise Mpm3dError(f"the patch size must be odd and at least 3, got {p}")
+        raise Mpm3dError(f"the patch size (PATCH_SIZE) must be odd and at least 3, got {p}; use 3, 5, 7 or 9")
     for role, cube in (("source", source), ("target", target)):
         if p > min(cube.grid.shape):
-            raise Mpm3dError(f"the patch size {p} is larger than the {role} cube {cube.grid.shape} (z, y, x)")
+            raise Mpm3dError(f"the patch size {p} (PATCH_SIZE) is larger than the {role} cube ({role.upper()}) "
+                             f"{cube.grid.shape} (z, y, x); choose an odd patch size of at most {min(cube.grid.shape)}")
     if config.epochs < 1:
-        raise Mpm3dError(f"at least one epoch is needed, got {config.epochs}")
+        raise Mpm3dError(f"at least one epoch is needed (EPOCHS), got {config.epochs}")
     if config.batch_size < 2:
-        raise Mpm3dError(f"the batch size must be at least 2, got {config.batch_size}")
+        raise Mpm3dError(f"the batch size (BATCH_SIZE) must be at least 2, got {config.batch_size}")
     if not config.negative_ratio > 0:
-        raise Mpm3dError(f"the negative ratio must be positive, got {config.negative_ratio}")
+        raise Mpm3dError(f"the negative ratio (NEGATIVE_RATIO) must be positive, got {config.negative_ratio}")
     if not 0 <= config.val_fraction < 1:
         raise Mpm3dError(f"the validation fraction must be in [0, 1), got {config.val_fraction}")
     if list(source.feature_names) != list(target.feature_names):
         raise Mpm3dError(
-            "source and target must have the same features in the same order; "
-            f"source: {list(source.feature_names)}, target: {list(target.feature_names)}"
+            "the SOURCE and TARGET cubes must have the same features in the same order; "
+            f"source: {list(source.feature_names)}, target: {list(target.feature_names)}; stack both deposits from "
+            "slices with the same bands in the same order"
         )
     if source.label is None:
-        raise Mpm3dError("the source cube has no labels; training needs ore (1) and barren (0) voxels")
+        raise Mpm3dError("the source cube (SOURCE) has no labels; training needs ore (1) and barren (0) voxels: "
+                         "stack it with its label slices (LABELS)")
     valid = source.valid
     for value, name in ((LABEL_ORE, "ore (1)"), (LABEL_BARREN, "barren (0)")):
         if not np.any((source.label == value) & valid):
-            raise Mpm3dError(f"the source cube has no {name} voxel with valid evidence; training needs both")
+            raise Mpm3dError(f"the source cube (SOURCE) has no {name} voxel with valid evidence; training needs "
+                             "both: check its label slices (LABELS) and their nodata value")
     if not np.any(target.valid):
-        raise Mpm3dError("the target cube has no voxel where every feature is valid")
+        raise Mpm3dError("the target cube (TARGET) has no voxel where every feature is valid; check the nodata "
+                         "values of its slices")
+
+
+def _domain_stats(cube: Cube, parameter: str):
+    """Standardisation statistics of one domain; a cube that has none is named."""
+    try:
+        return cube_stats(cube)
+    except Mpm3dError as exc:
+        raise Mpm3dError(f"{parameter} cube: {exc}") from exc
 
 
 def _validation_set(split: SourceSplit, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -227,12 +240,13 @@ def _train_forest(source, source_stats, split, validation, config, rng):
 def _deterministic(device: torch.device):
     """Deterministic kernels on the CPU for the length of a run; the global switch is restored after."""
     previous = torch.are_deterministic_algorithms_enabled()
+    previous_warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)
     try:
         yield
     finally:
-        torch.use_deterministic_algorithms(previous)
+        torch.use_deterministic_algorithms(previous, warn_only=previous_warn_only)
 
 
 def _train_network(source, target, source_stats, target_stats, split, validation, config, device, rng,
@@ -315,7 +329,7 @@ def _train_network(source, target, source_stats, target_stats, split, validation
             train_seconds = time.perf_counter() - started
             mean_label, mean_domain, disc_acc = (sums / steps).tolist()
             val_auc = _auc(_network_scores(net, source_patches, val_centres, device), val_labels)
-            if val_auc is None or best_state is None or val_auc > best_auc:  # without validation: the last
+            if val_auc is None or best_state is None or val_auc > best_auc:  # no validation: keep the last
                 best_auc = -np.inf if val_auc is None else val_auc
                 best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
             entry = {
