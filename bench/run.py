@@ -31,7 +31,7 @@ METHODS = ("rf", "cnn", "cta", "dann", "dann_cta")
 PROFILES = {
     # quick: 2 CPU cores within about 30 minutes; full: >= 1 million voxels per deposit, for a GPU
     "quick": {**DEPOSIT_SIZES["demo"], "seeds": 5, "epochs": 8, "batch_size": 128},
-    "full": {**DEPOSIT_SIZES["bench"], "seeds": 5, "epochs": 20, "batch_size": 512},
+    "full": {**DEPOSIT_SIZES["bench"], "seeds": 5, "epochs": 12, "batch_size": 1024},
     # smoke: seconds, to check the script itself
     "smoke": {**DEPOSIT_SIZES["test"], "seeds": 2, "epochs": 1, "batch_size": 32},
 }
