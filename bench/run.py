@@ -30,10 +30,10 @@ PAPER_AUC = {"dann_cta": 0.890, "rf": 0.791, "cnn": 0.744}
 METHODS = ("rf", "cnn", "cta", "dann", "dann_cta")
 PROFILES = {
     # quick: 2 CPU cores within about 30 minutes; full: >= 1 million voxels per deposit, for a GPU
-    "quick": {**DEPOSIT_SIZES["demo"], "seeds": 5, "epochs": 8, "batch_size": 128},
-    "full": {**DEPOSIT_SIZES["bench"], "seeds": 5, "epochs": 12, "batch_size": 1024},
+    "quick": {**DEPOSIT_SIZES["demo"], "seeds": 5, "epochs": 6, "batch_size": 128, "patch_size": 7},
+    "full": {**DEPOSIT_SIZES["bench"], "seeds": 5, "epochs": 12, "batch_size": 1024, "patch_size": 9},
     # smoke: seconds, to check the script itself
-    "smoke": {**DEPOSIT_SIZES["test"], "seeds": 2, "epochs": 1, "batch_size": 32},
+    "smoke": {**DEPOSIT_SIZES["test"], "seeds": 2, "epochs": 1, "batch_size": 32, "patch_size": 5},
 }
 DISCREPANCY_SAMPLES = 2000
 SUMMARY_KEYS = ("target_auc", "source_val_auc", "capture_top10", "train_s", "pad_before", "pad_after",
@@ -102,7 +102,7 @@ def run(profile_name: str, methods, device: str, out_dir: str) -> dict:
             embeddings["features"] = tuple(raw)
         for method in methods:
             config = TrainConfig(method=method, epochs=profile["epochs"], batch_size=profile["batch_size"],
-                                 device=device, seed=seed)
+                                 patch_size=profile["patch_size"], device=device, seed=seed)
             started = time.perf_counter()
             result = train(source, target, config)
             train_s = time.perf_counter() - started
@@ -163,7 +163,7 @@ def write_markdown(results: dict, path: str) -> None:
         "# Cross-deposit benchmark (synthetic Jiaodong-type pair)", "",
         f"Profile `{results['profile']}`: {profile['shape'][0]} x {profile['shape'][1]} x {profile['shape'][2]} "
         f"voxels per deposit, {results['seeds_done']} seeds (0..{results['seeds_done'] - 1}; the seed changes "
-        f"the deposits and the training), {profile['epochs']} epochs, "
+        f"the deposits and the training), patch {profile['patch_size']}, {profile['epochs']} epochs, "
         f"batch {profile['batch_size']} + {profile['batch_size']}. "
         f"Hardware: {results['hardware']}.", "",
         "Target AUC is scored against the target labels, which training never reads. The checkpoint is chosen "

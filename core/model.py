@@ -326,16 +326,16 @@ class TrainedModel:
             self.network.eval()
 
     def predict_dense(self, cube, device: str = "auto", chunk_voxels: int | None = None,
-                      on_progress: Callable[[dict], None] | None = None, **options) -> np.ndarray:
+                      on_progress: Callable[[dict], None] | None = None,
+                      normalisation: str = "own") -> np.ndarray:
         """Prospectivity (Z, Y, X); see :func:`core.predict.predict_cube`."""
         from .predict import predict_cube
 
-        if chunk_voxels is not None:
-            options["chunk_voxels"] = chunk_voxels
-        return predict_cube(self, cube, device=device, on_progress=on_progress, **options)
+        return predict_cube(self, cube, device, chunk_voxels, on_progress, normalisation)
 
-    def predict_patches(self, cube, indices: np.ndarray, device: str = "auto", **options) -> np.ndarray:
+    def predict_patches(self, cube, indices: np.ndarray, device: str = "auto",
+                        normalisation: str = "own") -> np.ndarray:
         """Prospectivity at (N, 3) voxel indices; see :func:`core.predict.predict_patches`."""
         from .predict import predict_patches
 
-        return predict_patches(self, cube, indices, device=device, **options)
+        return predict_patches(self, cube, indices, device, normalisation)
