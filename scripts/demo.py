@@ -32,7 +32,8 @@ def step(algorithm: str, parameters: dict, profile: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="demo_output")
-    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--patch-size", type=int, default=7, help="7 keeps the demo quick on a laptop CPU")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     out = os.path.abspath(args.out)
@@ -50,7 +51,7 @@ def main() -> None:
     for method in METHODS:
         folder = os.path.join(out, method)
         model = step("train_model", {"SOURCE": source, "TARGET": target, "METHOD": METHOD_INDEX[method],
-                                     "EPOCHS": args.epochs, "SEED": args.seed, "DEVICE": 0,
+                                     "EPOCHS": args.epochs, "PATCH_SIZE": args.patch_size, "SEED": args.seed, "DEVICE": 0,
                                      "OUTPUT_MODEL": os.path.join(folder, "model.safetensors"),
                                      "OUTPUT_REPORT": os.path.join(folder, "training_report.html")}, profile)
         predicted = step("predict_prospectivity", {
@@ -64,19 +65,31 @@ def main() -> None:
         scores[method] = {"target_auc": scored["AUC"], "capture_top10": scored["CAPTURE_TOP10"],
                           "source_val_auc": model["VAL_AUC"], "levels": predicted["OUTPUT_FOLDER"],
                           "report": scored["OUTPUT_REPORT"]}
+    best = os.path.join(out, "dann_cta", "prospectivity.nc")
+    labelled_target = step("stack_slices", {"EVIDENCE": data["TARGET_EVIDENCE"], "LABELS": data["TARGET_LABELS"],
+                                            "OUTPUT": os.path.join(out, "target_with_labels.nc")}, profile)["OUTPUT"]
+    targets = step("extract_targets", {"PROSPECTIVITY": best, "THRESHOLD_MODE": 1, "THRESHOLD": 5, "MIN_VOXELS": 5,
+                                       "LABEL_CUBE": labelled_target,
+                                       "OUTPUT": os.path.join(out, "exploration_targets.gpkg")}, profile)
+    voxels = step("voxels_3d", {"PROSPECTIVITY": best, "THRESHOLD": 0.5,
+                                "OUTPUT": os.path.join(out, "prospectivity_voxels_3d.gpkg")}, profile)
     project = os.path.join(out, "mpm3d_demo.qgz")
-    from project import build_project
+    from project import build_project, styled_vector_layers
 
-    build_project(project, {m: s["levels"] for m, s in scores.items()})
+    vectors = styled_vector_layers(targets["OUTPUT"], voxels["OUTPUT"], voxel_size=25.0)
+    build_project(project, {m: s["levels"] for m, s in scores.items()}, vectors)
     with open(os.path.join(out, "summary.json"), "w") as handle:
         json.dump(scores, handle, indent=2)
     print("\nTarget deposit, scored against its labels (never used in training):")
     print(f"  {'method':<10} {'target AUC':>10} {'top-10% capture':>16} {'source val AUC':>15}")
     for method, s in scores.items():
         print(f"  {method:<10} {s['target_auc']:>10.3f} {s['capture_top10']:>16.1%} {s['source_val_auc']:>15.3f}")
-    print(f"\nLevel rasters:      {scores['dann_cta']['levels']}")
-    print(f"Evaluation report:  {scores['dann_cta']['report']}")
-    print(f"QGIS project:       {project}   (open with: qgis {project})")
+    print(f"\nLevel rasters:       {scores['dann_cta']['levels']}")
+    print(f"Evaluation report:   {scores['dann_cta']['report']}")
+    print(f"Exploration targets: {targets['OUTPUT']} ({targets['TARGETS']} bodies, top 5 % of the volume)")
+    print(f"3D voxels:           {voxels['OUTPUT']} ({voxels['VOXELS']} voxels with p >= 0.5)")
+    print(f"QGIS project:        {project}")
+    print(f"Open it with `qgis {project}`; View > 3D Map View shows the voxels and targets in depth.")
 
 
 if __name__ == "__main__":

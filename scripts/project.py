@@ -43,6 +43,23 @@ def level_layers(folder: str, group_name: str):
     return layers
 
 
+def styled_vector_layers(targets_path: str, voxels_path: str, voxel_size: float):
+    """The exploration targets (styled by rank) and the 3D voxels (0-1 ramp, 3D renderer) of the demo."""
+    _qgis()
+    from mpm3d.algorithms.extract_targets import rank_renderer
+    from mpm3d.algorithms.voxels_3d import style_prospectivity_points
+    from qgis.core import QgsVectorLayer
+
+    targets = QgsVectorLayer(targets_path, "Exploration targets", "ogr")
+    voxels = QgsVectorLayer(voxels_path, "Prospectivity voxels (3D)", "ogr")
+    for layer in (targets, voxels):
+        if not layer.isValid():
+            raise RuntimeError(f"QGIS cannot open {layer.source()}")
+    targets.setRenderer(rank_renderer(targets.featureCount()))
+    style_prospectivity_points(voxel_size)(voxels)
+    return [targets, voxels]
+
+
 def build_project(path: str, level_folders: dict[str, str], extra_layers=()) -> str:
     """One group per method (the first visible), top level first inside each group."""
     _qgis()
@@ -59,8 +76,9 @@ def build_project(path: str, level_folders: dict[str, str], extra_layers=()) -> 
         group.setExpanded(index == 0)
         if index == 0:
             project.setCrs(layer.crs())
-    for layer in extra_layers:
-        project.addMapLayer(layer)
+    for position, layer in enumerate(extra_layers):
+        project.addMapLayer(layer, False)
+        root.insertLayer(position, layer)
     if not project.write(path):
         raise RuntimeError(f"Could not write the project {path}")
     return path
