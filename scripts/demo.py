@@ -51,7 +51,8 @@ def main() -> None:
     for method in METHODS:
         folder = os.path.join(out, method)
         model = step("train_model", {"SOURCE": source, "TARGET": target, "METHOD": METHOD_INDEX[method],
-                                     "EPOCHS": args.epochs, "PATCH_SIZE": args.patch_size, "SEED": args.seed, "DEVICE": 0,
+                                     "EPOCHS": args.epochs, "PATCH_SIZE": args.patch_size, "SEED": args.seed,
+                                     "DEVICE": 0,
                                      "OUTPUT_MODEL": os.path.join(folder, "model.safetensors"),
                                      "OUTPUT_REPORT": os.path.join(folder, "training_report.html")}, profile)
         predicted = step("predict_prospectivity", {
