@@ -21,7 +21,6 @@ from .sampling import (
     FeatureStats,
     PatchGatherer,
     ReadSlab,
-    checked_stats,
     cube_slab_reader,
     feature_stats,
     padded_standardised,
@@ -126,33 +125,20 @@ def _stats(model: TrainedModel, source: SlabSource, normalisation: str, on_progr
     raise Mpm3dError(f"unknown normalisation '{normalisation}'; choose own, {', '.join(model.normalisation)}")
 
 
-def _feature_stats_on_device(source: SlabSource, device, on_progress, slab_depth: int = 8) -> FeatureStats:
-    """feature_stats (same per-level Chan merge, float64) on the GPU, where the host pass would dominate."""
-    n_levels = source.shape[0]
-    n_features = len(source.feature_names)
-    count = 0
-    mean = torch.zeros(n_features, dtype=torch.float64, device=device)
-    m2 = torch.zeros_like(mean)
-    for z0 in range(0, n_levels, slab_depth):
-        z1 = min(z0 + slab_depth, n_levels)
-        slab = torch.from_numpy(np.ascontiguousarray(source.read_slab(z0, z1), dtype=np.float32)).to(device)
-        for level in slab.double().transpose(0, 1):
-            values = level.reshape(n_features, -1)
-            values = values[:, torch.isfinite(values).all(dim=0)]
-            n = values.shape[1]
-            if n == 0:
-                continue
-            level_mean = values.mean(dim=1)
-            level_m2 = ((values - level_mean[:, None]) ** 2).sum(dim=1)
-            delta = level_mean - mean
-            total = count + n
-            mean = mean + delta * (n / total)
-            m2 = m2 + level_m2 + delta**2 * (count * n / total)
-            count = total
-        if on_progress is not None:
-            on_progress({"stage": "stats", "done": z1, "total": n_levels})
-    return checked_stats(mean.cpu().numpy(), np.sqrt(m2.cpu().numpy() / max(count, 1)), count,
-                         source.feature_names)
+def _feature_stats_on_device(source: SlabSource, device, on_progress) -> FeatureStats:
+    """feature_stats with each level's moments computed on the GPU, where the host pass would dominate."""
+    def level_moments(level: np.ndarray):
+        values = torch.from_numpy(np.ascontiguousarray(level, dtype=np.float32)).to(device).double()
+        values = values.reshape(values.shape[0], -1)
+        values = values[:, torch.isfinite(values).all(dim=0)]
+        if values.shape[1] == 0:
+            return 0, np.zeros(0), np.zeros(0)
+        level_mean = values.mean(dim=1)
+        level_m2 = ((values - level_mean[:, None]) ** 2).sum(dim=1)
+        return values.shape[1], level_mean.cpu().numpy(), level_m2.cpu().numpy()
+
+    return feature_stats(source.read_slab, source.shape, source.feature_names, on_progress=on_progress,
+                         level_moments=level_moments)
 
 
 def _forest_dense(model, source: SlabSource, stats, chunk_voxels, on_progress) -> np.ndarray:

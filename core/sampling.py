@@ -47,24 +47,23 @@ def feature_stats(
     feature_names: list[str],
     slab_depth: int = 8,
     on_progress: Callable[[dict], None] | None = None,
+    level_moments: Callable[[np.ndarray], tuple[int, np.ndarray, np.ndarray]] | None = None,
 ) -> FeatureStats:
     """Streaming per-feature mean and std over voxels where every feature is finite.
 
     Level-by-level Chan merging makes the result independent of ``slab_depth``, so an in-memory cube
-    and the same cube streamed from a file get bit-identical statistics.
+    and the same cube streamed from a file get bit-identical statistics. ``level_moments`` computes
+    (count, mean, sum of squared deviations) of one (F, Y, X) level elsewhere, e.g. on the GPU.
     """
+    level_moments = level_moments or _level_moments
     n_levels = shape[0]
     count, mean, m2 = 0, np.zeros(len(feature_names)), np.zeros(len(feature_names))
     for z0 in range(0, n_levels, slab_depth):
-        slab = np.asarray(read_slab(z0, min(z0 + slab_depth, n_levels)), dtype=np.float64)
-        for level in slab.transpose(1, 0, 2, 3):
-            values = level.reshape(len(feature_names), -1)
-            values = values[:, np.all(np.isfinite(values), axis=0)]
-            n = values.shape[1]
+        slab = read_slab(z0, min(z0 + slab_depth, n_levels))
+        for level in range(slab.shape[1]):
+            n, level_mean, level_m2 = level_moments(slab[:, level])
             if n == 0:
                 continue
-            level_mean = values.mean(axis=1)
-            level_m2 = ((values - level_mean[:, None]) ** 2).sum(axis=1)
             delta = level_mean - mean
             total = count + n
             mean = mean + delta * (n / total)
@@ -73,6 +72,15 @@ def feature_stats(
         if on_progress is not None:
             on_progress({"stage": "stats", "done": min(z0 + slab_depth, n_levels), "total": n_levels})
     return checked_stats(mean, np.sqrt(m2 / max(count, 1)), count, feature_names)
+
+
+def _level_moments(level: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    values = np.asarray(level, dtype=np.float64).reshape(level.shape[0], -1)
+    values = values[:, np.all(np.isfinite(values), axis=0)]
+    if values.shape[1] == 0:
+        return 0, np.zeros(0), np.zeros(0)
+    level_mean = values.mean(axis=1)
+    return values.shape[1], level_mean, ((values - level_mean[:, None]) ** 2).sum(axis=1)
 
 
 def checked_stats(mean: np.ndarray, std: np.ndarray, count: int, feature_names: list[str]) -> FeatureStats:

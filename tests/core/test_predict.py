@@ -90,3 +90,18 @@ def test_feature_mismatch_names_both_lists(pair, models):
         with pytest.raises(Mpm3dError) as error:
             call()
         assert str(model.feature_names) in str(error.value) and str(swapped) in str(error.value)
+
+
+def test_device_statistics_equal_the_host_ones(pair):
+    """The GPU path of the feature statistics, run here with torch on the CPU, gives the host's numbers."""
+    import torch
+
+    from core.predict import _feature_stats_on_device
+    from core.sampling import cube_stats
+
+    target = pair[1]
+    source = SlabSource(lambda z0, z1: target.features[:, z0:z1], target.grid.shape, list(target.feature_names))
+    on_device = _feature_stats_on_device(source, torch.device("cpu"), None)
+    host = cube_stats(target)
+    np.testing.assert_allclose(on_device.mean, host.mean, rtol=1e-12)
+    np.testing.assert_allclose(on_device.std, host.std, rtol=1e-12)
