@@ -6,11 +6,13 @@ import traceback
 
 from qgis.core import (
     QgsColorRampShader,
+    QgsCoordinateReferenceSystem,
     QgsGradientColorRamp,
     QgsGradientStop,
     QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingException,
+    QgsProcessingLayerPostProcessorInterface,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
@@ -24,8 +26,13 @@ from qgis.core import (
 from qgis.PyQt.QtGui import QColor, QIcon
 
 from ..core.atomic import check_output_path
+from ..core.cubefile import CubeReader
 from ..core.errors import Mpm3dError
+from ..core.grid import Grid
 from ..provider.settings import PLUGIN_DIR
+
+# The post-processors must outlive the algorithm run (QGIS keeps only a pointer).
+_POST_PROCESSORS = []
 
 # viridis: perceptually uniform and readable by colour-blind colleagues; one ramp for all 0-1 outputs
 PROSPECTIVITY_COLOURS = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"]
@@ -195,3 +202,45 @@ def folder_parameter_value(algorithm, parameters, name, context) -> str:
         return tempfile.mkdtemp(prefix="mpm3d_")
     checked_output(name, folder, is_folder=True)  # the writers make it, so a failed run leaves none behind
     return folder
+
+
+def cube_crs(grid: Grid, parameter: str) -> QgsCoordinateReferenceSystem:
+    """The cube's CRS as QGIS sees it; one QGIS cannot read is reported against the parameter."""
+    crs = QgsCoordinateReferenceSystem.fromWkt(grid.crs)
+    if not crs.isValid():
+        raise Mpm3dError(f"{parameter}: QGIS does not understand the CRS of the cube ({grid.crs[:80]}...).")
+    return crs
+
+
+def read_prospectivity_cube(algorithm, parameters, context) -> CubeReader:
+    """The PROSPECTIVITY cube, refused early when it holds no prospectivity."""
+    reader = CubeReader(algorithm.parameterAsFile(parameters, "PROSPECTIVITY", context))
+    if not reader.has("prospectivity"):
+        raise Mpm3dError(f"PROSPECTIVITY: {reader.path} has no 'prospectivity' variable; give a cube written by "
+                         "'Predict prospectivity'.")
+    return reader
+
+
+class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
+    """Styles a sink layer once QGIS has loaded it: the layer object exists only then."""
+
+    def __init__(self, style):
+        super().__init__()
+        self._style = style
+
+    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - QGIS API
+        self._style(layer)
+        layer.triggerRepaint()
+
+
+def style_on_load(style) -> StyleOnLoad:
+    """A post-processor that styles a layer once loaded, kept alive for QGIS."""
+    processor = StyleOnLoad(style)
+    _POST_PROCESSORS.append(processor)
+    return processor
+
+
+def style_when_loaded(context, dest_id: str, style) -> None:
+    """Run ``style(layer)`` on the output layer if it is loaded into the project (toolbox, model end)."""
+    if context.willLoadLayerOnCompletion(dest_id):
+        context.layerToLoadOnCompletionDetails(dest_id).setPostProcessor(style_on_load(style))

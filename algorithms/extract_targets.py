@@ -25,8 +25,7 @@ from qgis.PyQt.QtCore import QVariant
 from ..core.cubefile import CubeReader
 from ..core.errors import Mpm3dError
 from ..core.targets import extract_targets
-from .base import PROSPECTIVITY_COLOURS, Mpm3dAlgorithm
-from .voxels_3d import cube_crs, read_prospectivity_cube, style_when_loaded
+from .base import PROSPECTIVITY_COLOURS, Mpm3dAlgorithm, cube_crs, read_prospectivity_cube, style_when_loaded
 
 THRESHOLD_MODES = ["Probability at or above the threshold", "Top N % of the volume (threshold = N)"]
 

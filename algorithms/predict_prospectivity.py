@@ -4,7 +4,6 @@ import os
 
 from qgis.core import (
     QgsProcessingContext,
-    QgsProcessingLayerPostProcessorInterface,
     QgsProcessingOutputMultipleLayers,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
@@ -17,15 +16,7 @@ from qgis.core import (
 from ..core.slices import elevation_from_name, level_files
 from ..provider.settings import DEVICES, check_worker_python, default_device
 from ..provider.worker import run_core
-from .base import Mpm3dAlgorithm, folder_parameter_value, style_prospectivity_layer
-
-# The post-processors must outlive the algorithm run (QGIS keeps only a pointer).
-_POST_PROCESSORS = []
-
-
-class StyleAsProspectivity(QgsProcessingLayerPostProcessorInterface):
-    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - QGIS API
-        style_prospectivity_layer(layer)
+from .base import Mpm3dAlgorithm, folder_parameter_value, style_on_load, style_prospectivity_layer
 
 
 def load_level_rasters(paths, group: str, context, output_name: str) -> None:
@@ -42,9 +33,7 @@ def load_level_rasters(paths, group: str, context, output_name: str) -> None:
         if grouped:
             details.groupName = group
             details.layerSortKey = sort_key
-        processor = StyleAsProspectivity()
-        _POST_PROCESSORS.append(processor)
-        details.setPostProcessor(processor)
+        details.setPostProcessor(style_on_load(style_prospectivity_layer))
         context.addLayerToLoadOnCompletion(path, details)
 
 

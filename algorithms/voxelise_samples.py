@@ -25,8 +25,7 @@ from qgis.core import (
 from ..core.cubefile import CubeReader, write_cube
 from ..core.errors import Mpm3dError
 from ..core.voxelise import RULES, voxelise_samples
-from .base import Mpm3dAlgorithm
-from .voxels_3d import cube_crs
+from .base import Mpm3dAlgorithm, cube_crs
 
 RULE_NAMES = ["Any ore sample makes the voxel ore", "Majority of the samples (a tie counts as ore)",
               "Mean grade at or above the cut-off"]

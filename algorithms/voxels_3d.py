@@ -2,7 +2,6 @@
 
 from qgis.core import (
     Qgis,
-    QgsCoordinateReferenceSystem,
     QgsFeature,
     QgsFeatureRequest,
     QgsFeatureSink,
@@ -14,7 +13,6 @@ from qgis.core import (
     QgsPoint,
     QgsProcessing,
     QgsProcessingException,
-    QgsProcessingLayerPostProcessorInterface,
     QgsProcessingOutputNumber,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFile,
@@ -25,11 +23,9 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QVariant
 from qgis.PyQt.QtGui import QColor
 
-from ..core.cubefile import CubeReader
-from ..core.errors import Mpm3dError
 from ..core.grid import Grid
 from ..core.targets import voxel_points
-from .base import PROSPECTIVITY_COLOURS, Mpm3dAlgorithm
+from .base import PROSPECTIVITY_COLOURS, Mpm3dAlgorithm, cube_crs, read_prospectivity_cube, style_when_loaded
 
 try:  # the 3D library is an optional part of a QGIS build
     from qgis._3d import (
@@ -41,48 +37,8 @@ try:  # the 3D library is an optional part of a QGIS build
 except ImportError:
     QgsRuleBased3DRenderer = None
 
-# The post-processors must outlive the algorithm run (QGIS keeps only a pointer).
-_POST_PROCESSORS = []
-
 # Upper bounds of the five prospectivity classes, one per colour of the shared ramp.
 CLASS_UPPER_BOUNDS = [0.2, 0.4, 0.6, 0.8, 1.0]
-
-
-def cube_crs(grid: Grid, parameter: str) -> QgsCoordinateReferenceSystem:
-    """The cube's CRS as QGIS sees it; one QGIS cannot read is reported against the parameter."""
-    crs = QgsCoordinateReferenceSystem.fromWkt(grid.crs)
-    if not crs.isValid():
-        raise Mpm3dError(f"{parameter}: QGIS does not understand the CRS of the cube ({grid.crs[:80]}...).")
-    return crs
-
-
-def read_prospectivity_cube(algorithm, parameters, context) -> CubeReader:
-    """The PROSPECTIVITY cube, refused early when it holds no prospectivity."""
-    reader = CubeReader(algorithm.parameterAsFile(parameters, "PROSPECTIVITY", context))
-    if not reader.has("prospectivity"):
-        raise Mpm3dError(f"PROSPECTIVITY: {reader.path} has no 'prospectivity' variable; give a cube written by "
-                         "'Predict prospectivity'.")
-    return reader
-
-
-class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
-    """Styles a sink layer once QGIS has loaded it: the layer object exists only then."""
-
-    def __init__(self, style):
-        super().__init__()
-        self._style = style
-
-    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - QGIS API
-        self._style(layer)
-        layer.triggerRepaint()
-
-
-def style_when_loaded(context, dest_id: str, style) -> None:
-    """Run ``style(layer)`` on the output layer if it is loaded into the project (toolbox, model end)."""
-    if context.willLoadLayerOnCompletion(dest_id):
-        processor = StyleOnLoad(style)
-        _POST_PROCESSORS.append(processor)
-        context.layerToLoadOnCompletionDetails(dest_id).setPostProcessor(processor)
 
 
 def prospectivity_classes():
