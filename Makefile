@@ -51,7 +51,7 @@ zip:
 	rm -rf build/zip && mkdir -p build/zip/mpm3d dist
 	git ls-files | grep -vE '^(tests|bench|scripts|\.ci)/|^(Makefile|requirements.txt|\.gitignore)$$' \
 	  | xargs -I{} cp --parents {} build/zip/mpm3d/
-	cd build/zip && rm -f ../../dist/mpm3d.zip && zip -qr ../../dist/mpm3d.zip mpm3d
+	cd build/zip && rm -f ../../dist/mpm3d.zip && $(SYSTEM_PYTHON) -m zipfile -c ../../dist/mpm3d.zip mpm3d
 	@echo "dist/mpm3d.zip"
 
 bench: setup
