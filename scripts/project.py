@@ -18,6 +18,9 @@ def _qgis():
     if QgsApplication.instance() is None:
         _qgis.app = QgsApplication([], False)
         _qgis.app.initQgis()
+    bundled_plugins = os.path.join(QgsApplication.pkgDataPath(), "python", "plugins")  # QGIS's `processing`
+    if bundled_plugins not in sys.path:
+        sys.path.append(bundled_plugins)
     try:
         import mpm3d  # noqa: F401
     except ImportError:
