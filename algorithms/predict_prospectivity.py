@@ -1,6 +1,5 @@
 """Predict prospectivity: dense prediction in the worker, level rasters loaded and styled in the project."""
 
-import os
 
 from qgis.core import (
     QgsProcessingContext,
@@ -89,5 +88,4 @@ class PredictProspectivity(Mpm3dAlgorithm):
         if context.project() is not None:
             load_level_rasters(layers, prefix, context, "OUTPUT_LAYERS")
         feedback.pushInfo(f"Wrote {len(layers)} level rasters to {folder}")
-        return {"OUTPUT_CUBE": out_cube, "OUTPUT_FOLDER": folder, "OUTPUT_LAYERS": layers,
-                "LEVEL_FILES": [os.path.basename(p) for p in layers]}
+        return {"OUTPUT_CUBE": out_cube, "OUTPUT_FOLDER": folder, "OUTPUT_LAYERS": layers}
