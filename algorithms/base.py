@@ -29,7 +29,7 @@ from ..core.atomic import check_output_path
 from ..core.cubefile import CubeReader
 from ..core.errors import Mpm3dError
 from ..core.grid import Grid
-from ..provider.settings import PLUGIN_DIR
+from ..provider.settings import DEVICES, PLUGIN_DIR, check_worker_python, default_device
 
 # The post-processors must outlive the algorithm run (QGIS keeps only a pointer).
 _POST_PROCESSORS = []
@@ -174,6 +174,21 @@ def accepted_values(definition) -> str:
         options = ", ".join(f"{i} = {option}" for i, option in enumerate(definition.options()))
         return f"{definition.name()} ({definition.description()}) must be one of {options}"
     return f"{definition.name()} ({definition.description()}): {definition.help() or 'see the help'}"
+
+
+class WorkerAlgorithm(Mpm3dAlgorithm):
+    """An algorithm whose compute runs in the torch worker: it needs the worker Python and a device choice."""
+
+    def canExecute(self):  # noqa: N802 - QGIS API
+        problem = check_worker_python()
+        return (not problem, problem)
+
+    def add_device_parameter(self):
+        self.add(QgsProcessingParameterEnum("DEVICE", "Device", DEVICES, defaultValue=DEVICES.index(default_device())),
+                 "auto: CUDA when the worker's PyTorch sees a GPU, else the CPU.", advanced=True)
+
+    def device_argument(self, parameters, context) -> str:
+        return DEVICES[self.parameterAsEnum(parameters, "DEVICE", context)]
 
 
 def prospectivity_renderer(provider, band: int = 1) -> QgsSingleBandPseudoColorRenderer:

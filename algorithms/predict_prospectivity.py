@@ -4,7 +4,6 @@
 from qgis.core import (
     QgsProcessingContext,
     QgsProcessingOutputMultipleLayers,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterFolderDestination,
@@ -13,9 +12,8 @@ from qgis.core import (
 )
 
 from ..core.slices import elevation_from_name, level_files
-from ..provider.settings import DEVICES, check_worker_python, default_device
 from ..provider.worker import run_core
-from .base import Mpm3dAlgorithm, folder_parameter_value, style_on_load, style_prospectivity_layer
+from .base import WorkerAlgorithm, folder_parameter_value, style_on_load, style_prospectivity_layer
 
 
 def load_level_rasters(paths, group: str, context, output_name: str) -> None:
@@ -36,7 +34,7 @@ def load_level_rasters(paths, group: str, context, output_name: str) -> None:
         context.addLayerToLoadOnCompletion(path, details)
 
 
-class PredictProspectivity(Mpm3dAlgorithm):
+class PredictProspectivity(WorkerAlgorithm):
     NAME = "predict_prospectivity"
     DISPLAY = "Predict prospectivity"
     GROUP = "Modelling"
@@ -54,8 +52,7 @@ class PredictProspectivity(Mpm3dAlgorithm):
                  "Usually the target cube; it must hold the model's features in the same order.")
         self.add(QgsProcessingParameterString("PREFIX", "Layer and file name prefix", "prospectivity"),
                  "Start of the level raster names; also the name of the layer group.")
-        self.add(QgsProcessingParameterEnum("DEVICE", "Device", DEVICES, defaultValue=DEVICES.index(default_device())),
-                 "auto: CUDA when the worker's PyTorch sees a GPU, else the CPU.", advanced=True)
+        self.add_device_parameter()
         self.add(QgsProcessingParameterNumber("CHUNK_VOXELS", "Voxels per chunk (0 = automatic)",
                                               QgsProcessingParameterNumber.Integer, 0, minValue=0),
                  "Output voxels computed in one pass; bounds memory. 0: 1 million on the CPU, 8 million on CUDA. "
@@ -66,10 +63,6 @@ class PredictProspectivity(Mpm3dAlgorithm):
                  "Receives one GeoTIFF per level, e.g. prospectivity_z-0450.tif.")
         self.addOutput(QgsProcessingOutputMultipleLayers("OUTPUT_LAYERS", "Prospectivity levels"))
 
-    def canExecute(self):  # noqa: N802
-        problem = check_worker_python()
-        return (not problem, problem)
-
     def execute(self, parameters, context, feedback):
         out_cube = self.output_file(parameters, "OUTPUT_CUBE", context)
         folder = folder_parameter_value(self, parameters, "OUTPUT_FOLDER", context)
@@ -79,7 +72,7 @@ class PredictProspectivity(Mpm3dAlgorithm):
             "--model", self.parameterAsFile(parameters, "MODEL", context),
             "--cube", self.parameterAsFile(parameters, "CUBE", context),
             "--out-cube", out_cube, "--out-folder", folder, "--prefix", prefix,
-            "--device", DEVICES[self.parameterAsEnum(parameters, "DEVICE", context)],
+            "--device", self.device_argument(parameters, context),
             "--chunk-voxels", self.parameterAsInt(parameters, "CHUNK_VOXELS", context),
         ], feedback, outputs=[out_cube, level_files(folder, prefix)], memory_hint="Lower CHUNK_VOXELS.")
         if not result:

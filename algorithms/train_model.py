@@ -9,9 +9,8 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
-from ..provider.settings import DEVICES, check_worker_python, default_device
 from ..provider.worker import run_core
-from .base import Mpm3dAlgorithm
+from .base import WorkerAlgorithm
 
 METHODS = [
     ("dann_cta", "DANN-CTA: domain adaptation with triple attention (recommended)"),
@@ -22,7 +21,7 @@ METHODS = [
 ]
 
 
-class TrainModel(Mpm3dAlgorithm):
+class TrainModel(WorkerAlgorithm):
     NAME = "train_model"
     DISPLAY = "Train prospectivity model"
     GROUP = "Modelling"
@@ -61,8 +60,7 @@ class TrainModel(Mpm3dAlgorithm):
         self.add(QgsProcessingParameterNumber("LAMBDA_MAX", "Domain adaptation weight (lambda max)",
                                               QgsProcessingParameterNumber.Double, 1.0, minValue=0.0),
                  "Final weight of the reversed domain gradient; it rises as 2/(1+exp(-10 p)) - 1.", advanced=True)
-        self.add(QgsProcessingParameterEnum("DEVICE", "Device", DEVICES, defaultValue=DEVICES.index(default_device())),
-                 "auto: CUDA when the worker's PyTorch sees a GPU, else the CPU.", advanced=True)
+        self.add_device_parameter()
         self.add(QgsProcessingParameterNumber("SEED", "Random seed", QgsProcessingParameterNumber.Integer, 0,
                                               minValue=0), "Same seed and data, same model on the CPU.", advanced=True)
         self.add(QgsProcessingParameterFileDestination("OUTPUT_MODEL", "Model file",
@@ -74,10 +72,6 @@ class TrainModel(Mpm3dAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("VAL_AUC", "Source spatial-block validation AUC"))
         self.addOutput(QgsProcessingOutputNumber("BEST_EPOCH", "Best epoch"))
         self.addOutput(QgsProcessingOutputString("DEVICE_USED", "Device used"))
-
-    def canExecute(self):  # noqa: N802
-        problem = check_worker_python()
-        return (not problem, problem)
 
     def execute(self, parameters, context, feedback):
         model = self.output_file(parameters, "OUTPUT_MODEL", context)
@@ -94,7 +88,7 @@ class TrainModel(Mpm3dAlgorithm):
             "--learning-rate", self.parameterAsDouble(parameters, "LEARNING_RATE", context),
             "--negative-ratio", self.parameterAsDouble(parameters, "NEGATIVE_RATIO", context),
             "--lambda-max", self.parameterAsDouble(parameters, "LAMBDA_MAX", context),
-            "--device", DEVICES[self.parameterAsEnum(parameters, "DEVICE", context)],
+            "--device", self.device_argument(parameters, context),
             "--seed", self.parameterAsInt(parameters, "SEED", context),
         ]
         if report:
