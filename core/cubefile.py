@@ -22,7 +22,7 @@ from .grid import Cube, Grid
 RESERVED_NAMES = {"x", "y", "z", "label", "valid", "prospectivity"}
 
 
-def _gdal():
+def gdal_modules():
     """GDAL is imported only where files are read or written (the GPU box has none)."""
     from osgeo import gdal, osr
 
@@ -39,7 +39,7 @@ def variable_name(feature_name: str) -> str:
 
 
 def _string_attribute(obj, name: str, value: str) -> None:
-    gdal, _ = _gdal()
+    gdal, _ = gdal_modules()
     obj.CreateAttribute(name, [], gdal.ExtendedDataType.CreateString()).Write(value)
 
 
@@ -53,7 +53,7 @@ def write_cube(
     attrs: dict | None = None,
 ) -> str:
     """Write a cube file atomically; ``extra`` holds more float32 (z, y, x) variables."""
-    gdal, osr = _gdal()
+    gdal, osr = gdal_modules()
     feature_names = list(feature_names or [])
     extra = dict(extra or {})
     var_names = [variable_name(n) for n in feature_names]
@@ -118,7 +118,7 @@ class CubeReader:
 
     def __init__(self, path: str, parameter: str = ""):
         """``parameter`` (SOURCE, CUBE, ...) names the file in messages, so the user knows which one to fix."""
-        gdal, _ = _gdal()
+        gdal, _ = gdal_modules()
         self.path = path
         self.described = f"{parameter} {path}" if parameter else path
         not_a_cube = (f"{self.described} is not a readable cube file (NetCDF); give a cube made by "

@@ -14,18 +14,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .atomic import atomic_group, atomic_path
+from .cubefile import gdal_modules
 from .errors import Mpm3dError
 from .grid import LABEL_UNKNOWN, Cube, Grid
 
 NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
 MIN_LEVELS = 3  # the smallest patch is 3 x 3 x 3 voxels
-
-
-def _gdal():
-    from osgeo import gdal, osr
-
-    gdal.UseExceptions()
-    return gdal, osr
 
 
 def elevation_from_name(path: str) -> float:
@@ -59,7 +53,7 @@ class _Reference:
         return cls(name, grid.crs, grid.geotransform(), (len(grid.x), len(grid.y)))
 
     def differences(self, ref: _Reference) -> list[str]:
-        _, osr = _gdal()
+        _, osr = gdal_modules()
         found = []
         if not self.crs or not ref.crs:
             if bool(self.crs) != bool(ref.crs):
@@ -85,7 +79,7 @@ class _Slice(_Reference):
     """Grid facts of one raster file, read once for the checks."""
 
     def __init__(self, path: str, parameter: str):
-        gdal, _ = _gdal()
+        gdal, _ = gdal_modules()
         self.path = path
         try:
             ds = gdal.Open(path)
@@ -107,7 +101,7 @@ class _Slice(_Reference):
     def read(self) -> tuple[np.ndarray, dict[str, int]]:
         """Bands as float32 (B, Y, X) with nodata as NaN, and per band the count of NaN or infinite values
         that were not its declared nodata (they become nodata too, but deserve a word)."""
-        gdal, _ = _gdal()
+        gdal, _ = gdal_modules()
         ds = gdal.Open(self.path)
         out = np.empty((len(self.bands), self.size[1], self.size[0]), np.float32)
         stray = {}
@@ -288,7 +282,7 @@ def level_spacing(z: np.ndarray) -> tuple[dict, str | None]:
 
 def write_raster(path: str, grid: Grid, bands: np.ndarray, names: Sequence[str], nodata: float) -> str:
     """One GeoTIFF (bands, Y, X) on the grid, written atomically, NaN written as ``nodata``."""
-    gdal, osr = _gdal()
+    gdal, osr = gdal_modules()
     bands = np.asarray(bands)
     dtype = gdal.GDT_Float32 if bands.dtype.kind == "f" else gdal.GDT_Int16
     with atomic_path(path) as tmp:
