@@ -7,6 +7,8 @@ APT_PACKAGES := qgis python3-qgis qgis-providers python3-gdal gdal-bin python3-s
 	python3-matplotlib python3-scipy python3-venv python3-pip
 DEMO_DIR ?= demo_output
 BENCH_PROFILE ?= quick
+BENCH_VARIANT ?= as_designed
+PEER_VENV := .venv-peer
 QGIS_PROFILE_DIR ?= $(HOME)/.local/share/QGIS/QGIS3/profiles/default
 export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
@@ -54,8 +56,16 @@ zip:
 	cd build/zip && rm -f ../../dist/mpm3d.zip && $(SYSTEM_PYTHON) -m zipfile -c ../../dist/mpm3d.zip mpm3d
 	@echo "dist/mpm3d.zip"
 
-bench: setup
-	$(PY) bench/run.py --profile $(BENCH_PROFILE)
+# The peer row (skada's DANN) needs newer scikit-learn/pandas than Debian's: a venv of its own.
+$(PEER_VENV)/.installed: bench/requirements-peer.txt
+	test -x $(PEER_VENV)/bin/python || $(SYSTEM_PYTHON) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/python -m pip install -q --disable-pip-version-check -r bench/requirements-peer.txt
+	touch $@
+
+# BENCH_VARIANT=same_ore_zone: the ablation without the ore-position shift, written to bench/same_ore_zone/.
+bench: setup $(PEER_VENV)/.installed
+	$(PY) bench/run.py --profile $(BENCH_PROFILE) --variant $(BENCH_VARIANT) --peer-python $(PEER_VENV)/bin/python \
+	  $(if $(filter-out as_designed,$(BENCH_VARIANT)),--out-dir bench/$(BENCH_VARIANT))
 
 clean:
 	rm -rf build dist $(DEMO_DIR) .pytest_cache .ruff_cache

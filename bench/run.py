@@ -4,6 +4,11 @@ For every method and seed: train on the labelled source and the unlabelled targe
 target densely, score it against the target labels (the only place they are read). Also: training
 patches/s, dense prediction voxels/s and its speed-up over one patch per voxel, and the domain
 discrepancy (proxy A-distance) of source vs target representations before and after training.
+Diagnostics, never used to choose anything: the target AUC after every epoch (to see what the
+source-validation checkpoint choice costs), rf and cnn scored with the source's statistics instead
+of the target's own (what per-deposit standardisation buys), and the `same_ore_zone` variant of
+the synthetic pair (what the shift in where ore sits costs). The peer row runs skada's DANN in its
+own environment (bench/peer_skada.py) when --peer-python is given.
 Writes bench/results.md, bench/results.json and bench/results.png (or --out-dir).
 """
 
@@ -13,21 +18,38 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from core.metrics import evaluate, proxy_a_distance  # noqa: E402
-from core.sampling import PatchGatherer, cube_stats, padded_standardised, standardise  # noqa: E402
+from core.grid import LABEL_BARREN, LABEL_ORE  # noqa: E402
+from core.metrics import evaluate, proxy_a_distance, roc_auc  # noqa: E402
+from core.model import TrainedModel  # noqa: E402
+from core.sampling import (  # noqa: E402
+    PatchGatherer,
+    cube_stats,
+    draw_source_epoch,
+    padded_standardised,
+    spatial_block_split,
+    standardise,
+)
 from core.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
 from core.synthetic import synthetic_pair  # noqa: E402
-from core.train import TrainConfig, train  # noqa: E402
+from core.train import TrainConfig, train, validation_set  # noqa: E402
 
 PAPER_AUC = {"dann_cta": 0.890, "rf": 0.791, "cnn": 0.744}
-METHODS = ("rf", "cnn", "cta", "dann", "dann_cta")
+PEER = "skada_dann"
+METHODS = ("rf", "cnn", "cta", "dann", "dann_cta", PEER)
+SOURCE_STATS_METHODS = ("rf", "cnn")  # trained without the target: scoring them with source statistics is fair
+VARIANTS = {
+    "as_designed": {},
+    "same_ore_zone": {"same_ore_zone": True},
+}
 PROFILES = {
     # quick: 2 CPU cores within about 30 minutes; full: >= 1 million voxels per deposit, for a GPU
     "quick": {**DEPOSIT_SIZES["demo"], "seeds": 5, "epochs": 6, "batch_size": 128, "patch_size": 7},
@@ -37,7 +59,7 @@ PROFILES = {
 }
 DISCREPANCY_SAMPLES = 2000
 SUMMARY_KEYS = ("target_auc", "source_val_auc", "capture_top10", "train_s", "pad_before", "pad_after",
-                "patches_per_s")
+                "patches_per_s", "best_epoch", "target_auc_last_epoch", "target_auc_source_stats")
 
 
 def _sample_voxels(cube, n: int, rng) -> np.ndarray:
@@ -84,13 +106,64 @@ def dense_speedup(model, cube, device: str, n_patch_voxels: int = 4000) -> dict:
             "cube_shape": list(cube.grid.shape)}
 
 
-def run(profile_name: str, methods, device: str, out_dir: str) -> dict:
+def _target_auc(probability: np.ndarray, labels: np.ndarray) -> float:
+    finite = np.isfinite(probability)
+    return float(roc_auc(probability[finite & (labels == LABEL_ORE)], probability[finite & (labels == LABEL_BARREN)]))
+
+
+class EpochTrace:
+    """Target AUC of the network after every epoch: a diagnostic of the checkpoint choice, read after training."""
+
+    def __init__(self, method: str, target, target_labels: np.ndarray, device: str):
+        self.method, self.target, self.labels, self.device = method, target, target_labels, device
+        self.stats = cube_stats(target).to_dict()
+        self.aucs: list[float] = []
+
+    def __call__(self, epoch: int, net) -> None:
+        model = TrainedModel(method=self.method, feature_names=list(self.target.feature_names),
+                             patch_size=net.config.patch_size, normalisation={"target": self.stats}, network=net)
+        probability = model.predict_dense(self.target, device=self.device, normalisation="target")
+        self.aucs.append(_target_auc(probability, self.labels))
+
+
+def run_peer(peer_python: str, source, target, config: TrainConfig, embedding_voxels, rng) -> dict:
+    """skada's DANN in its own environment, on our split, class balance and patches; see bench/peer_skada.py."""
+    split = spatial_block_split(source.label, source.valid, config.patch_size // 2, config.val_fraction, config.seed)
+    split_rng = np.random.default_rng([config.seed, 1])  # drawn in the order train() draws them
+    val_voxels, val_labels = validation_set(split, split_rng)
+    voxels, labels = draw_source_epoch(split, config.negative_ratio, split_rng)
+    job = {
+        "source_features": source.features, "target_features": target.features,
+        "target_valid": target.valid, "train_voxels": voxels, "train_labels": labels,
+        "target_voxels": rng.choice(np.flatnonzero(target.valid), len(voxels)),
+        "val_voxels": val_voxels, "embedding_source_voxels": embedding_voxels[0],
+        "embedding_target_voxels": embedding_voxels[1], "seed": config.seed, "patch_size": config.patch_size,
+        "epochs": config.epochs, "batch_size": config.batch_size, "learning_rate": config.learning_rate,
+    }
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer_skada.py")
+    with tempfile.TemporaryDirectory() as folder:
+        job_path, answer_path = os.path.join(folder, "job.npz"), os.path.join(folder, "answer.npz")
+        np.savez(job_path, **job)
+        subprocess.run([peer_python, script, job_path, answer_path, "--device", config.device], check=True)
+        with np.load(answer_path) as data:
+            answer = {key: data[key] for key in data.files}
+    answer["val_auc"] = float(roc_auc(answer["val_scores"][val_labels == 1], answer["val_scores"][val_labels == 0]))
+    return answer
+
+
+def run(profile_name: str, methods, device: str, out_dir: str, seeds=None, variant: str = "as_designed",
+        peer_python: str | None = None, keep_runs: list[dict] | None = None) -> dict:
     profile = PROFILES[profile_name]
-    results: dict = {"profile": profile_name, "settings": profile, "device": device, "runs": [],
-                     "hardware": _hardware(device)}
+    seeds = list(range(profile["seeds"])) if seeds is None else list(seeds)
+    if PEER in methods and not peer_python:
+        print(f"{PEER}: no --peer-python given, the peer row is left out", flush=True)
+        methods = [m for m in methods if m != PEER]
+    results: dict = {"profile": profile_name, "variant": variant, "settings": profile, "device": device,
+                     "runs": list(keep_runs or []), "hardware": _hardware(device)}
     rocs, embeddings = {}, {}
-    for seed in range(profile["seeds"]):
-        source, target = synthetic_pair(shape=profile["shape"], voxel_size=profile["voxel_size"], seed=seed)
+    for seed in seeds:
+        source, target = synthetic_pair(shape=profile["shape"], voxel_size=profile["voxel_size"], seed=seed,
+                                        **VARIANTS[variant])
         target_labels = target.label
         target.label = None  # training never sees them
         rng = np.random.default_rng(seed)
@@ -98,29 +171,44 @@ def run(profile_name: str, methods, device: str, out_dir: str) -> dict:
             target, DISCREPANCY_SAMPLES, rng)
         raw = [_standardised_centres(c, flat) for c, flat in ((source, source_flat), (target, target_flat))]
         pad_before = proxy_a_distance(*raw, seed=seed)
-        if seed == 0:
+        if seed == seeds[0]:
             embeddings["features"] = tuple(raw)
         for method in methods:
-            config = TrainConfig(method=method, epochs=profile["epochs"], batch_size=profile["batch_size"],
-                                 patch_size=profile["patch_size"], device=device, seed=seed)
+            config = TrainConfig(method=method if method != PEER else "cnn", epochs=profile["epochs"],
+                                 batch_size=profile["batch_size"], patch_size=profile["patch_size"], device=device,
+                                 seed=seed)
+            run = {"method": method, "seed": seed, "pad_before": pad_before}
             started = time.perf_counter()
-            result = train(source, target, config)
-            train_s = time.perf_counter() - started
-            probability = result.model.predict_dense(target, device=device)
+            if method == PEER:
+                answer = run_peer(peer_python, source, target, config, (source_flat, target_flat), rng)
+                probability, (rep_source, rep_target) = answer["probability"], (
+                    answer["embedding_source"], answer["embedding_target"])
+                run.update(source_val_auc=answer["val_auc"], best_epoch=config.epochs,
+                           patches_per_s=float(answer["patches_per_s"]), train_s=float(answer["train_s"]))
+            else:
+                trace = EpochTrace(method, target, target_labels, device) if method != "rf" else None
+                result = train(source, target, config, on_epoch_end=trace)
+                run["train_s"] = time.perf_counter() - started
+                probability = result.model.predict_dense(target, device=device)
+                rep_source = representations(result.model, source, source_flat, device)
+                rep_target = representations(result.model, target, target_flat, device)
+                run.update(source_val_auc=result.val_auc, best_epoch=result.best_epoch,
+                           patches_per_s=float(np.mean([h["patches_per_s"] for h in result.history
+                                                        if h.get("patches_per_s")] or [np.nan])))
+                if trace is not None:
+                    run.update(target_auc_by_epoch=trace.aucs, target_auc_last_epoch=trace.aucs[-1])
+                if method in SOURCE_STATS_METHODS:
+                    run["target_auc_source_stats"] = _target_auc(
+                        result.model.predict_dense(target, device=device, normalisation="source"), target_labels)
             metrics = evaluate(probability, target_labels, target.grid.z)
-            rep_source = representations(result.model, source, source_flat, device)
-            rep_target = representations(result.model, target, target_flat, device)
-            run = {"method": method, "seed": seed, "target_auc": metrics["auc"], "source_val_auc": result.val_auc,
-                   "capture_top10": metrics["capture_top10"], "train_s": train_s, "best_epoch": result.best_epoch,
-                   "patches_per_s": float(np.mean([h["patches_per_s"] for h in result.history
-                                                   if h.get("patches_per_s")] or [np.nan])),
-                   "pad_before": pad_before, "pad_after": proxy_a_distance(rep_source, rep_target, seed=seed)}
+            run.update(target_auc=metrics["auc"], capture_top10=metrics["capture_top10"],
+                       pad_after=proxy_a_distance(rep_source, rep_target, seed=seed))
             results["runs"].append(run)
-            print(json.dumps(run), flush=True)
-            if seed == 0:
+            print(json.dumps({k: v for k, v in run.items() if k != "target_auc_by_epoch"}), flush=True)
+            if seed == seeds[0]:
                 rocs[method] = metrics["roc"]
                 embeddings[method] = (rep_source, rep_target)
-            if seed == 0 and method == "dann_cta":
+            if seed == seeds[0] and method == "dann_cta":
                 results["dense"] = dense_speedup(result.model, target, device)
                 print(json.dumps(results["dense"]), flush=True)
         save(results, rocs, embeddings, out_dir)  # after every seed, so a cut-short run still reports
@@ -138,13 +226,19 @@ def save(results: dict, rocs: dict, embeddings: dict, out_dir: str) -> None:
 
 
 def summarise(runs: list[dict]) -> dict:
+    """Mean and sd over seeds of every summary key a method reports."""
     summary = {}
     for method in dict.fromkeys(r["method"] for r in runs):
         rows = [r for r in runs if r["method"] == method]
-        summary[method] = {key: {"mean": float(np.nanmean([r[key] for r in rows])),
-                                 "sd": float(np.nanstd([r[key] for r in rows], ddof=1)) if len(rows) > 1 else 0.0}
-                           for key in SUMMARY_KEYS}
-        summary[method]["n"] = len(rows)
+        summary[method] = {"n": len(rows)}
+        for key in SUMMARY_KEYS:
+            values = np.array([r[key] for r in rows if r.get(key) is not None], dtype=float)
+            if len(values):
+                summary[method][key] = {"mean": float(values.mean()),
+                                        "sd": float(values.std(ddof=1)) if len(values) > 1 else 0.0}
+        traces = [r["target_auc_by_epoch"] for r in rows if r.get("target_auc_by_epoch")]
+        if traces:
+            summary[method]["target_auc_by_epoch"] = np.mean(traces, axis=0).tolist()
     return summary
 
 
@@ -156,16 +250,38 @@ def _hardware(device: str) -> str:
     return f"{platform.processor() or platform.machine()} CPU x {os.cpu_count()} threads, torch {torch.__version__}"
 
 
+VARIANT_TEXT = {
+    "as_designed": "the synthetic pair as designed (target ore 110 ± 50 m into the footwall, source 35 ± 35 m)",
+    "same_ore_zone": "ablation `same_ore_zone`: the target's ore zone placed as in the source (35 ± 35 m into the "
+                     "footwall); every other difference between the deposits stays",
+}
+
+
+def _mean_sd(row: dict, key: str, percent: bool = False) -> str:
+    if key not in row:
+        return "–"
+    value = row[key]
+    return (f"{value['mean']:.1%} ± {value['sd']:.1%}" if percent else f"{value['mean']:.3f} ± {value['sd']:.3f}")
+
+
+def _paired_gaps(runs: list[dict], method: str, baseline: str) -> np.ndarray:
+    """Per-seed target AUC of ``method`` minus ``baseline``, over the seeds both ran."""
+    by_seed = {(r["method"], r["seed"]): r["target_auc"] for r in runs}
+    return np.array([by_seed[(method, seed)] - by_seed[(baseline, seed)]
+                     for (m, seed) in by_seed if m == method and (baseline, seed) in by_seed])
+
+
 def write_markdown(results: dict, path: str) -> None:
     s = results["summary"]
     profile = results["settings"]
+    seeds = sorted({r["seed"] for r in results["runs"]})
     lines = [
         "# Cross-deposit benchmark (synthetic Jiaodong-type pair)", "",
         f"Profile `{results['profile']}`: {profile['shape'][0]} x {profile['shape'][1]} x {profile['shape'][2]} "
-        f"voxels per deposit, {results['seeds_done']} seeds (0..{results['seeds_done'] - 1}; the seed changes "
-        f"the deposits and the training), patch {profile['patch_size']}, {profile['epochs']} epochs, "
-        f"batch {profile['batch_size']} + {profile['batch_size']}. "
-        f"Hardware: {results['hardware']}.", "",
+        f"voxels per deposit, {len(seeds)} seeds ({', '.join(map(str, seeds))}; the seed changes the deposits and "
+        f"the training), patch {profile['patch_size']}, {profile['epochs']} epochs, batch {profile['batch_size']} "
+        f"labelled + {profile['batch_size']} + {profile['batch_size']} for the domain loss. "
+        f"Data: {VARIANT_TEXT[results.get('variant', 'as_designed')]}. Hardware: {results['hardware']}.", "",
         "Target AUC is scored against the target labels, which training never reads. The checkpoint is chosen "
         "on source spatial-block validation AUC. Hyper-parameters are the plugin's defaults, fixed before the "
         "benchmark and not tuned on any target score. PAD: proxy A-distance between source and target "
@@ -178,14 +294,31 @@ def write_markdown(results: dict, path: str) -> None:
     for method, row in s.items():
         paper = PAPER_AUC.get(method)
         lines.append(
-            f"| {method} | {row['target_auc']['mean']:.3f} ± {row['target_auc']['sd']:.3f} | "
-            f"{paper if paper else '–'} | {row['source_val_auc']['mean']:.3f} ± {row['source_val_auc']['sd']:.3f} | "
-            f"{row['capture_top10']['mean']:.1%} ± {row['capture_top10']['sd']:.1%} | "
+            f"| {method} | {_mean_sd(row, 'target_auc')} | {paper if paper else '–'} | "
+            f"{_mean_sd(row, 'source_val_auc')} | {_mean_sd(row, 'capture_top10', percent=True)} | "
             f"{row['pad_before']['mean']:.2f} -> {row['pad_after']['mean']:.2f} | {row['train_s']['mean']:.1f} |")
-    if "dann_cta" in s and "rf" in s and "cnn" in s:
-        gap = {m: (s["dann_cta"]["target_auc"]["mean"] - s[m]["target_auc"]["mean"]) for m in ("rf", "cnn")}
-        lines += ["", "DANN-CTA minus baseline (target AUC): "
-                  + ", ".join(f"{m}: {g:+.3f}" for m, g in gap.items())]
+    if PEER in s:
+        lines += ["", f"`{PEER}`: skada 0.6.0's DANN (its gradient reversal, domain classifier, domain loss and "
+                      "domain-balanced batches) on the same source patches (one epoch's class-balanced draw), as many "
+                      "uniformly drawn target patches and the same `cnn` feature extractor; its default domain "
+                      "classifier ends in a softmax over one output, which is constant, so a sigmoid replaces it. "
+                      "No augmentation, the last epoch is kept (bench/peer_skada.py)."]
+    gaps = {m: _paired_gaps(results["runs"], "dann_cta", m) for m in ("rf", "cnn") if m in s and "dann_cta" in s}
+    if gaps:
+        lines += ["", "DANN-CTA minus baseline, paired by seed (target AUC, mean ± sd of the differences): "
+                  + ", ".join(f"{m}: {g.mean():+.3f} ± {g.std(ddof=1) if len(g) > 1 else 0.0:.3f}"
+                              for m, g in gaps.items())]
+    lines += ["", "## Diagnostics (read after training, never used to choose anything)", "",
+              "| method | chosen epoch | target AUC, chosen epoch | target AUC, last epoch | "
+              "target AUC, scored with source statistics |", "|---|---|---|---|---|"]
+    for method, row in s.items():
+        epoch = f"{row['best_epoch']['mean']:.1f}" if "best_epoch" in row else "–"
+        lines.append(f"| {method} | {epoch} | {_mean_sd(row, 'target_auc')} | "
+                     f"{_mean_sd(row, 'target_auc_last_epoch')} | {_mean_sd(row, 'target_auc_source_stats')} |")
+    traces = {m: row["target_auc_by_epoch"] for m, row in s.items() if "target_auc_by_epoch" in row}
+    if traces:
+        lines += ["", "Mean target AUC after each epoch: "
+                  + "; ".join(f"{m}: " + ", ".join(f"{a:.3f}" for a in t) for m, t in traces.items()) + "."]
     dense = results.get("dense")
     if dense:
         lines += ["", f"Dense prediction ({results['device']}): {dense['dense_voxels_per_s']:,.0f} voxels/s; "
@@ -194,7 +327,9 @@ def write_markdown(results: dict, path: str) -> None:
     if "dann_cta" in s:
         lines += [f"Training throughput (dann_cta): {s['dann_cta']['patches_per_s']['mean']:,.0f} patches/s."]
     lines += ["", "![ROC curves and feature projections](results.png)", "",
-              f"Regenerate: `make bench BENCH_PROFILE={results['profile']}`."]
+              f"Regenerate: `make bench BENCH_PROFILE={results['profile']}`"
+              + (f" with `--variant {results['variant']}`" if results.get("variant", "as_designed") != "as_designed"
+                 else "") + "."]
     with open(path, "w") as handle:
         handle.write("\n".join(lines) + "\n")
 
@@ -232,7 +367,13 @@ def write_figure(rocs: dict, embeddings: dict, path: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=sorted(PROFILES), default="quick")
-    parser.add_argument("--methods", nargs="+", default=list(METHODS))
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    parser.add_argument("--variant", choices=sorted(VARIANTS), default="as_designed",
+                        help="as_designed, or same_ore_zone: the ablation without the ore-position shift")
+    parser.add_argument("--seeds", nargs="+", type=int, help="default: 0 .. the profile's number of seeds - 1")
+    parser.add_argument("--append", action="store_true",
+                        help="keep the runs of other seeds already in --out-dir's results.json (a run split in parts)")
+    parser.add_argument("--peer-python", help="Python of the environment with skada (bench/requirements-peer.txt)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out-dir", default=os.path.dirname(os.path.abspath(__file__)))
     args = parser.parse_args()
@@ -240,7 +381,13 @@ def main() -> None:
 
     device = "cuda" if args.device == "auto" and torch.cuda.is_available() else (
         "cpu" if args.device == "auto" else args.device)
-    run(args.profile, args.methods, device, args.out_dir)
+    seeds = args.seeds if args.seeds is not None else list(range(PROFILES[args.profile]["seeds"]))
+    keep = []
+    previous = os.path.join(args.out_dir, "results.json")
+    if args.append and os.path.exists(previous):
+        with open(previous) as handle:
+            keep = [r for r in json.load(handle)["runs"] if r["seed"] not in seeds]
+    run(args.profile, args.methods, device, args.out_dir, seeds, args.variant, args.peer_python, keep)
 
 
 if __name__ == "__main__":

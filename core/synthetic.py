@@ -21,7 +21,7 @@ and noisier logs. A model trained on the source alone therefore loses accuracy o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.ndimage import gaussian_filter, map_coordinates
@@ -111,11 +111,15 @@ def synthetic_deposit(
     shape: tuple[int, int, int] = PROFILES["demo"]["shape"],
     voxel_size: tuple[float, float, float] = PROFILES["demo"]["voxel_size"],
     seed: int = 0,
+    same_ore_zone: bool = False,
 ) -> Cube:
     """One labelled deposit, "source" or "target", on (nz, ny, nx) voxels of (dz, dy, dx) metres.
 
     The same seed gives identical arrays, and a deposit is the same alone or in a pair, so a
     benchmark or a bug report is reproduced from (kind, shape, voxel size, seed) alone.
+    ``same_ore_zone`` centres the target's ore as far into the footwall as the source's: the
+    benchmark's ablation of the one shift in where ore sits relative to its evidence, which no
+    alignment of the evidence can undo.
     """
     if kind not in _DEPOSITS:
         raise Mpm3dError(f"unknown synthetic deposit kind {kind!r}: use one of {sorted(_DEPOSITS)}")
@@ -126,9 +130,14 @@ def synthetic_deposit(
     if len(voxel_size) != 3 or min(voxel_size) <= 0:
         raise Mpm3dError(f"voxel sizes (dz, dy, dx) must be positive, not {voxel_size}")
     deposit = _DEPOSITS[kind]
+    if same_ore_zone:
+        reference = _DEPOSITS["source"]
+        deposit = replace(deposit, ore_zone_depth_m=reference.ore_zone_depth_m,
+                          ore_zone_width_m=reference.ore_zone_width_m)
     noise = _Noise(np.random.default_rng([int(seed), deposit.stream]), shape, voxel_size)
     cube = _build(deposit, noise)
-    cube.attrs.update(generator="mpm3d.core.synthetic", kind=kind, deposit=deposit.name, seed=int(seed))
+    cube.attrs.update(generator="mpm3d.core.synthetic", kind=kind, deposit=deposit.name, seed=int(seed),
+                      same_ore_zone=bool(same_ore_zone))
     return cube
 
 
@@ -136,11 +145,12 @@ def synthetic_pair(
     shape: tuple[int, int, int] = PROFILES["demo"]["shape"],
     voxel_size: tuple[float, float, float] = PROFILES["demo"]["voxel_size"],
     seed: int = 0,
+    same_ore_zone: bool = False,
 ) -> tuple[Cube, Cube]:
     """(source, target): the labelled deposit a model learns on and its shifted neighbour."""
     return (
         synthetic_deposit("source", shape, voxel_size, seed),
-        synthetic_deposit("target", shape, voxel_size, seed),
+        synthetic_deposit("target", shape, voxel_size, seed, same_ore_zone),
     )
 
 

@@ -90,8 +90,13 @@ def train(
     target: Cube,
     config: TrainConfig,
     on_progress: Callable[[dict], None] | None = None,
+    on_epoch_end: Callable[[int, ProspectivityNet], None] | None = None,
 ) -> TrainResult:
-    """Train ``config.method`` on the labelled ``source`` and the unlabelled ``target``."""
+    """Train ``config.method`` on the labelled ``source`` and the unlabelled ``target``.
+
+    ``on_epoch_end(epoch, net)`` sees a network after each epoch, in eval mode, before training
+    goes on; the benchmark traces diagnostics with it. It must not change the network.
+    """
     _check_inputs(source, target, config)
     device = resolve_device(config.device)
     source_stats, target_stats = _domain_stats(source, "SOURCE"), _domain_stats(target, "TARGET")
@@ -106,12 +111,13 @@ def train(
         )
     normalisation = {"source": source_stats.to_dict(), "target": target_stats.to_dict()}
     rng = np.random.default_rng([config.seed, 1])
-    validation = _validation_set(split, rng)
+    validation = validation_set(split, rng)
     if config.method == "rf":
         model, history = _train_forest(source, source_stats, split, validation, config, rng)
     else:
         model, history = _train_network(
-            source, target, source_stats, target_stats, split, validation, config, device, rng, on_progress
+            source, target, source_stats, target_stats, split, validation, config, device, rng, on_progress,
+            on_epoch_end,
         )
     scored = [h for h in history if h["val_auc"] is not None]
     best = max(scored, key=lambda h: h["val_auc"]) if scored else history[-1]
@@ -199,7 +205,7 @@ def _domain_stats(cube: Cube, parameter: str):
         raise Mpm3dError(f"{parameter} cube: {exc}") from exc
 
 
-def _validation_set(split: SourceSplit, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def validation_set(split: SourceSplit, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Held-out voxels (all ore, barren thinned to a cap) and their labels, fixed for all epochs."""
     ore = split.val_ore
     if len(ore) > MAX_VALIDATION_VOXELS // 2:
@@ -250,7 +256,7 @@ def _deterministic(device: torch.device):
 
 
 def _train_network(source, target, source_stats, target_stats, split, validation, config, device, rng,
-                   on_progress):
+                   on_progress, on_epoch_end):
     """Minibatch training; each step sees B labelled source patches and B + B unlabelled ones.
 
     The label loss uses the class-balanced labelled patches. The domain loss compares B source and B
@@ -344,6 +350,9 @@ def _train_network(source, target, source_stats, target_stats, split, validation
                 "seconds": time.perf_counter() - started,
             }
             history.append(entry)
+            if on_epoch_end is not None:
+                with torch.inference_mode():
+                    on_epoch_end(epoch, net)
             if on_progress is not None:
                 on_progress({"stage": "train", "epochs": config.epochs, "step": steps, "steps": steps,
                              **entry})
