@@ -119,6 +119,23 @@ def test_ore_lies_in_the_footwall_close_to_the_fault(pair):
         assert np.abs(ore).mean() < 0.5 * np.nanmean(np.abs(distance[cube.label == 0]))
 
 
+def test_same_ore_zone_moves_only_the_target_ore_towards_the_fault(pair):
+    """The benchmark's ablation: target ore as close to the fault as the source's, the geometry unchanged."""
+    source, target = pair
+    source_again, moved = synthetic_pair(**PROFILES["test"], seed=0, same_ore_zone=True)
+    np.testing.assert_array_equal(source_again.label, source.label)
+    np.testing.assert_array_equal(source_again.features, source.features)
+
+    def ore_depth(cube):
+        return -np.median(feature(cube, "fault_distance")[cube.label == LABEL_ORE])
+
+    assert ore_depth(moved) < ore_depth(target) - 30
+    assert abs(ore_depth(moved) - ore_depth(source)) < abs(ore_depth(target) - ore_depth(source)) / 2
+    for name in ("fault_distance", "fault_dip", "contact_distance"):  # the geometry; alteration follows ore
+        np.testing.assert_array_equal(feature(moved, name), feature(target, name))
+    assert moved.attrs["same_ore_zone"] and not target.attrs["same_ore_zone"]
+
+
 def test_ore_favours_dip_changes_from_steep_to_gentle(pair):
     for cube in pair:
         dip_change = feature(cube, "fault_dip_change")

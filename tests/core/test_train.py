@@ -125,6 +125,22 @@ def test_target_labels_are_never_read(small_pair, method):
         assert all(torch.equal(first[k], second[k]) for k in first)
 
 
+def test_epoch_hook_sees_each_epoch_in_eval_mode_and_changes_nothing(small_pair):
+    """The benchmark traces diagnostics with the hook; a traced run must give the untraced weights."""
+    source, target = small_pair
+    config = TrainConfig(method="dann", patch_size=5, epochs=2, batch_size=32, device="cpu", seed=4)
+    seen = []
+
+    def trace(epoch, net):
+        seen.append((epoch, net.training))
+        net(torch.zeros(2, len(source.feature_names), 5, 5, 5))  # a forward pass, as a trace makes
+
+    traced, plain = train(source, target, config, on_epoch_end=trace), train(source, target, config)
+    assert seen == [(1, False), (2, False)]
+    first, second = _weights(traced), _weights(plain)
+    assert all(torch.equal(first[k], second[k]) for k in first)
+
+
 def test_spatial_block_split_keeps_training_patches_off_validation_blocks(small_pair):
     source, _ = small_pair
     half = 3

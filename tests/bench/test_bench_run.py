@@ -1,0 +1,70 @@
+"""The benchmark script on its smoke profile: every row, the diagnostics and the files it promises."""
+
+import importlib.util
+import json
+import os
+
+import numpy as np
+import pytest
+
+BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "bench", "run.py")
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_run", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def smoke(bench, tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    results = bench.run("smoke", ["rf", "cnn", "dann_cta", bench.PEER], "cpu", str(out), seeds=[0, 1])
+    return results, out
+
+
+def test_writes_table_json_and_figure_for_every_seed(smoke):
+    results, out = smoke
+    assert {(r["method"], r["seed"]) for r in results["runs"]} == {
+        (m, s) for m in ("rf", "cnn", "dann_cta") for s in (0, 1)}  # no --peer-python: no peer row
+    with open(out / "results.json") as handle:
+        assert json.load(handle)["seeds_done"] == 2
+    table = (out / "results.md").read_text()
+    for method in ("rf", "cnn", "dann_cta"):
+        row = next(line for line in table.splitlines() if line.startswith(f"| {method} |"))
+        mean, sd = results["summary"][method]["target_auc"]["mean"], results["summary"][method]["target_auc"]["sd"]
+        assert f"{mean:.3f} ± {sd:.3f}" in row
+    assert "paired by seed" in table and "## Diagnostics" in table
+    assert (out / "results.png").stat().st_size > 10_000
+
+
+def test_epoch_trace_scores_what_the_dense_prediction_scores(smoke):
+    """With one epoch the chosen and the last epoch are the same model: both AUCs must agree."""
+    results, _ = smoke
+    for run in results["runs"]:
+        assert 0.5 < run["target_auc"] <= 1.0 and 0.0 <= run["pad_after"] <= 2.0
+        if run["method"] == "rf":
+            assert "target_auc_by_epoch" not in run
+        else:
+            assert run["target_auc_by_epoch"] == [run["target_auc_last_epoch"]]
+            assert run["target_auc_last_epoch"] == pytest.approx(run["target_auc"], abs=1e-6)
+
+
+def test_source_statistics_ablation_for_methods_trained_without_the_target(smoke):
+    results, _ = smoke
+    for run in results["runs"]:
+        assert ("target_auc_source_stats" in run) == (run["method"] in ("rf", "cnn"))
+    rf = [r for r in results["runs"] if r["method"] == "rf"]
+    # the target's other calibrations make the source's statistics a poor fit on this pair
+    assert np.mean([r["target_auc"] - r["target_auc_source_stats"] for r in rf]) > 0.02
+
+
+def test_append_keeps_other_seeds(bench, smoke, tmp_path):
+    results, _ = smoke
+    kept = [r for r in results["runs"] if r["seed"] == 0]
+    merged = bench.run("smoke", ["rf"], "cpu", str(tmp_path), seeds=[1], keep_runs=kept)
+    assert sorted({(r["method"], r["seed"]) for r in merged["runs"]}) == sorted(
+        {(r["method"], 0) for r in kept} | {("rf", 1)})
+    assert merged["summary"]["rf"]["n"] == 2
