@@ -60,6 +60,12 @@ class TrainModel(WorkerAlgorithm):
         self.add(QgsProcessingParameterNumber("LAMBDA_MAX", "Domain adaptation weight (lambda max)",
                                               QgsProcessingParameterNumber.Double, 1.0, minValue=0.0),
                  "Final weight of the reversed domain gradient; it rises as 2/(1+exp(-10 p)) - 1.", advanced=True)
+        self.add(QgsProcessingParameterNumber("VALIDATION_FRACTION", "Validation fraction (source x-y blocks)",
+                                              QgsProcessingParameterNumber.Double, 0.25, minValue=0.0,
+                                              maxValue=0.9),
+                 "Share of the source's 4 x 4 x-y blocks held out (whole columns, with a buffer) to choose the best "
+                 "epoch. 0 trains on every labelled voxel and keeps the last epoch: use it when the ore is too "
+                 "concentrated to be split into blocks.", advanced=True)
         self.add_device_parameter()
         self.add(QgsProcessingParameterNumber("SEED", "Random seed", QgsProcessingParameterNumber.Integer, 0,
                                               minValue=0), "Same seed and data, same model on the CPU.", advanced=True)
@@ -88,6 +94,7 @@ class TrainModel(WorkerAlgorithm):
             "--learning-rate", self.parameterAsDouble(parameters, "LEARNING_RATE", context),
             "--negative-ratio", self.parameterAsDouble(parameters, "NEGATIVE_RATIO", context),
             "--lambda-max", self.parameterAsDouble(parameters, "LAMBDA_MAX", context),
+            "--val-fraction", self.parameterAsDouble(parameters, "VALIDATION_FRACTION", context),
             "--device", self.device_argument(parameters, context),
             "--seed", self.parameterAsInt(parameters, "SEED", context),
         ]

@@ -25,6 +25,8 @@ def add_model_commands(commands) -> None:
     train.add_argument("--learning-rate", type=float, default=1e-3)
     train.add_argument("--negative-ratio", type=float, default=1.0)
     train.add_argument("--lambda-max", type=float, default=1.0)
+    train.add_argument("--val-fraction", type=float, default=0.25,
+                       help="share of the source's x-y blocks held out to choose the epoch; 0: keep the last epoch")
     train.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
     train.add_argument("--seed", type=int, default=0)
 
@@ -82,7 +84,7 @@ def train_job(args: argparse.Namespace, progress) -> dict:
     config = TrainConfig(method=args.method, patch_size=args.patch_size, epochs=args.epochs,
                          batch_size=args.batch_size, learning_rate=args.learning_rate,
                          negative_ratio=args.negative_ratio, lambda_max=args.lambda_max, device=args.device,
-                         seed=args.seed)
+                         seed=args.seed, val_fraction=args.val_fraction)
 
     def on_progress(event: dict) -> None:
         fraction = ((event.get("epoch", 1) - 1) + event.get("step", 0) / max(event.get("steps", 1), 1)) / max(

@@ -163,7 +163,8 @@ def spatial_block_split(
     if best is None:
         raise Mpm3dError(
             "the source labels are too concentrated for spatial-block validation (no choice of held-out "
-            "blocks leaves ore and barren voxels on both sides); set the validation fraction to 0"
+            "blocks leaves ore and barren voxels on both sides); set the validation fraction (VALIDATION_FRACTION) "
+            "to 0 to train without validation and keep the last epoch"
         )
     val_columns, train_columns = best
     return SourceSplit(

@@ -221,6 +221,19 @@ def test_bad_inputs_are_clear_errors(small_pair):
     assert str(source.feature_names) in str(error.value) and str(renamed.feature_names) in str(error.value)
 
 
+def test_ore_in_one_block_asks_for_validation_fraction_zero(small_pair):
+    """No block split leaves ore on both sides: the message names the parameter, and 0 trains anyway."""
+    source, target = small_pair
+    corner = np.zeros(source.label.shape, bool)
+    corner[:, :5, :5] = True  # inside one of the 4 x 4 x-y blocks of a 24 x 24 grid
+    label = np.where(source.valid, np.where(corner, LABEL_ORE, LABEL_BARREN), LABEL_UNKNOWN)
+    clustered = dataclasses.replace(source, label=label)
+    _expect_error(clustered, target, r"VALIDATION_FRACTION\) to 0", patch_size=3)
+    result = train(clustered, target, TrainConfig(method="cnn", patch_size=3, epochs=2, batch_size=16, device="cpu",
+                                                  val_fraction=0))
+    assert result.best_epoch == 2 and result.val_auc is None
+
+
 def test_constant_feature_is_named(small_pair):
     source, target = small_pair
     features = target.features.copy()

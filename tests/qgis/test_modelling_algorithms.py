@@ -48,6 +48,16 @@ def test_training_writes_a_model_and_a_report(trained):
     assert trained["DEVICE_USED"] == "cpu"
 
 
+def test_without_validation_blocks_the_last_epoch_is_kept(cubes, tmp_path):
+    """VALIDATION_FRACTION 0: for ore too concentrated to split into blocks; the report still renders."""
+    import processing
+
+    result = processing.run("mpm3d:train_model", _train_parameters(cubes, str(tmp_path), METHOD=3,
+                                                                   VALIDATION_FRACTION=0))
+    assert result["BEST_EPOCH"] == EPOCHS and result["VAL_AUC"] is None
+    assert "validation" in open(result["OUTPUT_REPORT"], encoding="utf-8").read().lower()
+
+
 def test_prediction_gives_styled_level_rasters_on_the_cube_grid(trained, cubes, tmp_path, synthetic_slices):
     import processing
     from qgis.core import QgsProject, QgsSingleBandPseudoColorRenderer
