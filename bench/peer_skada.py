@@ -11,11 +11,11 @@ Output (.npz): target ore probability per voxel (NaN off the valid mask), valida
 embeddings, and the training time.
 
 What is ours and what is skada's: ours are the standardisation (each deposit by its own
-statistics, as for every method), the patches and the feature extractor (the `cnn` network, so
-only the adaptation differs). skada's are the gradient reversal (fixed weight 1), the domain
-classifier (its default, with one fix, below), the domain loss, the domain-balanced batches and
-the training loop. The optimiser, learning rate, batch size and epochs are the plugin's, because
-skorch's default (SGD at 0.01) does not train in this few steps.
+statistics, as for every method, unless the job says otherwise), the patches and the feature
+extractor (the `cnn` network, so only the adaptation differs). skada's are the gradient reversal
+(fixed weight 1), the domain classifier (its default, with one fix, below), the domain loss, the
+domain-balanced batches and the training loop. The optimiser, learning rate, batch size and epochs
+are the plugin's, because skorch's default (SGD at 0.01) does not train in this few steps.
 """
 
 from __future__ import annotations
@@ -97,8 +97,9 @@ def run(job: dict, device: str) -> dict:
     patch_size = int(job["patch_size"])
     half = patch_size // 2
     source, target = _cube(job["source_features"]), _cube(job["target_features"])
-    gatherers = {name: PatchGatherer(padded_standardised(cube, cube_stats(cube), half), patch_size,
-                                     torch.device("cpu"))
+    stats = {"source": cube_stats(source)}
+    stats["target"] = stats["source"] if str(job["target_normalisation"]) == "source" else cube_stats(target)
+    gatherers = {name: PatchGatherer(padded_standardised(cube, stats[name], half), patch_size, torch.device("cpu"))
                  for name, cube in (("source", source), ("target", target))}
     x_source = _patches(gatherers["source"], job["train_voxels"])
     x_target = _patches(gatherers["target"], job["target_voxels"])

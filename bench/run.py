@@ -31,6 +31,7 @@ from core.grid import LABEL_BARREN, LABEL_ORE  # noqa: E402
 from core.metrics import evaluate, proxy_a_distance, roc_auc  # noqa: E402
 from core.model import TrainedModel  # noqa: E402
 from core.sampling import (  # noqa: E402
+    FeatureStats,
     PatchGatherer,
     cube_stats,
     draw_source_epoch,
@@ -46,9 +47,11 @@ PAPER_AUC = {"dann_cta": 0.890, "rf": 0.791, "cnn": 0.744}
 PEER = "skada_dann"
 METHODS = ("rf", "cnn", "cta", "dann", "dann_cta", PEER)
 SOURCE_STATS_METHODS = ("rf", "cnn")  # trained without the target: scoring them with source statistics is fair
+# name: (synthetic_pair arguments, TrainConfig.target_normalisation)
 VARIANTS = {
-    "as_designed": {},
-    "same_ore_zone": {"same_ore_zone": True},
+    "as_designed": ({}, "own"),
+    "same_ore_zone": ({"same_ore_zone": True}, "own"),
+    "source_statistics": ({}, "source"),
 }
 PROFILES = {
     # quick: 2 CPU cores within about 30 minutes; full: >= 1 million voxels per deposit, for a GPU
@@ -67,17 +70,17 @@ def _sample_voxels(cube, n: int, rng) -> np.ndarray:
     return rng.choice(flat, size=min(n, len(flat)), replace=False)
 
 
-def _standardised_centres(cube, flat: np.ndarray) -> np.ndarray:
-    return standardise(cube.features.reshape(len(cube.feature_names), -1)[:, flat], cube_stats(cube)).T
+def _standardised_centres(cube, flat: np.ndarray, stats) -> np.ndarray:
+    return standardise(cube.features.reshape(len(cube.feature_names), -1)[:, flat], stats).T
 
 
-def representations(model, cube, flat: np.ndarray, device: str) -> np.ndarray:
+def representations(model, cube, role: str, flat: np.ndarray, device: str) -> np.ndarray:
     """What the label head sees: the network's pooled embedding, or the standardised centre features."""
     import torch
 
+    stats = FeatureStats.from_dict(model.normalisation[role])
     if model.network is None:
-        return _standardised_centres(cube, flat)
-    stats = cube_stats(cube)
+        return _standardised_centres(cube, flat, stats)
     torch_device = torch.device(device)
     net = model.network.to(torch_device).eval()
     patches = PatchGatherer(padded_standardised(cube, stats, model.patch_size // 2), model.patch_size, torch_device)
@@ -114,9 +117,9 @@ def _target_auc(probability: np.ndarray, labels: np.ndarray) -> float:
 class EpochTrace:
     """Target AUC of the network after every epoch: a diagnostic of the checkpoint choice, read after training."""
 
-    def __init__(self, method: str, target, target_labels: np.ndarray, device: str):
+    def __init__(self, method: str, target, target_labels: np.ndarray, device: str, stats):
         self.method, self.target, self.labels, self.device = method, target, target_labels, device
-        self.stats = cube_stats(target).to_dict()
+        self.stats = stats.to_dict()
         self.aucs: list[float] = []
 
     def __call__(self, epoch: int, net) -> None:
@@ -139,6 +142,7 @@ def run_peer(peer_python: str, source, target, config: TrainConfig, embedding_vo
         "val_voxels": val_voxels, "embedding_source_voxels": embedding_voxels[0],
         "embedding_target_voxels": embedding_voxels[1], "seed": config.seed, "patch_size": config.patch_size,
         "epochs": config.epochs, "batch_size": config.batch_size, "learning_rate": config.learning_rate,
+        "target_normalisation": config.target_normalisation,
     }
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer_skada.py")
     with tempfile.TemporaryDirectory() as folder:
@@ -162,21 +166,25 @@ def run(profile_name: str, methods, device: str, out_dir: str, seeds=None, varia
                      "runs": list(keep_runs or []), "hardware": _hardware(device)}
     rocs, embeddings = {}, {}
     for seed in seeds:
+        data_options, target_normalisation = VARIANTS[variant]
         source, target = synthetic_pair(shape=profile["shape"], voxel_size=profile["voxel_size"], seed=seed,
-                                        **VARIANTS[variant])
+                                        **data_options)
+        stats = {"source": cube_stats(source)}
+        stats["target"] = stats["source"] if target_normalisation == "source" else cube_stats(target)
         target_labels = target.label
         target.label = None  # training never sees them
         rng = np.random.default_rng(seed)
         source_flat, target_flat = _sample_voxels(source, DISCREPANCY_SAMPLES, rng), _sample_voxels(
             target, DISCREPANCY_SAMPLES, rng)
-        raw = [_standardised_centres(c, flat) for c, flat in ((source, source_flat), (target, target_flat))]
+        raw = [_standardised_centres(source, source_flat, stats["source"]),
+               _standardised_centres(target, target_flat, stats["target"])]
         pad_before = proxy_a_distance(*raw, seed=seed)
         if seed == seeds[0]:
             embeddings["features"] = tuple(raw)
         for method in methods:
             config = TrainConfig(method=method if method != PEER else "cnn", epochs=profile["epochs"],
                                  batch_size=profile["batch_size"], patch_size=profile["patch_size"], device=device,
-                                 seed=seed)
+                                 seed=seed, target_normalisation=target_normalisation)
             run = {"method": method, "seed": seed, "pad_before": pad_before}
             started = time.perf_counter()
             if method == PEER:
@@ -186,18 +194,18 @@ def run(profile_name: str, methods, device: str, out_dir: str, seeds=None, varia
                 run.update(source_val_auc=answer["val_auc"], best_epoch=config.epochs,
                            patches_per_s=float(answer["patches_per_s"]), train_s=float(answer["train_s"]))
             else:
-                trace = EpochTrace(method, target, target_labels, device) if method != "rf" else None
+                trace = EpochTrace(method, target, target_labels, device, stats["target"]) if method != "rf" else None
                 result = train(source, target, config, on_epoch_end=trace)
                 run["train_s"] = time.perf_counter() - started
-                probability = result.model.predict_dense(target, device=device)
-                rep_source = representations(result.model, source, source_flat, device)
-                rep_target = representations(result.model, target, target_flat, device)
+                probability = result.model.predict_dense(target, device=device, normalisation="target")
+                rep_source = representations(result.model, source, "source", source_flat, device)
+                rep_target = representations(result.model, target, "target", target_flat, device)
                 run.update(source_val_auc=result.val_auc, best_epoch=result.best_epoch,
                            patches_per_s=float(np.mean([h["patches_per_s"] for h in result.history
                                                         if h.get("patches_per_s")] or [np.nan])))
                 if trace is not None:
                     run.update(target_auc_by_epoch=trace.aucs, target_auc_last_epoch=trace.aucs[-1])
-                if method in SOURCE_STATS_METHODS:
+                if method in SOURCE_STATS_METHODS and target_normalisation == "own":
                     run["target_auc_source_stats"] = _target_auc(
                         result.model.predict_dense(target, device=device, normalisation="source"), target_labels)
             metrics = evaluate(probability, target_labels, target.grid.z)
@@ -254,6 +262,9 @@ VARIANT_TEXT = {
     "as_designed": "the synthetic pair as designed (target ore 110 ± 50 m into the footwall, source 35 ± 35 m)",
     "same_ore_zone": "ablation `same_ore_zone`: the target's ore zone placed as in the source (35 ± 35 m into the "
                      "footwall); every other difference between the deposits stays",
+    "source_statistics": "ablation `source_statistics`: the synthetic pair as designed, but the target standardised "
+                         "with the source's statistics in training and prediction (no per-deposit standardisation), "
+                         "for every method",
 }
 
 

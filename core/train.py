@@ -64,6 +64,8 @@ class TrainConfig:
     device: str = "auto"
     seed: int = 0
     val_fraction: float = 0.25
+    # "own": each deposit standardised by its own statistics; "source": the target by the source's (an ablation)
+    target_normalisation: str = "own"
 
 
 @dataclass
@@ -99,7 +101,8 @@ def train(
     """
     _check_inputs(source, target, config)
     device = resolve_device(config.device)
-    source_stats, target_stats = _domain_stats(source, "SOURCE"), _domain_stats(target, "TARGET")
+    source_stats = _domain_stats(source, "SOURCE")
+    target_stats = source_stats if config.target_normalisation == "source" else _domain_stats(target, "TARGET")
     half = config.patch_size // 2
     split = spatial_block_split(source.label, source.valid, half, config.val_fraction, config.seed)
     n_samples = int(round(len(split.train_ore) * (1 + config.negative_ratio)))
@@ -176,6 +179,8 @@ def _check_inputs(source: Cube, target: Cube, config: TrainConfig) -> None:
         raise Mpm3dError(f"the batch size (BATCH_SIZE) must be at least 2, got {config.batch_size}")
     if not config.negative_ratio > 0:
         raise Mpm3dError(f"the negative ratio (NEGATIVE_RATIO) must be positive, got {config.negative_ratio}")
+    if config.target_normalisation not in ("own", "source"):
+        raise Mpm3dError(f"the target normalisation must be 'own' or 'source', not '{config.target_normalisation}'")
     if not 0 <= config.val_fraction < 1:
         raise Mpm3dError(f"the validation fraction must be in [0, 1), got {config.val_fraction}")
     if list(source.feature_names) != list(target.feature_names):

@@ -68,3 +68,12 @@ def test_append_keeps_other_seeds(bench, smoke, tmp_path):
     assert sorted({(r["method"], r["seed"]) for r in merged["runs"]}) == sorted(
         {(r["method"], 0) for r in kept} | {("rf", 1)})
     assert merged["summary"]["rf"]["n"] == 2
+
+
+def test_source_statistics_variant_scores_like_the_diagnostic(bench, smoke, tmp_path):
+    """Two routes to the same ablation for a forest: the variant's training and the diagnostic column."""
+    results, _ = smoke
+    variant = bench.run("smoke", ["rf"], "cpu", str(tmp_path), seeds=[0], variant="source_statistics")
+    diagnostic = next(r for r in results["runs"] if r["method"] == "rf" and r["seed"] == 0)
+    assert variant["runs"][0]["target_auc"] == pytest.approx(diagnostic["target_auc_source_stats"], abs=1e-9)
+    assert "source's statistics" in (tmp_path / "results.md").read_text()

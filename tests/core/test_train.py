@@ -234,6 +234,17 @@ def test_ore_in_one_block_asks_for_validation_fraction_zero(small_pair):
     assert result.best_epoch == 2 and result.val_auc is None
 
 
+def test_target_normalisation_source_stores_the_source_statistics_for_the_target(small_pair):
+    """The benchmark's ablation without per-deposit standardisation: the model applies the source's to both."""
+    source, target = small_pair
+    config = TrainConfig(method="rf", patch_size=3, epochs=1, device="cpu", target_normalisation="source")
+    normalisation = train(source, target, config).model.normalisation
+    assert normalisation["target"] == normalisation["source"] == cube_stats(source).to_dict()
+    own = train(source, target, dataclasses.replace(config, target_normalisation="own")).model.normalisation
+    assert own["target"] == cube_stats(target).to_dict() != own["source"]
+    _expect_error(source, target, "'own' or 'source'", target_normalisation="target")
+
+
 def test_constant_feature_is_named(small_pair):
     source, target = small_pair
     features = target.features.copy()
