@@ -156,8 +156,8 @@ def run_peer(peer_python: str, source, target, config: TrainConfig, embedding_vo
 
 
 def run(profile_name: str, methods, device: str, out_dir: str, seeds=None, variant: str = "as_designed",
-        peer_python: str | None = None, keep_runs: list[dict] | None = None) -> dict:
-    profile = PROFILES[profile_name]
+        peer_python: str | None = None, keep_runs: list[dict] | None = None, epochs: int | None = None) -> dict:
+    profile = dict(PROFILES[profile_name], **({"epochs": epochs} if epochs else {}))
     seeds = list(range(profile["seeds"])) if seeds is None else list(seeds)
     if PEER in methods and not peer_python:
         print(f"{PEER}: no --peer-python given, the peer row is left out", flush=True)
@@ -337,10 +337,10 @@ def write_markdown(results: dict, path: str) -> None:
                       f"speed-up {dense['speedup']:.1f}x (cube {dense['cube_shape']})."]
     if "dann_cta" in s:
         lines += [f"Training throughput (dann_cta): {s['dann_cta']['patches_per_s']['mean']:,.0f} patches/s."]
+    variant = results.get("variant", "as_designed")
     lines += ["", "![ROC curves and feature projections](results.png)", "",
-              f"Regenerate: `make bench BENCH_PROFILE={results['profile']}`"
-              + (f" with `--variant {results['variant']}`" if results.get("variant", "as_designed") != "as_designed"
-                 else "") + "."]
+              f"Regenerate: `make bench BENCH_PROFILE={results['profile']}"
+              + (f" BENCH_VARIANT={variant}" if variant != "as_designed" else "") + "`."]
     with open(path, "w") as handle:
         handle.write("\n".join(lines) + "\n")
 
@@ -384,6 +384,7 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, help="default: 0 .. the profile's number of seeds - 1")
     parser.add_argument("--append", action="store_true",
                         help="keep the runs of other seeds already in --out-dir's results.json (a run split in parts)")
+    parser.add_argument("--epochs", type=int, help="instead of the profile's (a training-length experiment)")
     parser.add_argument("--peer-python", help="Python of the environment with skada (bench/requirements-peer.txt)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out-dir", default=os.path.dirname(os.path.abspath(__file__)))
@@ -398,7 +399,7 @@ def main() -> None:
     if args.append and os.path.exists(previous):
         with open(previous) as handle:
             keep = [r for r in json.load(handle)["runs"] if r["seed"] not in seeds]
-    run(args.profile, args.methods, device, args.out_dir, seeds, args.variant, args.peer_python, keep)
+    run(args.profile, args.methods, device, args.out_dir, seeds, args.variant, args.peer_python, keep, args.epochs)
 
 
 if __name__ == "__main__":
