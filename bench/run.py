@@ -282,16 +282,20 @@ def _paired_gaps(runs: list[dict], method: str, baseline: str) -> np.ndarray:
                      for (m, seed) in by_seed if m == method and (baseline, seed) in by_seed])
 
 
-def _command(results: dict) -> str:
+def _command(results: dict, folder: str) -> str:
     """The make target that gives these results, or the script's command line for a one-off experiment."""
     variant = results.get("variant", "as_designed")
     methods = list(dict.fromkeys(r["method"] for r in results["runs"]))
     epochs = results["settings"]["epochs"]
-    if epochs == PROFILES[results["profile"]]["epochs"] and set(methods) == set(METHODS):
+    seeds = sorted({r["seed"] for r in results["runs"]})
+    profile = PROFILES[results["profile"]]
+    default_seeds = seeds == list(range(profile["seeds"]))
+    if epochs == profile["epochs"] and set(methods) == set(METHODS) and default_seeds:
         return f"make bench BENCH_PROFILE={results['profile']}" + (
             f" BENCH_VARIANT={variant}" if variant != "as_designed" else "")
     return (f".venv/bin/python bench/run.py --profile {results['profile']} --variant {variant} --epochs {epochs} "
-            f"--methods {' '.join(methods)}")
+            f"--methods {' '.join(methods)}" + ("" if default_seeds else f" --seeds {' '.join(map(str, seeds))}")
+            + (f" --out-dir bench/{folder}" if folder != "bench" else ""))
 
 
 def write_markdown(results: dict, path: str) -> None:
@@ -350,7 +354,9 @@ def write_markdown(results: dict, path: str) -> None:
                       f"speed-up {dense['speedup']:.1f}x (cube {dense['cube_shape']})."]
     if "dann_cta" in s:
         lines += [f"Training throughput (dann_cta): {s['dann_cta']['patches_per_s']['mean']:,.0f} patches/s."]
-    lines += ["", "![ROC curves and feature projections](results.png)", "", f"Regenerate: `{_command(results)}`."]
+    folder = os.path.basename(os.path.dirname(os.path.abspath(path)))
+    lines += ["", "![ROC curves and feature projections](results.png)", "",
+              f"Regenerate: `{_command(results, folder)}`."]
     with open(path, "w") as handle:
         handle.write("\n".join(lines) + "\n")
 

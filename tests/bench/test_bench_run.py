@@ -39,7 +39,7 @@ def test_writes_table_json_and_figure_for_every_seed(smoke):
     assert "paired by seed" in table and "## Diagnostics" in table
     # a subset of the methods is not what `make bench` runs: the table names the command that made it
     command = ".venv/bin/python bench/run.py --profile smoke --variant as_designed --epochs 1 --methods rf cnn dann_cta"
-    assert f"Regenerate: `{command}`." in table
+    assert f"Regenerate: `{command} --out-dir bench/{out.name}`." in table
     assert (out / "results.png").stat().st_size > 10_000
 
 
