@@ -36,12 +36,11 @@ from core.sampling import (  # noqa: E402
     cube_stats,
     draw_source_epoch,
     padded_standardised,
-    spatial_block_split,
     standardise,
 )
 from core.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
 from core.synthetic import synthetic_pair  # noqa: E402
-from core.train import TrainConfig, train, validation_set  # noqa: E402
+from core.train import TrainConfig, source_samples, train  # noqa: E402
 
 PAPER_AUC = {"dann_cta": 0.890, "rf": 0.791, "cnn": 0.744}
 PEER = "skada_dann"
@@ -131,10 +130,8 @@ class EpochTrace:
 
 def run_peer(peer_python: str, source, target, config: TrainConfig, embedding_voxels, rng) -> dict:
     """skada's DANN in its own environment, on our split, class balance and patches; see bench/peer_skada.py."""
-    split = spatial_block_split(source.label, source.valid, config.patch_size // 2, config.val_fraction, config.seed)
-    split_rng = np.random.default_rng([config.seed, 1])  # drawn in the order train() draws them
-    val_voxels, val_labels = validation_set(split, split_rng)
-    voxels, labels = draw_source_epoch(split, config.negative_ratio, split_rng)
+    split, (val_voxels, val_labels), split_rng = source_samples(source, config)
+    voxels, labels = draw_source_epoch(split, config.negative_ratio, split_rng)  # train()'s first epoch
     job = {
         "source_features": source.features, "target_features": target.features,
         "target_valid": target.valid, "train_voxels": voxels, "train_labels": labels,

@@ -103,8 +103,7 @@ def train(
     device = resolve_device(config.device)
     source_stats = _domain_stats(source, "SOURCE")
     target_stats = source_stats if config.target_normalisation == "source" else _domain_stats(target, "TARGET")
-    half = config.patch_size // 2
-    split = spatial_block_split(source.label, source.valid, half, config.val_fraction, config.seed)
+    split, validation, rng = source_samples(source, config)
     n_samples = int(round(len(split.train_ore) * (1 + config.negative_ratio)))
     if config.batch_size > n_samples:
         raise Mpm3dError(
@@ -113,8 +112,6 @@ def train(
             f"barren per ore); lower the batch size (BATCH_SIZE) to at most {n_samples}"
         )
     normalisation = {"source": source_stats.to_dict(), "target": target_stats.to_dict()}
-    rng = np.random.default_rng([config.seed, 1])
-    validation = validation_set(split, rng)
     if config.method == "rf":
         model, history = _train_forest(source, source_stats, split, validation, config, rng)
     else:
@@ -210,7 +207,19 @@ def _domain_stats(cube: Cube, parameter: str):
         raise Mpm3dError(f"{parameter} cube: {exc}") from exc
 
 
-def validation_set(split: SourceSplit, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def source_samples(
+    source: Cube, config: TrainConfig
+) -> tuple[SourceSplit, tuple[np.ndarray, np.ndarray], np.random.Generator]:
+    """The spatial-block split, the fixed validation set, and the generator that then draws the epochs.
+
+    One place for the order of these draws, so the benchmark's peer method gets the samples train() gets.
+    """
+    split = spatial_block_split(source.label, source.valid, config.patch_size // 2, config.val_fraction, config.seed)
+    rng = np.random.default_rng([config.seed, 1])
+    return split, _validation_set(split, rng), rng
+
+
+def _validation_set(split: SourceSplit, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Held-out voxels (all ore, barren thinned to a cap) and their labels, fixed for all epochs."""
     ore = split.val_ore
     if len(ore) > MAX_VALIDATION_VOXELS // 2:
