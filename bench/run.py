@@ -27,8 +27,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from core.grid import LABEL_BARREN, LABEL_ORE  # noqa: E402
-from core.metrics import evaluate, proxy_a_distance, roc_auc  # noqa: E402
+from core.metrics import evaluate, labelled_scores, proxy_a_distance, roc_auc  # noqa: E402
 from core.model import TrainedModel  # noqa: E402
 from core.sampling import (  # noqa: E402
     FeatureStats,
@@ -109,8 +108,7 @@ def dense_speedup(model, cube, device: str, n_patch_voxels: int = 4000) -> dict:
 
 
 def _target_auc(probability: np.ndarray, labels: np.ndarray) -> float:
-    finite = np.isfinite(probability)
-    return float(roc_auc(probability[finite & (labels == LABEL_ORE)], probability[finite & (labels == LABEL_BARREN)]))
+    return float(roc_auc(*labelled_scores(probability, labels)))
 
 
 class EpochTrace:

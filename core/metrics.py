@@ -36,10 +36,8 @@ def evaluate(prospectivity: np.ndarray, label: np.ndarray, z: np.ndarray) -> dic
         raise Mpm3dError(
             f"{len(z)} elevations were given for {prospectivity.shape[0]} levels; pass one per level."
         )
-    finite = np.isfinite(prospectivity)
-    ore = finite & (label == LABEL_ORE)
-    barren = finite & (label == LABEL_BARREN)
-    n_ore, n_barren = int(ore.sum()), int(barren.sum())
+    ore_p, barren_p = labelled_scores(prospectivity, label)
+    n_ore, n_barren = int(ore_p.size), int(barren_p.size)
     if n_ore == 0 or n_barren == 0:
         missing = "ore" if n_ore == 0 else "barren"
         raise Mpm3dError(
@@ -48,9 +46,7 @@ def evaluate(prospectivity: np.ndarray, label: np.ndarray, z: np.ndarray) -> dic
             "the predicted volume and mark ore as 1 and barren as 0."
         )
 
-    volume_p = prospectivity[finite]
-    ore_p = prospectivity[ore]
-    barren_p = prospectivity[barren]
+    volume_p = prospectivity[np.isfinite(prospectivity)]
     success = _success_rate(volume_p, ore_p)
     result = {
         "n_ore": n_ore,
@@ -67,6 +63,12 @@ def evaluate(prospectivity: np.ndarray, label: np.ndarray, z: np.ndarray) -> dic
     return result
 
 
+def labelled_scores(prospectivity: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Prospectivity of the ore voxels and of the barren voxels, among those with a finite prediction."""
+    finite = np.isfinite(prospectivity)
+    return prospectivity[finite & (label == LABEL_ORE)], prospectivity[finite & (label == LABEL_BARREN)]
+
+
 def roc_auc(positive_scores: np.ndarray, negative_scores: np.ndarray) -> float:
     """Mann-Whitney AUC from average ranks, so tied scores count one half as they should."""
     n_pos, n_neg = len(positive_scores), len(negative_scores)
@@ -78,11 +80,9 @@ def roc_auc(positive_scores: np.ndarray, negative_scores: np.ndarray) -> float:
 
 
 def _level_metrics(prospectivity: np.ndarray, label: np.ndarray, z: float) -> dict:
-    finite = np.isfinite(prospectivity)
-    ore_p = prospectivity[finite & (label == LABEL_ORE)]
-    barren_p = prospectivity[finite & (label == LABEL_BARREN)]
+    ore_p, barren_p = labelled_scores(prospectivity, label)
     both_classes = ore_p.size > 0 and barren_p.size > 0
-    capture = _capture_at(_success_rate(prospectivity[finite], ore_p), 0.10) if ore_p.size else None
+    capture = _capture_at(_success_rate(prospectivity[np.isfinite(prospectivity)], ore_p), 0.10) if ore_p.size else None
     return {
         "z": z,
         "auc": roc_auc(ore_p, barren_p) if both_classes else None,

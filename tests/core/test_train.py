@@ -8,7 +8,7 @@ import torch
 
 from core.errors import Mpm3dError
 from core.grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN
-from core.metrics import roc_auc
+from core.metrics import labelled_scores, roc_auc
 from core.sampling import (
     PatchGatherer,
     cube_stats,
@@ -45,9 +45,7 @@ def profile_runs():
         events = []
         result = train(source, target, TrainConfig(method=method, **PROFILE_CONFIG), events.append)
         probability = result.model.predict_dense(target, device="cpu")
-        scored = np.isfinite(probability)
-        auc = roc_auc(probability[scored & (target_label == LABEL_ORE)],
-                      probability[scored & (target_label == LABEL_BARREN)])
+        auc = roc_auc(*labelled_scores(probability, target_label))
         runs[method] = {"result": result, "target_auc": auc, "events": events}
     return runs
 
