@@ -1,6 +1,5 @@
 """Predict prospectivity: dense prediction in the worker, level rasters loaded and styled in the project."""
 
-
 from qgis.core import (
     QgsProcessingContext,
     QgsProcessingOutputMultipleLayers,

@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 import safetensors.numpy
+from pickle_payload import CreatesMarker
 
 from core import atomic, commands, jobs, slices
 from core.atomic import atomic_group, atomic_path, partial_pattern, remove_leftovers
@@ -137,21 +138,13 @@ def _model_header_file(path, metadata, tensor_bytes=16):
     return str(path)
 
 
-class _CreatesMarker:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (open, (self.marker, "w"))
-
-
 def test_model_files_that_are_not_models_name_the_model_parameter(tmp_path):
     truncated = _model_header_file(tmp_path / "cut.safetensors", {})
     data = open(truncated, "rb").read()
     open(truncated, "wb").write(data[:-8])
     marker = tmp_path / "ran"
     evil = tmp_path / "evil.safetensors"
-    evil.write_bytes(pickle.dumps({"weights": _CreatesMarker(str(marker))}))
+    evil.write_bytes(pickle.dumps({"weights": CreatesMarker(str(marker))}))
     text = tmp_path / "notes.safetensors"
     text.write_text("these are not weights")
     cases = [

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import safetensors.numpy
 import torch
+from pickle_payload import CreatesMarker
 
 from core.errors import Mpm3dError
 from core.modelfile import FORMAT, FORMAT_VERSION, load_model, save_model
@@ -69,24 +70,14 @@ def test_metadata_is_plain_json_with_provenance(saved, models):
     assert set(provenance["versions"]) == {"mpm3d", "torch", "numpy", "scikit-learn"}
 
 
-class _CreatesMarker:
-    """Unpickling this opens (creates) a file: proof of whether a loader ran pickle code."""
-
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (open, (self.marker, "w"))
-
-
 def test_pickle_is_refused_without_being_unpickled(tmp_path):
     control = tmp_path / "control-marker"
-    pickle.loads(pickle.dumps(_CreatesMarker(str(control))))
+    pickle.loads(pickle.dumps(CreatesMarker(str(control))))
     assert control.exists()  # the payload really does run code when unpickled
 
     marker = tmp_path / "marker"
     path = tmp_path / "evil.safetensors"
-    path.write_bytes(pickle.dumps({"weights": _CreatesMarker(str(marker))}))
+    path.write_bytes(pickle.dumps({"weights": CreatesMarker(str(marker))}))
     with pytest.raises(Mpm3dError, match="not an mpm3d model file") as error:
         load_model(str(path))
     assert str(path) in str(error.value)
