@@ -1,5 +1,6 @@
 """What every mpm3d algorithm shares: help text per parameter, error mapping, progress, styling."""
 
+import math
 import os
 import tempfile
 import traceback
@@ -15,8 +16,15 @@ from qgis.core import (
     QgsProcessingLayerPostProcessorInterface,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFeatureSource,
     QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterMapLayer,
+    QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterVectorLayer,
     QgsRasterFileWriter,
     QgsRasterLayer,
     QgsRasterPipe,
@@ -29,6 +37,7 @@ from ..core.atomic import check_output_path
 from ..core.cubefile import CubeReader
 from ..core.errors import Mpm3dError
 from ..core.grid import Grid
+from ..core.paths import absolute, check_distinct, check_not_in_plugin
 from ..provider.settings import DEVICES, PLUGIN_DIR, check_worker_python, default_device
 
 # The post-processors must outlive the algorithm run (QGIS keeps only a pointer).
@@ -97,22 +106,31 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
         return report
 
     def checkParameterValues(self, parameters, context):  # noqa: N802
-        """QGIS's own check; where it refuses a value, say what the parameter accepts (QGIS only names it)."""
+        """QGIS's own check, then what it lets through: NaN or infinite numbers (QGIS accepts ``nan``).
+
+        Where QGIS refuses a value, say what the parameter accepts (QGIS only names it).
+        """
         ok, message = super().checkParameterValues(parameters, context)
-        if ok:
+        if not ok:
+            for definition in self.parameterDefinitions():
+                value = parameters.get(definition.name())
+                if not definition.checkValueIsAcceptable(value, context):
+                    return False, f"{accepted_values(definition)}; got {value!r}."
             return ok, message
         for definition in self.parameterDefinitions():
-            value = parameters.get(definition.name())
-            if not definition.checkValueIsAcceptable(value, context):
-                return False, f"{accepted_values(definition)}; got {value!r}."
+            if isinstance(definition, QgsProcessingParameterNumber) and parameters.get(definition.name()) is not None:
+                value = self.parameterAsDouble(parameters, definition.name(), context)
+                if not math.isfinite(value):
+                    return False, f"{accepted_values(definition)}, not {value}."
         return ok, message
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         try:
+            self.check_paths(parameters, context)
             return self.execute(parameters, context, feedback)
         except Cancelled:
-            feedback.pushInfo("Cancelled; no output was written.")
-            return {}
+            raise QgsProcessingException("Cancelled; no output was written, earlier files are as they were.") \
+                from None
         except Mpm3dError as exc:
             raise QgsProcessingException(str(exc)) from exc
         except QgsProcessingException:
@@ -126,12 +144,79 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
     def execute(self, parameters, context, feedback):
         raise NotImplementedError
 
+    # Paths: every one made absolute here, against the project's folder or else the working directory,
+    # before anything is read or written (the worker runs elsewhere; a relative path once wrote into
+    # the plugin's own folder).
+
     @staticmethod
-    def layer_file(layer, feedback) -> str:
+    def base_folder(context) -> str:
+        project = context.project()
+        home = project.homePath() if project is not None else ""
+        return home if home and os.path.isdir(home) else os.getcwd()
+
+    def parameterAsFile(self, parameters, name, context):  # noqa: N802 - QGIS API
+        path = super().parameterAsFile(parameters, name, context)
+        return absolute(path, self.base_folder(context)) if path else path
+
+    def parameterAsFileOutput(self, parameters, name, context):  # noqa: N802 - QGIS API
+        path = super().parameterAsFileOutput(parameters, name, context)
+        return absolute(path, self.base_folder(context)) if path else path
+
+    def folder_value(self, parameters, name, context) -> str | None:
+        """An output folder made absolute; None for a temporary one (made only when used)."""
+        folder = self.parameterAsString(parameters, name, context)
+        if not folder or folder == QgsProcessing.TEMPORARY_OUTPUT:
+            return None
+        return absolute(folder, self.base_folder(context))
+
+    def folder_outputs(self, parameters, context) -> dict[str, list[str]]:
+        """The files a run writes into its output folders, as globs by parameter; overridden where it writes any."""
+        return {}
+
+    def check_paths(self, parameters, context) -> None:
+        """Before any work: no output may be one of the inputs (by path or link), nor two outputs one file,
+        nor an output among the plugin's own files."""
+        inputs, outputs = {}, dict(self.folder_outputs(parameters, context))
+        for definition in self.parameterDefinitions():
+            name = definition.name()
+            if isinstance(definition, QgsProcessingParameterFileDestination):
+                outputs[name] = [self.parameterAsFileOutput(parameters, name, context)]
+            elif isinstance(definition, QgsProcessingParameterFeatureSink):
+                path = self._sink_path(parameters, name, context)
+                if path:
+                    check_not_in_plugin(path)
+                    outputs[name] = [path]
+            elif isinstance(definition, QgsProcessingParameterFile):
+                inputs[name] = [self.parameterAsFile(parameters, name, context)]
+            elif isinstance(definition, QgsProcessingParameterMultipleLayers):
+                inputs[name] = [_layer_path(layer) for layer in self.parameterAsLayerList(parameters, name, context)]
+            elif isinstance(definition, (QgsProcessingParameterRasterLayer, QgsProcessingParameterVectorLayer,
+                                         QgsProcessingParameterMapLayer, QgsProcessingParameterFeatureSource)):
+                layer = self.parameterAsLayer(parameters, name, context)
+                inputs[name] = [_layer_path(layer)] if layer is not None else []
+        check_distinct(inputs, outputs)
+
+    def _sink_path(self, parameters, name, context) -> str:
+        value = parameters.get(name)
+        if value is None or value == QgsProcessing.TEMPORARY_OUTPUT:
+            return ""
+        path = self.parameterAsOutputLayer(parameters, name, context).split("|")[0]
+        if not path or path.startswith(("memory:", "ogr:", "postgres:")) or path == QgsProcessing.TEMPORARY_OUTPUT:
+            return ""
+        return absolute(path, self.base_folder(context))
+
+    @staticmethod
+    def layer_file(layer, feedback, parameter: str = "") -> str:
         """A file GDAL can read for a raster layer; a layer that is not file-backed is written to a temp GeoTIFF."""
+        if not isinstance(layer, QgsRasterLayer) or not layer.isValid():
+            source = layer.source().split("|")[0]
+            what = "a cube file" if source.lower().endswith(".nc") else "not a raster layer"
+            raise Mpm3dError(f"{parameter}: {source} is {what}; give depth-slice rasters (e.g. GeoTIFF, one per "
+                             "level). A cube file (.nc) goes into a cube parameter, or back to slices with "
+                             "'Export cube to depth slices'.")
         path = layer.source().split("|")[0]
         if layer.providerType() == "gdal" and os.path.isfile(path):
-            return path
+            return os.path.abspath(path)
         target = os.path.join(tempfile.mkdtemp(prefix="mpm3d_"), f"{layer.name()}.tif")
         feedback.pushInfo(f"Layer {layer.name()} is not a file; writing it to {target}")
         writer = QgsRasterFileWriter(target)
@@ -143,7 +228,7 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
 
     def layer_files(self, parameters, name, context, feedback) -> list[str]:
         layers = self.parameterAsLayerList(parameters, name, context)
-        return [self.layer_file(layer, feedback) for layer in layers]
+        return [self.layer_file(layer, feedback, name) for layer in layers]
 
     def output_file(self, parameters, name, context) -> str:
         """A file destination, checked before any work so that an unwritable path is named at once."""
@@ -210,10 +295,14 @@ def style_prospectivity_layer(layer: QgsRasterLayer) -> None:
     layer.triggerRepaint()
 
 
+def _layer_path(layer) -> str:
+    return os.path.abspath(layer.source().split("|")[0])
+
+
 def folder_parameter_value(algorithm, parameters, name, context) -> str:
     """A folder destination, checked but not made yet (QgsProcessing.TEMPORARY_OUTPUT gives a temp folder)."""
-    folder = algorithm.parameterAsString(parameters, name, context)
-    if not folder or folder == QgsProcessing.TEMPORARY_OUTPUT:
+    folder = algorithm.folder_value(parameters, name, context)
+    if folder is None:
         return tempfile.mkdtemp(prefix="mpm3d_")
     checked_output(name, folder, is_folder=True)  # the writers make it, so a failed run leaves none behind
     return folder
@@ -229,7 +318,7 @@ def cube_crs(grid: Grid, parameter: str) -> QgsCoordinateReferenceSystem:
 
 def read_prospectivity_cube(algorithm, parameters, context) -> CubeReader:
     """The PROSPECTIVITY cube, refused early when it holds no prospectivity."""
-    reader = CubeReader(algorithm.parameterAsFile(parameters, "PROSPECTIVITY", context))
+    reader = CubeReader(algorithm.parameterAsFile(parameters, "PROSPECTIVITY", context), "PROSPECTIVITY")
     if not reader.has("prospectivity"):
         raise Mpm3dError(f"PROSPECTIVITY: {reader.path} has no 'prospectivity' variable; give a cube written by "
                          "'Predict prospectivity'.")

@@ -27,9 +27,17 @@ class ExportSlices(Mpm3dAlgorithm):
                  "Folder that receives the slices.")
         self.addOutput(QgsProcessingOutputMultipleLayers("OUTPUT_LAYERS", "Slices"))
 
+    def folder_outputs(self, parameters, context):
+        folder = self.folder_value(parameters, "OUTPUT_FOLDER", context)
+        cube = self.parameterAsFile(parameters, "CUBE", context)
+        prefix = self.parameterAsString(parameters, "PREFIX", context)
+        return {"OUTPUT_FOLDER": [jobs.export_pattern(cube, folder, prefix)] if folder else []}
+
     def execute(self, parameters, context, feedback):
         folder = folder_parameter_value(self, parameters, "OUTPUT_FOLDER", context)
         result = jobs.export(self.parameterAsFile(parameters, "CUBE", context), folder,
                              self.parameterAsString(parameters, "PREFIX", context), None, self.progress(feedback))
+        for warning in result["WARNINGS"]:
+            feedback.reportError(warning, False)
         feedback.pushInfo(f"Wrote {len(result['OUTPUT_LAYERS'])} rasters to {folder}")
         return {"OUTPUT_FOLDER": folder, "OUTPUT_LAYERS": result["OUTPUT_LAYERS"]}

@@ -138,7 +138,7 @@ class ExtractTargets(Mpm3dAlgorithm):
         """The label variable of LABEL_CUBE, checked to lie on the prospectivity grid."""
         if not path:
             return None
-        reader = CubeReader(path)
+        reader = CubeReader(path, "LABEL_CUBE")
         if not reader.has("label"):
             raise Mpm3dError(f"LABEL_CUBE: {path} has no label variable.")
         same_grid = reader.grid.shape == grid.shape and all(

@@ -45,8 +45,9 @@ class PredictProspectivity(WorkerAlgorithm):
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
-        self.add(QgsProcessingParameterFile("MODEL", "Model file", extension="safetensors"),
-                 "A model written by 'Train prospectivity model'.")
+        self.add(QgsProcessingParameterFile("MODEL", "Model file",
+                                            fileFilter="mpm3d model (*.safetensors);;All files (*)"),
+                 "A model written by 'Train prospectivity model' (recognised by its content, whatever its name).")
         self.add(QgsProcessingParameterFile("CUBE", "Cube to predict", extension="nc"),
                  "Usually the target cube; it must hold the model's features in the same order.")
         self.add(QgsProcessingParameterString("PREFIX", "Layer and file name prefix", "prospectivity"),
@@ -62,10 +63,17 @@ class PredictProspectivity(WorkerAlgorithm):
                  "Receives one GeoTIFF per level, e.g. prospectivity_z-0450.tif.")
         self.addOutput(QgsProcessingOutputMultipleLayers("OUTPUT_LAYERS", "Prospectivity levels"))
 
+    def folder_outputs(self, parameters, context):
+        folder = self.folder_value(parameters, "OUTPUT_FOLDER", context)
+        return {"OUTPUT_FOLDER": [level_files(folder, self._prefix(parameters, context))] if folder else []}
+
+    def _prefix(self, parameters, context) -> str:
+        return self.parameterAsString(parameters, "PREFIX", context) or "prospectivity"
+
     def execute(self, parameters, context, feedback):
         out_cube = self.output_file(parameters, "OUTPUT_CUBE", context)
         folder = folder_parameter_value(self, parameters, "OUTPUT_FOLDER", context)
-        prefix = self.parameterAsString(parameters, "PREFIX", context) or "prospectivity"
+        prefix = self._prefix(parameters, context)
         result = run_core([
             "--json-lines", "predict",
             "--model", self.parameterAsFile(parameters, "MODEL", context),

@@ -12,6 +12,8 @@ from qgis.core import (
 from ..provider.worker import run_core
 from .base import WorkerAlgorithm
 
+MODEL_EXTENSION = ".safetensors"
+
 METHODS = [
     ("dann_cta", "DANN-CTA: domain adaptation with triple attention (recommended)"),
     ("dann", "DANN: domain adaptation, no attention"),
@@ -79,8 +81,17 @@ class TrainModel(WorkerAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("BEST_EPOCH", "Best epoch"))
         self.addOutput(QgsProcessingOutputString("DEVICE_USED", "Device used"))
 
+    def parameterAsFileOutput(self, parameters, name, context):  # noqa: N802 - QGIS API
+        """The model file always ends in .safetensors, so that it is recognised for what it is."""
+        path = super().parameterAsFileOutput(parameters, name, context)
+        if name == "OUTPUT_MODEL" and path and not path.lower().endswith(MODEL_EXTENSION):
+            path += MODEL_EXTENSION
+        return path
+
     def execute(self, parameters, context, feedback):
         model = self.output_file(parameters, "OUTPUT_MODEL", context)
+        if model != super().parameterAsFileOutput(parameters, "OUTPUT_MODEL", context):
+            feedback.pushInfo(f"OUTPUT_MODEL had no {MODEL_EXTENSION} extension: the model is written to {model}")
         report = self.output_file(parameters, "OUTPUT_REPORT", context)
         arguments = [
             "--json-lines", "train",

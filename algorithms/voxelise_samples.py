@@ -123,7 +123,7 @@ class VoxeliseSamples(Mpm3dAlgorithm):
             feedback.reportError("The samples have no Z geometry and no Z_FIELD was given: every sample counts "
                                  "as missing Z.", False)
 
-        reader = CubeReader(self.parameterAsFile(parameters, "CUBE", context))
+        reader = CubeReader(self.parameterAsFile(parameters, "CUBE", context), "CUBE")
         target_crs = cube_crs(reader.grid, "CUBE")
         source_crs = source.sourceCrs()
         if not source_crs.isValid():

@@ -1,10 +1,17 @@
-"""Atomic outputs: write beside the destination, rename into place only on success.
+"""All-or-nothing outputs: stage beside the destination, then move the whole set into place.
 
-A failure or a cancel therefore never leaves a half-written file where a finished one was
-expected, and never destroys an earlier good output. Outputs written inside one
-``atomic_group`` (a prospectivity cube and its level rasters, a model and its report) appear
-together or not at all. A writer killed outright (out of memory) cannot clean up after itself:
-the process that started it removes what ``partial_pattern`` and ``new_folders`` describe.
+Every file a run writes goes first into a staging folder next to its destination, named
+``.mpm3d-staging-<run id>`` with a random run id, so no file of the user's can ever be taken for
+one of ours. Outputs written inside one ``atomic_group`` (a prospectivity cube and its level
+rasters, a model and its report) are committed as one set: a journal is written, each earlier
+file is moved aside into the staging folder, each new one moved in; if any step fails, what was
+there is put back. A failure or a cancel therefore never mixes old and new results and never
+destroys an earlier good output.
+
+A worker killed outright cannot clean up after itself: the process that started it gives it a
+run id (environment variable ``MPM3D_RUN_ID``), asks it to keep the moved-aside files
+(``MPM3D_KEEP_PREVIOUS``) and afterwards calls ``settle_run``, which rolls back every journal of a
+failed run and removes the run's staging folders.
 """
 
 from __future__ import annotations
@@ -12,30 +19,47 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import glob
+import json
 import os
+import secrets
+import shutil
 import signal
-import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 
 from .errors import Mpm3dError
+from .paths import check_not_in_plugin
+
+RUN_ID_ENV = "MPM3D_RUN_ID"
+KEEP_PREVIOUS_ENV = "MPM3D_KEEP_PREVIOUS"
+STAGING_PREFIX = ".mpm3d-staging-"
+JOURNAL = "journal-{}.json"
 
 _group: contextvars.ContextVar[_Group | None] = contextvars.ContextVar("mpm3d_atomic_group", default=None)
+_process_run_id = secrets.token_hex(8)
+_journals = 0
+
+
+def run_id() -> str:
+    """The id that names this run's staging folders: given by the parent process, else random."""
+    return os.environ.get(RUN_ID_ENV) or _process_run_id
+
+
+def new_run_id() -> str:
+    return secrets.token_hex(8)
+
+
+def staging_folder(folder: str, run: str | None = None) -> str:
+    return os.path.join(folder, STAGING_PREFIX + (run or run_id()))
 
 
 class _Group:
-    """Temporaries waiting to be renamed into place, and the folders made for them."""
+    """Staged files waiting to be moved into place, and the folders made for them."""
 
     def __init__(self) -> None:
         self.pending: list[tuple[str, str]] = []
         self.folders: list[str] = []
-
-
-def partial_pattern(path: str) -> str:
-    """Glob of the temporaries ``atomic_path`` makes for ``path``; a ``*`` in the file name matches anything."""
-    folder, name = os.path.split(os.path.abspath(path))
-    base, ext = os.path.splitext(name)
-    return os.path.join(glob.escape(folder), f".{glob.escape(base).replace('[*]', '*')}.*.partial{glob.escape(ext)}")
+        self.stagings: list[str] = []
 
 
 def new_folders(path: str) -> list[str]:
@@ -48,20 +72,10 @@ def new_folders(path: str) -> list[str]:
     return missing
 
 
-def remove_leftovers(paths: Iterable[str], folders: Iterable[str] = ()) -> None:
-    """Partial temporaries of ``paths`` and, where empty, ``folders`` (deepest first): what a killed writer left."""
-    for path in paths:
-        for leftover in glob.glob(partial_pattern(path)):
-            with contextlib.suppress(OSError):
-                os.unlink(leftover)
-    for folder in sorted(set(folders), key=len, reverse=True):
-        with contextlib.suppress(OSError):
-            os.rmdir(folder)
-
-
 def check_output_path(path: str, is_folder: bool = False) -> None:
     """A clear error where ``path`` cannot be written; creates nothing, so a failed run leaves no folder behind."""
     target = os.path.abspath(path)
+    check_not_in_plugin(target)
     if is_folder and os.path.exists(target) and not os.path.isdir(target):
         raise Mpm3dError(f"cannot use {path} as the output folder: it is a file; choose another folder")
     if not is_folder and os.path.isdir(target):
@@ -74,8 +88,8 @@ def check_output_path(path: str, is_folder: bool = False) -> None:
         raise Mpm3dError(f"cannot write {path}: the folder {existing} is not writable; choose another output path")
 
 
-def ensure_writable_folder(path: str) -> str:
-    """Create the folder of ``path`` if needed; a clear error where that is impossible."""
+def _make_folder(path: str, group: _Group) -> str:
+    """Create the folder of ``path`` (recorded, so a failed group removes it again)."""
     check_output_path(path)
     folder = os.path.dirname(os.path.abspath(path))
     created = new_folders(path)
@@ -84,9 +98,7 @@ def ensure_writable_folder(path: str) -> str:
     except OSError as exc:
         raise Mpm3dError(f"cannot create the output folder {folder}: {exc.strerror}; "
                          "choose another output path") from exc
-    group = _group.get()
-    if group is not None:
-        group.folders.extend(created)
+    group.folders.extend(created)
     return folder
 
 
@@ -101,46 +113,115 @@ def atomic_group() -> Iterator[None]:
         return
     group = _Group()
     token = _group.set(group)
+    committed = False
     try:
         yield
-        _commit(group.pending)
-        group.pending.clear()
+        _commit(group)
+        committed = True
     finally:
         _group.reset(token)
-        if group.pending:
-            for tmp, _ in group.pending:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-            remove_leftovers([], group.folders)
+        if not committed or not os.environ.get(KEEP_PREVIOUS_ENV):
+            for staging in group.stagings:
+                shutil.rmtree(staging, ignore_errors=True)
+        if not committed:
+            _remove_empty(group.folders)
 
 
 @contextlib.contextmanager
 def atomic_path(path: str) -> Iterator[str]:
-    """Yield a temporary path beside ``path``; it replaces ``path`` only if the block (and its group) succeeds."""
+    """Yield a staged path for ``path``; it replaces ``path`` only if the block (and its group) succeeds."""
     with atomic_group():
         group = _group.get()
-        folder = ensure_writable_folder(path)
-        base, ext = os.path.splitext(os.path.basename(path))
-        fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=f".partial{ext}", dir=folder)
-        os.close(fd)
-        os.unlink(tmp)  # writers (GDAL among them) want to create the file themselves
-        group.pending.append((tmp, path))
+        destination = os.path.abspath(path)
+        if any(os.path.abspath(dest) == destination for _, dest in group.pending):
+            raise Mpm3dError(f"{path} is given for two outputs of one run; give each output its own file")
+        folder = _make_folder(path, group)
+        staging = staging_folder(folder)
+        if staging not in group.stagings:
+            os.makedirs(staging, exist_ok=True)
+            group.stagings.append(staging)
+        tmp = os.path.join(staging, f"{len(group.pending)}-{os.path.basename(path)}")
+        group.pending.append((tmp, destination))
         yield tmp
 
 
-def _commit(pending: list[tuple[str, str]]) -> None:
-    """Rename every finished temporary into place; a Cancel (SIGTERM) waits until all are renamed."""
+def _commit(group: _Group) -> None:
+    """Move every staged file into place, earlier files aside first; put them back if any step fails.
+
+    A Cancel (SIGTERM) waits until the whole set is in place or rolled back.
+    """
+    global _journals
     mask = getattr(signal, "pthread_sigmask", None)
     block = mask is not None and threading.current_thread() is threading.main_thread()
-    previous = mask(signal.SIG_BLOCK, {signal.SIGTERM}) if block else None
+    previous = mask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT}) if block else None
     try:
-        for tmp, path in pending:
+        entries = []
+        for tmp, path in group.pending:
             if not os.path.exists(tmp):
                 raise Mpm3dError(f"the writer of {path} finished without writing it")
-            try:
-                os.replace(tmp, path)
-            except OSError as exc:
-                raise Mpm3dError(f"cannot write {path}: {exc.strerror}; choose another output path") from exc
+            entries.append({"tmp": tmp, "path": path, "previous": tmp + ".previous",
+                            "had_previous": os.path.lexists(path)})
+        if not entries:
+            return
+        _journals += 1
+        journal = os.path.join(group.stagings[0], JOURNAL.format(_journals))
+        with open(journal, "w", encoding="utf-8") as handle:
+            json.dump(entries, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        entry = entries[0]
+        try:
+            for entry in entries:
+                if entry["had_previous"]:
+                    os.replace(entry["path"], entry["previous"])
+                os.replace(entry["tmp"], entry["path"])
+        except BaseException as exc:
+            roll_back(entries)
+            if isinstance(exc, OSError):
+                raise Mpm3dError(f"cannot write {entry['path']}: {exc.strerror}; nothing was "
+                                 "replaced. Close the file where another program holds it, or choose another output "
+                                 "path") from exc
+            raise
     finally:
         if block:
             mask(signal.SIG_SETMASK, previous)
+
+
+def roll_back(entries: list[dict]) -> None:
+    """Put back what was there before a (partial) commit: earlier files restored, new ones removed."""
+    for entry in reversed(entries):
+        if os.path.lexists(entry["previous"]):
+            os.replace(entry["previous"], entry["path"])
+        elif not entry["had_previous"] and not os.path.lexists(entry["tmp"]) and os.path.lexists(entry["path"]):
+            os.unlink(entry["path"])
+
+
+def settle_run(run: str, output_paths: Iterable[str], created_folders: Iterable[str], succeeded: bool) -> None:
+    """After a worker has ended: on failure roll back its journals; then remove its staging folders.
+
+    ``output_paths`` are the run's outputs (a ``*`` in a file name stands for a set of files); their
+    folders are where its staging folders lie. ``created_folders`` were made for the run and are
+    removed again where a failed run left them empty.
+    """
+    folders = {os.path.dirname(os.path.abspath(path)) for path in output_paths if path}
+    stagings = [staging_folder(folder, run) for folder in sorted(folders)]
+    stagings = [staging for staging in stagings if os.path.isdir(staging)]
+    if not succeeded:
+        journals = [path for staging in stagings for path in glob.glob(os.path.join(glob.escape(staging), "journal-*"))]
+        for journal in sorted(journals, key=_journal_number, reverse=True):
+            with contextlib.suppress(OSError, ValueError), open(journal, encoding="utf-8") as handle:
+                roll_back(json.load(handle))
+    for staging in stagings:
+        shutil.rmtree(staging, ignore_errors=True)
+    if not succeeded:
+        _remove_empty(created_folders)
+
+
+def _journal_number(path: str) -> int:
+    return int(os.path.basename(path)[len("journal-"):-len(".json")])
+
+
+def _remove_empty(folders: Iterable[str]) -> None:
+    for folder in sorted(set(folders), key=len, reverse=True):
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)

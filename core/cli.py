@@ -11,12 +11,14 @@ import signal
 import sys
 
 from . import jobs
+from .commands import add_model_commands, finite, model_command_paths, run_model_command
 from .errors import Mpm3dError
+from .paths import absolute, check_distinct
 from .progress import Reporter
 
 
 def _floats(text: str) -> list[float]:
-    return [float(v) for v in text.replace(";", ",").split(",") if v.strip()]
+    return [finite(v) for v in text.replace(";", ",").split(",") if v.strip()]
 
 
 def _shape(text: str) -> tuple[int, int, int]:
@@ -49,8 +51,6 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--prefix", default="")
     export.add_argument("--variables", nargs="*", help="variables to write (default: all features, label)")
 
-    from .commands import add_model_commands
-
     add_model_commands(commands)
     return parser
 
@@ -65,9 +65,37 @@ def run(args: argparse.Namespace, reporter: Reporter) -> dict:
         return jobs.stack(args.evidence, args.out, args.labels, args.elevations, progress)
     if args.command == "export":
         return jobs.export(args.cube, args.out, args.prefix, args.variables, progress)
-    from .commands import run_model_command
-
     return run_model_command(args, progress, reporter)
+
+
+PATH_ARGUMENTS = ("out", "evidence", "labels", "cube", "source", "target", "report", "model", "out_cube",
+                  "out_folder", "prospectivity", "json_path")
+
+
+def absolute_paths(args: argparse.Namespace) -> None:
+    """Every path made absolute once, against the directory the command was started in."""
+    for name in PATH_ARGUMENTS:
+        value = getattr(args, name, None)
+        if isinstance(value, str) and value:
+            setattr(args, name, absolute(value))
+        elif isinstance(value, list):
+            setattr(args, name, [absolute(v) for v in value])
+
+
+def command_paths(args: argparse.Namespace) -> tuple[dict, dict]:
+    """(inputs, outputs) of a command by option name, outputs that are sets of files as globs."""
+    if args.command == "stack":
+        return {"--evidence": args.evidence, "--labels": args.labels or []}, {"--out": [args.out]}
+    if args.command == "export":
+        return {"--cube": [args.cube]}, {"--out": [jobs.export_pattern(args.cube, args.out, args.prefix)]}
+    if args.command == "synth":
+        return {}, {}
+    return model_command_paths(args)
+
+
+def check_paths(args: argparse.Namespace) -> None:
+    absolute_paths(args)
+    check_distinct(*command_paths(args))
 
 
 def _terminate(_signum, _frame):
@@ -80,10 +108,15 @@ def main(argv: list[str] | None = None) -> int:
     reporter = Reporter(json_lines=args.json_lines)
     signal.signal(signal.SIGTERM, _terminate)
     try:
+        check_paths(args)
         outputs = run(args, reporter)
     except Mpm3dError as exc:
         reporter.error(str(exc))
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: a cancel, not a failure to explain
+        reporter.error("Cancelled (interrupted); no output was written, earlier files are as they were.",
+                       kind="cancelled")
+        return 130
     except Exception as exc:  # the worker must always say why it stopped
         if type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower():
             reporter.error("The GPU ran out of memory. Lower the batch size (BATCH_SIZE) or the prediction "

@@ -6,10 +6,22 @@ Kept apart from cli.py so that the data commands start without importing torch.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import time
 
 from .errors import Mpm3dError
+
+
+def finite(text: str) -> float:
+    """A number that is neither NaN nor infinite: a NaN learning rate trains a NaN model without a word."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number; give an ordinary number")
+    return value
 
 
 def add_model_commands(commands) -> None:
@@ -22,10 +34,10 @@ def add_model_commands(commands) -> None:
     train.add_argument("--patch-size", type=int, default=9)
     train.add_argument("--epochs", type=int, default=20)
     train.add_argument("--batch-size", type=int, default=128)
-    train.add_argument("--learning-rate", type=float, default=1e-3)
-    train.add_argument("--negative-ratio", type=float, default=1.0)
-    train.add_argument("--lambda-max", type=float, default=1.0)
-    train.add_argument("--val-fraction", type=float, default=0.25,
+    train.add_argument("--learning-rate", type=finite, default=1e-3)
+    train.add_argument("--negative-ratio", type=finite, default=1.0)
+    train.add_argument("--lambda-max", type=finite, default=1.0)
+    train.add_argument("--val-fraction", type=finite, default=0.25,
                        help="share of the source's x-y blocks held out to choose the epoch; 0: keep the last epoch")
     train.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
     train.add_argument("--seed", type=int, default=0)
@@ -56,6 +68,20 @@ def run_model_command(args: argparse.Namespace, progress, reporter) -> dict:
     if args.command == "evaluate":
         return evaluate_job(args.prospectivity, args.labels, args.report, args.json_path, progress)
     raise Mpm3dError(f"unknown command {args.command}")
+
+
+def model_command_paths(args: argparse.Namespace) -> tuple[dict, dict]:
+    """(inputs, outputs) of train, predict and evaluate, for the check that no output overwrites an input."""
+    from .slices import level_files
+
+    if args.command == "train":
+        return ({"--source": [args.source], "--target": [args.target]},
+                {"--out": [args.out], "--report": [args.report] if args.report else []})
+    if args.command == "predict":
+        return ({"--model": [args.model], "--cube": [args.cube]},
+                {"--out-cube": [args.out_cube], "--out-folder": [level_files(args.out_folder, args.prefix)]})
+    return ({"--prospectivity": [args.prospectivity], "--labels": [args.labels] if args.labels else []},
+            {"--report": [args.report] if args.report else [], "--json": [args.json_path] if args.json_path else []})
 
 
 def _versions() -> dict:

@@ -6,6 +6,7 @@ and returns a dict of what it made, so the CLI, the worker and the algorithms st
 
 from __future__ import annotations
 
+import glob
 import os
 from collections.abc import Callable, Sequence
 
@@ -14,7 +15,7 @@ import numpy as np
 from .atomic import atomic_group
 from .cubefile import CubeReader, save_cube, write_cube
 from .grid import LABEL_ORE
-from .slices import level_spacing, read_slices, write_cube_slices, write_slices
+from .slices import level_files, level_spacing, read_slices, write_cube_slices, write_slices
 
 Progress = Callable[..., None]
 
@@ -63,7 +64,7 @@ def export(cube_path: str, folder: str, prefix: str = "", variables: Sequence[st
            on_progress: Progress = _quiet) -> dict:
     """Cube file -> one raster per level (all features as bands, or the named variables)."""
     reader = CubeReader(cube_path, "CUBE")
-    prefix = prefix or os.path.splitext(os.path.basename(cube_path))[0]
+    prefix = export_prefix(cube_path, prefix)
     outputs: dict = {"OUTPUT_FOLDER": folder}
     with atomic_group():
         if not variables:
@@ -80,7 +81,32 @@ def export(cube_path: str, folder: str, prefix: str = "", variables: Sequence[st
     on_progress(1.0, "Done")
     layers = [p for key in ("EVIDENCE", *(v.upper() for v in variables)) for p in outputs.get(key, [])]
     outputs["OUTPUT_LAYERS"] = layers
+    outputs["WARNINGS"] = stale_files_warning(export_pattern(cube_path, folder, prefix), layers, "OUTPUT_FOLDER")
     return outputs
+
+
+def export_prefix(cube_path: str, prefix: str = "") -> str:
+    return prefix or os.path.splitext(os.path.basename(cube_path))[0]
+
+
+def export_pattern(cube_path: str, folder: str, prefix: str = "") -> str:
+    """Glob of every raster ``export`` may write into ``folder``."""
+    return os.path.join(folder, f"{glob.escape(export_prefix(cube_path, prefix))}_*z*.tif")
+
+
+def stale_files_warning(pattern: str, written: Sequence[str], parameter: str) -> list[str]:
+    """A word on files named like this run's level rasters that it did not write (an earlier run's levels).
+
+    They are left as they are: they might be the user's own, and deleting is not ours to do.
+    """
+    written_set = {os.path.abspath(p) for p in written}
+    stale = sorted(p for p in glob.glob(pattern) if os.path.abspath(p) not in written_set)
+    if not stale:
+        return []
+    shown = ", ".join(os.path.basename(p) for p in stale[:5]) + (", ..." if len(stale) > 5 else "")
+    return [f"{parameter} also holds {len(stale)} raster(s) named like this run's levels that this run did not write "
+            f"({shown}), probably from an earlier run with other levels. They were left as they are; delete them, or "
+            "choose another folder or prefix, so that the folder holds only this run's levels."]
 
 
 def write_prospectivity(cube_path: str, grid, probability: np.ndarray, folder: str, prefix: str,
@@ -89,4 +115,5 @@ def write_prospectivity(cube_path: str, grid, probability: np.ndarray, folder: s
     with atomic_group():
         write_cube(cube_path, grid, extra={"prospectivity": probability}, attrs=attrs)
         rasters = write_slices(folder, grid, probability[None], ["prospectivity"], prefix)
-    return {"OUTPUT_CUBE": cube_path, "OUTPUT_LAYERS": rasters, "ELEVATIONS": grid.z.tolist()}
+    return {"OUTPUT_CUBE": cube_path, "OUTPUT_LAYERS": rasters, "ELEVATIONS": grid.z.tolist(),
+            "WARNINGS": stale_files_warning(level_files(folder, prefix), rasters, "OUTPUT_FOLDER")}

@@ -7,6 +7,7 @@ when the job ends, and the torch environment may differ from QGIS's own Python.
 import json
 import os
 import queue
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -14,7 +15,7 @@ import time
 
 from qgis.core import QgsProcessingException
 
-from ..core.atomic import new_folders, remove_leftovers
+from ..core.atomic import KEEP_PREVIOUS_ENV, RUN_ID_ENV, new_folders, new_run_id, settle_run
 from .settings import PLUGIN_DIR, check_worker_python, worker_python
 
 CANCEL_GRACE_S = 3.0
@@ -27,12 +28,16 @@ def _pump(stream, lines: queue.Queue) -> None:
 
 
 def run_core(arguments, feedback, outputs=(), memory_hint="", python=None) -> dict:
-    """Run ``python -m core <arguments>``; returns the worker's result dict ({} when cancelled).
+    """Run the core's command line with ``arguments``; returns the worker's result dict.
+
+    A Cancel, or a worker interrupted from outside, ends in a QgsProcessingException that says so,
+    so that a model chain stops there and ``qgis_process`` exits with a failure status.
 
     ``outputs`` are the files the job writes (a ``*`` in a name stands for a set of files): a worker
-    that dies cannot clean up, so their partial temporaries, and any folder made for them, are removed
-    here (finished outputs are only ever renamed into place). ``memory_hint`` says which parameter to
-    lower when the worker is killed, usually for want of memory.
+    that dies cannot clean up, so its staged files are removed, any commit it had begun is rolled
+    back, and any folder made for the outputs is removed here (see core.atomic). ``memory_hint`` says
+    which parameter to lower when the worker is killed, usually for want of memory. Every path in
+    ``arguments`` must be absolute: the worker runs in an empty folder of its own.
     """
     python = python or worker_python()
     problem = check_worker_python(python)
@@ -40,12 +45,45 @@ def run_core(arguments, feedback, outputs=(), memory_hint="", python=None) -> di
         raise QgsProcessingException(problem)
     outputs = [path for path in outputs if path]
     folders = [folder for path in outputs for folder in new_folders(path)]
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    run = new_run_id()
+    env = dict(os.environ, PYTHONUNBUFFERED="1", **{RUN_ID_ENV: run, KEEP_PREVIOUS_ENV: "1"})
     env.pop("PYTHONHOME", None)
-    command = [python, "-m", "core", *[str(a) for a in arguments]]
+    command = worker_command(python, arguments)
     feedback.pushDebugInfo("Worker: " + " ".join(command))
+    workdir = tempfile.mkdtemp(prefix="mpm3d_worker_")
+    try:
+        returncode, result, error, cancelled, stderr_tail = _supervise(command, env, workdir, feedback)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    finished = returncode == 0 and result is not None
+    settle_run(run, outputs, folders, finished)
+    if not finished and (cancelled or (error or {}).get("kind") == "cancelled"):
+        raise QgsProcessingException("Cancelled; no output was written, earlier files are as they were.")
+    if cancelled:
+        feedback.pushInfo("The worker had finished before Cancel took effect; its outputs are complete and kept.")
+    if error is not None:
+        raise QgsProcessingException(error.get("message", "The worker failed."))
+    if not finished:
+        how = "was killed (for example by the out-of-memory killer)" if returncode in (-9, 137) else \
+            f"stopped with exit code {returncode}"
+        hint = f"{memory_hint} " if memory_hint else ""
+        raise QgsProcessingException(
+            f"The mpm3d worker process {how}; no output was written. {hint}"
+            f"Worker messages: {stderr_tail.strip()[-800:] or 'none'}")
+    return result
+
+
+def worker_command(python: str, arguments) -> list[str]:
+    """The core's command line in ``python``, importing the core from the plugin folder whatever the
+    working directory holds (a folder named ``core`` there must not shadow it)."""
+    bootstrap = f"import sys; sys.path.insert(0, {PLUGIN_DIR!r}); from core.cli import main; sys.exit(main())"
+    return [python, "-c", bootstrap, *[str(a) for a in arguments]]
+
+
+def _supervise(command, env, workdir, feedback):
+    """Run the worker, relay its events, stop it on Cancel; returns what it said and how it ended."""
     with tempfile.TemporaryFile(mode="w+") as stderr:
-        process = subprocess.Popen(command, cwd=PLUGIN_DIR, env=env, stdout=subprocess.PIPE, stderr=stderr,
+        process = subprocess.Popen(command, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=stderr,
                                    text=True, bufsize=1)
         lines: queue.Queue = queue.Queue()
         threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True).start()
@@ -82,26 +120,10 @@ def run_core(arguments, feedback, outputs=(), memory_hint="", python=None) -> di
             elif event.get("event") == "error":
                 error = event
         process.wait()
+        process.stdout.close()
         stderr.seek(0)
         stderr_tail = stderr.read()[-2000:]
-    finished = process.returncode == 0 and result is not None
-    if not finished:
-        remove_leftovers(outputs, folders)
-    if cancelled and not finished:
-        feedback.pushInfo("Cancelled; no output was written.")
-        return {}
-    if cancelled:
-        feedback.pushInfo("The worker had finished before Cancel took effect; its outputs are complete and kept.")
-    if error is not None:
-        raise QgsProcessingException(error.get("message", "The worker failed."))
-    if not finished:
-        how = "was killed (for example by the out-of-memory killer)" if process.returncode in (-9, 137) else \
-            f"stopped with exit code {process.returncode}"
-        hint = f"{memory_hint} " if memory_hint else ""
-        raise QgsProcessingException(
-            f"The mpm3d worker process {how}; no output was written. {hint}"
-            f"Worker messages: {stderr_tail.strip()[-800:] or 'none'}")
-    return result
+    return process.returncode, result, error, cancelled, stderr_tail
 
 
 def _parse(line: str):

@@ -13,7 +13,7 @@ import safetensors.numpy
 from pickle_payload import CreatesMarker
 
 from core import atomic, commands, jobs, slices
-from core.atomic import atomic_group, atomic_path, partial_pattern, remove_leftovers
+from core.atomic import atomic_group, atomic_path
 from core.cubefile import CubeReader, write_cube
 from core.errors import Mpm3dError
 from core.grid import Grid
@@ -62,19 +62,6 @@ def test_unwritable_paths_are_named_before_anything_is_made(tmp_path):
     with pytest.raises(Mpm3dError, match="it is a file; choose another folder"):
         atomic.check_output_path(str(blocker), is_folder=True)
     assert _tree(tmp_path) == ["file.txt"]
-
-
-def test_leftovers_of_a_killed_writer_are_found_and_removed(tmp_path):
-    levels = tmp_path / "levels"
-    levels.mkdir()
-    leftovers = [levels / ".p_z-0100.abc.partial.tif", levels / ".p_z+0012.5.x1.partial.tif",
-                 tmp_path / ".cube.q9.partial.nc"]
-    keep = [levels / "p_z-0100.tif", levels / "other_z-0100.tif", tmp_path / "cube.nc"]
-    for path in leftovers + keep:
-        path.write_text("x")
-    remove_leftovers([str(tmp_path / "cube.nc"), slices.level_files(str(levels), "p")], [str(levels)])
-    assert all(path.exists() for path in keep) and not any(path.exists() for path in leftovers)
-    assert partial_pattern(str(tmp_path / "a[1].nc")).endswith(".a[[]1].*.partial.nc")
 
 
 def test_prediction_outputs_are_all_written_or_none(tmp_path, grid, monkeypatch):

@@ -116,11 +116,13 @@ class CancelAfterFirstEpochStarts:
 
 def test_cancel_stops_the_worker_quickly_and_leaves_no_model(cubes, tmp_path):
     import processing
+    from qgis.core import QgsProcessingException
 
     feedback = CancelAfterFirstEpochStarts()
     parameters = _train_parameters(cubes, str(tmp_path), EPOCHS=200)
-    result = processing.run("mpm3d:train_model", parameters, feedback=feedback)
-    assert feedback.isCanceled() and result.get("OUTPUT_MODEL") is None
+    with pytest.raises(QgsProcessingException, match=r"^Cancelled; no output was written"):
+        processing.run("mpm3d:train_model", parameters, feedback=feedback)
+    assert feedback.isCanceled()
     assert time.monotonic() - feedback.cancelled_at < 5.0
     assert os.listdir(tmp_path) == []
 

@@ -1,0 +1,82 @@
+"""Where a run may write: never over one of its own inputs, never inside the plugin's own folder.
+
+Both checks run before any work, so a mistaken output path costs the user a message, not a file.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Mapping, Sequence
+
+from .errors import Mpm3dError
+
+PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The plugin's own parts: files at the top of its folder and these folders are never written to.
+PLUGIN_FOLDERS = ("core", "algorithms", "provider", "models", "docs", "i18n", "help", "scripts", "tests", "bench",
+                  ".git", ".venv", ".ci")
+
+
+def absolute(path: str, base: str | None = None) -> str:
+    """``path`` made absolute against ``base`` (default: the working directory), ``~`` expanded."""
+    path = os.path.expanduser(path)
+    return os.path.normpath(path if os.path.isabs(path) else os.path.join(base or os.getcwd(), path))
+
+
+def check_not_in_plugin(path: str) -> None:
+    """Refuse a destination among the plugin's own files (a relative path once landed there)."""
+    real = os.path.realpath(path)
+    plugin = os.path.realpath(PLUGIN_DIR)
+    if os.path.commonpath([real, plugin]) != plugin:
+        return
+    parts = os.path.relpath(real, plugin).split(os.sep)
+    if parts == ["."] or len(parts) == 1 or parts[0] in PLUGIN_FOLDERS:
+        raise Mpm3dError(f"will not write {path}: it is inside the mpm3d plugin's own folder ({PLUGIN_DIR}); "
+                         "choose an output path in your project or data folder")
+
+
+def same_file(a: str, b: str) -> bool:
+    """The same file by path, through symbolic links, or as hard links of one file."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_distinct(inputs: Mapping[str, Sequence[str]], outputs: Mapping[str, Sequence[str]]) -> None:
+    """Refuse a run whose output would overwrite one of its inputs, or whose two outputs are one file.
+
+    ``inputs`` and ``outputs`` map a parameter name to its files; an output may be a glob
+    (``folder/prefix_z*.tif``) standing for a set of files the run writes.
+    """
+    named_inputs = [(name, path) for name, paths in inputs.items() for path in paths if path]
+    named_outputs = [(name, path) for name, paths in outputs.items() for path in paths if path]
+    for out_name, out_path in named_outputs:
+        for in_name, in_path in named_inputs:
+            if _covers(out_path, in_path):
+                raise Mpm3dError(
+                    f"{out_name} would overwrite the input {in_name} ({in_path}): the run would destroy its own "
+                    f"input. Choose another file name{' or folder' if _is_glob(out_path) else ''} for {out_name}.")
+    for index, (name_a, path_a) in enumerate(named_outputs):
+        for name_b, path_b in named_outputs[index + 1:]:
+            if not _is_glob(path_a) and not _is_glob(path_b) and same_file(path_a, path_b):
+                raise Mpm3dError(f"{name_a} and {name_b} are the same file ({path_a}): give each output its own "
+                                 "file name.")
+
+
+def _is_glob(path: str) -> bool:
+    return any(c in os.path.basename(path) for c in "*?[")
+
+
+def _covers(output: str, path: str) -> bool:
+    """Whether writing ``output`` (a file, or a glob of files) would replace the file ``path``."""
+    if not _is_glob(output):
+        return same_file(output, path)
+    folder, pattern = os.path.split(output)
+    real = os.path.realpath(path)
+    return (os.path.dirname(real) == os.path.realpath(folder)
+            and fnmatch.fnmatch(os.path.basename(real), pattern)) or (
+        os.path.dirname(os.path.abspath(path)) == os.path.abspath(folder)
+        and fnmatch.fnmatch(os.path.basename(path), pattern))
