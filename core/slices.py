@@ -2,7 +2,9 @@
 
 Every slice must sit on one grid (CRS, geotransform, size) with the same bands in the same
 order; a mismatch is an error naming the offending file and what differs, because a silently
-resampled or reordered slice gives a plausible but wrong model.
+resampled or reordered slice gives a plausible but wrong model. Slices stored south-up or
+east-to-west are brought to the cube's north-up, west-to-east order as they are read, so the
+network sees every deposit the same way round; rotated slices are refused.
 """
 
 from __future__ import annotations
@@ -18,8 +20,16 @@ from .cubefile import gdal_modules
 from .errors import Mpm3dError
 from .grid import LABEL_UNKNOWN, Cube, Grid
 
-NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
+# A signed decimal, with the exponent elevation_tag writes for elevations too long to spell out
+NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]\d+)?")
 MIN_LEVELS = 3  # the smallest patch is 3 x 3 x 3 voxels
+MAX_TAG_DIGITS = 24  # longer positional elevations are written with an exponent (file names have a length limit)
+GRID_TOLERANCE = 1e-6  # of a pixel: closer geotransforms, rotation terms and CRS round trips count as equal
+SENTINEL = 1e30  # no evidence is this large: a value beyond it is a nodata placeholder (-3.4e38, 1.7e308)
+SUSPECT_SHARE = 1e-3  # a repeated extreme value filling this share of a band's data ...
+SUSPECT_SPREADS = 10.0  # ... this many robust standard deviations from the rest's median looks like nodata
+SUSPECT_SAMPLE = 200_000  # voxels drawn per band to look for such values
+SHOWN_SLICES = 3  # slice names listed in a warning before "and N more"
 
 
 def elevation_from_name(path: str) -> float:
@@ -35,15 +45,81 @@ def elevation_from_name(path: str) -> float:
 
 
 def elevation_tag(elevation: float) -> str:
-    """File-name tag that elevation_from_name reads back: -450 -> 'z-0450', 12.5 -> 'z+0012.5'."""
+    """File-name tag that elevation_from_name reads back exactly: -450 -> 'z-0450', 12.5 -> 'z+0012.5',
+    -0.04 -> 'z-0000.04' (the shortest digits that round-trip, so that close levels never share a name)."""
     sign = "-" if elevation < 0 else "+"
-    magnitude = abs(elevation)
-    text = f"{int(magnitude):04d}" if float(magnitude).is_integer() else f"{magnitude:06.1f}".rstrip("0")
-    return f"z{sign}{text}"
+    text = np.format_float_positional(abs(elevation), unique=True, trim="-")
+    if len(text) > MAX_TAG_DIGITS:
+        return f"z{sign}{np.format_float_scientific(abs(elevation), unique=True, trim='-')}"
+    integer, point, fraction = text.partition(".")
+    return f"z{sign}{integer.zfill(4)}{point}{fraction}"
+
+
+def _number(value: float) -> str:
+    """The shortest text that reads back as the same value in its own precision (-3.4028235e+38, -9999)."""
+    if value != 0 and not 1e-4 <= abs(value) < 1e16:
+        return np.format_float_scientific(value, unique=True, trim="-")
+    return np.format_float_positional(value, unique=True, trim="-")
+
+
+def _versus(mine: Sequence[float], theirs: Sequence[float], fixed: bool) -> str:
+    """'a, b vs c, d' with digits added until every pair of different numbers prints differently."""
+    for digits in range(3 if fixed else 6, 18):
+        spec = f".{digits}{'f' if fixed else 'g'}"
+        a, b = [format(v, spec) for v in mine], [format(v, spec) for v in theirs]
+        if all(x != y for x, y, u, v in zip(a, b, mine, theirs, strict=True) if u != v):
+            break
+    return f"{', '.join(a)} vs {', '.join(b)}"
+
+
+def _some(names: Sequence[str]) -> str:
+    """The first few names, and how many more."""
+    more = len(names) - SHOWN_SLICES
+    return ", ".join(names[:SHOWN_SLICES]) + (f" and {more} more" if more > 0 else "")
+
+
+def check_slices_exist(parameter: str, paths: Sequence[str]) -> None:
+    """Name the first slice file that is not there (not the whole list: the others are fine)."""
+    missing = [path for path in paths if not os.path.exists(path)]
+    if missing:
+        others = f" (and {len(missing) - 1} more of the {len(paths)})" if len(missing) > 1 else ""
+        raise Mpm3dError(f"{parameter}: the slice {missing[0]} does not exist{others}: check the path (was the file "
+                         f"moved or renamed?), or leave it out of {parameter}.")
+
+
+def _srs(text: str):
+    _, osr = gdal_modules()
+    srs = osr.SpatialReference()
+    srs.SetFromUserInput(text)
+    return srs
+
+
+def _crs_name(srs) -> str:
+    code = srs.GetAuthorityCode(None)
+    return (srs.GetName() or "unnamed CRS") + (f" ({srs.GetAuthorityName(None)}:{code})" if code else "")
+
+
+def _same_crs(a, b, corners: np.ndarray, tolerance: float) -> bool:
+    """Same CRS by meaning: IsSame, or else every corner of the grid maps onto itself. The second test
+    accepts what IsSame misses, such as an ESRI WKT (east, north axes) against EPSG's north, east axes of a
+    Gauss-Kruger CRS; a guessed ('ballpark') datum shift is not allowed to prove anything."""
+    _, osr = gdal_modules()
+    if a.IsSame(b, ["IGNORE_DATA_AXIS_TO_SRS_AXIS_MAPPING=YES", "CRITERION=EQUIVALENT_EXCEPT_AXIS_ORDER_GEOGCRS"]):
+        return True
+    a, b = a.Clone(), b.Clone()
+    for srs in (a, b):
+        srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)  # raster coordinates are always x east, y north
+    options = osr.CoordinateTransformationOptions()
+    options.SetBallparkAllowed(False)
+    transform = osr.CreateCoordinateTransformation(a, b, options)
+    if transform is None:
+        return False
+    moved = np.array(transform.TransformPoints(corners.tolist()))[:, :2]
+    return bool(np.all(np.abs(moved - corners) <= tolerance))
 
 
 class _Reference:
-    """The grid facts a slice is checked against: another slice, or a cube's grid."""
+    """The grid facts a slice is checked against: another slice, or a cube's grid (north-up geotransform)."""
 
     def __init__(self, name: str, crs: str, geotransform, size: tuple[int, int]):
         self.name, self.crs, self.geotransform, self.size = name, crs, tuple(geotransform), size
@@ -52,42 +128,60 @@ class _Reference:
     def of_grid(cls, name: str, grid: Grid) -> _Reference:
         return cls(name, grid.crs, grid.geotransform(), (len(grid.x), len(grid.y)))
 
+    def corners(self) -> np.ndarray:
+        x0, dx, _, y0, _, dy = self.geotransform
+        return np.array([(x0 + dx * i, y0 + dy * j) for i in (0, self.size[0]) for j in (0, self.size[1])], float)
+
     def differences(self, ref: _Reference) -> list[str]:
-        _, osr = gdal_modules()
         found = []
+        tol = GRID_TOLERANCE * max(abs(ref.geotransform[1]), abs(ref.geotransform[5]))
         if not self.crs or not ref.crs:
             if bool(self.crs) != bool(ref.crs):
                 found.append("CRS (only one of the two has a CRS)")
         else:
-            a, b = osr.SpatialReference(self.crs), osr.SpatialReference(ref.crs)
-            if not a.IsSame(b):
-                found.append(f"CRS ({a.GetName()} vs {b.GetName()} in {ref.name})")
+            a, b = _srs(self.crs), _srs(ref.crs)
+            if not _same_crs(a, b, ref.corners(), tol):
+                names = [_crs_name(a), _crs_name(b)]
+                if a.GetName() == b.GetName():  # then say what differs
+                    names = [f"{names[0]}: {a.ExportToProj4()}", f"{names[1]}: {b.ExportToProj4()}"]
+                found.append(f"CRS ({names[0]} vs {names[1]} in {ref.name}; if both mean the same CRS, assign that "
+                             "one CRS to every slice: gdal_edit.py -a_srs <CRS> <file>, or QGIS Raster > Projections > "
+                             "Assign Projection)")
         if self.size != ref.size:
             found.append(f"raster size ({self.size[0]} x {self.size[1]} vs {ref.size[0]} x {ref.size[1]})")
-        tol = 1e-6 * max(abs(ref.geotransform[1]), abs(ref.geotransform[5]))
         if not np.allclose(self.geotransform, ref.geotransform, rtol=0, atol=tol):
-            if not np.allclose(self.geotransform[1::4], ref.geotransform[1::4], rtol=0, atol=tol):
-                found.append(f"pixel size ({self.geotransform[1]:g}, {self.geotransform[5]:g} vs "
-                             f"{ref.geotransform[1]:g}, {ref.geotransform[5]:g})")
+            pixel, ref_pixel = self.geotransform[1::4], ref.geotransform[1::4]
+            if not np.allclose(pixel, ref_pixel, rtol=0, atol=tol):
+                found.append(f"pixel size ({_versus(pixel, ref_pixel, fixed=False)})")
             else:
-                found.append(f"extent/origin ({self.geotransform[0]:.3f}, {self.geotransform[3]:.3f} vs "
-                             f"{ref.geotransform[0]:.3f}, {ref.geotransform[3]:.3f})")
+                found.append(f"extent/origin ({_versus(self.geotransform[::3], ref.geotransform[::3], fixed=True)})")
         return found
 
 
 class _Slice(_Reference):
-    """Grid facts of one raster file, read once for the checks."""
+    """Grid facts of one raster file, read once for the checks; its geotransform made north-up, west-to-east."""
 
     def __init__(self, path: str, parameter: str):
         gdal, _ = gdal_modules()
-        self.path = path
+        self.path, self.parameter = path, parameter
         try:
             ds = gdal.Open(path)
         except RuntimeError as exc:
             raise Mpm3dError(f"{parameter}: cannot read the raster {path}: {exc}") from exc
-        super().__init__(os.path.basename(path), ds.GetProjection(), ds.GetGeoTransform(),
-                         (ds.RasterXSize, ds.RasterYSize))
-        self.parameter = parameter
+        width, height = ds.RasterXSize, ds.RasterYSize
+        # no georeferencing at all: row 0 on top, the way QGIS shows such a raster
+        x0, dx, row_x, y0, column_y, dy = ds.GetGeoTransform(can_return_null=True) or (0.0, 1.0, 0.0, 0.0, 0.0, -1.0)
+        if abs(row_x) * height > GRID_TOLERANCE * abs(dx) or abs(column_y) * width > GRID_TOLERANCE * abs(dy):
+            raise Mpm3dError(
+                f"{parameter} slice {os.path.basename(path)} is rotated (geotransform rotation terms "
+                f"{row_x:.6g} and {column_y:.6g}); mpm3d stacks north-up grids only, and dropping the rotation "
+                "would misplace every voxel. Warp each slice to a north-up grid in its own CRS (gdalwarp "
+                "<slice> <north-up slice>, without -t_srs; or QGIS Raster > Projections > Warp (Reproject) with "
+                "the same target CRS) and stack the warped slices.")
+        self.flip_x, self.flip_y = dx < 0, dy > 0
+        geotransform = (x0 + dx * width if self.flip_x else x0, abs(dx), 0.0,
+                        y0 + dy * height if self.flip_y else y0, 0.0, -abs(dy))
+        super().__init__(os.path.basename(path), ds.GetProjection(), geotransform, (width, height))
         self.bands = [ds.GetRasterBand(i + 1).GetDescription() or f"band_{i + 1}" for i in range(ds.RasterCount)]
         self.nodata = [ds.GetRasterBand(i + 1).GetNoDataValue() for i in range(ds.RasterCount)]
 
@@ -98,27 +192,39 @@ class _Slice(_Reference):
                              + "; ".join(problems) + ". Warp it onto that grid (same CRS, extent and pixel size), "
                              "or leave it out.")
 
-    def read(self) -> tuple[np.ndarray, dict[str, int]]:
-        """Bands as float32 (B, Y, X) with nodata as NaN, and per band the count of NaN or infinite values
-        that were not its declared nodata (they become nodata too, but deserve a word)."""
+    def read(self) -> tuple[np.ndarray, dict[str, int], dict[tuple[str, float], int]]:
+        """Bands as float32 (B, Y, X), rows north to south and columns west to east, nodata as NaN; per band
+        the count of NaN or infinite values that were not its declared nodata, and per (band, value) the
+        count of undeclared sentinels (|value| >= SENTINEL). Both become nodata too, but deserve a word."""
         gdal, _ = gdal_modules()
         ds = gdal.Open(self.path)
         out = np.empty((len(self.bands), self.size[1], self.size[0]), np.float32)
-        stray = {}
-        for i in range(len(self.bands)):
-            band = ds.GetRasterBand(i + 1)
-            data = band.ReadAsArray().astype(np.float32)
-            nodata = self.nodata[i]
-            if nodata is None:
-                declared = np.zeros(data.shape, bool)
-            else:
-                declared = np.isnan(data) if np.isnan(nodata) else data == np.float32(nodata)
-            stray_values = ~np.isfinite(data) & ~declared
-            if stray_values.any():
-                stray[self.bands[i]] = int(stray_values.sum())
-            data[declared | stray_values] = np.nan
-            out[i] = data
-        return out, stray
+        stray, sentinels = {}, {}
+        for i, name in enumerate(self.bands):
+            raw = ds.GetRasterBand(i + 1).ReadAsArray()
+            nodata, is_float = self.nodata[i], raw.dtype.kind == "f"
+            with np.errstate(over="ignore"):  # a float64 sentinel or nodata beyond float32's range becomes inf
+                if nodata is None:
+                    declared = np.zeros(raw.shape, bool)
+                elif np.isnan(nodata):
+                    declared = np.isnan(raw)
+                else:
+                    declared = raw == (raw.dtype.type(nodata) if is_float else nodata)
+                data = raw.astype(np.float32)
+            drop = declared
+            if is_float:
+                finite = np.isfinite(raw)
+                stray_values = ~finite & ~declared
+                if stray_values.any():
+                    stray[name] = int(stray_values.sum())
+                sentinel = finite & (np.abs(raw) >= SENTINEL) & ~declared
+                if sentinel.any():
+                    for value, count in zip(*np.unique(raw[sentinel], return_counts=True), strict=True):
+                        sentinels[(name, value)] = int(count)
+                drop = declared | stray_values | sentinel
+            data[drop] = np.nan
+            out[i] = data[::-1 if self.flip_y else 1, ::-1 if self.flip_x else 1]
+        return out, stray, sentinels
 
 
 def _check_elevations(paths: Sequence[str], elevations: Sequence[float] | None) -> list[float]:
@@ -149,14 +255,15 @@ def _read_labels(infos: Sequence[_Slice], ref: _Reference) -> np.ndarray:
         if len(info.bands) != 1:
             raise Mpm3dError(f"{info.parameter} slice {info.name} has {len(info.bands)} bands; a label slice has "
                              "one (1 ore, 0 barren, nodata unknown).")
-        values = info.read()[0][0]
+        bands, _, sentinels = info.read()
+        values = bands[0]
         known = values[np.isfinite(values)]
-        bad = np.setdiff1d(np.unique(known), [0, 1])
-        if bad.size:
-            shown = ", ".join(f"{v:g}" for v in bad[:5])
+        bad = sorted({*np.setdiff1d(np.unique(known), [0, 1]).tolist(), *(value for _, value in sentinels)})
+        if bad:
+            shown = ", ".join(_number(v) for v in bad[:5])
             raise Mpm3dError(f"{info.parameter} slice {info.name} holds values other than 0/1/nodata ({shown}); "
                              "recode to 1 ore, 0 barren, and set the unknown value as the band's nodata "
-                             f"(e.g. nodata = {bad[-1]:g}).")
+                             f"(e.g. nodata = {_number(bad[-1])}).")
         level = np.full(values.shape, LABEL_UNKNOWN, np.int8)
         level[values == 1] = 1
         level[values == 0] = 0
@@ -175,6 +282,7 @@ def read_slices(
 
     Messages name the slices by the parameters of the stacking algorithm (EVIDENCE, LABELS, ELEVATIONS).
     """
+    warn = on_warning or (lambda _: None)
     if not paths:
         raise Mpm3dError("No EVIDENCE slices given: give one raster per depth level.")
     if len(paths) < MIN_LEVELS:
@@ -183,6 +291,8 @@ def read_slices(
     if label_paths and len(label_paths) != len(paths):
         raise Mpm3dError(f"{len(label_paths)} LABELS slices for {len(paths)} EVIDENCE slices: give one label slice "
                          "per level, in the order of the evidence slices.")
+    check_slices_exist("EVIDENCE", paths)
+    check_slices_exist("LABELS", label_paths or [])
     elevations = _check_elevations(paths, elevations)
     infos = [_Slice(p, "EVIDENCE") for p in paths]
     ref = infos[0]
@@ -201,26 +311,67 @@ def read_slices(
         raise Mpm3dError(f"Band names of EVIDENCE slice {ref.name} repeat ({ref.bands}): give each evidence band "
                          "its own description.")
     order = sorted(range(len(paths)), key=lambda i: -elevations[i])
+    names = [infos[i].name for i in order]
     features = np.empty((len(ref.bands), len(paths), ref.size[1], ref.size[0]), np.float32)
+    sentinels: dict[tuple[str, float], dict[str, int]] = {}  # (band, value) -> {slice: count}
     for level, index in enumerate(order):
-        features[:, level], stray = infos[index].read()
+        features[:, level], stray, found = infos[index].read()
         for band, count in stray.items():
-            if on_warning:
-                on_warning(f"EVIDENCE slice {infos[index].name}, band '{band}': {count} NaN or infinite values that "
-                           "are not the band's nodata value; they are treated as nodata. Set the nodata value, or "
-                           "fix the evidence where it was computed.")
+            warn(f"EVIDENCE slice {names[level]}, band '{band}': {count} NaN or infinite values that are not the "
+                 "band's nodata value; they are treated as nodata. Set the nodata value, or fix the evidence where "
+                 "it was computed.")
+        for key, count in found.items():
+            sentinels.setdefault(key, {})[names[level]] = count
         if on_progress:
             on_progress((level + 1) / len(order))
+    for (band, value), counts in sentinels.items():
+        warn(f"EVIDENCE band '{band}': {sum(counts.values())} voxels in {len(counts)} slice(s) ({_some(list(counts))}) "
+             f"hold {_number(value)}, a nodata placeholder the band does not declare; they are treated as nodata. "
+             f"Declare it in the files (gdal_edit.py -a_nodata {_number(value)} <file>, or QGIS Raster > Conversion > "
+             "Translate with 'Assign a specified nodata value to output bands') so that every tool skips it.")
     grid = Grid.from_geotransform(ref.crs, ref.geotransform, ref.size[0], ref.size[1],
                                   [elevations[i] for i in order])
     label = None
     if label_paths:
         label = _read_labels([_Slice(label_paths[i], "LABELS") for i in order], ref)
     cube = Cube(grid, features, list(ref.bands), label)
-    for message in _content_problems(cube, [infos[i].name for i in order]):
-        if on_warning:
-            on_warning(message)
+    for message in _suspect_values(cube, names) + _content_problems(cube, names):
+        warn(message)
     return cube
+
+
+def _suspect_values(cube: Cube, names: list[str]) -> list[str]:
+    """Warnings for one value repeated at the extreme of a band, far outside the spread of the rest (-9999,
+    -32768, 65535 ...): most likely an undeclared nodata value. The data stay as they are (it may be real);
+    a random sample of each band finds such a value, the full band then counts it."""
+    warnings = []
+    rng = np.random.default_rng(0)  # the same warnings for the same slices
+    for name, band in zip(cube.feature_names, cube.features, strict=True):
+        flat = band.reshape(-1)
+        sample = flat[rng.integers(0, flat.size, SUSPECT_SAMPLE)] if flat.size > SUSPECT_SAMPLE else flat
+        sample = sample[np.isfinite(sample)]
+        if sample.size == 0:
+            continue
+        for value in {sample.min(), sample.max()}:
+            hit = sample == value
+            rest = sample[~hit]
+            if hit.mean() < SUSPECT_SHARE or hit.sum() < 2 or rest.size < 2:
+                continue
+            median = np.median(rest)
+            spread = 1.4826 * np.median(np.abs(rest - median))  # a robust standard deviation
+            if not spread > 0 or abs(value - median) < SUSPECT_SPREADS * spread:
+                continue
+            count = int(np.count_nonzero(band == value))
+            levels = [names[k] for k in range(len(names)) if np.any(band[k] == value)]
+            warnings.append(
+                f"EVIDENCE band '{name}': the value {_number(value)} fills {count} voxels "
+                f"({count / np.isfinite(flat).sum():.1%} of the band's data) in {len(levels)} slice(s) "
+                f"({_some(levels)}), {abs(value - median) / spread:.0f} robust standard deviations from the median "
+                f"of the rest ({median:.6g}): it looks like a nodata value the band does not declare. It is kept as "
+                f"data; if it means 'no data', declare it (gdal_edit.py -a_nodata {_number(value)} <file>, or QGIS "
+                "Raster > Conversion > Translate with 'Assign a specified nodata value to output bands') and stack "
+                "again.")
+    return warnings
 
 
 def _content_problems(cube: Cube, names: list[str]) -> list[str]:
@@ -246,6 +397,7 @@ def _content_problems(cube: Cube, names: list[str]) -> list[str]:
 
 def read_label_slices(paths: Sequence[str], grid: Grid, parameter: str, grid_name: str) -> np.ndarray:
     """Label slices matched to the levels of ``grid`` by the elevation in their file names: int8 (Z, Y, X)."""
+    check_slices_exist(parameter, paths)
     by_elevation = {}
     for path in paths:
         by_elevation.setdefault(elevation_from_name(path), path)
@@ -318,6 +470,13 @@ def write_slices(
     The levels appear together once all are written (one atomic group), never a part of them.
     """
     paths = [os.path.join(folder, f"{prefix}_{elevation_tag(float(elevation))}.tif") for elevation in grid.z]
+    seen: dict[str, float] = {}
+    for elevation, path in zip(grid.z.tolist(), paths, strict=True):
+        if path in seen:
+            raise Mpm3dError(f"Levels {seen[path]!r} and {elevation!r} m would both be written as "
+                             f"{os.path.basename(path)}: give every level of the cube its own elevation "
+                             "(stack it again with distinct ELEVATIONS).")
+        seen[path] = elevation
     with atomic_group():
         for level, path in enumerate(paths):
             write_raster(path, grid, data[:, level], names, nodata)
