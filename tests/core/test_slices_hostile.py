@@ -216,6 +216,7 @@ def test_a_placeholder_in_a_label_slice_is_refused_with_its_exact_value(original
 
 LEVEL_SETS = {
     "2.5 m": [0.0, -2.5, -5.0, -7.5],
+    "2.5 m off the metre": [-1.25, -3.75, -6.25, -8.75],
     "4 cm": [0.0, -0.04, -0.08, -0.12, -0.16, -0.2],
     "around zero": [1e-7, 0.0, -1e-7],
     "odd decimals": [-1234.5678, -1234.5679, -1300.0000001],
