@@ -33,9 +33,10 @@ def original(tmp_path_factory):
     return cube, write_cube_slices(folder, cube, "evidence", "label")
 
 
-def _rewrite(src, dst, rows=False, columns=False, change=None, nodata="keep", after=None, **translate):
+def _rewrite(src, dst, rows=False, columns=False, change=None, undeclare=False, after=None, **translate):
     """A copy of ``src``: values through ``change(index, array)``, then stored south-up (``rows``) and/or
-    east-to-west (``columns``) with the geotransform that keeps every value where it was on the map."""
+    east-to-west (``columns``) with the geotransform that keeps every value where it was on the map;
+    ``undeclare`` drops the bands' nodata value."""
     os.makedirs(os.path.dirname(str(dst)), exist_ok=True)
     gdal.Translate(str(dst), src, **translate)
     ds = gdal.Open(str(dst), gdal.GA_Update)
@@ -46,10 +47,8 @@ def _rewrite(src, dst, rows=False, columns=False, change=None, nodata="keep", af
         if change is not None:
             array = change(index, array)
         band.WriteArray(array[::-1 if rows else 1, ::-1 if columns else 1])
-        if nodata is None:
+        if undeclare:
             band.DeleteNoDataValue()
-        elif nodata != "keep":
-            band.SetNoDataValue(nodata)
     if rows:
         y0, dy = y0 + dy * ds.RasterYSize, -dy
     if columns:
@@ -171,7 +170,7 @@ def test_undeclared_placeholders_are_nodata_with_one_warning_per_band_and_value(
 
 def test_undeclared_minus_9999_is_kept_with_a_warning_naming_band_value_count_and_slices(original, tmp_path):
     cube, paths = original
-    undeclared = _rewrite_all(paths["evidence"], tmp_path, nodata=None)  # the -9999 voxels become data
+    undeclared = _rewrite_all(paths["evidence"], tmp_path, undeclare=True)  # the -9999 voxels become data
     warnings = []
     stacked = read_slices(undeclared, on_warning=warnings.append)
     nodata = np.isnan(cube.features)
@@ -206,7 +205,7 @@ def test_a_placeholder_in_a_label_slice_is_refused_with_its_exact_value(original
         array[array == -1] = F32_LOWEST
         return array
 
-    labels = _rewrite_all(paths["labels"], tmp_path, change=lowest, nodata=None, outputType=gdal.GDT_Float32)
+    labels = _rewrite_all(paths["labels"], tmp_path, change=lowest, undeclare=True, outputType=gdal.GDT_Float32)
     with pytest.raises(Mpm3dError, match=r"LABELS slice label_z-0100\.tif holds values other than 0/1/nodata "
                                          r"\(-3\.4028235e\+38\); .*nodata = -3\.4028235e\+38\)"):
         read_slices(paths["evidence"], label_paths=labels)

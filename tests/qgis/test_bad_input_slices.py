@@ -45,9 +45,10 @@ def _sums(paths):
     return {path: hashlib.sha256(open(path, "rb").read()).hexdigest() for path in paths}
 
 
-def _rewrite(src, dst, rows=False, columns=False, change=None, nodata="keep", after=None, **translate):
+def _rewrite(src, dst, rows=False, columns=False, change=None, undeclare=False, after=None, **translate):
     """A copy of ``src``: values through ``change(index, array)``, then stored south-up (``rows``) and/or
-    east-to-west (``columns``) with the geotransform that keeps every value where it was on the map."""
+    east-to-west (``columns``) with the geotransform that keeps every value where it was on the map;
+    ``undeclare`` drops the bands' nodata value."""
     os.makedirs(os.path.dirname(str(dst)), exist_ok=True)
     gdal.Translate(str(dst), src, **translate)
     ds = gdal.Open(str(dst), gdal.GA_Update)
@@ -58,7 +59,7 @@ def _rewrite(src, dst, rows=False, columns=False, change=None, nodata="keep", af
         if change is not None:
             array = change(index, array)
         band.WriteArray(array[::-1 if rows else 1, ::-1 if columns else 1])
-        if nodata is None:
+        if undeclare:
             band.DeleteNoDataValue()
     if rows:
         y0, dy = y0 + dy * ds.RasterYSize, -dy
@@ -160,7 +161,7 @@ def test_undeclared_placeholders_become_nodata_with_one_warning_per_band(slices,
 def test_an_undeclared_minus_9999_is_kept_with_a_warning(slices, north_up, tmp_path):
     from mpm3d.core.cubefile import read_cube
 
-    undeclared = _rewrite_all(slices[0], tmp_path / "undeclared", nodata=None)
+    undeclared = _rewrite_all(slices[0], tmp_path / "undeclared", undeclare=True)
     before, feedback = _sums(undeclared), Recorder()
     cube = read_cube(_stack(undeclared, tmp_path / "cube.nc", feedback=feedback))
     nodata = np.isnan(read_cube(north_up).features)
