@@ -38,6 +38,7 @@ from ..core.cubefile import CubeReader
 from ..core.errors import Mpm3dError
 from ..core.grid import Grid
 from ..core.paths import absolute, check_distinct, check_not_in_plugin
+from ..core.slices import check_slices_exist
 from ..provider.settings import DEVICES, PLUGIN_DIR, check_worker_python, default_device
 
 # The post-processors must outlive the algorithm run (QGIS keeps only a pointer).
@@ -114,6 +115,13 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
         if not ok:
             for definition in self.parameterDefinitions():
                 value = parameters.get(definition.name())
+                if isinstance(definition, QgsProcessingParameterMultipleLayers) and isinstance(value, (list, tuple)):
+                    files = [v.split("|")[0] for v in value
+                             if isinstance(v, str) and os.path.splitext(v.split("|")[0])[1]]
+                    try:
+                        check_slices_exist(definition.name(), files)
+                    except Mpm3dError as exc:
+                        return False, str(exc)
                 if not definition.checkValueIsAcceptable(value, context):
                     return False, f"{accepted_values(definition)}; got {value!r}."
             return ok, message

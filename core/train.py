@@ -170,6 +170,13 @@ def _check_inputs(source: Cube, target: Cube, config: TrainConfig) -> None:
         if p > min(cube.grid.shape):
             raise Mpm3dError(f"the patch size {p} (PATCH_SIZE) is larger than the {role} cube ({role.upper()}) "
                              f"{cube.grid.shape} (z, y, x); choose an odd patch size of at most {min(cube.grid.shape)}")
+    for name, parameter in (("learning_rate", "LEARNING_RATE"), ("negative_ratio", "NEGATIVE_RATIO"),
+                            ("lambda_max", "LAMBDA_MAX"), ("val_fraction", "VALIDATION_FRACTION"),
+                            ("weight_decay", "weight decay")):
+        if not math.isfinite(getattr(config, name)):
+            raise Mpm3dError(f"{parameter} must be a finite number, got {getattr(config, name)}")
+    if not config.learning_rate > 0:
+        raise Mpm3dError(f"the learning rate (LEARNING_RATE) must be positive, got {config.learning_rate}")
     if config.epochs < 1:
         raise Mpm3dError(f"at least one epoch is needed (EPOCHS), got {config.epochs}")
     if config.batch_size < 2:
@@ -348,6 +355,12 @@ def _train_network(source, target, source_stats, target_stats, split, validation
                                  "step": step + 1, "steps": steps})
             train_seconds = time.perf_counter() - started
             mean_label, mean_domain, disc_acc = (sums / steps).tolist()
+            if not (math.isfinite(mean_label) and math.isfinite(mean_domain)):
+                raise Mpm3dError(
+                    f"training diverged in epoch {epoch}: the loss became {mean_label + mean_domain} (label loss "
+                    f"{mean_label}, domain loss {mean_domain}), so the weights are no longer numbers and no model "
+                    "was written. Lower LEARNING_RATE or LAMBDA_MAX, and check the evidence for extreme values "
+                    "(undeclared nodata such as -9999 or -3.4e38)")
             val_auc = _auc(_network_scores(net, source_patches, val_centres, device), val_labels)
             if val_auc is None or best_state is None or val_auc > best_auc:  # no validation: keep the last
                 best_auc = -np.inf if val_auc is None else val_auc

@@ -57,7 +57,9 @@ def run_core(arguments, feedback, outputs=(), memory_hint="", python=None) -> di
         shutil.rmtree(workdir, ignore_errors=True)
     finished = returncode == 0 and result is not None
     settle_run(run, outputs, folders, finished)
-    if not finished and (cancelled or (error or {}).get("kind") == "cancelled"):
+    if not finished and (error or {}).get("kind") == "cancelled":  # interrupted from outside (Ctrl-C)
+        raise QgsProcessingException(error["message"])
+    if not finished and cancelled:
         raise QgsProcessingException("Cancelled; no output was written, earlier files are as they were.")
     if cancelled:
         feedback.pushInfo("The worker had finished before Cancel took effect; its outputs are complete and kept.")

@@ -47,9 +47,9 @@ def isolated_profile(profile_root: str) -> str:
 
 
 def run(arguments: list[str], profile_root: str | None = None, check: bool = False,
-        timeout: float | None = None) -> subprocess.CompletedProcess:
+        timeout: float | None = None, cwd: str | None = None) -> subprocess.CompletedProcess:
     result = subprocess.run([qgis_process_command(), *arguments], env=environment(profile_root),
-                            capture_output=True, text=True, timeout=timeout)
+                            capture_output=True, text=True, timeout=timeout, cwd=cwd)
     if check and result.returncode != 0:
         raise RuntimeError(f"qgis_process {' '.join(arguments)} failed ({result.returncode}):\n"
                            f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
@@ -66,10 +66,11 @@ def parameter_arguments(parameters: dict) -> list[str]:
 
 
 def run_algorithm(algorithm: str, parameters: dict, profile_root: str | None = None,
-                  timeout: float | None = None) -> tuple[subprocess.CompletedProcess, dict | None]:
-    """``qgis_process --json run``; returns the process and its parsed JSON (None if it failed)."""
+                  timeout: float | None = None, cwd: str | None = None
+                  ) -> tuple[subprocess.CompletedProcess, dict | None]:
+    """``qgis_process --json run`` (in ``cwd``); returns the process and its parsed JSON (None if it failed)."""
     result = run(["--json", "run", algorithm, "--", *parameter_arguments(parameters)], profile_root,
-                 timeout=timeout)
+                 timeout=timeout, cwd=cwd)
     try:
         parsed = json.loads(result.stdout[result.stdout.index("{"):])
     except ValueError:

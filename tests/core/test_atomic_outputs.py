@@ -123,3 +123,16 @@ def test_a_worker_that_succeeded_keeps_its_new_files_and_leaves_no_staging(tmp_p
     settle_run(run, [str(files[0]), str(files[1])], [], succeeded=True)
     assert [path.read_text() for path in files] == ["new"] * 3
     assert _tree(tmp_path) == ["cube.nc", "levels", "levels/p_z-0100.tif", "levels/p_z-0150.tif"]
+
+
+def test_outputs_over_inputs_are_found_by_path_link_and_pattern(tmp_path):
+    from core.paths import check_distinct
+
+    slice_ = tmp_path / "evidence_z-0100.tif"
+    slice_.write_text("x")
+    os.symlink(slice_, tmp_path / "link.tif")
+    with pytest.raises(Mpm3dError, match=r"^OUT would overwrite the input EVIDENCE .*Choose another file name for"):
+        check_distinct({"EVIDENCE": [str(slice_)]}, {"OUT": [str(tmp_path / "link.tif")]})
+    with pytest.raises(Mpm3dError, match=r"^FOLDER would overwrite .*Choose another file name or folder for FOLDER"):
+        check_distinct({"EVIDENCE": [str(slice_)]}, {"FOLDER": [str(tmp_path / "evidence_z*.tif")]})
+    check_distinct({"EVIDENCE": [str(slice_)]}, {"FOLDER": [str(tmp_path / "p_z*.tif")], "OUT": [str(tmp_path / "a")]})

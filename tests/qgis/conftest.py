@@ -47,3 +47,67 @@ def synthetic_slices(provider, tmp_path_factory):
     return processing.run("mpm3d:generate_synthetic_pair", {
         "LEVELS": 8, "ROWS": 24, "COLUMNS": 28, "CELL_SIZE": 25, "LEVEL_SPACING": 50, "SEED": 3,
         "OUTPUT_FOLDER": folder})
+
+
+@pytest.fixture(scope="session")
+def hooked_python(tmp_path_factory):
+    """A worker interpreter that runs the real worker with a test hook chosen by MPM3D_TEST_HOOK:
+    ``kill_after_progress`` (SIGKILL after the first progress line, like the out-of-memory killer),
+    ``kill_in_rasters`` (SIGKILL while the level rasters are being written), ``kill_in_commit_N`` (SIGKILL
+    right after the Nth rename of the commit), ``sigint_after_progress`` (Ctrl-C), ``slow`` (a pause
+    after every progress line, so that Cancel lands in the middle of the job)."""
+    folder = tmp_path_factory.mktemp("hooked_python")
+    hook = folder / "hook.py"
+    hook.write_text(f'''import os, signal, sys, time
+sys.path.insert(0, {REPO!r})
+import core.atomic, core.cli, core.progress, core.slices
+''' + '''hook = os.environ.get("MPM3D_TEST_HOOK", "")
+emit = core.progress.Reporter.progress
+if hook == "kill_after_progress":
+    def progress(self, *args, **kwargs):
+        emit(self, *args, **kwargs)
+        os.kill(os.getpid(), signal.SIGKILL)
+    core.progress.Reporter.progress = progress
+if hook == "sigint_after_progress":  # Ctrl-C in the terminal reaches the worker too
+    def progress(self, *args, **kwargs):
+        emit(self, *args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+    core.progress.Reporter.progress = progress
+if hook == "slow":
+    def progress(self, *args, **kwargs):
+        emit(self, *args, **kwargs)
+        time.sleep(5)
+    core.progress.Reporter.progress = progress
+if hook == "kill_in_rasters":
+    write_raster, calls = core.slices.write_raster, []
+    def killing_write_raster(*args, **kwargs):
+        calls.append(args[0])
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return write_raster(*args, **kwargs)
+    core.slices.write_raster = killing_write_raster
+if hook.startswith("kill_in_commit"):  # SIGKILL between two renames of the commit: after the Nth one
+    replace, renames = os.replace, []
+    def killing_replace(*args, **kwargs):
+        replace(*args, **kwargs)
+        renames.append(args)
+        if len(renames) == int(hook.rsplit("_", 1)[1]):
+            os.kill(os.getpid(), signal.SIGKILL)
+    core.atomic.os.replace = killing_replace
+sys.exit(core.cli.main(sys.argv[1:]))
+''')
+    wrapper = folder / "python"
+    wrapper.write_text(f'#!/bin/sh\ncase "$2" in *core.cli*) shift 2; exec "{sys.executable}" "{hook}" "$@";; '
+                       f'esac\nexec "{sys.executable}" "$@"\n')
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
+@pytest.fixture()
+def worker_hook(monkeypatch, hooked_python):
+    """``worker_hook(name)``: the algorithms' worker runs with that test hook of ``hooked_python``."""
+    def use(hook: str) -> None:
+        monkeypatch.setenv("MPM3D_PYTHON", hooked_python)
+        monkeypatch.setenv("MPM3D_TEST_HOOK", hook)
+    return use

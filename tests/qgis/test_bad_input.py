@@ -7,7 +7,6 @@ Training here is tiny (patch 3, one epoch), so the whole file runs in a few minu
 
 import os
 import pickle
-import sys
 
 import numpy as np
 import pytest
@@ -130,60 +129,6 @@ def _train(cubes, folder, **extra):
 def model(cubes, tmp_path_factory):
     """A tiny model, trained with DEVICE auto (which must fall back to the CPU where there is no CUDA)."""
     return _run("mpm3d:train_model", _train(cubes, str(tmp_path_factory.mktemp("bad_input_model")), DEVICE=0))
-
-
-@pytest.fixture(scope="module")
-def hooked_python(tmp_path_factory):
-    """A worker interpreter that runs the real worker with a test hook chosen by MPM3D_TEST_HOOK:
-    ``kill_after_progress`` (SIGKILL after the first progress line, like the out-of-memory killer),
-    ``kill_in_rasters`` (SIGKILL while the level rasters are being written), ``kill_in_commit_N`` (SIGKILL
-    right after the Nth rename of the commit), ``slow`` (a pause after every progress line, so that Cancel
-    lands in the middle of the job)."""
-    folder = tmp_path_factory.mktemp("hooked_python")
-    hook = folder / "hook.py"
-    hook.write_text(f'''import os, signal, sys, time
-sys.path.insert(0, {REPO!r})
-import core.atomic, core.cli, core.progress, core.slices
-''' + '''hook = os.environ.get("MPM3D_TEST_HOOK", "")
-emit = core.progress.Reporter.progress
-if hook == "kill_after_progress":
-    def progress(self, *args, **kwargs):
-        emit(self, *args, **kwargs)
-        os.kill(os.getpid(), signal.SIGKILL)
-    core.progress.Reporter.progress = progress
-if hook == "slow":
-    def progress(self, *args, **kwargs):
-        emit(self, *args, **kwargs)
-        time.sleep(5)
-    core.progress.Reporter.progress = progress
-if hook == "kill_in_rasters":
-    write_raster, calls = core.slices.write_raster, []
-    def killing_write_raster(*args, **kwargs):
-        calls.append(args[0])
-        if len(calls) == 2:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return write_raster(*args, **kwargs)
-    core.slices.write_raster = killing_write_raster
-if hook.startswith("kill_in_commit"):  # SIGKILL between two renames of the commit: after the Nth one
-    replace, renames = os.replace, []
-    def killing_replace(*args, **kwargs):
-        replace(*args, **kwargs)
-        renames.append(args)
-        if len(renames) == int(hook.rsplit("_", 1)[1]):
-            os.kill(os.getpid(), signal.SIGKILL)
-    core.atomic.os.replace = killing_replace
-sys.exit(core.cli.main(sys.argv[1:]))
-''')
-    wrapper = folder / "python"
-    wrapper.write_text(f'#!/bin/sh\ncase "$2" in *core.cli*) shift 2; exec "{sys.executable}" "{hook}" "$@";; '
-                       f'esac\nexec "{sys.executable}" "$@"\n')
-    wrapper.chmod(0o755)
-    return str(wrapper)
-
-
-def _hook(monkeypatch, python, hook):
-    monkeypatch.setenv("MPM3D_PYTHON", python)
-    monkeypatch.setenv("MPM3D_TEST_HOOK", hook)
 
 
 # --- Stacking: slices on different grids, elevations, levels -------------------------------------------------
@@ -498,8 +443,8 @@ def test_prediction_outputs_that_cannot_be_written_are_named(model, cubes, tmp_p
 
 # --- A worker that dies, and Cancel at every stage ----------------------------------------------------------
 
-def test_a_training_worker_killed_mid_run_is_a_clear_error(cubes, tmp_path, hooked_python, monkeypatch):
-    _hook(monkeypatch, hooked_python, "kill_after_progress")
+def test_a_training_worker_killed_mid_run_is_a_clear_error(cubes, tmp_path, worker_hook):
+    worker_hook("kill_after_progress")
     (tmp_path / "model.safetensors").write_bytes(b"earlier model")
     _fails("mpm3d:train_model", _train(cubes, tmp_path),
            r"worker process was killed \(for example by the out-of-memory killer\); no output was written\. "
@@ -509,8 +454,8 @@ def test_a_training_worker_killed_mid_run_is_a_clear_error(cubes, tmp_path, hook
 
 
 def test_a_prediction_worker_killed_while_writing_leaves_neither_cube_nor_rasters(
-        model, cubes, tmp_path, hooked_python, monkeypatch):
-    _hook(monkeypatch, hooked_python, "kill_in_rasters")
+        model, cubes, tmp_path, worker_hook):
+    worker_hook("kill_in_rasters")
     _fails("mpm3d:predict_prospectivity", _predict(model["OUTPUT_MODEL"], cubes["target"], tmp_path / "new"),
            r"worker process was killed .*no output was written\. Lower CHUNK_VOXELS\.")
     assert not (tmp_path / "new").exists()
@@ -532,8 +477,8 @@ def test_cancel_while_stacking_leaves_no_cube(slices, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_cancel_while_training_leaves_no_model(cubes, tmp_path, hooked_python, monkeypatch):
-    _hook(monkeypatch, hooked_python, "slow")
+def test_cancel_while_training_leaves_no_model(cubes, tmp_path, worker_hook):
+    worker_hook("slow")
     (tmp_path / "model.safetensors").write_bytes(b"earlier model")
     feedback = Recorder(cancel=True)
     _fails("mpm3d:train_model", _train(cubes, tmp_path), CANCELLED, feedback)
@@ -542,8 +487,8 @@ def test_cancel_while_training_leaves_no_model(cubes, tmp_path, hooked_python, m
     assert (tmp_path / "model.safetensors").read_bytes() == b"earlier model"
 
 
-def test_cancel_while_predicting_leaves_no_cube_and_no_rasters(model, cubes, tmp_path, hooked_python, monkeypatch):
-    _hook(monkeypatch, hooked_python, "slow")
+def test_cancel_while_predicting_leaves_no_cube_and_no_rasters(model, cubes, tmp_path, worker_hook):
+    worker_hook("slow")
     feedback = Recorder(cancel=True)
     _fails("mpm3d:predict_prospectivity", _predict(model["OUTPUT_MODEL"], cubes["target"], tmp_path / "out"),
            CANCELLED, feedback)

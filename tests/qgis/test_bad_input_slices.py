@@ -195,8 +195,6 @@ def test_a_crs_written_as_esri_wkt_stacks_and_another_crs_is_named(slices, north
     assert _sums([esri, zone_39]) == before and not (tmp_path / "out").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="QGIS refuses the missing layer in checkParameterValues before core runs; "
-                                       "algorithms/base.py must name it (core.slices.check_slices_exist)")
 def test_a_missing_slice_is_named_alone(slices, tmp_path):
     evidence = slices[0]
     gone = str(tmp_path / "moved" / "evidence_z-0200.tif")

@@ -1,0 +1,281 @@
+"""Bad input that used to lose the user's data: relative paths, an output over an input, mixed result sets.
+
+Every case checks the files before and after by their SHA-256: a refused or failed run changes nothing.
+Also here: non-finite numbers, a model file without its extension, a cube given as a slice, Ctrl-C.
+"""
+
+import gc
+import hashlib
+import os
+import signal
+import subprocess
+import time
+import warnings
+
+import numpy as np
+import pytest
+from qgis.core import QgsProcessingException, QgsProcessingFeedback
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TINY = {"METHOD": 0, "EPOCHS": 1, "PATCH_SIZE": 3, "BATCH_SIZE": 16, "DEVICE": 2, "SEED": 1}
+
+
+class Warnings(QgsProcessingFeedback):
+    def __init__(self):
+        super().__init__()
+        self.warnings = []
+
+    def reportError(self, error, fatalError=False):  # noqa: N802, N803 - QGIS API
+        self.warnings.append(error)
+        super().reportError(error, fatalError)
+
+
+def _run(algorithm, parameters, feedback=None):
+    import processing
+
+    return processing.run(algorithm, {k: str(v) if isinstance(v, os.PathLike) else v
+                                      for k, v in parameters.items()}, feedback=feedback)
+
+
+def _fails(algorithm, parameters, match, feedback=None):
+    with pytest.raises(QgsProcessingException, match=match) as error:
+        _run(algorithm, parameters, feedback)
+    assert "Traceback" not in str(error.value)
+    return str(error.value)
+
+
+def checksums(*folders):
+    """SHA-256 of every file under the folders (a changed, added or removed file changes the dict)."""
+    out = {}
+    for folder in folders:
+        for root, _dirs, files in os.walk(folder):
+            for name in files:
+                path = os.path.join(root, name)
+                with open(path, "rb") as handle:
+                    out[path] = hashlib.sha256(handle.read()).hexdigest()
+    return out
+
+
+@pytest.fixture(scope="module")
+def workspace(synthetic_slices, tmp_path_factory):
+    """A user's folder: source and target cubes, a tiny model, and a prediction with its levels."""
+    folder = tmp_path_factory.mktemp("workspace")
+    source = _run("mpm3d:stack_slices", {"EVIDENCE": synthetic_slices["SOURCE_EVIDENCE"],
+                                         "LABELS": synthetic_slices["SOURCE_LABELS"],
+                                         "OUTPUT": folder / "base" / "source.nc"})["OUTPUT"]
+    target = _run("mpm3d:stack_slices", {"EVIDENCE": synthetic_slices["TARGET_EVIDENCE"],
+                                         "LABELS": synthetic_slices["TARGET_LABELS"],
+                                         "OUTPUT": folder / "base" / "target.nc"})["OUTPUT"]
+    model = _run("mpm3d:train_model", {"SOURCE": source, "TARGET": target, **TINY,
+                                       "OUTPUT_MODEL": folder / "model.safetensors"})["OUTPUT_MODEL"]
+    predicted = _run("mpm3d:predict_prospectivity", {"MODEL": model, "CUBE": target, "PREFIX": "p",
+                                                     "OUTPUT_CUBE": folder / "run1" / "p.nc",
+                                                     "OUTPUT_FOLDER": folder / "run1" / "levels"})
+    return {"folder": folder, "source": source, "target": target, "model": model, "prediction": predicted,
+            "evidence": list(synthetic_slices["TARGET_EVIDENCE"])}
+
+
+# --- Relative paths: against the user's folder, never the plugin's ------------------------------------------
+
+def test_qgis_process_reads_and_writes_relative_paths_in_the_folder_it_was_started_in(workspace, qgis_profile,
+                                                                                         tmp_path):
+    import qgis_process
+
+    os.symlink(os.path.dirname(workspace["source"]), tmp_path / "base")
+    plugin_files = checksums(os.path.join(REPO, "core")) | {
+        name: hashlib.sha256(open(os.path.join(REPO, name), "rb").read()).hexdigest()
+        for name in os.listdir(REPO) if os.path.isfile(os.path.join(REPO, name))}
+    run, result = qgis_process.run_algorithm("mpm3d:train_model", {
+        "SOURCE": "base/source.nc", "TARGET": "base/target.nc", **TINY,
+        "OUTPUT_MODEL": "out/model.safetensors", "OUTPUT_REPORT": "README.md"}, qgis_profile, timeout=300,
+        cwd=str(tmp_path))
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert (tmp_path / "README.md").read_text().lstrip().startswith("<!DOCTYPE html>")
+    assert (tmp_path / "out" / "model.safetensors").stat().st_size > 1000
+    assert result["results"]["OUTPUT_MODEL"] == str(tmp_path / "out" / "model.safetensors")
+    after = checksums(os.path.join(REPO, "core")) | {
+        name: hashlib.sha256(open(os.path.join(REPO, name), "rb").read()).hexdigest()
+        for name in os.listdir(REPO) if os.path.isfile(os.path.join(REPO, name))}
+    assert after == plugin_files
+
+
+def test_an_output_inside_the_plugin_folder_is_refused(workspace):
+    before = checksums(os.path.join(REPO, "core"))
+    _fails("mpm3d:evaluate_prospectivity", {"PROSPECTIVITY": workspace["prediction"]["OUTPUT_CUBE"],
+                                            "LABEL_CUBE": workspace["target"],
+                                            "OUTPUT_REPORT": os.path.join(REPO, "core", "grid.py")},
+           r"OUTPUT_REPORT: will not write .*core/grid\.py: it is inside the mpm3d plugin's own folder")
+    assert checksums(os.path.join(REPO, "core")) == before
+
+
+# --- An output that is an input ------------------------------------------------------------------------------
+
+def test_qgis_process_refuses_a_prediction_over_its_own_cube(workspace, qgis_profile):
+    import qgis_process
+
+    before = checksums(workspace["folder"])
+    run, _ = qgis_process.run_algorithm("mpm3d:predict_prospectivity", {
+        "MODEL": workspace["model"], "CUBE": workspace["target"], "OUTPUT_CUBE": workspace["target"],
+        "OUTPUT_FOLDER": workspace["folder"] / "run2"}, qgis_profile, timeout=300)
+    text = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "OUTPUT_CUBE would overwrite the input CUBE" in text and "Choose another file name for OUTPUT_CUBE" in text
+    assert checksums(workspace["folder"]) == before
+
+
+@pytest.mark.parametrize("case", ["same path", "symbolic link", "hard link", "other spelling"])
+def test_an_output_that_is_an_input_is_refused_before_any_work(workspace, tmp_path, case):
+    source = workspace["source"]
+    if case == "symbolic link":
+        os.symlink(source, tmp_path / "link.nc")
+        output = str(tmp_path / "link.nc")
+    elif case == "hard link":
+        os.link(source, tmp_path / "hard.nc")
+        output = str(tmp_path / "hard.nc")
+    elif case == "other spelling":
+        output = os.path.join(os.path.dirname(source), "..", "base", ".", "source.nc")
+    else:
+        output = source
+    before = checksums(workspace["folder"], tmp_path)
+    _fails("mpm3d:train_model", {"SOURCE": source, "TARGET": workspace["target"], **TINY,
+                                 "OUTPUT_MODEL": tmp_path / "m.safetensors", "OUTPUT_REPORT": output},
+           r"OUTPUT_REPORT would overwrite the input SOURCE \(.*source\.nc\): the run would destroy its own input")
+    assert checksums(workspace["folder"], tmp_path) == before
+
+
+def test_a_stack_over_one_of_its_slices_and_two_outputs_in_one_file_are_refused(workspace, tmp_path):
+    evidence = workspace["evidence"]
+    before = checksums(os.path.dirname(evidence[0]), workspace["folder"])
+    _fails("mpm3d:stack_slices", {"EVIDENCE": evidence, "OUTPUT": evidence[3]},
+           r"OUTPUT would overwrite the input EVIDENCE \(.*evidence_z-\d+\.tif\)")
+    _fails("mpm3d:evaluate_prospectivity", {"PROSPECTIVITY": workspace["prediction"]["OUTPUT_CUBE"],
+                                            "LABEL_CUBE": workspace["target"],
+                                            "OUTPUT_REPORT": tmp_path / "e.html", "OUTPUT_JSON": tmp_path / "e.html"},
+           r"OUTPUT_REPORT and OUTPUT_JSON are the same file")
+    assert checksums(os.path.dirname(evidence[0]), workspace["folder"]) == before
+    assert os.listdir(tmp_path) == []
+
+
+# --- A result set is committed whole, or not at all ---------------------------------------------------------
+
+def _predict(workspace, folder, **extra):
+    return {"MODEL": workspace["model"], "CUBE": workspace["target"], "PREFIX": "p",
+            "OUTPUT_CUBE": folder / "p.nc", "OUTPUT_FOLDER": folder / "levels", **extra}
+
+
+@pytest.mark.parametrize("kill_after", [1, 4, 9])
+def test_a_worker_killed_between_the_renames_of_its_commit_leaves_the_earlier_run_intact(
+        workspace, tmp_path, worker_hook, kill_after):
+    """SIGKILL after the 1st, 4th or 9th rename of a prediction's commit (an earlier file moved aside, a new one
+    moved in): every earlier output is back, no new one and no staging folder remains."""
+    first = _run("mpm3d:predict_prospectivity", _predict(workspace, tmp_path))
+    before = checksums(tmp_path)
+    worker_hook(f"kill_in_commit_{kill_after}")
+    _fails("mpm3d:predict_prospectivity", _predict(workspace, tmp_path, DEVICE=2), r"worker process was killed")
+    assert checksums(tmp_path) == before
+    assert sorted(os.listdir(tmp_path / "levels")) == sorted(os.path.basename(p) for p in first["OUTPUT_LAYERS"])
+
+
+def test_level_rasters_of_an_earlier_level_set_are_named_and_left(workspace, tmp_path):
+    (tmp_path / "levels").mkdir()
+    stale = tmp_path / "levels" / "p_z-9000.tif"
+    stale.write_bytes(b"an earlier run's deepest level")
+    feedback = Warnings()
+    result = _run("mpm3d:predict_prospectivity", _predict(workspace, tmp_path), feedback)
+    assert stale.read_bytes() == b"an earlier run's deepest level"
+    assert str(stale) not in result["OUTPUT_LAYERS"]
+    assert any("OUTPUT_FOLDER also holds 1 raster(s) named like this run's levels that this run did not write "
+               "(p_z-9000.tif)" in w and "left as they are" in w for w in feedback.warnings), feedback.warnings
+
+
+def test_a_prediction_run_leaves_no_open_file_behind(workspace, tmp_path):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        _run("mpm3d:predict_prospectivity", _predict(workspace, tmp_path))
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+# --- Numbers that are not numbers ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, value", [("LAMBDA_MAX", "nan"), ("LEARNING_RATE", "nan"),
+                                         ("VALIDATION_FRACTION", "nan"), ("NEGATIVE_RATIO", "inf")])
+def test_non_finite_training_numbers_are_refused_by_name(workspace, tmp_path, name, value):
+    _fails("mpm3d:train_model", {"SOURCE": workspace["source"], "TARGET": workspace["target"], **TINY,
+                                 name: value, "OUTPUT_MODEL": tmp_path / "m.safetensors"},
+           rf"{name} \(.*\) must be a number.*(, not|; got ')(nan|inf)'?\.$")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("algorithm", ["extract_targets", "voxels_3d"])
+def test_a_non_finite_threshold_is_refused_by_name(workspace, tmp_path, algorithm):
+    _fails(f"mpm3d:{algorithm}", {"PROSPECTIVITY": workspace["prediction"]["OUTPUT_CUBE"], "THRESHOLD": "nan",
+                                  "OUTPUT": str(tmp_path / "t.gpkg")}, r"THRESHOLD \(.*\) must be a number")
+    assert os.listdir(tmp_path) == []
+
+
+# --- Files that are not what they should be --------------------------------------------------------------
+
+def test_a_model_file_named_without_its_extension(workspace, tmp_path):
+    feedback = QgsProcessingFeedback()
+    trained = _run("mpm3d:train_model", {"SOURCE": workspace["source"], "TARGET": workspace["target"], **TINY,
+                                         "OUTPUT_MODEL": tmp_path / "model"}, feedback)
+    assert trained["OUTPUT_MODEL"] == str(tmp_path / "model.safetensors")
+    os.rename(trained["OUTPUT_MODEL"], tmp_path / "renamed_model")
+    predicted = _run("mpm3d:predict_prospectivity", {"MODEL": tmp_path / "renamed_model", "CUBE": workspace["target"],
+                                                     "OUTPUT_CUBE": tmp_path / "p.nc",
+                                                     "OUTPUT_FOLDER": tmp_path / "levels"})
+    assert len(predicted["OUTPUT_LAYERS"]) == 8
+
+
+def test_a_cube_given_as_evidence_slices_is_named(workspace, tmp_path):
+    _fails("mpm3d:stack_slices", {"EVIDENCE": workspace["evidence"][:3] + [workspace["target"]],
+                                  "OUTPUT": tmp_path / "c.nc"},
+           r"EVIDENCE: .*target\.nc is a cube file; give depth-slice rasters .*'Export cube to depth slices'")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("algorithm", ["extract_targets", "voxels_3d"])
+def test_an_empty_cube_file_names_the_prospectivity_parameter(tmp_path, algorithm):
+    (tmp_path / "empty.nc").write_bytes(b"")
+    _fails(f"mpm3d:{algorithm}", {"PROSPECTIVITY": tmp_path / "empty.nc", "OUTPUT": str(tmp_path / "t.gpkg")},
+           r"^PROSPECTIVITY .*empty\.nc is empty \(0 bytes\)")
+    assert os.listdir(tmp_path) == ["empty.nc"]
+
+
+# --- Ctrl-C --------------------------------------------------------------------------------------------------
+
+def test_an_interrupted_worker_reads_as_a_cancel(workspace, tmp_path, worker_hook):
+    worker_hook("sigint_after_progress")
+    (tmp_path / "m.safetensors").write_bytes(b"earlier model")
+    message = _fails("mpm3d:train_model", {"SOURCE": workspace["source"], "TARGET": workspace["target"], **TINY,
+                                           "OUTPUT_MODEL": tmp_path / "m.safetensors"},
+                     r"^Cancelled \(interrupted\); no output was written")
+    assert "BATCH_SIZE" not in message
+    assert checksums(tmp_path) == {str(tmp_path / "m.safetensors"): hashlib.sha256(b"earlier model").hexdigest()}
+
+
+def test_ctrl_c_to_qgis_process_cancels_with_a_failure_status(workspace, qgis_profile, tmp_path, hooked_python):
+    import qgis_process
+
+    (tmp_path / "m.safetensors").write_bytes(b"earlier model")
+    env = dict(qgis_process.environment(qgis_profile), MPM3D_PYTHON=hooked_python, MPM3D_TEST_HOOK="slow")
+    arguments = qgis_process.parameter_arguments({"SOURCE": workspace["source"], "TARGET": workspace["target"],
+                                                  **TINY, "OUTPUT_MODEL": tmp_path / "m.safetensors"})
+    process = subprocess.Popen([qgis_process.qgis_process_command(), "run", "mpm3d:train_model", "--", *arguments],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
+    output = []
+    for line in process.stdout:  # wait until the worker has reported progress, then press Ctrl-C
+        output.append(line)
+        if "Reading cubes" in line or "Epoch" in line:
+            break
+    os.killpg(process.pid, signal.SIGINT)
+    started = time.monotonic()
+    output.append(process.communicate(timeout=60)[0])
+    text = "".join(output)
+    assert process.returncode != 0, text[-2000:]
+    assert "Cancelled" in text and "Traceback" not in text, text[-2000:]
+    assert time.monotonic() - started < 30
+    assert (tmp_path / "m.safetensors").read_bytes() == b"earlier model"
+    assert not np.any([name.startswith(".mpm3d-staging") for name in os.listdir(tmp_path)])
