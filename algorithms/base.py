@@ -44,9 +44,15 @@ from ..provider.settings import DEVICES, PLUGIN_DIR, check_worker_python, defaul
 # The post-processors must outlive the algorithm run (QGIS keeps only a pointer).
 _POST_PROCESSORS = []
 
-# viridis: perceptually uniform and readable by colour-blind colleagues; one ramp for all 0-1 outputs
+# Fixed ramps, one per kind of map, so that a colour means the same on every level and in every run.
+# viridis for prospectivity (perceptually uniform, readable by colour-blind colleagues); a light-to-dark
+# orange-red for the members' disagreement (0 to 0.25: a spread of 0.25 on a 0-1 probability is already
+# total disagreement); light-to-dark purple for novelty (0 to 1).
 PROSPECTIVITY_COLOURS = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"]
-
+UNCERTAINTY_COLOURS = ["#fff5eb", "#fdbe85", "#fd8d3c", "#d94701", "#7f2704"]
+NOVELTY_COLOURS = ["#fcfbfd", "#cbc9e2", "#9e9ac8", "#6a51a3", "#3f007d"]
+MAP_STYLES = {"prospectivity": (PROSPECTIVITY_COLOURS, 0.0, 1.0), "uncertainty": (UNCERTAINTY_COLOURS, 0.0, 0.25),
+              "novelty": (NOVELTY_COLOURS, 0.0, 1.0)}
 
 class Cancelled(Exception):
     """Raised from a progress callback when the user pressed Cancel."""
@@ -284,23 +290,31 @@ class WorkerAlgorithm(Mpm3dAlgorithm):
         return DEVICES[self.parameterAsEnum(parameters, "DEVICE", context)]
 
 
-def prospectivity_renderer(provider, band: int = 1) -> QgsSingleBandPseudoColorRenderer:
-    """The shared 0-1 colour ramp with a five-class legend, for every prospectivity raster."""
-    ramp = QgsGradientColorRamp(QColor(PROSPECTIVITY_COLOURS[0]), QColor(PROSPECTIVITY_COLOURS[-1]))
-    ramp.setStops([QgsGradientStop(i / 4, QColor(c)) for i, c in enumerate(PROSPECTIVITY_COLOURS[1:-1], start=1)])
-    shader_function = QgsColorRampShader(0.0, 1.0, ramp, QgsColorRampShader.Interpolated)
+def map_renderer(provider, kind: str = "prospectivity", band: int = 1) -> QgsSingleBandPseudoColorRenderer:
+    """The fixed ramp of one kind of map (prospectivity, uncertainty, novelty) with a five-class legend."""
+    colours, low, high = MAP_STYLES[kind]
+    ramp = QgsGradientColorRamp(QColor(colours[0]), QColor(colours[-1]))
+    ramp.setStops([QgsGradientStop(i / 4, QColor(c)) for i, c in enumerate(colours[1:-1], start=1)])
+    shader_function = QgsColorRampShader(low, high, ramp, QgsColorRampShader.Interpolated)
+    shader_function.setClip(False)
     shader_function.classifyColorRamp(5, -1)
-    shader = QgsRasterShader(0.0, 1.0)
+    shader = QgsRasterShader(low, high)
     shader.setRasterShaderFunction(shader_function)
     renderer = QgsSingleBandPseudoColorRenderer(provider, band, shader)
-    renderer.setClassificationMin(0.0)
-    renderer.setClassificationMax(1.0)
+    renderer.setClassificationMin(low)
+    renderer.setClassificationMax(high)
     return renderer
 
 
-def style_prospectivity_layer(layer: QgsRasterLayer) -> None:
-    layer.setRenderer(prospectivity_renderer(layer.dataProvider()))
-    layer.triggerRepaint()
+def map_styler(kind: str):
+    """A function that styles a loaded raster layer with the ramp of ``kind``."""
+    def style(layer: QgsRasterLayer) -> None:
+        layer.setRenderer(map_renderer(layer.dataProvider(), kind))
+        layer.triggerRepaint()
+    return style
+
+
+style_prospectivity_layer = map_styler("prospectivity")
 
 
 def _layer_path(layer) -> str:

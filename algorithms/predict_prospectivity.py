@@ -10,26 +10,29 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
+from ..core.jobs import MAP_OUTPUTS, map_prefix
 from ..core.slices import elevation_from_name, level_files
 from ..provider.worker import run_core
-from .base import WorkerAlgorithm, folder_parameter_value, style_on_load, style_prospectivity_layer
+from .base import WorkerAlgorithm, folder_parameter_value, map_styler, style_on_load
 
 
-def load_level_rasters(paths, group: str, context, output_name: str) -> None:
-    """Queue the level rasters for loading, top level on top, styled with the shared 0-1 ramp.
+def load_level_rasters(paths, group: str, context, output_name: str, kind: str = "prospectivity",
+                       sort_offset: int = 0) -> None:
+    """Queue the level rasters of one map for loading, top level on top, styled with the map's fixed ramp.
 
-    Where QGIS has LayerDetails.groupName (3.32+) they go into one group; elsewhere they load
+    Where QGIS has LayerDetails.groupName (3.32+) they go into one group per run; elsewhere they load
     ungrouped, added bottom level first so the top level ends on top of the layer tree.
     """
     ordered = sorted(paths, key=elevation_from_name)  # deepest first
     grouped = hasattr(QgsProcessingContext.LayerDetails, "groupName")
+    label = group if kind == "prospectivity" else f"{group} {kind}"
     for sort_key, path in enumerate(reversed(ordered) if grouped else ordered):
-        name = f"{group} z {elevation_from_name(path):g} m"
-        details = QgsProcessingContext.LayerDetails(name, context.project(), output_name)
+        details = QgsProcessingContext.LayerDetails(f"{label} z {elevation_from_name(path):g} m", context.project(),
+                                                    output_name)
         if grouped:
             details.groupName = group
-            details.layerSortKey = sort_key
-        details.setPostProcessor(style_on_load(style_prospectivity_layer))
+            details.layerSortKey = sort_offset + sort_key
+        details.setPostProcessor(style_on_load(map_styler(kind)))
         context.addLayerToLoadOnCompletion(path, details)
 
 
@@ -39,9 +42,14 @@ class PredictProspectivity(WorkerAlgorithm):
     GROUP = "Modelling"
     SUMMARY = (
         "Applies a trained model to every voxel of a cube (dense, chunked prediction in the worker process) and "
-        "writes a prospectivity cube (variable 'prospectivity', 0-1) plus one single-band GeoTIFF per level named "
-        "by elevation. The level rasters load into the project top level first, with one shared 0-1 colour ramp; "
-        "nodata voxels stay nodata. A cube whose features differ from the model's is refused."
+        "writes a cube with three maps, each also as one single-band GeoTIFF per level named by elevation: "
+        "'prospectivity' (0-1, the ensemble members' mean), 'uncertainty' (the members' standard deviation: how "
+        "much models trained from other seeds disagree; for the random forest, its trees) and, where the model "
+        "file carries a sample of the source's evidence, 'novelty' (0-1: how unlike anything in the source the "
+        "evidence at a voxel is; above 0.5 the model extrapolates). Drill where prospectivity is high and both "
+        "uncertainty and novelty are low. The level rasters load into the project top level first, each map with "
+        "its own fixed colour ramp; nodata voxels stay nodata. A cube whose features differ from the model's is "
+        "refused."
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
@@ -60,12 +68,19 @@ class PredictProspectivity(WorkerAlgorithm):
         self.add(QgsProcessingParameterFileDestination("OUTPUT_CUBE", "Prospectivity cube", "NetCDF cube (*.nc)"),
                  "The prospectivity cube file.")
         self.add(QgsProcessingParameterFolderDestination("OUTPUT_FOLDER", "Folder for level rasters"),
-                 "Receives one GeoTIFF per level, e.g. prospectivity_z-0450.tif.")
+                 "Receives one GeoTIFF per level and map, e.g. prospectivity_z-0450.tif, "
+                 "prospectivity_uncertainty_z-0450.tif and prospectivity_novelty_z-0450.tif.")
         self.addOutput(QgsProcessingOutputMultipleLayers("OUTPUT_LAYERS", "Prospectivity levels"))
+        self.addOutput(QgsProcessingOutputMultipleLayers("UNCERTAINTY_LAYERS", "Uncertainty levels"))
+        self.addOutput(QgsProcessingOutputMultipleLayers("NOVELTY_LAYERS", "Novelty levels"))
 
     def folder_outputs(self, parameters, context):
         folder = self.folder_value(parameters, "OUTPUT_FOLDER", context)
-        return {"OUTPUT_FOLDER": [level_files(folder, self._prefix(parameters, context))] if folder else []}
+        return {"OUTPUT_FOLDER": self._level_patterns(folder, self._prefix(parameters, context)) if folder else []}
+
+    @staticmethod
+    def _level_patterns(folder: str, prefix: str) -> list[str]:
+        return [level_files(folder, map_prefix(prefix, kind)) for kind in MAP_OUTPUTS]
 
     def _prefix(self, parameters, context) -> str:
         return self.parameterAsString(parameters, "PREFIX", context) or "prospectivity"
@@ -81,11 +96,12 @@ class PredictProspectivity(WorkerAlgorithm):
             "--out-cube", out_cube, "--out-folder", folder, "--prefix", prefix,
             "--device", self.device_argument(parameters, context),
             "--chunk-voxels", self.parameterAsInt(parameters, "CHUNK_VOXELS", context),
-        ], feedback, outputs=[out_cube, level_files(folder, prefix)], memory_hint="Lower CHUNK_VOXELS.")
-        if not result:
-            return {}
-        layers = result["OUTPUT_LAYERS"]
-        if context.project() is not None:
-            load_level_rasters(layers, prefix, context, "OUTPUT_LAYERS")
-        feedback.pushInfo(f"Wrote {len(layers)} level rasters to {folder}")
-        return {"OUTPUT_CUBE": out_cube, "OUTPUT_FOLDER": folder, "OUTPUT_LAYERS": layers}
+        ], feedback, outputs=[out_cube, *self._level_patterns(folder, prefix)], memory_hint="Lower CHUNK_VOXELS.")
+        outputs = {"OUTPUT_CUBE": out_cube, "OUTPUT_FOLDER": folder}
+        for offset, (kind, key) in enumerate(MAP_OUTPUTS.items()):
+            outputs[key] = result.get(key, [])
+            if context.project() is not None and outputs[key]:
+                load_level_rasters(outputs[key], prefix, context, key, kind, sort_offset=1000 * offset)
+        feedback.pushInfo(f"Wrote {sum(len(outputs[key]) for key in MAP_OUTPUTS.values())} level rasters "
+                          f"({', '.join(kind for kind, key in MAP_OUTPUTS.items() if outputs[key])}) to {folder}")
+        return outputs

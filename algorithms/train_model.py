@@ -68,6 +68,13 @@ class TrainModel(WorkerAlgorithm):
                  "Share of the source's 4 x 4 x-y blocks held out (whole columns, with a buffer) to choose the best "
                  "epoch. 0 trains on every labelled voxel and keeps the last epoch: use it when the ore is too "
                  "concentrated to be split into blocks.", advanced=True)
+        self.add(QgsProcessingParameterNumber("ENSEMBLE_MEMBERS", "Ensemble members (0 = automatic)",
+                                              QgsProcessingParameterNumber.Integer, 0, minValue=0, maxValue=50),
+                 "Networks trained from their own seeds (own weights, barren draws and augmentation); prediction "
+                 "maps their mean as prospectivity and their spread as uncertainty. 0: 5 on CUDA, 3 on the CPU, "
+                 "where each member costs one training run (3 members take three times as long). 1: a single "
+                 "network, no uncertainty. The random forest's members are its 200 trees; this does not apply "
+                 "to it.")
         self.add_device_parameter()
         self.add(QgsProcessingParameterNumber("SEED", "Random seed", QgsProcessingParameterNumber.Integer, 0,
                                               minValue=0), "Same seed and data, same model on the CPU.", advanced=True)
@@ -80,6 +87,7 @@ class TrainModel(WorkerAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("VAL_AUC", "Source spatial-block validation AUC"))
         self.addOutput(QgsProcessingOutputNumber("BEST_EPOCH", "Best epoch"))
         self.addOutput(QgsProcessingOutputString("DEVICE_USED", "Device used"))
+        self.addOutput(QgsProcessingOutputNumber("MEMBERS", "Ensemble members (trees for the random forest)"))
 
     def parameterAsFileOutput(self, parameters, name, context):  # noqa: N802 - QGIS API
         """The model file always ends in .safetensors, so that it is recognised for what it is."""
@@ -108,6 +116,7 @@ class TrainModel(WorkerAlgorithm):
             "--val-fraction", self.parameterAsDouble(parameters, "VALIDATION_FRACTION", context),
             "--device", self.device_argument(parameters, context),
             "--seed", self.parameterAsInt(parameters, "SEED", context),
+            "--members", self.parameterAsInt(parameters, "ENSEMBLE_MEMBERS", context),
         ]
         if report:
             arguments += ["--report", report]
@@ -117,7 +126,7 @@ class TrainModel(WorkerAlgorithm):
             return {}
         feedback.pushInfo(f"Best epoch {result['BEST_EPOCH']}, source validation AUC {result['VAL_AUC']}")
         outputs = {"OUTPUT_MODEL": model, "VAL_AUC": result["VAL_AUC"], "BEST_EPOCH": result["BEST_EPOCH"],
-                   "DEVICE_USED": result["DEVICE"]}
+                   "DEVICE_USED": result["DEVICE"], "MEMBERS": result["MEMBERS"]}
         if report:
             outputs["OUTPUT_REPORT"] = report
         return outputs

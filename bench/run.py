@@ -77,10 +77,10 @@ def representations(model, cube, role: str, flat: np.ndarray, device: str) -> np
     import torch
 
     stats = FeatureStats.from_dict(model.normalisation[role])
-    if model.network is None:
+    if not model.networks:
         return _standardised_centres(cube, flat, stats)
     torch_device = torch.device(device)
-    net = model.network.to(torch_device).eval()
+    net = model.networks[0].to(torch_device).eval()
     patches = PatchGatherer(padded_standardised(cube, stats, model.patch_size // 2), model.patch_size, torch_device)
     with torch.inference_mode():
         embedding = net.embed(patches.gather(patches.centre_index(flat)))
@@ -121,7 +121,7 @@ class EpochTrace:
 
     def __call__(self, epoch: int, net) -> None:
         model = TrainedModel(method=self.method, feature_names=list(self.target.feature_names),
-                             patch_size=net.config.patch_size, normalisation={"target": self.stats}, network=net)
+                             patch_size=net.config.patch_size, normalisation={"target": self.stats}, networks=[net])
         probability = model.predict_dense(self.target, device=self.device, normalisation="target")
         self.aucs.append(_target_auc(probability, self.labels))
 

@@ -41,6 +41,9 @@ def add_model_commands(commands) -> None:
                        help="share of the source's x-y blocks held out to choose the epoch; 0: keep the last epoch")
     train.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--members", type=int, default=0,
+                       help="ensemble members, each trained from its own seed (0: 5 on CUDA, 3 on the CPU); "
+                            "the random forest's members are its trees")
 
     predict = commands.add_parser("predict", help="dense prospectivity of a cube: cube file and level rasters")
     predict.add_argument("--model", required=True)
@@ -96,9 +99,10 @@ def _versions() -> dict:
 def train_job(args: argparse.Namespace, progress) -> dict:
     from .atomic import atomic_group
     from .cubefile import CubeReader
+    from .model import resolve_device
     from .modelfile import save_model
     from .reports import write_training_report
-    from .train import TrainConfig, train
+    from .train import TrainConfig, default_members, train
 
     progress(0.0, "Reading cubes")
     source = CubeReader(args.source, "SOURCE").read_cube()
@@ -107,15 +111,19 @@ def train_job(args: argparse.Namespace, progress) -> dict:
     if source.label is None:
         raise Mpm3dError(f"The SOURCE cube {args.source} has no labels: stack it again with its label slices "
                          "(LABELS).")
+    members = args.members or default_members(resolve_device(args.device))
     config = TrainConfig(method=args.method, patch_size=args.patch_size, epochs=args.epochs,
                          batch_size=args.batch_size, learning_rate=args.learning_rate,
                          negative_ratio=args.negative_ratio, lambda_max=args.lambda_max, device=args.device,
-                         seed=args.seed, val_fraction=args.val_fraction)
+                         seed=args.seed, val_fraction=args.val_fraction, members=members)
 
     def on_progress(event: dict) -> None:
-        fraction = ((event.get("epoch", 1) - 1) + event.get("step", 0) / max(event.get("steps", 1), 1)) / max(
+        epoch_fraction = ((event.get("epoch", 1) - 1) + event.get("step", 0) / max(event.get("steps", 1), 1)) / max(
             event.get("epochs", 1), 1)
+        fraction = (event.get("member", 1) - 1 + epoch_fraction) / event.get("members", 1)
         message = f"Epoch {event.get('epoch')}/{event.get('epochs')}"
+        if event.get("members", 1) > 1:
+            message = f"Member {event['member']}/{event['members']}, " + message[0].lower() + message[1:]
         if "val_auc" in event:
             message += "".join(f", {k} {event[k]:.4g}" for k in ("loss_label", "loss_domain", "lambda", "val_auc",
                                                                   "disc_acc") if event.get(k) is not None)
@@ -128,16 +136,18 @@ def train_job(args: argparse.Namespace, progress) -> dict:
                                     "seconds": time.time() - started})
     progress(0.96, "Writing the model file")
     outputs = {"OUTPUT_MODEL": args.out, "VAL_AUC": result.val_auc, "BEST_EPOCH": result.best_epoch,
-               "DEVICE": result.device}
+               "DEVICE": result.device, "MEMBERS": result.model.n_members}
     with atomic_group():  # the model and its report appear together
         save_model(args.out, result.model)
         if args.report:
             write_training_report(args.report, result.history, {
-                "method": config.method, "feature_names": source.feature_names, "config": vars(args),
-                "source": args.source, "target": args.target, "device": result.device,
-                "best_epoch": result.best_epoch})
+                "method": config.method, "feature_names": source.feature_names,
+                "config": {**vars(args), "members": members}, "source": args.source, "target": args.target,
+                "device": result.device, "best_epoch": result.best_epoch,
+                "ensemble": [member.history for member in result.members]})
             outputs["OUTPUT_REPORT"] = args.report
-    progress(1.0, f"Best epoch {result.best_epoch}, source spatial-block validation AUC {result.val_auc}")
+    best = ", ".join(str(member.best_epoch) for member in result.members)
+    progress(1.0, f"Best epoch {best}, source spatial-block validation AUC {result.val_auc}")
     return outputs
 
 
@@ -146,7 +156,7 @@ def predict_job(model_path: str, cube_path: str, out_cube: str, out_folder: str,
     from .cubefile import CubeReader
     from .jobs import write_prospectivity
     from .modelfile import load_model
-    from .predict import SlabSource, predict_cube
+    from .predict import SlabSource, predict_ensemble
 
     model = load_model(model_path)
     reader = CubeReader(cube_path, "CUBE")
@@ -159,12 +169,13 @@ def predict_job(model_path: str, cube_path: str, out_cube: str, out_folder: str,
                  f"{label}: level {event['done']} of {event['total']}")
 
     source = SlabSource(reader.read_features, reader.grid.shape, list(reader.feature_names))
-    probability = predict_cube(model, source, device=device, chunk_voxels=chunk_voxels or None,
-                               on_progress=on_progress)
+    probability, uncertainty = predict_ensemble(model, source, device=device, chunk_voxels=chunk_voxels or None,
+                                                on_progress=on_progress)
     progress(0.92, "Writing the prospectivity cube and level rasters")
-    outputs = write_prospectivity(out_cube, reader.grid, probability, out_folder, prefix,
+    outputs = write_prospectivity(out_cube, reader.grid, {"prospectivity": probability, "uncertainty": uncertainty},
+                                  out_folder, prefix,
                                   attrs={"model": os.path.basename(model_path), "method": model.method,
-                                         "cube": os.path.basename(cube_path)})
+                                         "members": model.n_members, "cube": os.path.basename(cube_path)})
     progress(1.0, "Done")
     return outputs
 

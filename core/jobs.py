@@ -109,11 +109,27 @@ def stale_files_warning(pattern: str, written: Sequence[str], parameter: str) ->
             "choose another folder or prefix, so that the folder holds only this run's levels."]
 
 
-def write_prospectivity(cube_path: str, grid, probability: np.ndarray, folder: str, prefix: str,
+def write_prospectivity(cube_path: str, grid, maps: dict[str, np.ndarray], folder: str, prefix: str,
                         attrs: dict | None = None) -> dict:
-    """A prospectivity cube plus one single-band GeoTIFF per level, top level first: all appear, or none."""
+    """A prospectivity cube plus one single-band GeoTIFF per level and map, top level first: all appear, or none.
+
+    ``maps`` holds "prospectivity" and optionally "uncertainty" and "novelty" (Z, Y, X); the prospectivity
+    levels are named ``<prefix>_z-0450.tif``, the others ``<prefix>_<map>_z-0450.tif``.
+    """
+    outputs: dict = {"OUTPUT_CUBE": cube_path, "ELEVATIONS": grid.z.tolist(), "WARNINGS": []}
     with atomic_group():
-        write_cube(cube_path, grid, extra={"prospectivity": probability}, attrs=attrs)
-        rasters = write_slices(folder, grid, probability[None], ["prospectivity"], prefix)
-    return {"OUTPUT_CUBE": cube_path, "OUTPUT_LAYERS": rasters, "ELEVATIONS": grid.z.tolist(),
-            "WARNINGS": stale_files_warning(level_files(folder, prefix), rasters, "OUTPUT_FOLDER")}
+        write_cube(cube_path, grid, extra=maps, attrs=attrs)
+        for name, values in maps.items():
+            level_prefix = map_prefix(prefix, name)
+            rasters = write_slices(folder, grid, values[None], [name], level_prefix)
+            outputs[MAP_OUTPUTS[name]] = rasters
+            outputs["WARNINGS"] += stale_files_warning(level_files(folder, level_prefix), rasters, "OUTPUT_FOLDER")
+    return outputs
+
+
+MAP_OUTPUTS = {"prospectivity": "OUTPUT_LAYERS", "uncertainty": "UNCERTAINTY_LAYERS", "novelty": "NOVELTY_LAYERS"}
+
+
+def map_prefix(prefix: str, name: str) -> str:
+    """File-name prefix of one map's level rasters: the prospectivity keeps the plain prefix."""
+    return prefix if name == "prospectivity" else f"{prefix}_{name}"

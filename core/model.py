@@ -274,6 +274,10 @@ class ForestArrays:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Ore probability (N,) for standardised centre features (N, F): the mean of the tree leaves."""
+        return self.predict_trees(x).mean(axis=1)
+
+    def predict_trees(self, x: np.ndarray) -> np.ndarray:
+        """Each tree's ore probability (N, trees): the forest's members, whose spread is its uncertainty."""
         left, right, feature, threshold, roots = self._traversal_tables()
         x = np.asarray(x, dtype=np.float32)
         rows = np.arange(len(x))[:, None]
@@ -284,7 +288,7 @@ class ForestArrays:
             if np.array_equal(step, node):
                 break
             node = step
-        return self.ore_probability[node].mean(axis=1)
+        return self.ore_probability[node]
 
 
 def resolve_device(device: str) -> torch.device:
@@ -314,16 +318,23 @@ class TrainedModel:
     feature_names: list[str]
     patch_size: int
     normalisation: dict[str, dict[str, list[float]]]
-    network: ProspectivityNet | None = None
+    networks: list[ProspectivityNet] = field(default_factory=list)  # the ensemble's members
     forest: ForestArrays | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
     val_auc: float | None = None
+    # a sample of the source's standardised evidence (N, F): what "novel" is measured against at prediction
+    source_sample: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        if (self.network is None) == (self.forest is None):
-            raise ValueError("a trained model holds either a network or a forest")
-        if self.network is not None:
-            self.network.eval()
+        if bool(self.networks) == (self.forest is not None):
+            raise ValueError("a trained model holds either networks or a forest")
+        for network in self.networks:
+            network.eval()
+
+    @property
+    def n_members(self) -> int:
+        """Ensemble members: the networks, or the forest's trees."""
+        return len(self.networks) if self.networks else self.forest.n_trees
 
     def predict_dense(self, cube, device: str = "auto", chunk_voxels: int | None = None,
                       on_progress: Callable[[dict], None] | None = None,

@@ -49,11 +49,27 @@ def predict_cube(
     on_progress: Callable[[dict], None] | None = None,
     normalisation: str = "own",
 ) -> np.ndarray:
-    """Ore probability (Z, Y, X) float32 in [0, 1], NaN where any feature is nodata.
+    """Ore probability (Z, Y, X) float32 in [0, 1], NaN where any feature is nodata: the members' mean.
 
     ``normalisation`` "own" standardises the cube with its own statistics (a first streaming pass),
     as training did for each domain; "source" or "target" reuses the statistics stored at training,
     which gives the training-time standardisation back when predicting a crop of a training cube.
+    """
+    return predict_ensemble(model, cube, device, chunk_voxels, on_progress, normalisation)[0]
+
+
+def predict_ensemble(
+    model: TrainedModel,
+    cube: Cube | SlabSource,
+    device: str = "auto",
+    chunk_voxels: int | None = None,
+    on_progress: Callable[[dict], None] | None = None,
+    normalisation: str = "own",
+) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, spread): the members' mean ore probability and their standard deviation, (Z, Y, X) each.
+
+    The spread is the ensemble's uncertainty: how much members trained from other seeds (or, for the
+    forest, its trees) disagree about a voxel; 0 for a single network.
     """
     source = cube if isinstance(cube, SlabSource) else SlabSource(
         cube_slab_reader(cube), cube.grid.shape, list(cube.feature_names))
@@ -92,15 +108,16 @@ def predict_patches(
         out[valid] = model.forest.predict(centre.T)
         return out
     torch_device = resolve_device(device)
-    net = model.network.to(torch_device).eval()
+    nets = [net.to(torch_device).eval() for net in model.networks]
     patches = PatchGatherer(padded_standardised(cube, stats, model.patch_size // 2), model.patch_size,
                             torch_device)
     centres = patches.centre_index(flat[valid])
     scores = []
     with torch.inference_mode(), autocast_for(torch_device):
         for start in range(0, len(centres), PATCH_BATCH):
-            logits = net(patches.gather(centres[start:start + PATCH_BATCH]))
-            scores.append(torch.sigmoid(logits.float()).flatten().cpu())
+            batch = patches.gather(centres[start:start + PATCH_BATCH])
+            members = torch.stack([torch.sigmoid(net(batch).float()).flatten() for net in nets])
+            scores.append(members.mean(dim=0).cpu())
     if scores:
         out[valid] = torch.cat(scores).numpy()
     return out
@@ -141,9 +158,10 @@ def _feature_stats_on_device(source: SlabSource, device, on_progress) -> Feature
                          level_moments=level_moments)
 
 
-def _forest_dense(model, source: SlabSource, stats, chunk_voxels, on_progress) -> np.ndarray:
+def _forest_dense(model, source: SlabSource, stats, chunk_voxels, on_progress) -> tuple[np.ndarray, np.ndarray]:
     n_levels, n_rows, n_cols = source.shape
-    out = np.full(source.shape, np.nan, dtype=np.float32)
+    mean = np.full(source.shape, np.nan, dtype=np.float32)
+    spread = np.full(source.shape, np.nan, dtype=np.float32)
     depth = max(1, chunk_voxels // (n_rows * n_cols))
     batch = max(1, FOREST_CELLS // model.forest.n_trees)
     for z0 in range(0, n_levels, depth):
@@ -151,43 +169,55 @@ def _forest_dense(model, source: SlabSource, stats, chunk_voxels, on_progress) -
         slab = np.asarray(source.read_slab(z0, z1), dtype=np.float32)
         values = slab.reshape(len(source.feature_names), -1)
         valid = np.flatnonzero(np.all(np.isfinite(values), axis=0))
-        probability = np.full(values.shape[1], np.nan, dtype=np.float32)
+        slab_mean = np.full(values.shape[1], np.nan, dtype=np.float32)
+        slab_spread = np.full(values.shape[1], np.nan, dtype=np.float32)
         for start in range(0, len(valid), batch):
             chosen = valid[start:start + batch]
-            probability[chosen] = model.forest.predict(standardise(values[:, chosen], stats).T)
-        out[z0:z1] = probability.reshape(z1 - z0, n_rows, n_cols)
+            trees = model.forest.predict_trees(standardise(values[:, chosen], stats).T)
+            slab_mean[chosen], slab_spread[chosen] = trees.mean(axis=1), trees.std(axis=1)
+        mean[z0:z1] = slab_mean.reshape(z1 - z0, n_rows, n_cols)
+        spread[z0:z1] = slab_spread.reshape(z1 - z0, n_rows, n_cols)
         if on_progress is not None:
             on_progress({"stage": "predict", "done": z1, "total": n_levels})
-    return out
+    return mean, spread
 
 
-def _network_dense(model, source: SlabSource, stats, device, chunk_voxels, on_progress) -> np.ndarray:
-    """Slabs of ``depth`` levels (plus halo), each cut into row tiles so one forward stays in budget."""
+def _network_dense(model, source: SlabSource, stats, device, chunk_voxels,
+                   on_progress) -> tuple[np.ndarray, np.ndarray]:
+    """Slabs of ``depth`` levels (plus halo), each cut into row tiles so one forward stays in budget.
+
+    Every member sees the same standardised tile; their mean and standard deviation are kept.
+    """
     n_levels, n_rows, n_cols = source.shape
     half = model.patch_size // 2
     if chunk_voxels >= n_rows * n_cols:
         depth, tile_rows = min(n_levels, chunk_voxels // (n_rows * n_cols)), n_rows
     else:
         depth, tile_rows = 1, max(1, chunk_voxels // n_cols)
-    net = model.network.to(device).eval()
-    out = np.full(source.shape, np.nan, dtype=np.float32)
+    nets = [net.to(device).eval() for net in model.networks]
+    mean = np.full(source.shape, np.nan, dtype=np.float32)
+    spread = np.full(source.shape, np.nan, dtype=np.float32)
     # standardising, padding and masking happen on the device: on a GPU the host would otherwise dominate
-    mean = torch.as_tensor(stats.mean, dtype=torch.float32, device=device).view(-1, 1, 1, 1)
-    std = torch.as_tensor(stats.std, dtype=torch.float32, device=device).view(-1, 1, 1, 1)
+    centre = torch.as_tensor(stats.mean, dtype=torch.float32, device=device).view(-1, 1, 1, 1)
+    scale = torch.as_tensor(stats.std, dtype=torch.float32, device=device).view(-1, 1, 1, 1)
     for z0 in range(0, n_levels, depth):
         z1 = min(z0 + depth, n_levels)
         read0, read1 = max(0, z0 - half), min(n_levels, z1 + half)
         slab = torch.from_numpy(np.ascontiguousarray(source.read_slab(read0, read1), dtype=np.float32)).to(device)
         valid = torch.isfinite(slab[:, z0 - read0:z1 - read0]).all(dim=0)
-        standardised = torch.nan_to_num((slab - mean) / std, nan=0.0, posinf=0.0, neginf=0.0)
+        standardised = torch.nan_to_num((slab - centre) / scale, nan=0.0, posinf=0.0, neginf=0.0)
         padded = torch.nn.functional.pad(
             standardised, (half, half, half, half, half - (z0 - read0), half - (read1 - z1)))
         for y0 in range(0, n_rows, tile_rows):
             y1 = min(y0 + tile_rows, n_rows)
+            tile = padded[None, :, :, y0:y1 + 2 * half]
             with torch.inference_mode(), autocast_for(device):
-                probability = torch.sigmoid(net(padded[None, :, :, y0:y1 + 2 * half]).float())[0, 0]
-            probability = torch.where(valid[:, y0:y1], probability, torch.nan)
-            out[z0:z1, y0:y1] = probability.cpu().numpy()
+                members = torch.stack([torch.sigmoid(net(tile).float())[0, 0] for net in nets])
+            inside = valid[:, y0:y1]
+            tile_mean = torch.where(inside, members.mean(dim=0), torch.nan)
+            tile_spread = torch.where(inside, members.std(dim=0, correction=0), torch.nan)
+            mean[z0:z1, y0:y1] = tile_mean.cpu().numpy()
+            spread[z0:z1, y0:y1] = tile_spread.cpu().numpy()
         if on_progress is not None:
             on_progress({"stage": "predict", "done": z1, "total": n_levels})
-    return out
+    return mean, spread

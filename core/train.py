@@ -11,7 +11,7 @@ import contextlib
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
@@ -47,6 +47,7 @@ EVAL_BATCH = 1024
 # tells the domains apart and the reversed gradient carries no signal.
 DISCRIMINATOR_LR_FACTOR = 10.0
 PROGRESS_CALLS_PER_EPOCH = 20
+MEMBER_SEED_STRIDE = 1000
 
 
 @dataclass
@@ -66,15 +67,51 @@ class TrainConfig:
     val_fraction: float = 0.25
     # "own": each deposit standardised by its own statistics; "source": the target by the source's (an ablation)
     target_normalisation: str = "own"
+    # networks trained from their own seeds; their spread is the map's uncertainty (the forest's are its trees)
+    members: int = 1
+
+
+@dataclass
+class MemberRun:
+    """One ensemble member's training: its seed, epochs and the epoch chosen on its validation blocks."""
+
+    seed: int
+    history: list[dict]
+    best_epoch: int
+    val_auc: float | None
 
 
 @dataclass
 class TrainResult:
     model: TrainedModel
-    history: list[dict]
-    best_epoch: int
-    val_auc: float | None
+    members: list[MemberRun]
     device: str
+
+    @property
+    def history(self) -> list[dict]:
+        """The first member's epochs (a single model's, when there is one member)."""
+        return self.members[0].history
+
+    @property
+    def best_epoch(self) -> int:
+        return self.members[0].best_epoch
+
+    @property
+    def val_auc(self) -> float | None:
+        """Mean source spatial-block validation AUC over the members that were validated."""
+        scored = [m.val_auc for m in self.members if m.val_auc is not None]
+        return float(np.mean(scored)) if scored else None
+
+
+def default_members(device: torch.device) -> int:
+    """5 members where a GPU makes them cheap, 3 on the CPU: enough for a spread, at three times one run."""
+    return 5 if device.type == "cuda" else 3
+
+
+def member_seed(seed: int, member: int) -> int:
+    """Member 0 keeps the run's seed (one member is the single model of before); the others are far apart,
+    so ensembles from neighbouring base seeds share no member."""
+    return seed + MEMBER_SEED_STRIDE * member
 
 
 def grl_lambda(progress: float, lambda_max: float = 1.0) -> float:
@@ -103,38 +140,41 @@ def train(
     device = resolve_device(config.device)
     source_stats = _domain_stats(source, "SOURCE")
     target_stats = source_stats if config.target_normalisation == "source" else _domain_stats(target, "TARGET")
-    split, validation, rng = source_samples(source, config)
-    n_samples = int(round(len(split.train_ore) * (1 + config.negative_ratio)))
-    if config.batch_size > n_samples:
-        raise Mpm3dError(
-            f"the batch size {config.batch_size} is larger than the {n_samples} training samples per epoch "
-            f"({len(split.train_ore)} ore voxels outside the validation blocks, {config.negative_ratio:g} "
-            f"barren per ore); lower the batch size (BATCH_SIZE) to at most {n_samples}"
-        )
     normalisation = {"source": source_stats.to_dict(), "target": target_stats.to_dict()}
-    if config.method == "rf":
-        model, history = _train_forest(source, source_stats, split, validation, config, rng)
-    else:
-        model, history = _train_network(
-            source, target, source_stats, target_stats, split, validation, config, device, rng, on_progress,
-            on_epoch_end,
-        )
-    scored = [h for h in history if h["val_auc"] is not None]
-    best = max(scored, key=lambda h: h["val_auc"]) if scored else history[-1]
+    n_members = 1 if config.method == "rf" else config.members
+    models, runs = [], []
+    for member in range(n_members):
+        member_config = replace(config, seed=member_seed(config.seed, member))
+        split, validation, rng = source_samples(source, member_config)
+        _check_batch(split, config)
+        member_progress = None if on_progress is None else (
+            lambda event, member=member: on_progress({**event, "member": member + 1, "members": n_members}))
+        if config.method == "rf":
+            model, history = _train_forest(source, source_stats, split, validation, member_config, rng)
+        else:
+            model, history = _train_network(
+                source, target, source_stats, target_stats, split, validation, member_config, device, rng,
+                member_progress, on_epoch_end,
+            )
+        scored = [h for h in history if h["val_auc"] is not None]
+        best = max(scored, key=lambda h: h["val_auc"]) if scored else history[-1]
+        models.append(model)
+        runs.append(MemberRun(member_config.seed, history, best["epoch"], best["val_auc"]))
     trained = TrainedModel(
         method=config.method,
         feature_names=list(source.feature_names),
         patch_size=config.patch_size,
         normalisation=normalisation,
-        network=model if isinstance(model, ProspectivityNet) else None,
-        forest=model if isinstance(model, ForestArrays) else None,
+        networks=models if config.method != "rf" else [],
+        forest=models[0] if config.method == "rf" else None,
         provenance={
             "train_config": asdict(config),
             "seed": config.seed,
             "epochs": config.epochs,
-            "best_epoch": best["epoch"],
+            "best_epoch": runs[0].best_epoch,
             "device": str(device),
-            "history": history,
+            "history": runs[0].history,
+            "members": [asdict(run) for run in runs],
             "source_shape": list(source.grid.shape),
             "target_shape": list(target.grid.shape),
             "n_train_ore": len(split.train_ore),
@@ -142,9 +182,20 @@ def train(
             "n_val_barren": len(split.val_barren),
             "versions": _versions(),
         },
-        val_auc=best["val_auc"],
     )
-    return TrainResult(trained, history, best["epoch"], best["val_auc"], str(device))
+    result = TrainResult(trained, runs, str(device))
+    trained.val_auc = result.val_auc
+    return result
+
+
+def _check_batch(split: SourceSplit, config: TrainConfig) -> None:
+    n_samples = int(round(len(split.train_ore) * (1 + config.negative_ratio)))
+    if config.batch_size > n_samples:
+        raise Mpm3dError(
+            f"the batch size {config.batch_size} is larger than the {n_samples} training samples per epoch "
+            f"({len(split.train_ore)} ore voxels outside the validation blocks, {config.negative_ratio:g} "
+            f"barren per ore); lower the batch size (BATCH_SIZE) to at most {n_samples}"
+        )
 
 
 def _versions() -> dict[str, str]:
@@ -179,6 +230,8 @@ def _check_inputs(source: Cube, target: Cube, config: TrainConfig) -> None:
         raise Mpm3dError(f"the learning rate (LEARNING_RATE) must be positive, got {config.learning_rate}")
     if config.epochs < 1:
         raise Mpm3dError(f"at least one epoch is needed (EPOCHS), got {config.epochs}")
+    if config.members < 1:
+        raise Mpm3dError(f"an ensemble needs at least one member (ENSEMBLE_MEMBERS), got {config.members}")
     if config.batch_size < 2:
         raise Mpm3dError(f"the batch size (BATCH_SIZE) must be at least 2, got {config.batch_size}")
     if not config.negative_ratio > 0:

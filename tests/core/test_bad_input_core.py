@@ -78,10 +78,10 @@ def test_prediction_outputs_are_all_written_or_none(tmp_path, grid, monkeypatch)
 
     monkeypatch.setattr(slices, "write_raster", failing_write_raster)
     with pytest.raises(Mpm3dError, match="disk full"):
-        jobs.write_prospectivity(cube, grid, probability, str(folder), "p")
+        jobs.write_prospectivity(cube, grid, {"prospectivity": probability}, str(folder), "p")
     assert _tree(tmp_path) == []
     monkeypatch.setattr(slices, "write_raster", original)
-    written = jobs.write_prospectivity(cube, grid, probability, str(folder), "p")
+    written = jobs.write_prospectivity(cube, grid, {"prospectivity": probability}, str(folder), "p")
     assert len(written["OUTPUT_LAYERS"]) == 3 and _tree(folder) == sorted(os.path.basename(p)
                                                                            for p in written["OUTPUT_LAYERS"])
 

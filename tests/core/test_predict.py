@@ -8,6 +8,7 @@ import pytest
 from core.errors import Mpm3dError
 from core.model import METHODS
 from core.predict import SlabSource, predict_cube, predict_patches
+from core.sampling import cube_stats, standardise
 from core.synthetic import synthetic_pair
 from core.train import TrainConfig, train
 
@@ -105,3 +106,55 @@ def test_device_statistics_equal_the_host_ones(pair):
     host = cube_stats(target)
     np.testing.assert_allclose(on_device.mean, host.mean, rtol=1e-12)
     np.testing.assert_allclose(on_device.std, host.std, rtol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def ensemble(pair):
+    """Three dann_cta members, each from its own seed."""
+    source, target = pair
+    config = TrainConfig(method="dann_cta", patch_size=5, epochs=1, batch_size=16, device="cpu", val_fraction=0,
+                         members=3, seed=4)
+    return train(source, dataclasses.replace(target, label=None), config)
+
+
+def test_ensemble_members_differ_and_prediction_is_their_mean_and_spread(pair, ensemble):
+    from core.model import TrainedModel
+    from core.predict import predict_ensemble
+
+    _, target = pair
+    model = ensemble.model
+    assert len(model.networks) == 3 and [m.seed for m in ensemble.members] == [4, 1004, 2004]
+    singles = []
+    for net in model.networks:
+        single = TrainedModel(model.method, model.feature_names, model.patch_size, model.normalisation,
+                              networks=[net])
+        singles.append(predict_cube(single, target, device="cpu"))
+    assert min(np.nanmax(np.abs(a - b)) for i, a in enumerate(singles) for b in singles[i + 1:]) > 1e-3
+    mean, spread = predict_ensemble(model, target, device="cpu", chunk_voxels=200)
+    np.testing.assert_allclose(mean, np.mean(singles, axis=0), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(spread, np.std(singles, axis=0), rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(np.isnan(spread), ~target.valid)
+    every_voxel = np.argwhere(target.valid)
+    np.testing.assert_allclose(predict_patches(model, target, every_voxel, device="cpu"), mean[target.valid],
+                               rtol=0, atol=1e-4)
+
+
+def test_identical_members_have_no_uncertainty_and_the_forest_spread_is_its_trees(pair, ensemble, models):
+    from core.model import TrainedModel
+    from core.predict import predict_ensemble
+
+    _, target = pair
+    net = ensemble.model.networks[0]
+    twins = TrainedModel("dann_cta", ensemble.model.feature_names, 5, ensemble.model.normalisation,
+                         networks=[net, net])
+    mean, spread = predict_ensemble(twins, target, device="cpu")
+    assert np.nanmax(spread) == 0 and np.nanmax(mean) > 0
+    forest = models["rf", 5]
+    mean, spread = predict_ensemble(forest, target, device="cpu")
+    flat = np.flatnonzero(target.valid)[::5]
+    trees = forest.forest.predict_trees(
+        standardise(target.features.reshape(len(target.feature_names), -1)[:, flat], cube_stats(target)).T)
+    assert trees.shape == (len(flat), 200)
+    np.testing.assert_allclose(spread.ravel()[flat], trees.std(axis=1), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(mean.ravel()[flat], trees.mean(axis=1), rtol=0, atol=1e-6)
+    assert np.nanmax(spread) > 0.05

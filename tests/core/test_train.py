@@ -101,7 +101,7 @@ def test_adaptation_beats_the_plain_cnn_on_the_target(profile_runs):
 
 
 def _weights(result):
-    return {k: v.clone() for k, v in result.model.network.state_dict().items()}
+    return {k: v.clone() for k, v in result.model.networks[0].state_dict().items()}
 
 
 @pytest.mark.parametrize("method", ["dann_cta", "rf"])
