@@ -24,7 +24,7 @@ from qgis.PyQt.QtCore import QVariant
 
 from ..core.cubefile import CubeReader
 from ..core.errors import Mpm3dError
-from ..core.targets import extract_targets
+from ..core.targets import COMPANIONS, extract_targets
 from .base import PROSPECTIVITY_COLOURS, Mpm3dAlgorithm, cube_crs, read_prospectivity_cube, style_when_loaded
 
 THRESHOLD_MODES = ["Probability at or above the threshold", "Top N % of the volume (threshold = N)"]
@@ -34,7 +34,8 @@ RANK_BANDS = [(1, 1, 6.0), (2, 3, 5.0), (4, 5, 4.2), (6, 10, 3.5), (11, None, 2.
 
 FIELDS = [("rank", QVariant.Int), ("volume_m3", QVariant.Double), ("n_voxels", QVariant.Int),
           ("mean_prob", QVariant.Double), ("max_prob", QVariant.Double), ("top_z", QVariant.Double),
-          ("bottom_z", QVariant.Double), ("ore_share", QVariant.Double), ("known_ore", QVariant.Int)]
+          ("bottom_z", QVariant.Double), ("ore_share", QVariant.Double), ("known_ore", QVariant.Int),
+          ("mean_uncertainty", QVariant.Double), ("mean_novelty", QVariant.Double)]
 
 
 def rank_renderer(n_targets: int) -> QgsGraduatedSymbolRenderer:
@@ -77,6 +78,12 @@ class ExtractTargets(Mpm3dAlgorithm):
         self.add(QgsProcessingParameterNumber("MIN_VOXELS", "Minimum body size (voxels)",
                                               QgsProcessingParameterNumber.Integer, 5, minValue=1),
                  "Bodies with fewer voxels are dropped as noise.")
+        self.add(QgsProcessingParameterNumber("MAX_UNCERTAINTY", "Maximum uncertainty (optional)",
+                                              QgsProcessingParameterNumber.Double, None, optional=True, minValue=0.0,
+                                              maxValue=0.5),
+                 "Voxels whose uncertainty (the ensemble members' standard deviation) is above this join no target, "
+                 "so the targets are where the models agree. Empty: no cut. Needs a cube predicted with several "
+                 "members or the random forest. 0.05 keeps voxels on which the members agree within about ±0.05.")
         self.add(QgsProcessingParameterFile("LABEL_CUBE", "Cube with labels (optional)", extension="nc",
                                             optional=True),
                  "A cube on the same grid with a label variable (1 ore, 0 barren, unknown elsewhere), e.g. from "
@@ -84,7 +91,8 @@ class ExtractTargets(Mpm3dAlgorithm):
         self.add(QgsProcessingParameterFeatureSink("OUTPUT", "Targets", QgsProcessing.TypeVectorPoint),
                  "One PointZ feature per body, in the cube's CRS, with rank, volume_m3, n_voxels, mean_prob, "
                  "max_prob, top_z, bottom_z (elevations in metres), ore_share (share of the body's known voxels "
-                 "that are ore; empty without labels or known voxels) and known_ore (number of known ore voxels).")
+                 "that are ore; empty without labels or known voxels), known_ore (number of known ore voxels), and "
+                 "mean_uncertainty and mean_novelty over the body where the cube has them.")
         self.addOutput(QgsProcessingOutputNumber("TARGETS", "Number of targets"))
 
     def execute(self, parameters, context, feedback):
@@ -96,11 +104,20 @@ class ExtractTargets(Mpm3dAlgorithm):
             raise Mpm3dError(f"THRESHOLD {threshold:g} is not a probability (0-1); to keep the top {threshold:g} % "
                              "of the volume, set THRESHOLD_MODE to the top N %.")
         label = self._labels(self.parameterAsFile(parameters, "LABEL_CUBE", context), grid)
+        max_uncertainty = (self.parameterAsDouble(parameters, "MAX_UNCERTAINTY", context)
+                           if parameters.get("MAX_UNCERTAINTY") not in (None, "") else None)
+        if max_uncertainty is not None and not reader.has("uncertainty"):
+            raise Mpm3dError(f"MAX_UNCERTAINTY: the PROSPECTIVITY cube {reader.path} has no 'uncertainty' variable; "
+                             "predict with a model of several members (ENSEMBLE_MEMBERS) or a random forest, or leave "
+                             "MAX_UNCERTAINTY empty.")
         feedback.setProgressText("Finding connected bodies")
         targets = extract_targets(reader.read_variable("prospectivity"), grid,
                                   threshold=None if by_top_percent else threshold,
                                   top_percent=threshold if by_top_percent else None,
-                                  min_voxels=self.parameterAsInt(parameters, "MIN_VOXELS", context), label=label)
+                                  min_voxels=self.parameterAsInt(parameters, "MIN_VOXELS", context), label=label,
+                                  companions={name: reader.read_variable(name) for name in COMPANIONS
+                                              if reader.has(name)},
+                                  max_uncertainty=max_uncertainty)
 
         fields = QgsFields()
         for name, kind in FIELDS:
@@ -116,7 +133,8 @@ class ExtractTargets(Mpm3dAlgorithm):
             feature.setGeometry(QgsGeometry(QgsPoint(target["x"], target["y"], target["z"])))
             feature.setAttributes([target["rank"], target["volume_m3"], target["n_voxels"], target["mean_prob"],
                                    target["max_prob"], target["top_z"], target["bottom_z"], target["ore_share"],
-                                   target["known_ore_voxels"]])
+                                   target["known_ore_voxels"], target.get("mean_uncertainty"),
+                                   target.get("mean_novelty")])
             if not sink.addFeature(feature, QgsFeatureSink.FastInsert):
                 raise QgsProcessingException(f"Could not write target {target['rank']}: {sink.lastError()}")
         progress(1.0)

@@ -24,7 +24,7 @@ from qgis.PyQt.QtCore import QVariant
 from qgis.PyQt.QtGui import QColor
 
 from ..core.grid import Grid
-from ..core.targets import voxel_points
+from ..core.targets import COMPANIONS, voxel_points
 from .base import PROSPECTIVITY_COLOURS, Mpm3dAlgorithm, cube_crs, read_prospectivity_cube, style_when_loaded
 
 try:  # the 3D library is an optional part of a QGIS build
@@ -96,7 +96,8 @@ class ProspectivityVoxels(Mpm3dAlgorithm):
     GROUP = "Targeting"
     SUMMARY = (
         "Turns the voxels of a prospectivity cube at or above a threshold into a 3D point layer: one point per "
-        "voxel centre, Z = the level's elevation in metres, attribute 'prospectivity', styled with the shared "
+        "voxel centre, Z = the level's elevation in metres, attributes 'prospectivity' and, where the cube has "
+        "them, 'uncertainty' and 'novelty', styled with the shared "
         "0-1 colour ramp (and as coloured cubes for the 3D view). Open View > 3D Map View to see the bodies "
         "in depth; tilt the camera below the terrain plane to look at deep levels."
     )
@@ -117,8 +118,10 @@ class ProspectivityVoxels(Mpm3dAlgorithm):
         reader = read_prospectivity_cube(self, parameters, context)
         threshold = self.parameterAsDouble(parameters, "THRESHOLD", context)
         grid = reader.grid
+        companions = [name for name in COMPANIONS if reader.has(name)]
         fields = QgsFields()
-        fields.append(QgsField("prospectivity", QVariant.Double))
+        for name in ("prospectivity", *companions):
+            fields.append(QgsField(name, QVariant.Double))
         sink, dest_id = self.parameterAsSink(parameters, "OUTPUT", context, fields, QgsWkbTypes.PointZ,
                                              cube_crs(grid, "PROSPECTIVITY"))
         if sink is None:
@@ -130,11 +133,14 @@ class ProspectivityVoxels(Mpm3dAlgorithm):
             progress(level / len(grid.z), f"Level {elevation:g} m")
             level_grid = Grid(grid.crs, grid.x, grid.y, grid.z[level:level + 1])
             values = reader.read_variable("prospectivity", level, level + 1)
+            x, y, z, value, extra = voxel_points(values, level_grid, threshold,
+                                                 {name: reader.read_variable(name, level, level + 1)
+                                                  for name in companions})
             features = []
-            for x, y, z, value in zip(*voxel_points(values, level_grid, threshold), strict=True):
+            for index in range(len(x)):
                 feature = QgsFeature(fields)
-                feature.setGeometry(QgsGeometry(QgsPoint(float(x), float(y), float(z))))
-                feature.setAttributes([float(value)])
+                feature.setGeometry(QgsGeometry(QgsPoint(float(x[index]), float(y[index]), float(z[index]))))
+                feature.setAttributes([float(value[index]), *(float(extra[name][index]) for name in companions)])
                 features.append(feature)
             if not sink.addFeatures(features, QgsFeatureSink.FastInsert):
                 raise QgsProcessingException(f"Could not write the voxels of level {elevation:g} m: "

@@ -11,6 +11,8 @@ from .grid import LABEL_ORE, LABEL_UNKNOWN, Grid
 # 26-connectivity: voxels touching by a face, an edge or a corner belong to one body, because an
 # ore shoot dipping across the grid only meets its next voxel diagonally.
 CONNECTIVITY_26 = np.ones((3, 3, 3), dtype=bool)
+# Maps of a prediction that travel with its targets and voxels, where the cube has them.
+COMPANIONS = ("uncertainty", "novelty")
 
 
 def extract_targets(
@@ -20,6 +22,8 @@ def extract_targets(
     top_percent: float | None = None,
     min_voxels: int = 1,
     label: np.ndarray | None = None,
+    companions: dict[str, np.ndarray] | None = None,
+    max_uncertainty: float | None = None,
 ) -> list[dict]:
     """Bodies of connected voxels at or above a cut, best first.
 
@@ -28,15 +32,26 @@ def extract_targets(
     probability mass (sum of probability over the body, the expected number of ore voxels if the
     probabilities are calibrated): the mean alone would put a single noisy voxel first, the volume
     alone would ignore how confident the prediction is.
+
+    ``companions`` are maps on the same grid ("uncertainty", "novelty") whose body means are reported
+    as ``mean_<name>``; with ``max_uncertainty`` a voxel whose uncertainty exceeds it joins no body, so
+    the targets are where the prediction is both high and agreed on.
     """
     prospectivity = _checked_cube(prospectivity, grid, "prospectivity")
     cut = _cut(prospectivity, threshold, top_percent)
+    companions = {name: _checked_cube(values, grid, name) for name, values in (companions or {}).items()}
     if label is not None:
         label = np.asarray(label)
         if label.shape != grid.shape:
             raise Mpm3dError(f"The label cube {label.shape} does not match the grid {grid.shape}.")
+    selected = prospectivity >= cut
+    if max_uncertainty is not None:
+        if "uncertainty" not in companions:
+            raise Mpm3dError("An uncertainty cut-off needs a cube with an 'uncertainty' variable: predict with a "
+                             "model of several members (ENSEMBLE_MEMBERS) or a random forest.")
+        selected &= companions["uncertainty"] <= max_uncertainty
 
-    bodies, n_bodies = ndimage.label(prospectivity >= cut, structure=CONNECTIVITY_26)
+    bodies, n_bodies = ndimage.label(selected, structure=CONNECTIVITY_26)
     if n_bodies == 0:
         return []
     zi, yi, xi = np.nonzero(bodies)
@@ -65,6 +80,7 @@ def extract_targets(
         n_known = np.bincount(body[voxel_label != LABEL_UNKNOWN], minlength=n_bodies)
         n_known_ore = np.bincount(body[voxel_label == LABEL_ORE], minlength=n_bodies)
 
+    companion_means = {name: per_body(values[zi, yi, xi]) / n_voxels for name, values in companions.items()}
     voxel_volume = grid.voxel_volume()
     targets = []
     for b in range(n_bodies):
@@ -83,6 +99,7 @@ def extract_targets(
             "bottom_z": float(bottom_z[b]),
             "ore_share": None,
             "known_ore_voxels": None,
+            **{f"mean_{name}": float(means[b]) for name, means in companion_means.items()},
         }
         if label is not None:
             target["known_ore_voxels"] = int(n_known_ore[b])
@@ -93,12 +110,14 @@ def extract_targets(
 
 
 def voxel_points(
-    prospectivity: np.ndarray, grid: Grid, threshold: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Coordinates and prospectivity of the voxel centres at or above ``threshold``, for a 3D point layer."""
+    prospectivity: np.ndarray, grid: Grid, threshold: float, companions: dict[str, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Coordinates and prospectivity of the voxel centres at or above ``threshold``, for a 3D point layer,
+    with the values of the ``companions`` maps (uncertainty, novelty) at the same voxels."""
     prospectivity = _checked_cube(prospectivity, grid, "prospectivity")
     zi, yi, xi = np.nonzero(prospectivity >= threshold)
-    return grid.x[xi], grid.y[yi], grid.z[zi], prospectivity[zi, yi, xi]
+    values = {name: _checked_cube(cube, grid, name)[zi, yi, xi] for name, cube in (companions or {}).items()}
+    return grid.x[xi], grid.y[yi], grid.z[zi], prospectivity[zi, yi, xi], values
 
 
 def _checked_cube(values: np.ndarray, grid: Grid, name: str) -> np.ndarray:

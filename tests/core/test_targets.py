@@ -110,8 +110,8 @@ def test_nothing_above_the_threshold_gives_no_targets():
 
 def test_voxel_points_are_voxel_centres_above_the_threshold():
     grid = make_grid()
-    x, y, z, p = voxel_points(two_bodies(grid), grid, threshold=0.85)
-    assert len(x) == len(y) == len(z) == len(p) == 8
+    x, y, z, p, values = voxel_points(two_bodies(grid), grid, threshold=0.85)
+    assert len(x) == len(y) == len(z) == len(p) == 8 and values == {}
     assert set(np.round(x, 6)) == set(grid.x[8:10]) and set(z) == {-60.0, -80.0}
     assert np.all(p == 0.9)
 
@@ -124,3 +124,25 @@ def test_float32_cube_gives_the_same_targets():
     assert [t["n_voxels"] for t in as_32] == [t["n_voxels"] for t in as_64]
     assert as_32[0]["x"] == pytest.approx(as_64[0]["x"])
     assert as_32[0]["mass"] == pytest.approx(as_64[0]["mass"])
+
+
+def test_targets_carry_their_uncertainty_and_novelty_and_an_uncertainty_cut_splits_them():
+    grid = make_grid()
+    p = two_bodies(grid)
+    uncertainty = np.where(p > 0.5, 0.02, 0.3)
+    zi, yi, xi = np.argwhere(p >= 0.5)[0]
+    uncertainty[zi, yi, xi] = 0.2  # one disputed voxel of the first body
+    novelty = np.full(grid.shape, 0.1)
+    plain = extract_targets(p, grid, threshold=0.5)
+    carried = extract_targets(p, grid, threshold=0.5, companions={"uncertainty": uncertainty, "novelty": novelty})
+    assert [t["n_voxels"] for t in carried] == [t["n_voxels"] for t in plain]
+    first = next(t for t in carried if t["n_voxels"] == max(c["n_voxels"] for c in carried))
+    assert first["mean_uncertainty"] == pytest.approx((0.02 * (first["n_voxels"] - 1) + 0.2) / first["n_voxels"])
+    assert all(t["mean_novelty"] == pytest.approx(0.1) for t in carried)
+    cut = extract_targets(p, grid, threshold=0.5, companions={"uncertainty": uncertainty}, max_uncertainty=0.1)
+    assert sum(t["n_voxels"] for t in cut) == sum(t["n_voxels"] for t in plain) - 1
+    assert all(t["mean_uncertainty"] == pytest.approx(0.02) for t in cut)
+    with pytest.raises(Mpm3dError, match="An uncertainty cut-off needs a cube with an 'uncertainty' variable"):
+        extract_targets(p, grid, threshold=0.5, max_uncertainty=0.1)
+    *_, values = voxel_points(p, grid, 0.85, {"uncertainty": uncertainty})
+    assert set(values) == {"uncertainty"} and np.all(values["uncertainty"] <= 0.2)
