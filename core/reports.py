@@ -19,6 +19,7 @@ import numpy as np
 
 from . import __version__
 from .atomic import atomic_path
+from .transfer import KS_WARN, OUTSIDE_WARN, best_member_epoch, transfer_verdict
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1000px; color: #222; }
@@ -26,8 +27,12 @@ h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { font-size: 1.15em; margin-to
 .generated, .note { color: #666; font-size: 0.9em; }
 table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
-th { background: #f2f2f2; } td.key, th.key { text-align: left; }
+th { background: #f2f2f2; } td.key, th.key { text-align: left; } th[colspan] { text-align: center; }
 img { max-width: 100%; display: block; margin: 0.5em 0; }
+h3 { font-size: 1em; margin-top: 1.2em; }
+td.warn { background: #fde2c8; }
+ul.verdict { background: #f7f7f2; border-left: 4px solid #c77d2b; padding: 0.6em 1em 0.6em 2em; line-height: 1.4; }
+ul.verdict li { margin: 0.35em 0; }
 """
 
 MISSING = "\u2013"  # en dash
@@ -45,64 +50,299 @@ HISTORY_COLUMNS = (
 
 
 def write_training_report(path: str, history: list[dict], meta: dict) -> None:
-    """Training curves per epoch and the numbers behind them, as one HTML file."""
-    epochs = [row["epoch"] for row in history]
+    """Training curves per epoch, the numbers behind them and, when given, the transfer section, as one HTML file.
 
-    def series(key: str) -> np.ndarray:
-        return np.array([_number_or_nan(row.get(key)) for row in history], dtype=float)
-
-    best_epoch = meta.get("best_epoch")
-    figures = [
-        _line_figure(
-            "Training losses",
-            "loss",
-            epochs,
-            {"label loss (source)": series("loss_label"), "domain loss": series("loss_domain")},
-        ),
-        _schedule_figure(epochs, series("lambda"), series("lr")),
-        _line_figure(
-            "Source spatial-block validation AUC",
-            "AUC",
-            epochs,
-            {"validation AUC": series("val_auc")},
-            marker_x=best_epoch,
-            marker_label="best epoch",
-        ),
-        _line_figure(
-            "Domain discriminator accuracy",
-            "accuracy",
-            epochs,
-            {"discriminator": series("disc_acc")},
-            reference_y=0.5,
-            reference_label="chance (0.5): domains indistinguishable",
-        ),
-    ]
-    notes = [
-        "",
-        "",
-        "Validation uses held-out spatial blocks of the source deposit only; "
-        "target labels are never used for training, early stopping or model selection.",
-        "Accuracy near 0.5 means the features no longer tell source from target. "
-        "Empty when the method has no domain discriminator.",
-    ]
-    summary = {
-        "method": meta.get("method"),
-        "source": meta.get("source"),
-        "target": meta.get("target"),
-        "device": meta.get("device"),
-        "best epoch": best_epoch,
-        "features": ", ".join(str(name) for name in meta.get("feature_names") or []),
-    }
+    ``meta`` holds "method", "feature_names", "config", "source", "target", "device", "best_epoch" and,
+    each optional: "transfer" (``core.transfer.feature_shift``'s dict), "verdict" (list of sentences;
+    made by ``core.transfer.transfer_verdict`` from ``meta`` when absent), "ensemble" (one history
+    per member), "ensemble_spread" (the members' SD of prospectivity averaged over the target),
+    "novelty" (summary dict) and "embedding_pad" ({"before", "after"}). Only what applies to the
+    method is shown: a random forest is fitted once, so it gets no curves over epochs and none of
+    the networks' settings; a curve with no values is left out rather than drawn empty.
+    """
+    method = meta.get("method")
+    forest = method == "rf"
+    transfer = meta.get("transfer")
+    summary = {"method": method, "source": meta.get("source"), "target": meta.get("target")}
+    if forest:  # fitted once on the CPU: no device choice, no epochs to choose from, no curves
+        fit = history[-1] if history else {}
+        summary["source spatial-block validation AUC"] = fit.get("val_auc")
+        summary["training samples per second"] = fit.get("patches_per_s")
+        summary["seconds"] = fit.get("seconds")
+    else:
+        summary["device"] = meta.get("device")
+        summary["best epoch"] = meta.get("best_epoch")
+    summary["features"] = ", ".join(str(name) for name in meta.get("feature_names") or [])
     body = [_key_value_table(summary)]
-    for figure, note in zip(figures, notes, strict=True):
-        body.append(_image(figure))
-        if note:
-            body.append(f'<p class="note">{html.escape(note)}</p>')
-    body.append("<h2>Per epoch</h2>")
-    body.append(_table(HISTORY_COLUMNS, ([row.get(key) for key in HISTORY_COLUMNS] for row in history)))
+    if not forest:
+        body += _network_curves(history, meta.get("best_epoch"), with_discriminator=transfer is None)
+    if transfer is not None:
+        verdict = meta["verdict"] if meta.get("verdict") is not None else transfer_verdict(transfer, meta)
+        body += _transfer_section(transfer, verdict, meta, [] if forest else history)
+    if meta.get("ensemble"):
+        body += _ensemble_section(meta["ensemble"], meta.get("ensemble_spread"), curves=not forest)
+    if not forest:
+        columns = [key for key in HISTORY_COLUMNS
+                   if key == "epoch" or any(_present(row.get(key)) for row in history)]
+        body.append("<h2>Per epoch</h2>")
+        body.append(_table(columns, ([row.get(key) for key in columns] for row in history)))
     body.append("<h2>Configuration</h2>")
-    body.append(_key_value_table(meta.get("config") or {}))
-    _write_html(path, f"mpm3d training report: {meta.get('method') or ''}", body)
+    body.append(_key_value_table(_applicable_settings(meta.get("config") or {}, method)))
+    _write_html(path, f"mpm3d training report: {method or ''}", body)
+
+
+def _present(value) -> bool:
+    return math.isfinite(_number_or_nan(value))
+
+
+def _network_curves(history: list[dict], best_epoch, with_discriminator: bool) -> list[str]:
+    """Losses, schedules, validation AUC and (unless the transfer section shows it) discriminator accuracy."""
+    epochs = [row["epoch"] for row in history]
+    losses = {"label loss (source)": _series(history, "loss_label"), "domain loss": _series(history, "loss_domain")}
+    body = []
+    if _any_values(losses):
+        body.append(_image(_line_figure("Training losses", "loss", epochs, losses)))
+    lambdas, learning_rates = _series(history, "lambda"), _series(history, "lr")
+    if _any_values({"lambda": lambdas, "lr": learning_rates}):
+        body.append(_image(_schedule_figure(epochs, lambdas, learning_rates)))
+    val_auc = {"validation AUC": _series(history, "val_auc")}
+    if _any_values(val_auc):
+        body.append(_image(_line_figure("Source spatial-block validation AUC", "AUC", epochs, val_auc,
+                                        marker_x=best_epoch, marker_label="best epoch")))
+        body.append(_note(VALIDATION_NOTE))
+    else:
+        body.append(_note("No source validation AUC was recorded (no validation blocks were held out), so the "
+                          "last epoch was kept. " + VALIDATION_NOTE))
+    if with_discriminator:
+        body += _discriminator_figure(history)
+    return body
+
+
+VALIDATION_NOTE = ("Validation uses held-out spatial blocks of the source deposit only; "
+                   "target labels are never used for training, early stopping or model selection.")
+
+
+def _discriminator_figure(history: list[dict]) -> list[str]:
+    disc_acc = {"discriminator": _series(history, "disc_acc")}
+    if not _any_values(disc_acc):
+        return []
+    figure = _line_figure("Domain discriminator accuracy", "accuracy", [row["epoch"] for row in history], disc_acc,
+                          reference_y=0.5, reference_label="chance (0.5): domains indistinguishable")
+    return [_image(figure), _note(
+        "Accuracy near 0.5 means the network's features no longer tell source from target. Methods without a "
+        "domain head (cta, cnn) measure it with a probe discriminator that does not shape the features.")]
+
+
+# Settings that only a network uses; a random forest is fitted on the source's centre voxels alone.
+NETWORK_SETTINGS = frozenset({"patch_size", "epochs", "batch_size", "learning_rate", "lambda_max", "weight_decay",
+                              "device", "target_normalisation"})
+DOMAIN_HEAD_METHODS = ("dann_cta", "dann")
+
+
+def _applicable_settings(config: dict, method) -> dict:
+    if method == "rf":
+        return {key: value for key, value in config.items() if key not in NETWORK_SETTINGS}
+    if method not in DOMAIN_HEAD_METHODS:
+        return {key: value for key, value in config.items() if key != "lambda_max"}
+    return config
+
+
+def _series(history: list[dict], key: str) -> np.ndarray:
+    return np.array([_number_or_nan(row.get(key)) for row in history], dtype=float)
+
+
+def _any_values(lines: dict[str, np.ndarray]) -> bool:
+    return any(np.any(np.isfinite(values)) for values in lines.values())
+
+
+def _note(text: str) -> str:
+    return f'<p class="note">{html.escape(text)}</p>'
+
+
+def _transfer_section(transfer: dict, verdict: list[str], meta: dict, history: list[dict]) -> list[str]:
+    """The verdict first (what a geologist acts on), then the numbers and pictures it rests on."""
+    features = transfer["features"]
+    body = [
+        "<h2>Transfer from source to target</h2>",
+        '<ul class="verdict">' + "".join(f"<li>{html.escape(sentence)}</li>" for sentence in verdict) + "</ul>",
+        _note(f"Measured on the valid voxels of each deposit ({transfer['n_source']} source, {transfer['n_target']} "
+              "target), without target labels. Standardised: each deposit by its own mean and SD, as the model "
+              "sees it. Shaded cells pass the verdict's thresholds: KS above "
+              f"{KS_WARN:g}, or more than {100 * OUTSIDE_WARN:g} % of the target volume outside the source's range "
+              "(a target drawn from the source's own distribution has 1 % outside)."),
+        "<h3>Feature by feature</h3>",
+        _shift_table(features),
+        _note("SMD: difference of means (target - source) over the pooled SD; 0 after standardisation by construction. "
+              "KS: the largest gap between the two cumulative distributions (0: same, 1: disjoint); it also sees "
+              "differences of shape. Outside: share of the target's volume below the source's 0.5 % or above its "
+              "99.5 % quantile."),
+        _image(_histogram_grid(features, "raw", "Raw values: source and target")),
+        _image(_histogram_grid(features, "standardised", "After per-deposit standardisation (what the model sees)")),
+        _note("Share of each deposit's valid voxels per bin, over the pooled 0.1-99.9 % range. Dashed lines: the "
+              "source's 0.5-99.5 % range."),
+        "<h3>The evidence as a whole</h3>",
+    ]
+    pad = {"evidence PAD, raw values": transfer["pad"]["raw"],
+           "evidence PAD, after per-deposit standardisation": transfer["pad"]["standardised"]}
+    embedding_pad = meta.get("embedding_pad") or {}
+    if embedding_pad.get("before") is not None:
+        pad["network embedding PAD, before training"] = embedding_pad["before"]
+    if embedding_pad.get("after") is not None:
+        pad["network embedding PAD, after training"] = embedding_pad["after"]
+    body.append(_key_value_table({key: _fixed(value) for key, value in pad.items()}))
+    body.append(_note("PAD (proxy A-distance): how well a linear classifier tells target voxels from source voxels; "
+                      "0: indistinguishable, 2: fully separable."))
+    body += _discriminator_figure(history)
+    novelty = meta.get("novelty")
+    if novelty:
+        body += _novelty_tables(novelty)
+    return body
+
+
+def _fixed(value, digits: int = 2, signed: bool = False) -> str:
+    """Fixed decimals, so float noise such as 1e-17 in a quantity that is 0 by construction reads 0.00."""
+    if not _present(value):
+        return MISSING
+    rounded = round(float(value), digits) + 0.0  # and -0.0 becomes 0.0
+    if signed and rounded != 0:
+        return f"{rounded:+.{digits}f}"
+    return f"{rounded:.{digits}f}"
+
+
+def _share(value: float) -> str:
+    return f"{100 * value:.1f} %"
+
+
+def _shift_table(features: dict) -> str:
+    """Feature, then SMD, KS and share outside the source's range, each raw and standardised."""
+    groups = ("SMD", "KS", "target outside the source's range")
+    lines = [
+        "<table>",
+        '<tr><th class="key" rowspan="2">feature</th>'
+        + "".join(f'<th colspan="2">{html.escape(group)}</th>' for group in groups) + "</tr>",
+        "<tr>" + "<th>raw</th><th>standardised</th>" * len(groups) + "</tr>",
+    ]
+    for name, shift in features.items():
+        cells = [f'<td class="key">{html.escape(name)}</td>']
+        for kind in ("raw", "standardised"):
+            cells.append(f"<td>{_fixed(shift[kind]['smd'], signed=True)}</td>")
+        for kind in ("raw", "standardised"):
+            ks = shift[kind]["ks"]
+            cells.append(_flagged_cell(_fixed(ks), ks > KS_WARN))
+        for kind in ("raw", "standardised"):
+            outside = shift[kind]["share_outside"]
+            cells.append(_flagged_cell(_share(outside), outside > OUTSIDE_WARN))
+        lines.append("<tr>" + "".join(cells) + "</tr>")
+    lines.append("</table>")
+    return "\n".join(lines)
+
+
+def _flagged_cell(text: str, flagged: bool) -> str:
+    return f'<td class="warn">{html.escape(text)}</td>' if flagged else f"<td>{html.escape(text)}</td>"
+
+
+def _novelty_tables(novelty: dict) -> list[str]:
+    summary = {
+        "share of the target volume with novelty above 0.5": _share(novelty["share_above_half"])
+        if novelty.get("share_above_half") is not None else None,
+        "mean novelty over the target": novelty.get("mean"),
+        "domain AUC of the novelty model": novelty.get("domain_auc"),
+    }
+    body = ["<h3>Novelty</h3>", _key_value_table({key: value for key, value in summary.items() if value is not None})]
+    importance = novelty.get("importance") or {}
+    if importance:
+        ranked = sorted(importance.items(), key=lambda item: -item[1])
+        body.append(_note("How much each feature drives novelty, largest first:"))
+        body.append(_key_value_table({name: _fixed(value, 3) for name, value in ranked}))
+    body.append(_note("Novelty: how unlike the source the target's evidence is at a voxel (0: like the source, "
+                      "1: unlike anything in it); the domain AUC says how well the novelty model tells the "
+                      "deposits apart (0.5: not at all)."))
+    return body
+
+
+def _ensemble_section(members: list[list[dict]], spread, curves: bool) -> list[str]:
+    """Every member's best epoch and validation AUC and, for networks, their curves with the spread per epoch."""
+    body = ["<h2>Ensemble members</h2>"]
+    if spread is not None:
+        body.append(_key_value_table({"members' mean spread of prospectivity on the target (SD)": _fixed(spread, 3)}))
+    best = [best_member_epoch(history) if history else {} for history in members]
+    if not curves:  # members fitted once have no epochs to choose from or to draw
+        body.append(_table(("member", "source validation AUC"),
+                           ([number, row.get("val_auc")] for number, row in enumerate(best, 1))))
+        return body
+    body.append(_table(("member", "best epoch", "source validation AUC"),
+                       ([number, row.get("epoch"), row.get("val_auc")] for number, row in enumerate(best, 1))))
+    auc = _member_matrix(members, "val_auc")
+    if np.any(np.isfinite(auc[1])):
+        body.append(_image(_members_figure([("Source spatial-block validation AUC per member", "AUC", auc)])))
+    panels = [(title, "loss", matrix) for title, matrix in (
+        ("Label loss (source) per member", _member_matrix(members, "loss_label")),
+        ("Domain loss per member", _member_matrix(members, "loss_domain"))) if np.any(np.isfinite(matrix[1]))]
+    if panels:
+        body.append(_image(_members_figure(panels)))
+    body.append(_note("Thin lines: one per member; black: the members' mean per epoch, shaded: mean \u00b1 one SD "
+                      "across the members, the spread that training from another seed would show."))
+    return body
+
+
+def _member_matrix(members: list[list[dict]], key: str) -> tuple[list, np.ndarray]:
+    """(epochs, members x epochs values), NaN where a member has no value at that epoch."""
+    epochs = sorted({row["epoch"] for history in members for row in history})
+    column = {epoch: j for j, epoch in enumerate(epochs)}
+    values = np.full((len(members), len(epochs)), np.nan)
+    for i, history in enumerate(members):
+        for row in history:
+            values[i, column[row["epoch"]]] = _number_or_nan(row.get(key))
+    return epochs, values
+
+
+def _members_figure(panels: list[tuple[str, str, tuple[list, np.ndarray]]]):
+    """One panel per quantity: a thin line per member, the mean per epoch and a band of one SD around it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(4.8 * len(panels) + 2.2, 3.8), dpi=100)
+    FigureCanvasAgg(figure)
+    for k, (title, ylabel, (epochs, values)) in enumerate(panels):
+        axes = figure.add_subplot(1, len(panels), k + 1)
+        for i, member in enumerate(values):
+            axes.plot(epochs, member, linewidth=0.9, alpha=0.7, label=f"member {i + 1}")
+        shown = np.isfinite(values).any(axis=0)
+        x, kept = np.asarray(epochs)[shown], values[:, shown]
+        mean, sd = np.nanmean(kept, axis=0), np.nanstd(kept, axis=0)
+        axes.fill_between(x, mean - sd, mean + sd, color="grey", alpha=0.25, label="mean \u00b1 SD")
+        axes.plot(x, mean, color="black", linewidth=2, label="members' mean")
+        axes.set(title=title, xlabel="epoch", ylabel=ylabel)
+    axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
+    return figure
+
+
+def _histogram_grid(features: dict, kind: str, title: str):
+    """Small multiples, one panel per feature with the same layout for both scales, so panels can be compared."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    n_columns = min(4, len(features))
+    n_rows = math.ceil(len(features) / n_columns)
+    figure = Figure(figsize=(10.0, 0.9 + 1.9 * n_rows), dpi=100)
+    FigureCanvasAgg(figure)
+    for k, (name, shift) in enumerate(features.items()):
+        comparison = shift[kind]
+        axes = figure.add_subplot(n_rows, n_columns, k + 1)
+        edges = comparison["edges"]
+        axes.stairs(comparison["source_hist"], edges, fill=True, color="tab:blue", alpha=0.35, label="source")
+        axes.stairs(comparison["target_hist"], edges, color="tab:orange", linewidth=1.6, label="target")
+        for bound in comparison["source_range"]:
+            axes.axvline(bound, color="grey", linestyle="--", linewidth=0.8)
+        axes.set_title(f"{name}\nKS {comparison['ks']:.2f}, outside {_share(comparison['share_outside'])}",
+                       fontsize=9)
+        axes.tick_params(labelsize=7)
+        axes.set_yticks([])
+    figure.suptitle(title, fontsize=11)
+    figure.set_label(title)
+    handles, labels = axes.get_legend_handles_labels()
+    figure.legend(handles, labels, loc="upper right", fontsize=9, frameon=False)
+    return figure
 
 
 def write_evaluation_report(path: str, metrics: dict, meta: dict) -> None:
@@ -255,11 +495,14 @@ def _new_figure():
 
 
 def _image(figure) -> str:
+    """An embedded PNG whose alt text is the figure's label or its panels' titles, so a reader without images
+    (and a test) knows what each picture shows."""
+    alt = figure.get_label() or "; ".join(axes.get_title() for axes in figure.axes if axes.get_title())
     buffer = io.BytesIO()
     figure.tight_layout()
     figure.savefig(buffer, format="png")
     encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img alt="figure" src="data:image/png;base64,{encoded}">'
+    return f'<img alt="{html.escape(alt or "figure")}" src="data:image/png;base64,{encoded}">'
 
 
 def _line_figure(
@@ -272,15 +515,11 @@ def _line_figure(
     reference_y: float | None = None,
     reference_label: str = "",
 ):
-    """Curves against the epoch; a curve that is all missing is left out and said so."""
+    """Curves against the epoch; a curve that is all missing (a method without a domain loss) is left out."""
     figure, axes = _new_figure()
-    drawn = 0
     for name, values in lines.items():
         if np.any(np.isfinite(values)):
             axes.plot(epochs, values, marker="o", markersize=3, label=name)
-            drawn += 1
-    if drawn == 0:
-        axes.text(0.5, 0.5, "no values recorded", ha="center", va="center", transform=axes.transAxes)
     if reference_y is not None:
         axes.axhline(reference_y, color="grey", linestyle="--", label=reference_label)
     if marker_x is not None:
@@ -292,10 +531,17 @@ def _line_figure(
 
 
 def _schedule_figure(epochs: list, lambdas: np.ndarray, learning_rates: np.ndarray):
-    """Gradient-reversal weight and learning rate on two axes: their scales differ by orders."""
+    """Gradient-reversal weight and learning rate on two axes: their scales differ by orders.
+
+    A method without a domain head has no gradient reversal: then the learning rate alone.
+    """
     figure, axes = _new_figure()
-    axes.plot(epochs, lambdas, color="tab:blue", marker="o", markersize=3)
     axes.set(title="Schedules", xlabel="epoch")
+    if not np.any(np.isfinite(lambdas)):
+        axes.plot(epochs, learning_rates, color="tab:orange", marker="s", markersize=3)
+        axes.set_ylabel("learning rate", color="tab:orange")
+        return figure
+    axes.plot(epochs, lambdas, color="tab:blue", marker="o", markersize=3)
     axes.set_ylabel("lambda (gradient reversal)", color="tab:blue")
     rate_axes = axes.twinx()
     rate_axes.plot(epochs, learning_rates, color="tab:orange", marker="s", markersize=3)

@@ -8,25 +8,51 @@ import pytest
 from core import __version__
 from core.metrics import evaluate
 from core.reports import write_evaluation_report, write_metrics_json, write_training_report
+from core.synthetic import synthetic_pair
+from core.transfer import KS_WARN, OUTSIDE_WARN, feature_shift, transfer_verdict
 
 
 class TagBalance(HTMLParser):
-    """Counts tags and checks every opened non-void tag is closed in order."""
+    """Counts tags, checks every opened non-void tag is closed in order, and keeps what a reader sees:
+    the images' alt texts, the tables' rows of cell texts and the flagged cells."""
 
     VOID = frozenset({"meta", "img", "br", "hr", "link", "input"})
 
     def __init__(self):
         super().__init__()
         self.stack, self.counts, self.errors = [], {}, []
+        self.alts, self.tables, self.flagged, self.items = [], [], [], []
+        self.text = None
 
     def handle_starttag(self, tag, attrs):
         self.counts[tag] = self.counts.get(tag, 0) + 1
         if tag not in self.VOID:
             self.stack.append(tag)
+        attrs = dict(attrs)
+        if tag == "img":
+            self.alts.append(attrs["alt"])
+        elif tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th", "li"):
+            self.text = []
+            if attrs.get("class") == "warn":
+                self.flagged.append(len(self.tables[-1][-1]))
+
+    def handle_data(self, data):
+        if self.text is not None:
+            self.text.append(data)
 
     def handle_endtag(self, tag):
         if not self.stack or self.stack.pop() != tag:
             self.errors.append(tag)
+        if tag in ("td", "th"):
+            self.tables[-1][-1].append("".join(self.text))
+            self.text = None
+        elif tag == "li":
+            self.items.append("".join(self.text))
+            self.text = None
 
 
 def parse(path) -> tuple[str, TagBalance]:
@@ -71,13 +97,18 @@ META = {
 }
 
 
+CURVES = ["Training losses", "Schedules", "Source spatial-block validation AUC", "Domain discriminator accuracy"]
+
+
 @pytest.mark.parametrize("with_domain", [True, False])
-def test_training_report_is_one_html_file_with_four_figures(tmp_path, with_domain):
+def test_training_report_is_one_html_file_with_its_figures(tmp_path, with_domain):
     path = tmp_path / "training.html"
     write_training_report(str(path), history(with_domain=with_domain), META)
     text, parser = parse(path)
-    assert parser.counts["img"] == 4
-    assert text.count("data:image/png;base64,") == 4
+    # a curve without values (no domain loss, no discriminator) is left out, not drawn empty
+    assert parser.alts == (CURVES if with_domain else CURVES[:3])
+    assert text.count("data:image/png;base64,") == len(parser.alts)
+    assert "Transfer from source to target" not in text and "Ensemble members" not in text
     assert "dann_cta" in text and "dist_fault" in text and "source" in text.lower()
     assert "&lt;&amp;&gt;" in text  # names are escaped
     assert "target labels are never used" in text
@@ -119,3 +150,129 @@ def test_metrics_json_is_strict_and_overwrites_atomically(tmp_path):
     assert loaded["extra"] == {"nan": None, "numpy": 0.5, "count": 3}
     assert loaded["levels"][2]["auc"] is None
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+@pytest.fixture(scope="module")
+def shift():
+    return feature_shift(*synthetic_pair(shape=(8, 24, 24), voxel_size=(50.0, 70.0, 70.0), seed=1))
+
+
+def transfer_meta(shift, **extra) -> dict:
+    names = list(shift["features"])
+    return {**META, "feature_names": names, "transfer": shift, **extra}
+
+
+def table_with(parser: TagBalance, first_cell: str) -> list[list[str]]:
+    return next(table for table in parser.tables if table and table[0] and table[0][0] == first_cell)
+
+
+def test_transfer_section_leads_with_the_verdict_then_the_numbers_and_pictures(tmp_path, shift):
+    path = tmp_path / "training.html"
+    write_training_report(str(path), history(), transfer_meta(shift))
+    text, parser = parse(path)
+    section = text.index("<h2>Transfer from source to target</h2>")
+    assert section < text.index('<ul class="verdict">') < text.index("<h3>Feature by feature</h3>")
+    verdict = transfer_verdict(shift, {})
+    assert parser.items == verdict and len(verdict) >= 3  # computed from the transfer when not given
+    assert "alteration" in verdict[0]
+
+    rows = table_with(parser, "feature")
+    assert rows[1] == ["raw", "standardised"] * 3
+    assert [row[0] for row in rows[2:]] == list(shift["features"])
+    for row, comparison in zip(rows[2:], shift["features"].values(), strict=True):
+        raw, standardised = comparison["raw"], comparison["standardised"]
+        assert row[1] == f"{raw['smd']:+.2f}" and row[2] == "0.00"  # 0 by construction, not float noise
+        assert row[3:5] == [f"{raw['ks']:.2f}", f"{standardised['ks']:.2f}"]
+        assert row[5:7] == [f"{100 * raw['share_outside']:.1f} %", f"{100 * standardised['share_outside']:.1f} %"]
+    expected_flags = sum(
+        (c[kind]["ks"] > KS_WARN) + (c[kind]["share_outside"] > OUTSIDE_WARN)
+        for c in shift["features"].values() for kind in ("raw", "standardised"))
+    assert len(parser.flagged) == expected_flags > 0
+
+    pad = dict(table_with(parser, "evidence PAD, raw values"))
+    assert pad == {"evidence PAD, raw values": f"{shift['pad']['raw']:.2f}",
+                   "evidence PAD, after per-deposit standardisation": f"{shift['pad']['standardised']:.2f}"}
+    # the discriminator's accuracy moves into the section, after the histograms
+    assert parser.alts == CURVES[:3] + ["Raw values: source and target",
+                                        "After per-deposit standardisation (what the model sees)", CURVES[3]]
+    assert text.index("Domain discriminator accuracy") > section
+
+
+def test_a_given_verdict_is_shown_as_given_and_the_extras_are_reported(tmp_path, shift):
+    path = tmp_path / "training.html"
+    novelty = {"share_above_half": 0.08, "mean": 0.21, "domain_auc": 0.83, "importance": {"density": 0.2, "dip": 0.5}}
+    write_training_report(str(path), history(), transfer_meta(
+        shift, verdict=["Read <susceptibility> with care."], novelty=novelty,
+        embedding_pad={"before": 1.4, "after": 0.25}))
+    text, parser = parse(path)
+    assert parser.items == ["Read <susceptibility> with care."] and "&lt;susceptibility&gt;" in text
+    pad = dict(table_with(parser, "evidence PAD, raw values"))
+    assert pad["network embedding PAD, before training"] == "1.40"
+    assert pad["network embedding PAD, after training"] == "0.25"
+    assert dict(table_with(parser, "share of the target volume with novelty above 0.5")) == {
+        "share of the target volume with novelty above 0.5": "8.0 %", "mean novelty over the target": "0.21",
+        "domain AUC of the novelty model": "0.83"}
+    assert table_with(parser, "dip") == [["dip", "0.500"], ["density", "0.200"]]  # largest first
+
+
+def test_random_forest_report_shows_only_what_applies(tmp_path, shift):
+    forest_history = [{"epoch": 1, "loss_label": None, "loss_domain": None, "lambda": None, "lr": None,
+                       "val_auc": 0.9123, "disc_acc": None, "patches_per_s": 40000.0, "seconds": 1.5}]
+    config = {"method": "rf", "patch_size": 9, "epochs": 20, "batch_size": 128, "learning_rate": 0.001,
+              "lambda_max": 1.0, "negative_ratio": 1.0, "val_fraction": 0.25, "device": "auto", "seed": 3}
+    meta = {**META, "method": "rf", "config": config, "best_epoch": 1}
+    path = tmp_path / "rf.html"
+    write_training_report(str(path), forest_history, meta)
+    text, parser = parse(path)
+    assert parser.alts == []  # no loss, schedule, validation or discriminator curves for one fit
+    summary = dict(parser.tables[0])
+    assert summary["source spatial-block validation AUC"] == "0.9123" and summary["seconds"] == "1.5"
+    assert "best epoch" not in summary and "device" not in summary
+    settings = dict(parser.tables[-1])
+    assert settings == {"method": "rf", "negative_ratio": "1", "val_fraction": "0.25", "seed": "3"}
+    assert "Per epoch" not in text and "discriminator" not in text.lower()
+
+    other_member = [{**forest_history[0], "val_auc": 0.88}]
+    write_training_report(str(path), forest_history, {**meta, "transfer": shift,
+                                                      "ensemble": [forest_history, other_member]})
+    text, parser = parse(path)
+    assert parser.alts == ["Raw values: source and target", "After per-deposit standardisation (what the model sees)"]
+    assert "Transfer from source to target" in text and "discriminator" not in text.lower()
+    assert table_with(parser, "member") == [["member", "source validation AUC"], ["1", "0.9123"], ["2", "0.88"]]
+
+
+def test_a_network_without_domain_head_hides_the_gradient_reversal(tmp_path):
+    rows = history()
+    for row in rows:
+        row["lambda"] = None
+    config = {"method": "cnn", "patch_size": 9, "lambda_max": 1.0, "learning_rate": 0.001}
+    path = tmp_path / "cnn.html"
+    write_training_report(str(path), rows, {**META, "method": "cnn", "config": config})
+    text, parser = parse(path)
+    assert parser.alts == CURVES
+    assert dict(parser.tables[-1]) == {"method": "cnn", "patch_size": "9", "learning_rate": "0.001"}
+    per_epoch = table_with(parser, "epoch")
+    assert per_epoch[0] == ["epoch", "loss_label", "loss_domain", "lr", "val_auc", "disc_acc", "patches_per_s",
+                            "seconds"]
+
+
+def test_ensemble_report_lists_every_member(tmp_path, shift):
+    aucs = ([None, 0.91, 0.99, 0.95, 0.97], [None, 0.85, 0.98, 0.97, 0.90], [None, 0.80, 0.88, 0.92])  # 3rd: shorter
+    members = []
+    for member_aucs in aucs:
+        rows = history(len(member_aucs))
+        for row, auc in zip(rows, member_aucs, strict=True):
+            row["val_auc"] = auc
+        members.append(rows)
+    path = tmp_path / "ensemble.html"
+    write_training_report(str(path), members[0], transfer_meta(shift, ensemble=members, ensemble_spread=0.1234))
+    text, parser = parse(path)
+    section = text.index("<h2>Ensemble members</h2>")
+    assert table_with(parser, "member") == [["member", "best epoch", "source validation AUC"],
+                                            ["1", "3", "0.99"], ["2", "3", "0.98"], ["3", "4", "0.92"]]
+    assert dict(table_with(parser, "members' mean spread of prospectivity on the target (SD)")) == {
+        "members' mean spread of prospectivity on the target (SD)": "0.123"}
+    assert parser.alts[-2:] == ["Source spatial-block validation AUC per member",
+                                "Label loss (source) per member; Domain loss per member"]
+    assert text.index("Label loss (source) per member") > section
+    assert any("ensemble's members disagree strongly" in item and "0.12" in item for item in parser.items)
