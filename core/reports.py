@@ -248,7 +248,12 @@ def _novelty_tables(novelty: dict) -> list[str]:
         "mean novelty over the target": novelty.get("mean"),
         "domain AUC of the novelty model": novelty.get("domain_auc"),
     }
-    body = ["<h3>Novelty</h3>", _key_value_table({key: value for key, value in summary.items() if value is not None})]
+    body = ["<h3>Novelty</h3>"]
+    if novelty.get("note"):  # why it was not computed
+        body.append(_note(str(novelty["note"])))
+    summary = {key: value for key, value in summary.items() if value is not None}
+    if summary:
+        body.append(_key_value_table(summary))
     importance = novelty.get("importance") or {}
     if importance:
         ranked = sorted(importance.items(), key=lambda item: -item[1])

@@ -214,6 +214,14 @@ def test_a_given_verdict_is_shown_as_given_and_the_extras_are_reported(tmp_path,
         "domain AUC of the novelty model": "0.83"}
     assert table_with(parser, "dip") == [["dip", "0.500"], ["density", "0.200"]]  # largest first
 
+    not_computed = {"share_above_half": None, "mean": None, "domain_auc": None, "importance": {},
+                    "note": "novelty not computed: too few valid voxels"}
+    write_training_report(str(path), history(), transfer_meta(shift, novelty=not_computed))
+    text, parser = parse(path)
+    assert "<h3>Novelty</h3>" in text and "novelty not computed: too few valid voxels" in text
+    assert not any(table and table[0] and "novelty" in table[0][0] for table in parser.tables)
+    assert not any("Novelty is above" in item for item in parser.items)
+
 
 def test_random_forest_report_shows_only_what_applies(tmp_path, shift):
     forest_history = [{"epoch": 1, "loss_label": None, "loss_domain": None, "lambda": None, "lr": None,
