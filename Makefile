@@ -66,6 +66,8 @@ $(PEER_VENV)/.installed: bench/requirements-peer.txt
 bench: setup $(PEER_VENV)/.installed
 	$(PY) bench/run.py --profile $(BENCH_PROFILE) --variant $(BENCH_VARIANT) --peer-python $(PEER_VENV)/bin/python \
 	  $(if $(filter-out as_designed,$(BENCH_VARIANT)),--out-dir bench/$(BENCH_VARIANT))
+bench-fuzz: setup  # thousands of hostile cube and model files -> bench/fuzz_results.md
+	$(PY) bench/fuzz_readers.py
 
 clean:
 	rm -rf build dist $(DEMO_DIR) .pytest_cache .ruff_cache

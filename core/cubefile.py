@@ -5,6 +5,11 @@ variable per feature over (z, y, x) with NaN as nodata and the CRS as a CF grid 
 optional int8 ``label`` (-1 unknown); a uint8 ``valid`` mask; any extra float32 variables such
 as ``prospectivity``. Feature order is kept in the global attribute ``mpm3d_features`` (JSON).
 Reading goes by level slabs, so a cube larger than memory can be streamed.
+
+The reader also takes a CF cube from another tool (x, y, z coordinate variables, float variables
+over (z, y, x)), in whatever axis order it was stored. A file is checked before GDAL sees it (size,
+signature, the length its header declares) and, being HDF5, opened once in a child process first,
+because HDF5 can crash or hang on some damaged files.
 """
 
 from __future__ import annotations

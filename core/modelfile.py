@@ -202,8 +202,8 @@ def _forest(tensors: dict[str, np.ndarray], n_features: int, damaged: str) -> Fo
     offsets, nodes = forest.node_offsets, len(forest.feature)
     indices = (offsets, forest.children_left, forest.children_right, forest.feature)
     columns = (forest.children_left, forest.children_right, forest.threshold, forest.ore_probability)
-    if any(a.dtype.kind not in "iu" for a in indices):
-        problem = "its node indices are not integers"
+    if any(a.dtype.kind != "i" for a in indices):  # numpy will not mix unsigned 64-bit with signed indices
+        problem = "its node indices are not signed integers"
     elif any(c.ndim != 1 or len(c) != nodes for c in (*columns, forest.feature)) or offsets.ndim != 1:
         problem = "its arrays differ in length"
     elif len(offsets) < 2 or offsets[0] != 0 or offsets[-1] != nodes or np.any(np.diff(offsets) <= 0):

@@ -282,8 +282,8 @@ def test_a_file_that_crashes_the_hdf5_library_is_refused_without_crashing_this_p
 @pytest.mark.parametrize(("script", "match"), [
     ("kill -SEGV $$", r"is damaged: the NetCDF/HDF5 library crashed reading its structure \(checked in a separate "
                       r"process, exit status -11\); copy the complete file again"),
-    ("sleep 20", r"is damaged: the NetCDF/HDF5 library did not finish reading its structure in 0\.5 s \(checked in a "
-                 r"separate process\); .*on a slow network drive, copy it to a local disk first"),
+    ("exec sleep 20", r"is damaged: the NetCDF/HDF5 library did not finish reading its structure in 0\.5 s "
+                      r"\(checked in a separate process\); .*on a slow network drive, copy it to a local disk first"),
     ("exit 3", None),
 ])
 def test_the_probe_turns_a_crash_or_a_hang_into_a_message(tmp_path, monkeypatch, script, match):
