@@ -33,6 +33,7 @@ from core.errors import Mpm3dError  # noqa: E402
 from core.grid import Cube, Grid  # noqa: E402
 from core.model import ForestArrays, ProspectivityNet, TrainedModel, config_for_method  # noqa: E402
 from core.modelfile import SAFETENSORS_DTYPE_BYTES, load_model, save_model  # noqa: E402
+from core.novelty import SourceSample  # noqa: E402
 
 PROBE_TIMEOUT_S = 3.0  # a damaged file that hangs HDF5 costs this much per case here (60 s in real use)
 MODEL_BUDGET_S = 5.0
@@ -67,7 +68,8 @@ def base_files(folder: str) -> dict[str, bytes]:
     networks = [ProspectivityNet(config_for_method("dann_cta", 2, 3)) for _ in range(2)]
     save_model(os.path.join(folder, "network.safetensors"),
                TrainedModel("dann_cta", NAMES, 3, normalisation, networks=networks,
-                            source_sample=rng.normal(size=(16, 2)).astype(np.float32)))
+                            source_sample=SourceSample(rng.normal(size=(16, 2)).astype(np.float32),
+                                                       rng.integers(0, 16, 16).astype(np.int16))))
     forest = RandomForestClassifier(n_estimators=4, max_depth=3, random_state=0)
     forest.fit(rng.normal(size=(60, 2)), rng.integers(0, 2, 60))
     save_model(os.path.join(folder, "forest.safetensors"),

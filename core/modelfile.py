@@ -32,7 +32,7 @@ SAFETENSORS_DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3":
 JSON_FIELDS = ("model_config", "feature_names", "normalisation", "provenance", "val_auc")
 MEMBER_PREFIX = "networks.{}."  # the weights of member i of the ensemble
 FOREST_PREFIX = "forest."
-SOURCE_SAMPLE = "source_sample"
+SOURCE_SAMPLE = "source_sample."  # its arrays, the fields of core.novelty.SourceSample
 
 
 def save_model(path: str, model: TrainedModel, source_description: str | None = None,
@@ -49,7 +49,7 @@ def save_model(path: str, model: TrainedModel, source_description: str | None = 
         tensors = {FOREST_PREFIX + k: np.ascontiguousarray(v) for k, v in model.forest.to_arrays().items()}
         model_config = {"n_features": len(model.feature_names), "n_trees": model.forest.n_trees}
     if model.source_sample is not None:
-        tensors[SOURCE_SAMPLE] = np.ascontiguousarray(model.source_sample, dtype=np.float32)
+        tensors.update({SOURCE_SAMPLE + k: np.ascontiguousarray(v) for k, v in model.source_sample._asdict().items()})
     provenance = dict(model.provenance)
     for role, description in (("source", source_description), ("target", target_description)):
         if description is not None:
@@ -97,10 +97,7 @@ def load_model(path: str) -> TrainedModel:
         if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
             raise Mpm3dError(f"{damaged}: its weights '{name}' hold NaN or infinite values (a training that diverged, "
                              "or a damaged copy); train the model again")
-    sample = tensors.pop(SOURCE_SAMPLE, None)
-    if sample is not None and (sample.ndim != 2 or sample.shape[1] != len(names)):
-        raise Mpm3dError(f"{damaged}: its source sample has shape {sample.shape}, not (samples, {len(names)}); train "
-                         "the model again")
+    sample = {k[len(SOURCE_SAMPLE):]: tensors.pop(k) for k in list(tensors) if k.startswith(SOURCE_SAMPLE)}
     networks, forest = [], None
     if method in NETWORK_METHODS:
         networks = _networks(tensors, config, patch_size, damaged)
@@ -108,7 +105,8 @@ def load_model(path: str) -> TrainedModel:
         forest = _forest(tensors, len(names), damaged)
     return TrainedModel(method=method, feature_names=names, patch_size=patch_size,
                         normalisation=fields["normalisation"], networks=networks, forest=forest,
-                        provenance=fields["provenance"], val_auc=fields["val_auc"], source_sample=sample)
+                        provenance=fields["provenance"], val_auc=fields["val_auc"],
+                        source_sample=_source_sample(sample, len(names), damaged) if sample else None)
 
 
 def _json_field(metadata: dict[str, str], key: str, damaged: str) -> Any:
@@ -152,6 +150,19 @@ def _finite_numbers(values: Any, count: int) -> bool:
             isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in values)
     except OverflowError:  # an integer too large for a float
         return False
+
+
+def _source_sample(arrays: dict[str, np.ndarray], n_features: int, damaged: str):
+    """What novelty is measured against: (n, F) standardised features, each voxel in one x-y block."""
+    from .novelty import TILES, SourceSample  # scikit-learn comes with it, needed only here
+
+    features, blocks = arrays.get("features"), arrays.get("blocks")
+    if not (set(arrays) == set(SourceSample._fields) and features.ndim == 2 and features.shape[1] == n_features
+            and features.dtype.kind == "f" and blocks.shape == (len(features),) and blocks.dtype.kind == "i"
+            and np.all((blocks >= 0) & (blocks < TILES * TILES))):
+        raise Mpm3dError(f"{damaged}: its source sample is not {n_features} features per voxel, each voxel in one "
+                         f"of {TILES * TILES} x-y blocks; train the model again")
+    return SourceSample(features, blocks)
 
 
 def _networks(tensors: dict[str, np.ndarray], config: dict, patch_size: int, damaged: str) -> list[ProspectivityNet]:

@@ -17,6 +17,7 @@ from core.errors import Mpm3dError
 from core.grid import Grid
 from core.model import ForestArrays, ProspectivityNet, TrainedModel, config_for_method
 from core.modelfile import MAX_HEADER_BYTES, load_model, save_model
+from core.novelty import SourceSample
 
 GEOTRANSFORM = (40500000, 25, 0, 4130000, 0, -25)
 GRID = Grid.from_geotransform("EPSG:4528", GEOTRANSFORM, 6, 5, [-100.0, -150.0, -200.0, -300.0])
@@ -355,13 +356,15 @@ def network_file(tmp_path):
 
 
 def test_a_model_file_is_read_by_content_whatever_its_name(tmp_path):
-    sample = np.random.default_rng(0).normal(size=(10, 3)).astype(np.float32)
+    rng = np.random.default_rng(0)
+    sample = SourceSample(rng.normal(size=(10, 3)).astype(np.float32), rng.integers(0, 16, 10).astype(np.int16))
     model = _network_model(members=2, source_sample=sample)
     for name in ("model", "model.pt", "model.SAFETENSORS.bak"):
         save_model(str(tmp_path / name), model)
         loaded = load_model(str(tmp_path / name))
         assert loaded.feature_names == model.feature_names and loaded.patch_size == 5 and loaded.n_members == 2
-        np.testing.assert_array_equal(loaded.source_sample, sample)
+        for ours, theirs in zip(sample, loaded.source_sample, strict=True):
+            np.testing.assert_array_equal(theirs, ours)
         for ours, theirs in zip(model.networks, loaded.networks, strict=True):
             for key, value in ours.state_dict().items():
                 np.testing.assert_array_equal(theirs.state_dict()[key].numpy(), value.numpy())
