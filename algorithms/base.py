@@ -89,7 +89,13 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
         return type(self)()
 
     def add(self, parameter, help_text: str, advanced: bool = False):
-        """Add a parameter with its help text (shown in the dialog and in the help panel)."""
+        """Add a parameter with its help text (shown in the dialog and in the help panel).
+
+        A whole number gets at most 2^31 - 1: beyond it QGIS's parameterAsInt silently wraps to 0.
+        """
+        if isinstance(parameter, QgsProcessingParameterNumber) and \
+                parameter.dataType() == QgsProcessingParameterNumber.Integer and parameter.maximum() > 2**31 - 1:
+            parameter.setMaximum(2**31 - 1)
         parameter.setHelp(help_text)
         if advanced:
             parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)

@@ -57,7 +57,8 @@ class TrainModel(WorkerAlgorithm):
                  "Initial learning rate mu0, annealed as mu0 / (1 + 10 p)^0.75 over training progress p.",
                  advanced=True)
         self.add(QgsProcessingParameterNumber("NEGATIVE_RATIO", "Barren samples per ore sample",
-                                              QgsProcessingParameterNumber.Double, 1.0, minValue=0.01),
+                                              QgsProcessingParameterNumber.Double, 1.0, minValue=0.01,
+                                              maxValue=1000.0),
                  "Barren voxels drawn anew each epoch for every ore voxel.", advanced=True)
         self.add(QgsProcessingParameterNumber("LAMBDA_MAX", "Domain adaptation weight (lambda max)",
                                               QgsProcessingParameterNumber.Double, 1.0, minValue=0.0),

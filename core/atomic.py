@@ -81,6 +81,10 @@ def check_output_path(path: str, is_folder: bool = False) -> None:
     if not is_folder and os.path.isdir(target):
         raise Mpm3dError(f"cannot write {path}: it is a folder; give a file name")
     missing = new_folders(os.path.join(target, "file") if is_folder else target)
+    for folder in missing:
+        if os.path.islink(folder):
+            raise Mpm3dError(f"cannot write {path}: {folder} is a broken symbolic link (to {os.readlink(folder)}); "
+                             "remove the link or choose another output path")
     existing = os.path.dirname(missing[-1]) if missing else (target if is_folder else os.path.dirname(target))
     if not os.path.isdir(existing):
         raise Mpm3dError(f"cannot write {path}: {existing} is a file, not a folder; choose another output path")
@@ -140,7 +144,8 @@ def atomic_path(path: str) -> Iterator[str]:
         if staging not in group.stagings:
             os.makedirs(staging, exist_ok=True)
             group.stagings.append(staging)
-        tmp = os.path.join(staging, f"{len(group.pending)}-{os.path.basename(path)}")
+        # short staged names: a destination name near the file-system's limit must still fit with a suffix
+        tmp = os.path.join(staging, f"{len(group.pending)}{os.path.splitext(path)[1][:16]}")
         group.pending.append((tmp, destination))
         yield tmp
 

@@ -10,6 +10,8 @@ import math
 import os
 import time
 
+import numpy as np
+
 from .errors import Mpm3dError
 
 
@@ -134,7 +136,9 @@ def train_job(args: argparse.Namespace, progress) -> dict:
     result.model.provenance.update({"source": os.path.basename(args.source),
                                     "target": os.path.basename(args.target), "versions": _versions(),
                                     "seconds": time.time() - started})
-    progress(0.96, "Writing the model file")
+    progress(0.95, "Comparing the deposits for the transfer report")
+    transfer = transfer_section(source, target, result) if args.report else {}
+    progress(0.97, "Writing the model file")
     outputs = {"OUTPUT_MODEL": args.out, "VAL_AUC": result.val_auc, "BEST_EPOCH": result.best_epoch,
                "DEVICE": result.device, "MEMBERS": result.model.n_members}
     with atomic_group():  # the model and its report appear together
@@ -144,11 +148,28 @@ def train_job(args: argparse.Namespace, progress) -> dict:
                 "method": config.method, "feature_names": source.feature_names,
                 "config": {**vars(args), "members": members}, "source": args.source, "target": args.target,
                 "device": result.device, "best_epoch": result.best_epoch,
-                "ensemble": [member.history for member in result.members]})
+                "ensemble": [member.history for member in result.members], **transfer})
             outputs["OUTPUT_REPORT"] = args.report
     best = ", ".join(str(member.best_epoch) for member in result.members)
     progress(1.0, f"Best epoch {best}, source spatial-block validation AUC {result.val_auc}")
     return outputs
+
+
+def transfer_section(source, target, result) -> dict:
+    """What the training report says about the transfer: the deposits' evidence compared feature by feature,
+    the target's novelty against the source, and how much the members disagree on the target."""
+    from .novelty import novelty_map
+    from .predict import predict_ensemble
+    from .sampling import cube_stats
+    from .transfer import feature_shift
+
+    model = result.model
+    _, novelty = novelty_map(model.source_sample, target, cube_stats(target), seed=model.provenance["seed"])
+    section = {"transfer": feature_shift(source, target, seed=model.provenance["seed"]), "novelty": novelty}
+    if model.n_members > 1:
+        spread = predict_ensemble(model, target, device=result.device)[1]
+        section["ensemble_spread"] = float(np.nanmean(spread))
+    return section
 
 
 def predict_job(model_path: str, cube_path: str, out_cube: str, out_folder: str, prefix: str, device: str,
@@ -171,11 +192,25 @@ def predict_job(model_path: str, cube_path: str, out_cube: str, out_folder: str,
     source = SlabSource(reader.read_features, reader.grid.shape, list(reader.feature_names))
     probability, uncertainty = predict_ensemble(model, source, device=device, chunk_voxels=chunk_voxels or None,
                                                 on_progress=on_progress)
+    maps = {"prospectivity": probability, "uncertainty": uncertainty}
+    warnings = []
+    if model.source_sample is not None:
+        from .novelty import novelty_map
+        from .sampling import feature_stats
+
+        progress(0.8, "Novelty: how unlike the source the cube's evidence is")
+        stats = feature_stats(source.read_slab, source.shape, source.feature_names)
+        maps["novelty"], summary = novelty_map(model.source_sample, source, stats)
+        if summary.get("note"):
+            warnings.append(f"Novelty: {summary['note']}")
+        else:
+            progress(0.9, f"Novelty above 0.5 in {summary['share_above_half']:.1%} of the volume (the model "
+                          f"extrapolates there); deposits told apart with AUC {summary['domain_auc']:.2f}")
     progress(0.92, "Writing the prospectivity cube and level rasters")
-    outputs = write_prospectivity(out_cube, reader.grid, {"prospectivity": probability, "uncertainty": uncertainty},
-                                  out_folder, prefix,
+    outputs = write_prospectivity(out_cube, reader.grid, maps, out_folder, prefix,
                                   attrs={"model": os.path.basename(model_path), "method": model.method,
                                          "members": model.n_members, "cube": os.path.basename(cube_path)})
+    outputs["WARNINGS"] += warnings
     progress(1.0, "Done")
     return outputs
 

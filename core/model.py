@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -19,6 +19,9 @@ from torch import nn
 from torch.nn import functional as nnf
 
 from .errors import Mpm3dError
+
+if TYPE_CHECKING:
+    from .novelty import SourceSample
 
 METHODS = ("dann_cta", "dann", "cta", "cnn", "rf")
 NETWORK_METHODS = ("dann_cta", "dann", "cta", "cnn")
@@ -322,8 +325,8 @@ class TrainedModel:
     forest: ForestArrays | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
     val_auc: float | None = None
-    # a sample of the source's standardised evidence (N, F): what "novel" is measured against at prediction
-    source_sample: np.ndarray | None = None
+    # a sample of the source's standardised evidence: what "novel" is measured against at prediction
+    source_sample: SourceSample | None = None
 
     def __post_init__(self) -> None:
         if bool(self.networks) == (self.forest is not None):

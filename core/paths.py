@@ -80,3 +80,11 @@ def _covers(output: str, path: str) -> bool:
             and fnmatch.fnmatch(os.path.basename(real), pattern)) or (
         os.path.dirname(os.path.abspath(path)) == os.path.abspath(folder)
         and fnmatch.fnmatch(os.path.basename(path), pattern))
+
+
+def check_prefix(prefix: str, parameter: str = "PREFIX") -> None:
+    """A file-name prefix stays a name: no folder part, so the files land in the folder the user chose."""
+    separators = {"/", os.sep, os.altsep or "/"}
+    if not prefix or any(sep in prefix for sep in separators) or os.path.isabs(prefix):
+        raise Mpm3dError(f"{parameter} '{prefix}' must be a plain file-name start without a folder part ('/' or "
+                         "'\\'); choose the folder with OUTPUT_FOLDER.")

@@ -9,6 +9,7 @@ network sees every deposit the same way round; rotated slices are refused.
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -19,9 +20,11 @@ from .atomic import atomic_group, atomic_path
 from .cubefile import gdal_modules
 from .errors import Mpm3dError
 from .grid import LABEL_UNKNOWN, Cube, Grid
+from .paths import check_prefix
 
 # A signed decimal, with the exponent elevation_tag writes for elevations too long to spell out
 NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]\d+)?")
+OUTPUT_TAG = "MPM3D_OUTPUT"  # GeoTIFF metadata item: the band names of a level raster mpm3d wrote
 MIN_LEVELS = 3  # the smallest patch is 3 x 3 x 3 voxels
 MAX_TAG_DIGITS = 24  # longer positional elevations are written with an exponent (file names have a length limit)
 GRID_TOLERANCE = 1e-6  # of a pixel: closer geotransforms, rotation terms and CRS round trips count as equal
@@ -169,8 +172,13 @@ class _Slice(_Reference):
         except RuntimeError as exc:
             raise Mpm3dError(f"{parameter}: cannot read the raster {path}: {exc}") from exc
         width, height = ds.RasterXSize, ds.RasterYSize
-        # no georeferencing at all: row 0 on top, the way QGIS shows such a raster
-        x0, dx, row_x, y0, column_y, dy = ds.GetGeoTransform(can_return_null=True) or (0.0, 1.0, 0.0, 0.0, 0.0, -1.0)
+        transform = ds.GetGeoTransform(can_return_null=True)
+        if transform is None and not ds.GetProjection():
+            raise Mpm3dError(f"{parameter} slice {os.path.basename(path)} has no georeferencing (no geotransform and "
+                             "no CRS): it would be placed at made-up coordinates. Georeference it (QGIS Georeferencer, "
+                             "or gdal_translate -a_ullr ... -a_srs EPSG:...) and stack again.")
+        # a CRS without a geotransform: row 0 on top, the way QGIS shows such a raster
+        x0, dx, row_x, y0, column_y, dy = transform or (0.0, 1.0, 0.0, 0.0, 0.0, -1.0)
         if abs(row_x) * height > GRID_TOLERANCE * abs(dx) or abs(column_y) * width > GRID_TOLERANCE * abs(dy):
             raise Mpm3dError(
                 f"{parameter} slice {os.path.basename(path)} is rotated (geotransform rotation terms "
@@ -184,6 +192,16 @@ class _Slice(_Reference):
         super().__init__(os.path.basename(path), ds.GetProjection(), geotransform, (width, height))
         self.bands = [ds.GetRasterBand(i + 1).GetDescription() or f"band_{i + 1}" for i in range(ds.RasterCount)]
         self.nodata = [ds.GetRasterBand(i + 1).GetNoDataValue() for i in range(ds.RasterCount)]
+        for i in range(ds.RasterCount):
+            band = ds.GetRasterBand(i + 1)
+            if gdal.DataTypeIsComplex(band.DataType):
+                raise Mpm3dError(f"{parameter} slice {self.name}, band {i + 1}: complex numbers are not evidence "
+                                 "(their imaginary part would be dropped); write the magnitude or the real part as its "
+                                 "own band and stack again.")
+            if band.GetColorInterpretation() == gdal.GCI_AlphaBand:
+                raise Mpm3dError(f"{parameter} slice {self.name}, band {i + 1} is an alpha (transparency) band, not "
+                                 "evidence: leave it out (gdal_translate -b 1 -b 2 ... ) and declare the transparent "
+                                 "pixels as nodata instead (gdal_translate -a_nodata).")
 
     def check_grid(self, ref: _Reference) -> None:
         problems = self.differences(ref)
@@ -201,7 +219,12 @@ class _Slice(_Reference):
         out = np.empty((len(self.bands), self.size[1], self.size[0]), np.float32)
         stray, sentinels = {}, {}
         for i, name in enumerate(self.bands):
-            raw = ds.GetRasterBand(i + 1).ReadAsArray()
+            try:
+                raw = ds.GetRasterBand(i + 1).ReadAsArray()
+            except RuntimeError as exc:
+                raise Mpm3dError(f"{self.parameter} slice {self.name}, band {i + 1} cannot be read (the file is "
+                                 f"damaged or cut short, or a file it refers to is missing: {exc}); write it again, or "
+                                 "leave it out.") from exc
             nodata, is_float = self.nodata[i], raw.dtype.kind == "f"
             with np.errstate(over="ignore"):  # a float64 sentinel or nodata beyond float32's range becomes inf
                 if nodata is None:
@@ -227,12 +250,36 @@ class _Slice(_Reference):
         return out, stray, sentinels
 
 
+def _names_elevations(paths: Sequence[str]) -> list[float] | None:
+    """The elevations the file names give, or None where a name gives none."""
+    try:
+        return [elevation_from_name(p) for p in paths]
+    except Mpm3dError:
+        return None
+
+
+def _check_same_order(named: list[float] | None, given: Sequence[float], paths: Sequence[str],
+                      what: str, fix: str) -> None:
+    """Refuse a list that holds the same levels as the file names in another order: a mix-up, not a choice.
+
+    Numbers in names that are not the same set of levels (``slice_03``) say nothing and are let be.
+    """
+    if named is None or sorted(named) != sorted(given) or list(named) == list(given):
+        return
+    index = next(i for i, (a, b) in enumerate(zip(named, given, strict=True)) if a != b)
+    raise Mpm3dError(f"{what} {os.path.basename(paths[index])} is named for {named[index]:g} m but would be stored at "
+                     f"{given[index]:g} m: the order does not match the elevations in the file names. {fix}")
+
+
 def _check_elevations(paths: Sequence[str], elevations: Sequence[float] | None) -> list[float]:
     if elevations is None or len(elevations) == 0:
         elevations = [elevation_from_name(p) for p in paths]
     elif len(elevations) != len(paths):
         raise Mpm3dError(f"ELEVATIONS gives {len(elevations)} elevations for {len(paths)} EVIDENCE slices: "
                          "give one per slice, in the same order.")
+    else:
+        _check_same_order(_names_elevations(paths), [float(e) for e in elevations], paths, "EVIDENCE slice",
+                          "Give ELEVATIONS in the order of the EVIDENCE slices (or leave it empty to read the names).")
     elevations = [float(e) for e in elevations]
     seen: dict[float, str] = {}
     for path, elevation in zip(paths, elevations, strict=True):
@@ -333,6 +380,8 @@ def read_slices(
                                   [elevations[i] for i in order])
     label = None
     if label_paths:
+        _check_same_order(_names_elevations(label_paths), elevations, label_paths, "LABELS slice",
+                          "Give the LABELS slices in the order of the EVIDENCE slices, one per level.")
         label = _read_labels([_Slice(label_paths[i], "LABELS") for i in order], ref)
     cube = Cube(grid, features, list(ref.bands), label)
     for message in _suspect_values(cube, names) + _content_problems(cube, names):
@@ -440,6 +489,7 @@ def write_raster(path: str, grid: Grid, bands: np.ndarray, names: Sequence[str],
     with atomic_path(path) as tmp:
         ds = gdal.GetDriverByName("GTiff").Create(tmp, len(grid.x), len(grid.y), len(bands), dtype,
                                                   ["COMPRESS=DEFLATE", "TILED=YES"])
+        ds.SetMetadataItem(OUTPUT_TAG, ",".join(names))
         ds.SetGeoTransform(grid.geotransform())
         srs = osr.SpatialReference()
         srs.SetFromUserInput(grid.crs)
@@ -469,7 +519,10 @@ def write_slices(
 
     The levels appear together once all are written (one atomic group), never a part of them.
     """
+    check_prefix(prefix)
     paths = [os.path.join(folder, f"{prefix}_{elevation_tag(float(elevation))}.tif") for elevation in grid.z]
+    for path in paths:
+        _check_replaceable(path, names)
     seen: dict[str, float] = {}
     for elevation, path in zip(grid.z.tolist(), paths, strict=True):
         if path in seen:
@@ -487,7 +540,31 @@ def write_slices(
 
 def level_files(folder: str, prefix: str) -> str:
     """Glob of the level rasters ``write_slices`` names with ``prefix`` in ``folder``."""
-    return os.path.join(folder, f"{prefix}_z*.tif")
+    check_prefix(prefix)
+    return os.path.join(folder, f"{glob.escape(prefix)}_z*.tif")
+
+
+def _check_replaceable(path: str, names: Sequence[str]) -> None:
+    """A level raster only replaces an earlier one of the same map: the user named the folder and a prefix, not
+    each file, so a file that happens to carry a level name (their evidence slices, say) is not ours to replace.
+
+    mpm3d tags each level raster with its band names; untagged ones of earlier versions are recognised by
+    their single band's name.
+    """
+    if not os.path.lexists(path):
+        return
+    gdal, _ = gdal_modules()
+    try:
+        ds = gdal.Open(path)
+        tag = ds.GetMetadataItem(OUTPUT_TAG)
+        ours = tag == ",".join(names) if tag is not None else (
+            ds.RasterCount == 1 and list(names) == [ds.GetRasterBand(1).GetDescription()])
+    except RuntimeError:
+        ours = False
+    if not ours:
+        raise Mpm3dError(f"OUTPUT_FOLDER: {path} exists and was not written by mpm3d, and this run would replace it "
+                         "with a level raster of the same name; choose another folder or PREFIX (or move the file "
+                         "away). Nothing was written.")
 
 
 def write_cube_slices(folder: str, cube: Cube, prefix: str, label_prefix: str | None = None) -> dict:

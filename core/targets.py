@@ -37,7 +37,7 @@ def extract_targets(
     as ``mean_<name>``; with ``max_uncertainty`` a voxel whose uncertainty exceeds it joins no body, so
     the targets are where the prediction is both high and agreed on.
     """
-    prospectivity = _checked_cube(prospectivity, grid, "prospectivity")
+    prospectivity = _checked_probability(prospectivity, grid)
     cut = _cut(prospectivity, threshold, top_percent)
     companions = {name: _checked_cube(values, grid, name) for name, values in (companions or {}).items()}
     if label is not None:
@@ -114,7 +114,7 @@ def voxel_points(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Coordinates and prospectivity of the voxel centres at or above ``threshold``, for a 3D point layer,
     with the values of the ``companions`` maps (uncertainty, novelty) at the same voxels."""
-    prospectivity = _checked_cube(prospectivity, grid, "prospectivity")
+    prospectivity = _checked_probability(prospectivity, grid)
     zi, yi, xi = np.nonzero(prospectivity >= threshold)
     values = {name: _checked_cube(cube, grid, name)[zi, yi, xi] for name, cube in (companions or {}).items()}
     return grid.x[xi], grid.y[yi], grid.z[zi], prospectivity[zi, yi, xi], values
@@ -126,6 +126,17 @@ def _checked_cube(values: np.ndarray, grid: Grid, name: str) -> np.ndarray:
         values = values.astype(np.float64)
     if values.shape != grid.shape:
         raise Mpm3dError(f"The {name} cube {values.shape} does not match the grid {grid.shape}.")
+    return values
+
+
+def _checked_probability(values: np.ndarray, grid: Grid) -> np.ndarray:
+    """A prospectivity map: probabilities in [0, 1] or NaN; anything else is some other quantity."""
+    values = _checked_cube(values, grid, "prospectivity")
+    outside = ~np.isnan(values) & ((values < 0) | (values > 1))
+    if outside.any():
+        raise Mpm3dError(f"The PROSPECTIVITY cube's 'prospectivity' holds {int(outside.sum())} values outside 0-1 "
+                         f"(e.g. {values[outside].flat[0]:g}): it is not a probability map; give a cube written by "
+                         "'Predict prospectivity'.")
     return values
 
 

@@ -30,6 +30,7 @@ from .model import (
     domain_discriminator,
     resolve_device,
 )
+from .novelty import source_sample
 from .sampling import (
     N_TRANSFORMS,
     PatchGatherer,
@@ -183,12 +184,20 @@ def train(
             "versions": _versions(),
         },
     )
+    trained.source_sample = source_sample(source, source_stats, np.random.default_rng([config.seed, 2]))
     result = TrainResult(trained, runs, str(device))
     trained.val_auc = result.val_auc
     return result
 
 
 def _check_batch(split: SourceSplit, config: TrainConfig) -> None:
+    n_barren = int(round(len(split.train_ore) * config.negative_ratio))
+    if n_barren > len(split.train_barren):
+        most = len(split.train_barren) / max(len(split.train_ore), 1)
+        raise Mpm3dError(
+            f"NEGATIVE_RATIO {config.negative_ratio:g} asks for {n_barren} barren samples per epoch, but the source "
+            f"has only {len(split.train_barren)} barren voxels for training ({len(split.train_ore)} ore): give a "
+            f"ratio of at most {most:.3g}")
     n_samples = int(round(len(split.train_ore) * (1 + config.negative_ratio)))
     if config.batch_size > n_samples:
         raise Mpm3dError(
@@ -215,6 +224,10 @@ def _check_inputs(source: Cube, target: Cube, config: TrainConfig) -> None:
     if config.method not in METHODS:
         raise Mpm3dError(f"unknown method '{config.method}'; choose one of {', '.join(METHODS)}")
     p = config.patch_size
+    for role, cube in (("source", source), ("target", target)):
+        if min(cube.grid.shape) < 3:
+            raise Mpm3dError(f"the {role} cube ({role.upper()}) {cube.grid.shape} (z, y, x) is too small: a 3D "
+                             "patch needs at least 3 voxels along z, y and x; stack more levels or larger slices")
     if p < 3 or p % 2 == 0:
         raise Mpm3dError(f"the patch size (PATCH_SIZE) must be odd and at least 3, got {p}; use 3, 5, 7 or 9")
     for role, cube in (("source", source), ("target", target)):
@@ -226,6 +239,10 @@ def _check_inputs(source: Cube, target: Cube, config: TrainConfig) -> None:
                             ("weight_decay", "weight decay")):
         if not math.isfinite(getattr(config, name)):
             raise Mpm3dError(f"{parameter} must be a finite number, got {getattr(config, name)}")
+    if config.lambda_max < 0:
+        raise Mpm3dError(f"LAMBDA_MAX must be 0 or more (0: no adaptation), got {config.lambda_max}")
+    if not 0 <= config.seed < 2**32:
+        raise Mpm3dError(f"SEED must be a whole number from 0 to {2**32 - 1}, got {config.seed}")
     if not config.learning_rate > 0:
         raise Mpm3dError(f"the learning rate (LEARNING_RATE) must be positive, got {config.learning_rate}")
     if config.epochs < 1:

@@ -12,6 +12,7 @@ PYTHON_SETTING = "MPM3D_PYTHON"
 DEVICE_SETTING = "MPM3D_DEVICE"
 DEVICES = ["auto", "cuda", "cpu"]
 TORCH_PIN = "torch==2.13.0"
+PROBE_ANSWER = "mpm3d worker ready"
 
 
 def default_python() -> str:
@@ -71,13 +72,21 @@ def check_worker_python(python: str | None = None) -> str:
         problem = (f"The worker Python '{python}' does not exist. Set it in Processing > Options > Providers > "
                    "mpm3d, or set the environment variable MPM3D_PYTHON.")
     else:
-        probe = "import torch, safetensors, numpy; from osgeo import gdal"
+        probe = f"import torch, safetensors, numpy; from osgeo import gdal; print({PROBE_ANSWER!r})"
         try:
             run = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=120)
-            error = run.stderr.strip().splitlines()[-1] if run.returncode else ""
+            answered = PROBE_ANSWER in run.stdout
+            error = "" if answered else (run.stderr.strip().splitlines() or ["no answer"])[-1]
         except (OSError, subprocess.SubprocessError) as exc:
-            error = str(exc)
-        problem = (f"The worker Python '{python}' cannot run mpm3d ({error}). Install PyTorch there with: "
-                   f"{install_hint(python)}") if error else ""
+            answered, error = False, str(exc)
+        if answered:
+            problem = ""
+        elif "Error" in error:  # a Python that lacks a package
+            problem = (f"The worker Python '{python}' cannot run mpm3d ({error}). Install PyTorch there with: "
+                       f"{install_hint(python)}")
+        else:
+            problem = (f"The worker Python '{python}' did not answer as a Python interpreter would ({error}). Set "
+                       "the Python that has PyTorch in Processing > Options > Providers > mpm3d, or the environment "
+                       "variable MPM3D_PYTHON.")
     _checked[python] = problem
     return problem

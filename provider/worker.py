@@ -66,6 +66,10 @@ def run_core(arguments, feedback, outputs=(), memory_hint="", python=None) -> di
     if error is not None:
         raise QgsProcessingException(error.get("message", "The worker failed."))
     if not finished:
+        if returncode == 0:  # ended "well" without a word: not the worker we started
+            raise QgsProcessingException(
+                f"The mpm3d worker ended without a result; is '{python}' a Python with mpm3d's requirements? Set it in "
+                "Processing > Options > Providers > mpm3d, or with the environment variable MPM3D_PYTHON.")
         how = "was killed (for example by the out-of-memory killer)" if returncode in (-9, 137) else \
             f"stopped with exit code {returncode}"
         hint = f"{memory_hint} " if memory_hint else ""
