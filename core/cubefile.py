@@ -329,6 +329,17 @@ def _unpacked(array):
     return array.GetUnscaled() if array.GetScale() is not None or array.GetOffset() is not None else array
 
 
+def _is_text(name: object) -> bool:
+    """False for a name from bytes that are not UTF-8: GDAL gives it as bytes, or as a str with surrogates."""
+    if not isinstance(name, str):
+        return False
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _string_attributes(array) -> dict[str, str]:
     return {a.GetName(): value for a in array.GetAttributes() or [] if isinstance(value := a.Read(), str)}
 
@@ -362,7 +373,10 @@ class CubeReader:
     def _open(self) -> None:
         self._root = self._ds.GetRootGroup()
         self.attrs = {a.GetName(): a.Read() for a in self._root.GetAttributes() or []}
-        arrays = {name: self._root.OpenMDArray(name) for name in self._root.GetMDArrayNames() or []}
+        names = self._root.GetMDArrayNames() or []
+        if not all(_is_text(name) for name in names):
+            raise Mpm3dError(f"{self.described} is a damaged NetCDF file (a variable name is not text); {MAKE_AGAIN}")
+        arrays = {name: self._root.OpenMDArray(name) for name in names}
         self.variables = set(arrays)
         if not {"x", "y", "z"} <= self.variables:
             raise Mpm3dError(f"{self.described} has no x, y, z coordinates: it is not a cube; give a cube "
@@ -430,8 +444,8 @@ class CubeReader:
         try:
             names = json.loads(self.attrs.get("mpm3d_features", "[]"))
             mapping = json.loads(self.attrs.get("mpm3d_variables", "{}"))
-            valid_lists = (isinstance(names, list) and all(isinstance(n, str) for n in names)
-                           and isinstance(mapping, dict) and all(isinstance(v, str) for v in mapping.values()))
+            valid_lists = (isinstance(names, list) and all(_is_text(n) for n in names)
+                           and isinstance(mapping, dict) and all(_is_text(v) for v in mapping.values()))
         except (TypeError, ValueError, RecursionError):
             valid_lists = False
         if not valid_lists:

@@ -175,7 +175,7 @@ def _networks(tensors: dict[str, np.ndarray], config: dict, patch_size: int, dam
         model_config = ModelConfig.from_dict(config)
         with torch.device("meta"):  # shapes only: a config that lies about its size allocates nothing
             expected = {k: tuple(v.shape) for k, v in ProspectivityNet(model_config).state_dict().items()}
-    except (TypeError, ValueError, KeyError, RuntimeError, Mpm3dError) as exc:
+    except (TypeError, ValueError, OverflowError, KeyError, RuntimeError, Mpm3dError) as exc:
         raise Mpm3dError(f"{damaged}: its model_config does not describe a network ({exc}); train the model "
                          "again") from exc
     members: dict[int, dict[str, np.ndarray]] = {}

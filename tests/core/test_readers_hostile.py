@@ -253,6 +253,18 @@ def test_empty_cut_short_and_foreign_files_are_named(tmp_path, cube_bytes):
             CubeReader(str(path), "PROSPECTIVITY")
 
 
+def test_a_variable_name_that_is_not_text_is_refused(tmp_path):
+    """Found by fuzzing: GDAL hands such a name over as bytes or with surrogates, and cannot open it again."""
+    features, label, prospectivity = _data()
+    data = bytearray(open(_foreign(tmp_path / "c.nc", _cube_variables(features, label, prospectivity), fmt="NC"),
+                          "rb").read())
+    data[data.index(b"density") + 1] = 0xFF
+    (tmp_path / "named.nc").write_bytes(bytes(data))
+    with pytest.raises(Mpm3dError, match=r"^CUBE .*named\.nc is a damaged NetCDF file \(a variable name is not "
+                                         r"text\); copy the complete file again"):
+        CubeReader(str(tmp_path / "named.nc"), "CUBE")
+
+
 # A single flipped bit of this cube sends HDF5 1.10.8 (Debian 12) into free() of a bad pointer while netCDF
 # lists the root group: a SIGSEGV or SIGABRT of the whole process before the probe existed.
 CRASHING_FLIP = (16793, 5)
@@ -382,6 +394,15 @@ def test_a_patch_size_that_disagrees_with_the_weights_is_refused(network_file):
     with pytest.raises(Mpm3dError, match=r"its weights do not fit its metadata \(3 features, patch size 3\): "
                                          r"'networks\.0\.channel_gate\.excite\.bias' should have shape \(32,\), the "
                                          r"file has \(64,\); train the model again"):
+        load_model(network_file)
+
+
+def test_a_model_config_that_describes_no_network_is_refused(network_file):
+    """Found by fuzzing: an infinite channel count escaped as OverflowError."""
+    config = json.loads(_header(network_file)["__metadata__"]["model_config"])
+    _rewrite(network_file, model_config=json.dumps({**config, "channels": ["X", 64, 64]}).replace('"X"', "1e999"))
+    with pytest.raises(Mpm3dError, match=r"model\.safetensors is damaged or was edited: its model_config does not "
+                                         r"describe a network \(cannot convert float infinity to integer\)"):
         load_model(network_file)
 
 
