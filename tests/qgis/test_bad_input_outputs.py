@@ -17,7 +17,8 @@ import pytest
 from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TINY = {"METHOD": 0, "EPOCHS": 1, "PATCH_SIZE": 3, "BATCH_SIZE": 16, "DEVICE": 2, "SEED": 1}
+TINY = {"METHOD": 0, "EPOCHS": 1, "PATCH_SIZE": 3, "BATCH_SIZE": 16, "DEVICE": 2, "SEED": 1,
+        "ENSEMBLE_MEMBERS": 1}
 
 
 class Warnings(QgsProcessingFeedback):
@@ -163,17 +164,20 @@ def _predict(workspace, folder, **extra):
             "OUTPUT_CUBE": folder / "p.nc", "OUTPUT_FOLDER": folder / "levels", **extra}
 
 
-@pytest.mark.parametrize("kill_after", [1, 4, 9])
+@pytest.mark.parametrize("kill_after", [1, 4, 33])
 def test_a_worker_killed_between_the_renames_of_its_commit_leaves_the_earlier_run_intact(
         workspace, tmp_path, worker_hook, kill_after):
-    """SIGKILL after the 1st, 4th or 9th rename of a prediction's commit (an earlier file moved aside, a new one
+    """SIGKILL after the 1st, 4th or 33rd rename of a prediction's commit (50 in all: 25 files, each earlier one
+    moved aside first) (an earlier file moved aside, a new one
     moved in): every earlier output is back, no new one and no staging folder remains."""
     first = _run("mpm3d:predict_prospectivity", _predict(workspace, tmp_path))
     before = checksums(tmp_path)
     worker_hook(f"kill_in_commit_{kill_after}")
     _fails("mpm3d:predict_prospectivity", _predict(workspace, tmp_path, DEVICE=2), r"worker process was killed")
     assert checksums(tmp_path) == before
-    assert sorted(os.listdir(tmp_path / "levels")) == sorted(os.path.basename(p) for p in first["OUTPUT_LAYERS"])
+    layers = first["OUTPUT_LAYERS"] + first["UNCERTAINTY_LAYERS"] + first["NOVELTY_LAYERS"]
+    assert len(layers) == 24
+    assert sorted(os.listdir(tmp_path / "levels")) == sorted(os.path.basename(p) for p in layers)
 
 
 def test_level_rasters_of_an_earlier_level_set_are_named_and_left(workspace, tmp_path):
@@ -203,7 +207,7 @@ def test_a_prediction_run_leaves_no_open_file_behind(workspace, tmp_path):
 def test_non_finite_training_numbers_are_refused_by_name(workspace, tmp_path, name, value):
     _fails("mpm3d:train_model", {"SOURCE": workspace["source"], "TARGET": workspace["target"], **TINY,
                                  name: value, "OUTPUT_MODEL": tmp_path / "m.safetensors"},
-           rf"{name} \(.*\) must be a number.*(, not|; got ')(nan|inf)'?\.$")
+           rf"{name} \(.*\) must be a number.*(, not |; got ')(nan|inf)'?\.$")
     assert os.listdir(tmp_path) == []
 
 

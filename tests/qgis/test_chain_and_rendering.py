@@ -22,7 +22,9 @@ def test_the_shipped_chain_runs_headless_through_qgis_process(synthetic_slices, 
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     for path in outputs.values():
         assert os.path.exists(path), path
-    assert len(os.listdir(tmp_path / "levels")) == len(synthetic_slices["TARGET_EVIDENCE"])
+    levels = os.listdir(tmp_path / "levels")
+    for kind in ("prospectivity_z", "prospectivity_uncertainty_z", "prospectivity_novelty_z"):
+        assert len([name for name in levels if name.startswith(kind)]) == len(synthetic_slices["TARGET_EVIDENCE"])
     metrics = json.load(open(tmp_path / "m.json"))
     assert 0.0 < metrics["auc"] < 1.0 and len(metrics["levels"]) == len(synthetic_slices["TARGET_EVIDENCE"])
     assert result["results"]["predict:Prospectivity cube"] == str(outputs["predict:Prospectivity cube"])

@@ -25,7 +25,7 @@ def cubes(synthetic_slices, tmp_path_factory):
 
 def _train_parameters(cubes, folder, **extra):
     return {"SOURCE": cubes["source"], "TARGET": cubes["target"], "METHOD": 0, "EPOCHS": EPOCHS,
-            "PATCH_SIZE": 5, "BATCH_SIZE": 32, "DEVICE": 2, "SEED": 1,
+            "PATCH_SIZE": 5, "BATCH_SIZE": 32, "DEVICE": 2, "SEED": 1, "ENSEMBLE_MEMBERS": 2,
             "OUTPUT_MODEL": os.path.join(folder, "model.safetensors"),
             "OUTPUT_REPORT": os.path.join(folder, "training.html"), **extra}
 
@@ -43,7 +43,8 @@ def test_training_writes_a_model_and_a_report(trained):
     with open(trained["OUTPUT_MODEL"], "rb") as handle:
         assert b"mpm3d-model" in handle.read(200_000)
     report = open(trained["OUTPUT_REPORT"], encoding="utf-8").read()
-    assert report.count("<img") == 4 and "validation" in report.lower()
+    assert "validation" in report.lower() and "Transfer from source to target" in report
+    assert report.count("<img") >= 6 and trained["MEMBERS"] == 2
     assert 0.0 <= trained["VAL_AUC"] <= 1.0 and 1 <= trained["BEST_EPOCH"] <= EPOCHS
     assert trained["DEVICE_USED"] == "cpu"
 
