@@ -69,6 +69,23 @@ def labelled_scores(prospectivity: np.ndarray, label: np.ndarray) -> tuple[np.nd
     return prospectivity[finite & (label == LABEL_ORE)], prospectivity[finite & (label == LABEL_BARREN)]
 
 
+def auc_by_halves(prospectivity: np.ndarray, label: np.ndarray, by: np.ndarray) -> dict:
+    """Target AUC in the half of the predicted volume where ``by`` (uncertainty, novelty) is lowest and in the
+    half where it is highest: a map that means something scores better where it says to trust the prediction.
+
+    The halves split the voxels with a finite prediction and ``by`` at its median; an AUC is None where a
+    half holds no ore or no barren voxel.
+    """
+    known = np.isfinite(prospectivity) & np.isfinite(by)
+    cut = float(np.median(by[known])) if known.any() else np.nan
+    result = {"median": cut}
+    for name, half in (("low", known & (by <= cut)), ("high", known & (by > cut))):
+        ore, barren = labelled_scores(np.where(half, prospectivity, np.nan), label)
+        result[f"auc_{name}"] = float(roc_auc(ore, barren)) if len(ore) and len(barren) else None
+        result[f"ore_{name}"] = int(len(ore))
+    return result
+
+
 def roc_auc(positive_scores: np.ndarray, negative_scores: np.ndarray) -> float:
     """Mann-Whitney AUC from average ranks, so tied scores count one half as they should."""
     n_pos, n_neg = len(positive_scores), len(negative_scores)

@@ -1,7 +1,8 @@
 """`make demo`: the whole chain headless through qgis_process on the bundled synthetic deposits.
 
-generate -> stack source (with labels) and target (without) -> train each method -> predict the
-target -> evaluate against the target labels (scoring only) -> a QGIS project with the results.
+generate -> stack source (with labels) and target (without) -> train each method (an ensemble of 3
+networks, or the forest) -> predict the target (prospectivity, uncertainty, novelty) -> evaluate against
+the target labels (scoring only) -> a QGIS project with the results.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--patch-size", type=int, default=7, help="7 keeps the demo quick on a laptop CPU")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--members", type=int, default=3, help="ensemble members per network method")
     args = parser.parse_args()
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
@@ -47,12 +49,14 @@ def main() -> None:
                                    "OUTPUT": os.path.join(out, "source.nc")}, profile)["OUTPUT"]
     target = step("stack_slices", {"EVIDENCE": data["TARGET_EVIDENCE"],
                                    "OUTPUT": os.path.join(out, "target.nc")}, profile)["OUTPUT"]
+    labelled_target = step("stack_slices", {"EVIDENCE": data["TARGET_EVIDENCE"], "LABELS": data["TARGET_LABELS"],
+                                            "OUTPUT": os.path.join(out, "target_with_labels.nc")}, profile)["OUTPUT"]
     scores = {}
     for method in METHODS:
         folder = os.path.join(out, method)
         model = step("train_model", {"SOURCE": source, "TARGET": target, "METHOD": METHOD_INDEX[method],
                                      "EPOCHS": args.epochs, "PATCH_SIZE": args.patch_size, "SEED": args.seed,
-                                     "DEVICE": 0,
+                                     "DEVICE": 0, "ENSEMBLE_MEMBERS": args.members,
                                      "OUTPUT_MODEL": os.path.join(folder, "model.safetensors"),
                                      "OUTPUT_REPORT": os.path.join(folder, "training_report.html")}, profile)
         predicted = step("predict_prospectivity", {
@@ -64,11 +68,11 @@ def main() -> None:
             "OUTPUT_REPORT": os.path.join(folder, "evaluation_report.html"),
             "OUTPUT_JSON": os.path.join(folder, "metrics.json")}, profile)
         scores[method] = {"target_auc": scored["AUC"], "capture_top10": scored["CAPTURE_TOP10"],
-                          "source_val_auc": model["VAL_AUC"], "levels": predicted["OUTPUT_FOLDER"],
-                          "report": scored["OUTPUT_REPORT"]}
+                          "source_val_auc": model["VAL_AUC"], "members": model["MEMBERS"],
+                          "levels": predicted["OUTPUT_FOLDER"], "prefix": f"{method}_prospectivity",
+                          "report": scored["OUTPUT_REPORT"], "training_report": model["OUTPUT_REPORT"],
+                          **trust_figures(predicted["OUTPUT_CUBE"], labelled_target)}
     best = os.path.join(out, "dann_cta", "prospectivity.nc")
-    labelled_target = step("stack_slices", {"EVIDENCE": data["TARGET_EVIDENCE"], "LABELS": data["TARGET_LABELS"],
-                                            "OUTPUT": os.path.join(out, "target_with_labels.nc")}, profile)["OUTPUT"]
     targets = step("extract_targets", {"PROSPECTIVITY": best, "THRESHOLD_MODE": 1, "THRESHOLD": 5, "MIN_VOXELS": 5,
                                        "LABEL_CUBE": labelled_target,
                                        "OUTPUT": os.path.join(out, "exploration_targets.gpkg")}, profile)
@@ -78,19 +82,50 @@ def main() -> None:
     from project import build_project, styled_vector_layers
 
     vectors = styled_vector_layers(targets["OUTPUT"], voxels["OUTPUT"], voxel_size=25.0)
-    build_project(project, {m: s["levels"] for m, s in scores.items()}, vectors)
+    build_project(project, {m: (s["levels"], s["prefix"]) for m, s in scores.items()}, vectors)
     with open(os.path.join(out, "summary.json"), "w") as handle:
         json.dump(scores, handle, indent=2)
     print("\nTarget deposit, scored against its labels (never used in training):")
-    print(f"  {'method':<10} {'target AUC':>10} {'top-10% capture':>16} {'source val AUC':>15}")
+    print(f"  {'method':<10} {'members':>7} {'target AUC':>10} {'top-10% capture':>16} {'source val AUC':>15}")
     for method, s in scores.items():
-        print(f"  {method:<10} {s['target_auc']:>10.3f} {s['capture_top10']:>16.1%} {s['source_val_auc']:>15.3f}")
+        print(f"  {method:<10} {s['members']:>7} {s['target_auc']:>10.3f} {s['capture_top10']:>16.1%} "
+              f"{s['source_val_auc']:>15.3f}")
+    print("\nHow far to trust each map (target AUC in the half of the volume where the map says trust it, and in")
+    print("the other half; novelty above 0.5 is where the model extrapolates):")
+    print(f"  {'method':<10} {'mean uncertainty':>16} {'AUC certain/uncertain half':>27} {'novel > 0.5':>12} "
+          f"{'AUC familiar/novel half':>24}")
+    for method, s in scores.items():
+        print(f"  {method:<10} {s['mean_uncertainty']:>16.3f} {_pair(s['uncertainty_halves']):>27} "
+              f"{s['novel_share']:>12.1%} {_pair(s['novelty_halves']):>24}")
     print(f"\nLevel rasters:       {scores['dann_cta']['levels']}")
     print(f"Evaluation report:   {scores['dann_cta']['report']}")
     print(f"Exploration targets: {targets['OUTPUT']} ({targets['TARGETS']} bodies, top 5 % of the volume)")
     print(f"3D voxels:           {voxels['OUTPUT']} ({voxels['VOXELS']} voxels with p >= 0.5)")
     print(f"QGIS project:        {project}")
     print(f"Open it with `qgis {project}`; View > 3D Map View shows the voxels and targets in depth.")
+
+
+def trust_figures(prediction: str, labelled_target: str) -> dict:
+    """Uncertainty and novelty of a prediction, and whether they mean something: the target AUC in the half of
+    the volume each calls trustworthy against the other half (target labels score here, nothing else)."""
+    import numpy as np
+
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from core.cubefile import CubeReader
+    from core.metrics import auc_by_halves
+
+    cube = CubeReader(prediction, "PROSPECTIVITY")
+    label = CubeReader(labelled_target, "LABEL_CUBE").read_label()
+    probability, uncertainty = cube.read_variable("prospectivity"), cube.read_variable("uncertainty")
+    novelty = cube.read_variable("novelty")
+    return {"mean_uncertainty": float(np.nanmean(uncertainty)),
+            "uncertainty_halves": auc_by_halves(probability, label, uncertainty),
+            "novel_share": float(np.nanmean(novelty > 0.5) if np.isfinite(novelty).any() else np.nan),
+            "novelty_halves": auc_by_halves(probability, label, novelty)}
+
+
+def _pair(halves: dict) -> str:
+    return " / ".join("-" if halves[key] is None else f"{halves[key]:.3f}" for key in ("auc_low", "auc_high"))
 
 
 if __name__ == "__main__":

@@ -29,19 +29,23 @@ def _qgis():
         sys.path.insert(0, holder)
 
 
-def level_layers(folder: str, group_name: str):
-    """Styled raster layers of a folder of level rasters, top level first."""
+def level_layers(folder: str, group_name: str, prefix: str, kind: str = "prospectivity"):
+    """Styled raster layers of one map's level rasters (``prefix`` as given to prediction), top level first."""
     _qgis()
-    from mpm3d.algorithms.base import style_prospectivity_layer
-    from mpm3d.core.slices import elevation_from_name
+    from mpm3d.algorithms.base import map_styler
+    from mpm3d.core.jobs import map_prefix
+    from mpm3d.core.slices import elevation_from_name, level_files
     from qgis.core import QgsRasterLayer
 
+    style = map_styler(kind)
+    label = group_name if kind == "prospectivity" else f"{group_name} {kind}"
     layers = []
-    for path in sorted(glob.glob(os.path.join(folder, "*.tif")), key=elevation_from_name, reverse=True):
-        layer = QgsRasterLayer(path, f"{group_name} z {elevation_from_name(path):g} m")
+    for path in sorted(glob.glob(level_files(folder, map_prefix(prefix, kind))), key=elevation_from_name,
+                       reverse=True):
+        layer = QgsRasterLayer(path, f"{label} z {elevation_from_name(path):g} m")
         if not layer.isValid():
             raise RuntimeError(f"QGIS cannot open {path}")
-        style_prospectivity_layer(layer)
+        style(layer)
         layers.append(layer)
     return layers
 
@@ -63,22 +67,30 @@ def styled_vector_layers(targets_path: str, voxels_path: str, voxel_size: float)
     return [targets, voxels]
 
 
-def build_project(path: str, level_folders: dict[str, str], extra_layers=()) -> str:
-    """One group per method (the first visible), top level first inside each group."""
+def build_project(path: str, level_folders: dict[str, tuple[str, str]], extra_layers=()) -> str:
+    """One group per method (the first visible), holding a subgroup per map (prospectivity, uncertainty,
+    novelty), top level first inside each; ``level_folders`` maps a method to (folder, prefix)."""
     _qgis()
+    from mpm3d.core.jobs import MAP_OUTPUTS
     from qgis.core import QgsProject
 
     project = QgsProject()
     root = project.layerTreeRoot()
-    for index, (method, folder) in enumerate(level_folders.items()):
-        group = root.addGroup(f"{method} prospectivity")
-        for position, layer in enumerate(level_layers(folder, method)):
-            project.addMapLayer(layer, False)
-            node = group.addLayer(layer)
-            node.setItemVisibilityChecked(index == 0 and position == 0)
+    for index, (method, (folder, prefix)) in enumerate(level_folders.items()):
+        group = root.addGroup(f"{method}")
+        for kind in MAP_OUTPUTS:
+            layers = level_layers(folder, method, prefix, kind)
+            if not layers:
+                continue
+            subgroup = group.addGroup(f"{method} {kind}")
+            for position, layer in enumerate(layers):
+                project.addMapLayer(layer, False)
+                node = subgroup.addLayer(layer)
+                node.setItemVisibilityChecked(index == 0 and kind == "prospectivity" and position == 0)
+            subgroup.setExpanded(index == 0 and kind == "prospectivity")
+            if index == 0 and kind == "prospectivity":
+                project.setCrs(layers[0].crs())
         group.setExpanded(index == 0)
-        if index == 0:
-            project.setCrs(layer.crs())
     for position, layer in enumerate(extra_layers):
         project.addMapLayer(layer, False)
         root.insertLayer(position, layer)

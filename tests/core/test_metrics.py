@@ -150,3 +150,17 @@ def test_float32_cube_gives_the_same_numbers():
     as_32 = evaluate(prospectivity.astype(np.float32), label, z)
     assert as_32["auc"] == pytest.approx(as_64["auc"])
     assert as_32["capture_top10"] == pytest.approx(as_64["capture_top10"])
+
+
+def test_auc_by_halves_scores_each_half_of_the_volume_on_its_own():
+    from core.metrics import auc_by_halves
+
+    rng = np.random.default_rng(0)
+    label = rng.integers(0, 2, (4, 10, 10)).astype(np.int8)
+    by = np.broadcast_to(np.arange(4.0)[:, None, None], label.shape)  # levels 0-1 low, 2-3 high
+    prospectivity = np.where(by < 2, label * 0.8 + 0.1, rng.random(label.shape)).astype(np.float32)
+    halves = auc_by_halves(prospectivity, label, by)
+    assert halves["auc_low"] == 1.0 and 0.3 < halves["auc_high"] < 0.7 and halves["median"] == 1.5
+    assert halves["ore_low"] == int(label[:2].sum()) and halves["ore_high"] == int(label[2:].sum())
+    label[:2] = 0
+    assert auc_by_halves(prospectivity, label, by)["auc_low"] is None

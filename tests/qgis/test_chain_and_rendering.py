@@ -42,7 +42,7 @@ def test_rendered_levels_are_not_blank_and_use_the_ramp(provider, tmp_path):
     ramp = np.tile(np.linspace(0, 1, 40, dtype=np.float32), (2, 30, 1))
     ramp[:, :5, :5] = np.nan  # a nodata corner stays transparent (white background)
     write_slices(str(tmp_path), grid, ramp[None], ["prospectivity"], "p")
-    layers = level_layers(str(tmp_path), "test")
+    layers = level_layers(str(tmp_path), "test", "p")
     assert [layer.name() for layer in layers] == ["test z -100 m", "test z -150 m"]
     png = render_png(layers[:1], str(tmp_path / "level.png"), size=200)
     image = QImage(png)
