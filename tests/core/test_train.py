@@ -100,27 +100,32 @@ def test_adaptation_beats_the_plain_cnn_on_the_target(profile_runs):
     assert aucs["rf"] > 0.7
 
 
-def _weights(result):
-    return {k: v.clone() for k, v in result.model.networks[0].state_dict().items()}
+def _weights(result, member=0):
+    return {k: v.clone() for k, v in result.model.networks[member].state_dict().items()}
 
 
 @pytest.mark.parametrize("method", ["dann_cta", "rf"])
 def test_target_labels_are_never_read(small_pair, method):
     """Deleting or scrambling the target's labels changes nothing, so they cannot leak into training."""
     source, target = small_pair
-    config = TrainConfig(method=method, patch_size=5, epochs=2, batch_size=32, device="cpu", seed=3)
+    config = TrainConfig(method=method, patch_size=5, epochs=2, batch_size=32, device="cpu", seed=3,
+                         members=2 if method != "rf" else 1)
     labels = [LABEL_UNKNOWN, LABEL_BARREN, LABEL_ORE]
     scrambled = np.random.default_rng(9).choice(labels, size=target.label.shape)
     results = [train(source, dataclasses.replace(target, label=label), config) for label in (None, scrambled)]
-    untimed = [[{k: v for k, v in h.items() if k not in ("patches_per_s", "seconds")} for h in r.history]
-               for r in results]
+    untimed = [[[{k: v for k, v in h.items() if k not in ("patches_per_s", "seconds")} for h in member.history]
+                for member in r.members] for r in results]
     assert untimed[0] == untimed[1]
+    for first, second in zip(*(r.model.source_sample for r in results), strict=True):  # what novelty is measured on
+        np.testing.assert_array_equal(first, second)
     indices = np.argwhere(target.valid)[::7]
     predictions = [r.model.predict_patches(target, indices, device="cpu") for r in results]
     np.testing.assert_array_equal(*predictions)
     if method != "rf":
-        first, second = (_weights(r) for r in results)
-        assert all(torch.equal(first[k], second[k]) for k in first)
+        assert len(results[0].model.networks) == 2
+        for member in range(2):
+            first, second = (_weights(r, member) for r in results)
+            assert all(torch.equal(first[k], second[k]) for k in first)
 
 
 def test_epoch_hook_sees_each_epoch_in_eval_mode_and_changes_nothing(small_pair):
