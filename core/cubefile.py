@@ -37,7 +37,11 @@ MAX_VOXELS_PER_BYTE = 258
 MAKE_AGAIN = "copy the complete file again, or make it again with 'Stack depth slices into cube'"
 PROBE_TIMEOUT_S = 60.0
 # Run by the probe: exit 0 whatever the reader decides, 3 when this interpreter cannot run the reader at all
-_PROBE_CODE = """import sys
+# The probe also ends itself after the timeout: if its parent is killed meanwhile, a looping HDF5 must not
+# keep a core busy for ever (seen: orphaned probes still running an hour later).
+_PROBE_CODE = f"""import signal, sys
+if hasattr(signal, "alarm"):
+    signal.alarm({int(PROBE_TIMEOUT_S) + 5})
 sys.path.insert(0, sys.argv[1])
 try:
     from core import cubefile
