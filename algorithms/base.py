@@ -34,12 +34,12 @@ from qgis.core import (
 from qgis.PyQt.QtGui import QColor, QIcon
 
 from ..core.atomic import check_output_path
-from ..core.cubefile import CubeReader
+from ..core.cubefile import CubeReader, use_probe_python
 from ..core.errors import Mpm3dError
 from ..core.grid import Grid
 from ..core.paths import absolute, check_distinct, check_not_in_plugin
 from ..core.slices import check_slices_exist
-from ..provider.settings import DEVICES, PLUGIN_DIR, check_worker_python, default_device
+from ..provider.settings import DEVICES, PLUGIN_DIR, check_worker_python, default_device, worker_python
 
 # The post-processors must outlive the algorithm run (QGIS keeps only a pointer).
 _POST_PROCESSORS = []
@@ -145,6 +145,7 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
         return ok, message
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        use_probe_python(worker_python())  # cube files read here are first opened in that Python (HDF5 crashes)
         try:
             self.check_paths(parameters, context)
             return self.execute(parameters, context, feedback)

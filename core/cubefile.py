@@ -280,10 +280,20 @@ def _file_key(path: str) -> tuple:
     return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
+def use_probe_python(python: str) -> None:
+    """The interpreter that probes cube files; a host such as QGIS, whose sys.executable is not a Python,
+    names its worker's here so that its own cube reads are protected too."""
+    global _host_python
+    _host_python = python
+
+
+_host_python: str | None = None
+
+
 def _probe_python() -> str | None:
-    """MPM3D_PYTHON (the worker interpreter) or this Python; None inside a host such as QGIS whose
-    sys.executable is not a Python (starting it would open the application)."""
-    candidate = os.environ.get("MPM3D_PYTHON") or sys.executable
+    """MPM3D_PYTHON (the worker interpreter), the host's choice or this Python; None inside a host such as
+    QGIS whose sys.executable is not a Python (starting it would open the application)."""
+    candidate = os.environ.get("MPM3D_PYTHON") or _host_python or sys.executable
     return candidate if re.fullmatch(r"python[\d.]*(\.exe)?", os.path.basename(candidate or ""), re.I) else None
 
 

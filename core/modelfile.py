@@ -180,10 +180,11 @@ def _networks(tensors: dict[str, np.ndarray], config: dict, patch_size: int, dam
                          "again") from exc
     members: dict[int, dict[str, np.ndarray]] = {}
     for name, values in tensors.items():
-        member = re.fullmatch(r"networks\.(\d{1,6})\.(.+)", name)
+        # files of earlier versions hold one network under "network.": it is the ensemble's only member
+        member = re.fullmatch(r"networks\.(\d{1,6})\.(.+)", name) or re.fullmatch(r"network\.()(.+)", name)
         if member is None:
             raise Mpm3dError(f"{damaged}: it holds '{name}', which is no network's weights; train the model again")
-        members.setdefault(int(member[1]), {})[member[2]] = values
+        members.setdefault(int(member[1] or 0), {})[member[2]] = values
     if sorted(members) != list(range(len(members))) or not members:
         raise Mpm3dError(f"{damaged}: its networks are numbered {sorted(members)}, not 0 to n-1; train the model again")
     networks = []

@@ -123,3 +123,20 @@ def test_saving_replaces_an_existing_file(tmp_path, models):
     save_model(str(path), models["rf"])
     assert load_model(str(path)).method == "rf"
     assert os.listdir(tmp_path) == ["model.safetensors"]
+
+
+def test_a_one_network_file_of_an_earlier_version_still_loads(saved, pair, models):
+    """Before ensembles the weights were stored under "network." without a member number and without a
+    source sample: such a file loads as a one-member ensemble and predicts as before (no novelty)."""
+    _, target = pair
+    tensors = safetensors.numpy.load_file(saved)
+    with open(saved, "rb") as handle:
+        metadata = json.loads(handle.read(int.from_bytes(handle.read(8), "little")))["__metadata__"]
+    legacy = {key.replace("networks.0.", "network.", 1): value for key, value in tensors.items()
+              if not key.startswith("source_sample.")}
+    assert all(key.startswith("network.") for key in legacy)
+    safetensors.numpy.save_file(legacy, saved, metadata=metadata)
+    loaded = load_model(saved)
+    assert len(loaded.networks) == 1 and loaded.source_sample is None
+    np.testing.assert_array_equal(loaded.predict_dense(target, device="cpu"),
+                                  models["dann_cta"].predict_dense(target, device="cpu"))
