@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 from osgeo import gdal, osr
+from raster_copies import rewrite, rewrite_all
 
 from core.errors import Mpm3dError
 from core.grid import Grid
@@ -33,36 +34,6 @@ def original(tmp_path_factory):
     return cube, write_cube_slices(folder, cube, "evidence", "label")
 
 
-def _rewrite(src, dst, rows=False, columns=False, change=None, undeclare=False, after=None, **translate):
-    """A copy of ``src``: values through ``change(index, array)``, then stored south-up (``rows``) and/or
-    east-to-west (``columns``) with the geotransform that keeps every value where it was on the map;
-    ``undeclare`` drops the bands' nodata value."""
-    os.makedirs(os.path.dirname(str(dst)), exist_ok=True)
-    gdal.Translate(str(dst), src, **translate)
-    ds = gdal.Open(str(dst), gdal.GA_Update)
-    x0, dx, rx, y0, ry, dy = ds.GetGeoTransform()
-    for index in range(ds.RasterCount):
-        band = ds.GetRasterBand(index + 1)
-        array = band.ReadAsArray()
-        if change is not None:
-            array = change(index, array)
-        band.WriteArray(array[::-1 if rows else 1, ::-1 if columns else 1])
-        if undeclare:
-            band.DeleteNoDataValue()
-    if rows:
-        y0, dy = y0 + dy * ds.RasterYSize, -dy
-    if columns:
-        x0, dx = x0 + dx * ds.RasterXSize, -dx
-    ds.SetGeoTransform((x0, dx, rx, y0, ry, dy))
-    if after is not None:
-        after(ds)
-    ds = None
-    return str(dst)
-
-
-def _rewrite_all(paths, folder, **options):
-    return [_rewrite(p, os.path.join(str(folder), os.path.basename(p)), **options) for p in paths]
-
 
 def _same_cube(a, b):
     assert np.array_equal(a.features, b.features, equal_nan=True)
@@ -81,11 +52,11 @@ def _rotate(ds):
 
 def test_rotated_slices_are_refused_naming_the_slice_the_rotation_and_gdalwarp(original, tmp_path):
     _, paths = original
-    rotated = _rewrite_all(paths["evidence"], tmp_path / "rotated", after=_rotate)  # all alike: they match each other
+    rotated = rewrite_all(paths["evidence"], tmp_path / "rotated", after=_rotate)  # all alike: they match each other
     with pytest.raises(Mpm3dError, match=r"^EVIDENCE slice evidence_z-0100\.tif is rotated \(geotransform "
                                          r"rotation terms 7 and 7\); .*north-up.*gdalwarp .* without -t_srs.*Warp"):
         read_slices(rotated)
-    labels = paths["labels"][:2] + [_rewrite(paths["labels"][2], tmp_path / "label" / "label_z-0200.tif",
+    labels = paths["labels"][:2] + [rewrite(paths["labels"][2], tmp_path / "label" / "label_z-0200.tif",
                                              after=_rotate)] + paths["labels"][3:]
     with pytest.raises(Mpm3dError, match=r"^LABELS slice label_z-0200\.tif is rotated"):
         read_slices(paths["evidence"], label_paths=labels)
@@ -98,7 +69,7 @@ def test_rotation_terms_of_float_noise_count_as_north_up(original, tmp_path):
         x0, dx, _, y0, _, dy = ds.GetGeoTransform()
         ds.SetGeoTransform((x0, dx, 1e-13, y0, -1e-13, dy))
 
-    _same_cube(read_slices(_rewrite_all(paths["evidence"], tmp_path, after=noise), label_paths=paths["labels"]),
+    _same_cube(read_slices(rewrite_all(paths["evidence"], tmp_path, after=noise), label_paths=paths["labels"]),
                read_slices(paths["evidence"], label_paths=paths["labels"]))
 
 
@@ -109,7 +80,7 @@ def test_origins_that_differ_below_a_millimetre_print_differently(original, tmp_
         x0, dx, rx, y0, ry, dy = ds.GetGeoTransform()
         ds.SetGeoTransform((x0 + 0.0004, dx, rx, y0, ry, dy))
 
-    odd = _rewrite(paths["evidence"][3], tmp_path / "evidence_z-0250.tif", after=nudge)
+    odd = rewrite(paths["evidence"][3], tmp_path / "evidence_z-0250.tif", after=nudge)
     with pytest.raises(Mpm3dError, match=r"extent/origin \(") as error:
         read_slices(paths["evidence"][:3] + [odd] + paths["evidence"][4:])
     mine, theirs = re.search(r"extent/origin \((.*?) vs (.*?)\)", str(error.value)).groups()
@@ -122,8 +93,8 @@ def test_origins_that_differ_below_a_millimetre_print_differently(original, tmp_
 @pytest.mark.parametrize("rows, columns", [(True, False), (False, True), (True, True)])
 def test_mirrored_storage_stacks_to_the_same_cube(original, tmp_path, rows, columns):
     cube, paths = original
-    evidence = _rewrite_all(paths["evidence"], tmp_path / "evidence", rows=rows, columns=columns)
-    labels = _rewrite_all(paths["labels"], tmp_path / "labels", rows=rows, columns=columns)
+    evidence = rewrite_all(paths["evidence"], tmp_path / "evidence", rows=rows, columns=columns)
+    labels = rewrite_all(paths["labels"], tmp_path / "labels", rows=rows, columns=columns)
     assert (gdal.Open(evidence[0]).GetGeoTransform()[5] > 0) == rows  # really stored the other way round
     assert (gdal.Open(evidence[0]).GetGeoTransform()[1] < 0) == columns
     north_up = read_slices(paths["evidence"], label_paths=paths["labels"])
@@ -153,8 +124,8 @@ def _placeholder(value, band=1, rows=slice(2, 5)):
 def test_undeclared_placeholders_are_nodata_with_one_warning_per_band_and_value(original, tmp_path, value, shown,
                                                                                  output_type):
     cube, paths = original
-    evidence = _rewrite_all(paths["evidence"][:3], tmp_path / "odd", change=_placeholder(value), outputType=output_type)
-    evidence += _rewrite_all(paths["evidence"][3:], tmp_path / "odd", outputType=output_type)
+    evidence = rewrite_all(paths["evidence"][:3], tmp_path / "odd", change=_placeholder(value), outputType=output_type)
+    evidence += rewrite_all(paths["evidence"][3:], tmp_path / "odd", outputType=output_type)
     warnings = []
     stacked = read_slices(evidence, label_paths=paths["labels"], on_warning=warnings.append)
     band = cube.feature_names[1]
@@ -170,7 +141,7 @@ def test_undeclared_placeholders_are_nodata_with_one_warning_per_band_and_value(
 
 def test_undeclared_minus_9999_is_kept_with_a_warning_naming_band_value_count_and_slices(original, tmp_path):
     cube, paths = original
-    undeclared = _rewrite_all(paths["evidence"], tmp_path, undeclare=True)  # the -9999 voxels become data
+    undeclared = rewrite_all(paths["evidence"], tmp_path, undeclare=True)  # the -9999 voxels become data
     warnings = []
     stacked = read_slices(undeclared, on_warning=warnings.append)
     nodata = np.isnan(cube.features)
@@ -205,7 +176,7 @@ def test_a_placeholder_in_a_label_slice_is_refused_with_its_exact_value(original
         array[array == -1] = F32_LOWEST
         return array
 
-    labels = _rewrite_all(paths["labels"], tmp_path, change=lowest, undeclare=True, outputType=gdal.GDT_Float32)
+    labels = rewrite_all(paths["labels"], tmp_path, change=lowest, undeclare=True, outputType=gdal.GDT_Float32)
     with pytest.raises(Mpm3dError, match=r"LABELS slice label_z-0100\.tif holds values other than 0/1/nodata "
                                          r"\(-3\.4028235e\+38\); .*nodata = -3\.4028235e\+38\)"):
         read_slices(paths["evidence"], label_paths=labels)
@@ -281,7 +252,7 @@ def test_an_equivalent_crs_written_another_way_stacks(original, tmp_path, case, 
     _, paths = original
     wkt = EQUIVALENT[case]["outputSRS"]
     options = {"outputSRS": wkt} if how == "translate" else {"after": lambda ds: ds.SetProjection(wkt)}
-    other = _rewrite(paths["evidence"][2], tmp_path / os.path.basename(paths["evidence"][2]), **options)
+    other = rewrite(paths["evidence"][2], tmp_path / os.path.basename(paths["evidence"][2]), **options)
     stacked = read_slices(paths["evidence"][:2] + [other] + paths["evidence"][3:], label_paths=paths["labels"])
     _same_cube(stacked, read_slices(paths["evidence"], label_paths=paths["labels"]))
 
@@ -295,7 +266,7 @@ def test_an_equivalent_crs_written_another_way_stacks(original, tmp_path, case, 
 ], ids=["another zone", "same name, another false easting"])
 def test_a_crs_that_truly_differs_is_named(original, tmp_path, wkt, names):
     _, paths = original
-    other = _rewrite(paths["evidence"][2], tmp_path / "evidence_z-0200.tif", outputSRS=wkt)
+    other = rewrite(paths["evidence"][2], tmp_path / "evidence_z-0200.tif", outputSRS=wkt)
     with pytest.raises(Mpm3dError, match=rf"EVIDENCE slice evidence_z-0200\.tif does not match .*CRS \({names}.*"
                                          r"gdal_edit\.py -a_srs"):
         read_slices(paths["evidence"][:2] + [other] + paths["evidence"][3:])

@@ -10,8 +10,10 @@ import pickle
 
 import numpy as np
 import pytest
+from algorithm_calls import fails as _fails
+from algorithm_calls import run as _run
 from osgeo import gdal
-from qgis.core import QgsProcessingException, QgsProcessingFeedback
+from qgis.core import QgsProcessingFeedback
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CANCELLED = r"^Cancelled; no output was written, earlier files are as they were\.$"
@@ -41,18 +43,6 @@ class Recorder(QgsProcessingFeedback):
             self.cancel()
 
 
-def _run(algorithm, parameters, feedback=None):
-    import processing
-
-    return processing.run(algorithm, {k: str(v) if isinstance(v, os.PathLike) else v
-                                      for k, v in parameters.items()}, feedback=feedback)
-
-
-def _fails(algorithm, parameters, match, feedback=None):
-    with pytest.raises(QgsProcessingException, match=match) as error:
-        _run(algorithm, parameters, feedback)
-    assert "Traceback" not in str(error.value)
-    return str(error.value)
 
 
 def _tree(folder):

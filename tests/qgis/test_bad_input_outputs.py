@@ -14,7 +14,9 @@ import warnings
 
 import numpy as np
 import pytest
-from qgis.core import QgsProcessingException, QgsProcessingFeedback
+from algorithm_calls import fails as _fails
+from algorithm_calls import run as _run
+from qgis.core import QgsProcessingFeedback
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY = {"METHOD": 0, "EPOCHS": 1, "PATCH_SIZE": 3, "BATCH_SIZE": 16, "DEVICE": 2, "SEED": 1,
@@ -31,18 +33,6 @@ class Warnings(QgsProcessingFeedback):
         super().reportError(error, fatalError)
 
 
-def _run(algorithm, parameters, feedback=None):
-    import processing
-
-    return processing.run(algorithm, {k: str(v) if isinstance(v, os.PathLike) else v
-                                      for k, v in parameters.items()}, feedback=feedback)
-
-
-def _fails(algorithm, parameters, match, feedback=None):
-    with pytest.raises(QgsProcessingException, match=match) as error:
-        _run(algorithm, parameters, feedback)
-    assert "Traceback" not in str(error.value)
-    return str(error.value)
 
 
 def checksums(*folders):

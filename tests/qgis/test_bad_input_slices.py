@@ -9,8 +9,11 @@ import re
 
 import numpy as np
 import pytest
+from algorithm_calls import fails as _fails
+from algorithm_calls import run as _run
 from osgeo import gdal, osr
-from qgis.core import QgsProcessingException, QgsProcessingFeedback
+from qgis.core import QgsProcessingFeedback
+from raster_copies import rewrite, rewrite_all
 
 F32_LOWEST = float(np.finfo(np.float32).min)
 
@@ -27,53 +30,11 @@ class Recorder(QgsProcessingFeedback):
         super().reportError(error, fatalError)
 
 
-def _run(algorithm, parameters, feedback=None):
-    import processing
-
-    return processing.run(algorithm, {k: str(v) if isinstance(v, os.PathLike) else v
-                                      for k, v in parameters.items()}, feedback=feedback)
-
-
-def _fails(algorithm, parameters, match):
-    with pytest.raises(QgsProcessingException, match=match) as error:
-        _run(algorithm, parameters)
-    assert "Traceback" not in str(error.value)
-    return str(error.value)
 
 
 def _sums(paths):
     return {path: hashlib.sha256(open(path, "rb").read()).hexdigest() for path in paths}
 
-
-def _rewrite(src, dst, rows=False, columns=False, change=None, undeclare=False, after=None, **translate):
-    """A copy of ``src``: values through ``change(index, array)``, then stored south-up (``rows``) and/or
-    east-to-west (``columns``) with the geotransform that keeps every value where it was on the map;
-    ``undeclare`` drops the bands' nodata value."""
-    os.makedirs(os.path.dirname(str(dst)), exist_ok=True)
-    gdal.Translate(str(dst), src, **translate)
-    ds = gdal.Open(str(dst), gdal.GA_Update)
-    x0, dx, rx, y0, ry, dy = ds.GetGeoTransform()
-    for index in range(ds.RasterCount):
-        band = ds.GetRasterBand(index + 1)
-        array = band.ReadAsArray()
-        if change is not None:
-            array = change(index, array)
-        band.WriteArray(array[::-1 if rows else 1, ::-1 if columns else 1])
-        if undeclare:
-            band.DeleteNoDataValue()
-    if rows:
-        y0, dy = y0 + dy * ds.RasterYSize, -dy
-    if columns:
-        x0, dx = x0 + dx * ds.RasterXSize, -dx
-    ds.SetGeoTransform((x0, dx, rx, y0, ry, dy))
-    if after is not None:
-        after(ds)
-    ds = None
-    return str(dst)
-
-
-def _rewrite_all(paths, folder, **options):
-    return [_rewrite(p, os.path.join(str(folder), os.path.basename(p)), **options) for p in paths]
 
 
 def _stack(evidence, output, labels=None, feedback=None):
@@ -110,7 +71,7 @@ def _rotate(ds):
 
 
 def test_rotated_slices_are_refused_and_left_unchanged(slices, tmp_path):
-    rotated = _rewrite_all(slices[0], tmp_path / "rotated", after=_rotate)
+    rotated = rewrite_all(slices[0], tmp_path / "rotated", after=_rotate)
     before = _sums(rotated)
     _fails("mpm3d:stack_slices", {"EVIDENCE": rotated, "OUTPUT": tmp_path / "out" / "cube.nc"},
            r"EVIDENCE slice evidence_z-0100\.tif is rotated \(geotransform rotation terms 7 and 7\); mpm3d stacks "
@@ -120,12 +81,12 @@ def test_rotated_slices_are_refused_and_left_unchanged(slices, tmp_path):
 
 def test_south_up_and_east_to_west_slices_stack_to_the_same_cube(slices, north_up, tmp_path):
     evidence, labels = slices
-    south_up = _rewrite_all(evidence, tmp_path / "south_up", rows=True)
-    south_up_labels = _rewrite_all(labels, tmp_path / "south_up_labels", rows=True)
+    south_up = rewrite_all(evidence, tmp_path / "south_up", rows=True)
+    south_up_labels = rewrite_all(labels, tmp_path / "south_up_labels", rows=True)
     assert gdal.Open(south_up[0]).GetGeoTransform()[5] > 0
     before = _sums(south_up + south_up_labels)
     _same_cube(_stack(south_up, tmp_path / "south_up.nc", south_up_labels), north_up)
-    east_to_west = _rewrite(evidence[3], tmp_path / "west" / os.path.basename(evidence[3]), columns=True)
+    east_to_west = rewrite(evidence[3], tmp_path / "west" / os.path.basename(evidence[3]), columns=True)
     mixed = [s if i % 2 else e for i, (e, s) in enumerate(zip(evidence, south_up, strict=True))]
     mixed[3] = east_to_west
     mixed_labels = [e if i % 2 else s for i, (e, s) in enumerate(zip(labels, south_up_labels, strict=True))]
@@ -144,7 +105,7 @@ def test_undeclared_placeholders_become_nodata_with_one_warning_per_band(slices,
             array[3:6, 4:8] = F32_LOWEST
         return array
 
-    odd = _rewrite_all(evidence[:4], tmp_path / "odd", change=lowest) + evidence[4:]
+    odd = rewrite_all(evidence[:4], tmp_path / "odd", change=lowest) + evidence[4:]
     first = gdal.Open(evidence[0])  # kept alive while its band is used
     band = first.GetRasterBand(3).GetDescription()
     before, feedback = _sums(odd), Recorder()
@@ -161,7 +122,7 @@ def test_undeclared_placeholders_become_nodata_with_one_warning_per_band(slices,
 def test_an_undeclared_minus_9999_is_kept_with_a_warning(slices, north_up, tmp_path):
     from mpm3d.core.cubefile import read_cube
 
-    undeclared = _rewrite_all(slices[0], tmp_path / "undeclared", undeclare=True)
+    undeclared = rewrite_all(slices[0], tmp_path / "undeclared", undeclare=True)
     before, feedback = _sums(undeclared), Recorder()
     cube = read_cube(_stack(undeclared, tmp_path / "cube.nc", feedback=feedback))
     nodata = np.isnan(read_cube(north_up).features)
@@ -183,9 +144,9 @@ def _esri(ds):
 
 def test_a_crs_written_as_esri_wkt_stacks_and_another_crs_is_named(slices, north_up, tmp_path):
     evidence, labels = slices
-    esri = _rewrite(evidence[2], tmp_path / "esri" / os.path.basename(evidence[2]), after=_esri)
+    esri = rewrite(evidence[2], tmp_path / "esri" / os.path.basename(evidence[2]), after=_esri)
     _same_cube(_stack(evidence[:2] + [esri] + evidence[3:], tmp_path / "esri.nc", labels), north_up)
-    zone_39 = _rewrite(evidence[2], tmp_path / "zone39" / os.path.basename(evidence[2]), outputSRS="EPSG:4527")
+    zone_39 = rewrite(evidence[2], tmp_path / "zone39" / os.path.basename(evidence[2]), outputSRS="EPSG:4527")
     before = _sums([esri, zone_39])
     _fails("mpm3d:stack_slices", {"EVIDENCE": evidence[:2] + [zone_39] + evidence[3:],
                                   "OUTPUT": tmp_path / "out" / "cube.nc"},
