@@ -144,6 +144,13 @@ class VoxeliseSamples(Mpm3dAlgorithm):
         grade_rule = fields["GRADE_FIELD"] == value_field
         label, counts = voxelise_samples(x, y, z, reader.grid, ore=None if grade_rule else value,
                                          grade=value if grade_rule else None, cutoff=cutoff, rule=rule)
+        if counts["n_used"] == 0:
+            raise Mpm3dError(
+                f"INPUT: none of the {counts['n_samples']} samples labels a voxel of the CUBE ({counts['n_outside']} "
+                f"outside its grid, {counts['n_missing_z']} without Z, {not_projected} not reprojected, "
+                f"{counts['n_missing_value']} without {value_field}), so no label cube was written. Check the "
+                "samples' CRS (or SAMPLE_CRS), that Z is an elevation in metres, positive up (depths are negative), "
+                "and Z_FIELD.")
         feedback.setProgressText("Writing the cube")
         cube = reader.read_cube()
         extra = {"prospectivity": reader.read_variable("prospectivity")} if reader.has("prospectivity") else None

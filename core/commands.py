@@ -103,6 +103,7 @@ def train_job(args: argparse.Namespace, progress) -> dict:
     from .cubefile import CubeReader
     from .model import resolve_device
     from .modelfile import save_model
+    from .paths import same_file
     from .reports import write_training_report
     from .train import TrainConfig, default_members, train
 
@@ -140,7 +141,11 @@ def train_job(args: argparse.Namespace, progress) -> dict:
     transfer = transfer_section(source, target, result) if args.report else {}
     progress(0.97, "Writing the model file")
     outputs = {"OUTPUT_MODEL": args.out, "VAL_AUC": result.val_auc, "BEST_EPOCH": result.best_epoch,
-               "DEVICE": result.device, "MEMBERS": result.model.n_members}
+               "DEVICE": result.device, "MEMBERS": result.model.n_members, "WARNINGS": []}
+    if same_file(args.source, args.target):
+        outputs["WARNINGS"].append("SOURCE and TARGET are the same cube: the model learns nothing about another "
+                                   "deposit, and the domain adaptation has nothing to adapt to. Give the "
+                                   "under-explored deposit's cube as TARGET.")
     with atomic_group():  # the model and its report appear together
         save_model(args.out, result.model)
         if args.report:

@@ -147,7 +147,8 @@ def _cut(prospectivity: np.ndarray, threshold: float | None, top_percent: float 
     if threshold is not None:
         return float(threshold)
     if not 0 < top_percent <= 100:
-        raise Mpm3dError(f"The top percentage must be above 0 and at most 100, got {top_percent}.")
+        raise Mpm3dError(f"THRESHOLD: the top percentage of the volume must be above 0 and at most 100, got "
+                         f"{top_percent:g}.")
     finite = np.sort(prospectivity[np.isfinite(prospectivity)])
     if finite.size == 0:
         raise Mpm3dError("The prospectivity cube has no finite values; nothing can be ranked.")

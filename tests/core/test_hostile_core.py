@@ -293,3 +293,10 @@ def test_a_prospectivity_outside_0_1_is_refused():
         extract_targets(values, grid, threshold=0.5)
     with pytest.raises(Mpm3dError, match="it is not a probability map"):
         voxel_points(values, grid, 0.5)
+
+
+def test_training_on_one_cube_as_source_and_target_says_so(cubes):
+    run = _cli(["train", "--source", "source.nc", "--target", "./source.nc", "--out", "same.safetensors",
+                "--method", "rf", "--patch-size", "3", "--batch-size", "16"], cubes)
+    warnings = [json.loads(line)["message"] for line in run.stdout.splitlines() if '"warning"' in line]
+    assert run.returncode == 0 and any(w.startswith("SOURCE and TARGET are the same cube") for w in warnings)

@@ -1,6 +1,7 @@
 """Voxelise samples, extract targets and 3D voxels through processing in one headless QgsApplication."""
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -303,3 +304,27 @@ def test_voxels_through_qgis_process(provider, qgis_profile, tmp_path):
     voxels = source.GetLayer(0)
     assert voxels.GetFeatureCount() == int((p >= 0.9).sum())
     assert ogr.GT_Flatten(voxels.GetGeomType()) == ogr.wkbPoint and ogr.GT_HasZ(voxels.GetGeomType())
+
+
+def test_samples_that_label_no_voxel_are_refused_with_the_likely_causes(provider, tmp_path):
+    """Depths given as positive numbers put every sample above the cube: no empty label cube is written."""
+    import processing
+    from qgis.core import QgsFeature, QgsProcessingException, QgsVectorLayer
+
+    grid = sample_grid()
+    write_feature_cube(tmp_path / "cube.nc", grid)
+    table = QgsVectorLayer("None?field=east:double&field=north:double&field=depth:double&field=ore:integer",
+                           "samples", "memory")
+    rows = []
+    for x, y, z, ore, _ in sample_rows(grid):
+        row = QgsFeature(table.fields())
+        row.setAttributes([float(x), float(y), None if math.isnan(z) else -float(z), ore])
+        rows.append(row)
+    assert table.dataProvider().addFeatures(rows)[0]
+    with pytest.raises(QgsProcessingException, match=r"INPUT: none of the 13 samples labels a voxel of the CUBE "
+                                                     r"\(12 outside its grid, 1 without Z.*Z is an elevation in "
+                                                     r"metres, positive up"):
+        processing.run("mpm3d:voxelise_samples", {
+            "INPUT": table, "X_FIELD": "east", "Y_FIELD": "north", "Z_FIELD": "depth", "SAMPLE_CRS": CUBE_CRS,
+            "ORE_FIELD": "ore", "CUBE": str(tmp_path / "cube.nc"), "OUTPUT": str(tmp_path / "out.nc")})
+    assert sorted(os.listdir(tmp_path)) == ["cube.nc"]
