@@ -147,7 +147,11 @@ def atomic_path(path: str) -> Iterator[str]:
         # short staged names: a destination name near the file-system's limit must still fit with a suffix
         tmp = os.path.join(staging, f"{len(group.pending)}{os.path.splitext(path)[1][:16]}")
         group.pending.append((tmp, destination))
-        yield tmp
+        try:
+            yield tmp
+        except OSError as exc:  # a full disk or a vanished folder: the user's to fix, and nothing was replaced
+            raise Mpm3dError(f"cannot write {path}: {exc.strerror or exc}; nothing was replaced. Free some space "
+                             "or choose another output path") from exc
 
 
 def _commit(group: _Group) -> None:

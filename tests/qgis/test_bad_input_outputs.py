@@ -273,3 +273,45 @@ def test_ctrl_c_to_qgis_process_cancels_with_a_failure_status(workspace, qgis_pr
     assert time.monotonic() - started < 30
     assert (tmp_path / "m.safetensors").read_bytes() == b"earlier model"
     assert not np.any([name.startswith(".mpm3d-staging") for name in os.listdir(tmp_path)])
+
+
+# --- Failures injected where they hurt: while writing and between the renames of a commit -------------------
+
+def test_a_training_worker_killed_between_model_and_report_keeps_the_earlier_pair(workspace, tmp_path, worker_hook):
+    """Two renames into a commit of model + report (earlier model aside, new model in), the worker dies: the
+    earlier model and report are both back, byte for byte."""
+    parameters = {"SOURCE": workspace["source"], "TARGET": workspace["target"], **TINY,
+                  "OUTPUT_MODEL": tmp_path / "m.safetensors", "OUTPUT_REPORT": tmp_path / "r.html"}
+    _run("mpm3d:train_model", parameters)
+    before = checksums(tmp_path)
+    worker_hook("kill_in_commit_2")
+    _fails("mpm3d:train_model", {**parameters, "SEED": 7}, r"worker process was killed")
+    assert checksums(tmp_path) == before
+
+
+def test_a_stack_that_fails_while_writing_or_committing_keeps_the_earlier_cube(workspace, tmp_path, monkeypatch):
+    """Stacking runs inside QGIS, not in the worker: a writer that fails half-way, and a rename that fails,
+    both leave the earlier cube as it was and nothing half-made."""
+    from mpm3d.core import atomic, cubefile
+
+    output = tmp_path / "cube.nc"
+    parameters = {"EVIDENCE": workspace["evidence"], "OUTPUT": output}
+    _run("mpm3d:stack_slices", parameters)
+    before = checksums(tmp_path)
+
+    def disk_full(*_args):  # the disk fills while the cube's attributes are written, deep inside the writer
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cubefile, "_string_attribute", disk_full)
+    _fails("mpm3d:stack_slices", parameters, r"^cannot write .*cube\.nc: No space left on device; nothing was "
+                                             r"replaced")
+    assert checksums(tmp_path) == before
+    monkeypatch.undo()
+
+    def refuse(src, dst):
+        raise PermissionError(13, "Permission denied", src, None, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", refuse)
+    _fails("mpm3d:stack_slices", parameters, r"cannot write .*cube\.nc: Permission denied; nothing was replaced")
+    monkeypatch.undo()
+    assert checksums(tmp_path) == before and os.listdir(tmp_path) == ["cube.nc"]
