@@ -13,7 +13,7 @@ QGIS_PROFILE_DIR ?= $(HOME)/.local/share/QGIS/QGIS3/profiles/default
 export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup system-packages test lint demo install zip bench clean
+.PHONY: setup system-packages test lint demo install zip bench bench-ensembles bench-fuzz clean
 
 setup: system-packages $(VENV)/.installed
 
@@ -66,6 +66,11 @@ $(PEER_VENV)/.installed: bench/requirements-peer.txt
 bench: setup $(PEER_VENV)/.installed
 	$(PY) bench/run.py --profile $(BENCH_PROFILE) --variant $(BENCH_VARIANT) --peer-python $(PEER_VENV)/bin/python \
 	  $(if $(filter-out as_designed,$(BENCH_VARIANT)),--out-dir bench/$(BENCH_VARIANT))
+# Ensembles of every network method and the forest over base seeds, with the usefulness of uncertainty
+# and novelty -> bench/ensembles/results.md (quick: 2 CPU cores, 3 members; full: a GPU, 5 members).
+bench-ensembles: setup
+	$(PY) bench/ensembles.py --profile $(BENCH_PROFILE)
+
 bench-fuzz: setup  # thousands of hostile cube and model files -> bench/fuzz_results.md
 	$(PY) bench/fuzz_readers.py
 

@@ -1,0 +1,134 @@
+"""`make bench-ensembles`: do ensembles, their uncertainty and the novelty map earn their place?
+
+For every base seed (synthetic pair and training): an ensemble per network method (members from
+their own seeds) and the random forest (its trees), the target predicted densely, and, against the
+target labels (only here): the ensemble's target AUC, each member's own AUC (a member is a single
+model, so the members over all base seeds give a single model's spread), and the AUC in the half of
+the target volume with the lowest uncertainty (or novelty) against the other half. Nothing here
+chooses a default. Writes bench/ensembles/results.md and results.json (or --out-dir).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from core.metrics import auc_by_halves, labelled_scores, roc_auc  # noqa: E402
+from core.model import TrainedModel  # noqa: E402
+from core.novelty import novelty_map  # noqa: E402
+from core.predict import predict_cube, predict_ensemble  # noqa: E402
+from core.sampling import cube_stats  # noqa: E402
+from core.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
+from core.synthetic import synthetic_pair  # noqa: E402
+from core.train import TrainConfig, train  # noqa: E402
+
+METHODS = ("dann_cta", "dann", "cnn", "rf")
+PROFILES = {
+    # quick: 2 CPU cores, 3 members; full: a GPU, 5 members, deposits of >= 1 million voxels
+    "quick": {**DEPOSIT_SIZES["demo"], "seeds": 5, "members": 3, "epochs": 6, "batch_size": 128, "patch_size": 7},
+    "full": {**DEPOSIT_SIZES["bench"], "seeds": 5, "members": 5, "epochs": 12, "batch_size": 1024, "patch_size": 9},
+    "smoke": {**DEPOSIT_SIZES["test"], "seeds": 2, "members": 2, "epochs": 1, "batch_size": 32, "patch_size": 5},
+}
+
+
+def _auc(probability: np.ndarray, label: np.ndarray) -> float:
+    return float(roc_auc(*labelled_scores(probability, label)))
+
+
+def run(profile_name: str, methods, device: str, seeds=None) -> dict:
+    profile = PROFILES[profile_name]
+    seeds = list(range(profile["seeds"])) if seeds is None else list(seeds)
+    runs = []
+    for seed in seeds:
+        source, target = synthetic_pair(shape=profile["shape"], voxel_size=profile["voxel_size"], seed=seed)
+        label, target.label = target.label, None  # training never sees them
+        novelty = None
+        for method in methods:
+            config = TrainConfig(method=method, epochs=profile["epochs"], batch_size=profile["batch_size"],
+                                 patch_size=profile["patch_size"], device=device, seed=seed,
+                                 members=profile["members"])
+            started = time.perf_counter()
+            result = train(source, target, config)
+            model = result.model
+            mean, spread = predict_ensemble(model, target, device=device)
+            if novelty is None:  # the same source sample and target for every method of a seed
+                novelty, summary = novelty_map(model.source_sample, target, cube_stats(target), seed=seed)
+            members = [_auc(predict_cube(TrainedModel(model.method, model.feature_names, model.patch_size,
+                                                      model.normalisation, networks=[net]), target, device=device),
+                            label) for net in model.networks]
+            run = {"method": method, "seed": seed, "members": model.n_members, "target_auc": _auc(mean, label),
+                   "member_aucs": members, "mean_uncertainty": float(np.nanmean(spread)),
+                   "uncertainty_halves": auc_by_halves(mean, label, spread),
+                   "novelty_halves": auc_by_halves(mean, label, novelty),
+                   "novel_share": summary["share_above_half"], "seconds": time.perf_counter() - started}
+            runs.append(run)
+            print(json.dumps(run), flush=True)
+    return {"profile": profile_name, "settings": profile, "device": device, "runs": runs}
+
+
+def _mean_sd(values) -> str:
+    values = [v for v in values if v is not None]
+    return f"{np.mean(values):.3f} ± {np.std(values, ddof=1) if len(values) > 1 else 0:.3f}" if values else "–"
+
+
+def write_markdown(results: dict, path: str) -> None:
+    settings, runs = results["settings"], results["runs"]
+    seeds = sorted({r["seed"] for r in runs})
+    lines = [
+        "# Ensembles, uncertainty and novelty on the synthetic pair",
+        "",
+        f"Regenerate: `make bench-ensembles BENCH_PROFILE={results['profile']}`. Profile `{results['profile']}`: "
+        f"{settings['shape']} voxels per deposit, {settings['epochs']} epochs, patch {settings['patch_size']}, "
+        f"{settings['members']} members per network method (the forest: its 200 trees), base seeds {seeds}, "
+        f"device {results['device']}. Mean ± sd over base seeds; target labels are used only to score.",
+        "",
+        "| method | ensemble target AUC | single member target AUC (all members) | sd ratio ensemble / member | "
+        "AUC, certain half | AUC, uncertain half | AUC, familiar half | AUC, novel half | mean uncertainty | "
+        "novel > 0.5 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for method in dict.fromkeys(r["method"] for r in runs):
+        rows = [r for r in runs if r["method"] == method]
+        ensemble = [r["target_auc"] for r in rows]
+        members = [a for r in rows for a in r["member_aucs"]]
+        if method == "rf" or len(ensemble) < 2:
+            member_cell, ratio_cell = ("–", "–") if method == "rf" else (_mean_sd(members), "–")
+        else:
+            member_cell = _mean_sd(members)
+            ratio_cell = f"{np.std(ensemble, ddof=1) / np.std(members, ddof=1):.2f}"
+        halves = [_mean_sd([r[key][half] for r in rows]) for key, half in (
+            ("uncertainty_halves", "auc_low"), ("uncertainty_halves", "auc_high"),
+            ("novelty_halves", "auc_low"), ("novelty_halves", "auc_high"))]
+        cells = [method, _mean_sd(ensemble), member_cell, ratio_cell, *halves,
+                 _mean_sd([r["mean_uncertainty"] for r in rows]), f"{np.mean([r['novel_share'] for r in rows]):.1%}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Halves: the voxels with a prediction split at the median uncertainty (or novelty); a map that "
+              "means something scores higher in its trusted half, by more than the spread."]
+    with open(path, "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="quick")
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--seeds", nargs="+", type=int)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--out-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "ensembles"))
+    args = parser.parse_args()
+    results = run(args.profile, args.methods, args.device, args.seeds)
+    os.makedirs(args.out_dir, exist_ok=True)
+    with open(os.path.join(args.out_dir, "results.json"), "w") as handle:
+        json.dump(results, handle, indent=1)
+    write_markdown(results, os.path.join(args.out_dir, "results.md"))
+
+
+if __name__ == "__main__":
+    main()
