@@ -1,0 +1,50 @@
+"""The ensemble benchmark on its smoke profile: every row, the halves of the trust maps, a table that says
+what the runs say."""
+
+import importlib.util
+import os
+
+import numpy as np
+import pytest
+
+BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "bench",
+                     "ensembles.py")
+
+
+@pytest.fixture(scope="module")
+def ensembles():
+    spec = importlib.util.spec_from_file_location("bench_ensembles", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def smoke(ensembles, tmp_path_factory):
+    results = ensembles.run("smoke", ["dann_cta", "rf"], "cpu", seeds=[0, 1])
+    path = tmp_path_factory.mktemp("ensembles") / "results.md"
+    ensembles.write_markdown(results, str(path))
+    return results, path.read_text()
+
+
+def test_every_method_and_seed_has_its_ensemble_its_members_and_the_halves(smoke):
+    results, _ = smoke
+    runs = results["runs"]
+    assert [(r["method"], r["seed"]) for r in runs] == [("dann_cta", 0), ("rf", 0), ("dann_cta", 1), ("rf", 1)]
+    for run in runs:
+        assert run["members"] == (2 if run["method"] == "dann_cta" else 200)
+        assert len(run["member_aucs"]) == (2 if run["method"] == "dann_cta" else 0)
+        assert 0.5 < run["target_auc"] <= 1.0 and run["mean_uncertainty"] > 0
+        for halves in (run["uncertainty_halves"], run["novelty_halves"]):
+            assert halves["ore_low"] + halves["ore_high"] > 0 and 0 <= halves["auc_low"] <= 1
+
+
+def test_the_table_is_the_mean_and_sd_of_the_runs(smoke):
+    results, table = smoke
+    for method in ("dann_cta", "rf"):
+        aucs = [r["target_auc"] for r in results["runs"] if r["method"] == method]
+        row = next(line for line in table.splitlines() if line.startswith(f"| {method} |"))
+        assert f"{np.mean(aucs):.3f} ± {np.std(aucs, ddof=1):.3f}" == row.split(" | ")[1]
+    members = [a for r in results["runs"] if r["method"] == "dann_cta" for a in r["member_aucs"]]
+    assert f"{np.mean(members):.3f} ± {np.std(members, ddof=1):.3f}" in table
+    assert "Regenerate: `make bench-ensembles BENCH_PROFILE=smoke`" in table
