@@ -300,3 +300,17 @@ def test_training_on_one_cube_as_source_and_target_says_so(cubes):
                 "--method", "rf", "--patch-size", "3", "--batch-size", "16"], cubes)
     warnings = [json.loads(line)["message"] for line in run.stdout.splitlines() if '"warning"' in line]
     assert run.returncode == 0 and any(w.startswith("SOURCE and TARGET are the same cube") for w in warnings)
+
+
+def test_a_gpu_out_of_memory_ends_with_status_3_and_says_what_to_lower(monkeypatch, capsys, tmp_path):
+    from core import cli, jobs
+
+    def out_of_memory(*_args, **_kwargs):
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(jobs, "stack", out_of_memory)
+    status = cli.main(["--json-lines", "stack", "--evidence", str(tmp_path / "a_z-1.tif"), "--out",
+                       str(tmp_path / "c.nc")])
+    error = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert status == 3 and error["kind"] == "oom"
+    assert "Lower the batch size (BATCH_SIZE) or the prediction chunk size (CHUNK_VOXELS)" in error["message"]

@@ -259,3 +259,23 @@ def test_constant_feature_is_named(small_pair):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_cuda_requested_without_a_gpu(small_pair):
     _expect_error(*small_pair, "CUDA was requested", device="cuda")
+
+
+def test_the_returned_weights_are_those_of_the_epoch_chosen(small_pair, monkeypatch):
+    """Validation AUCs forced to 0.6, 0.9, 0.7: the model handed back is epoch 2's, not the last epoch's."""
+    import core.train
+
+    source, target = small_pair
+    scores = iter([0.6, 0.9, 0.7])
+    monkeypatch.setattr(core.train, "_auc", lambda *_args: next(scores))
+    seen = {}
+
+    def keep(epoch, net):
+        seen[epoch] = {k: v.detach().clone() for k, v in net.state_dict().items()}
+
+    config = TrainConfig(method="cnn", patch_size=5, epochs=3, batch_size=32, device="cpu", seed=2)
+    result = train(source, dataclasses.replace(target, label=None), config, on_epoch_end=keep)
+    returned = result.model.networks[0].state_dict()
+    assert result.best_epoch == 2 and result.val_auc == 0.9
+    assert all(torch.equal(returned[k], seen[2][k]) for k in returned)
+    assert not all(torch.equal(returned[k], seen[3][k]) for k in returned)
