@@ -21,10 +21,9 @@ from core.train import TrainConfig, annealed_learning_rate, grl_lambda, train
 
 HISTORY_KEYS = {"epoch", "loss_label", "loss_domain", "lambda", "lr", "val_auc", "disc_acc", "patches_per_s",
                 "seconds"}
-# The comparison on the synthetic "test" profile, seed fixed. Over seeds 0-4 (data and training) with these
-# settings dann_cta beat cnn on seeds 1-4 (by 0.064, 0.002, 0.017, 0.003) and lost on seed 0 (by 0.012):
-# the gain holds on average, not on every seed, so this test pins the seed with the clearest gap.
-PROFILE_SEED = 1
+# The synthetic "test" profile at seed 0: which method wins on the target moves with the seed (measured over
+# seeds 0-4: dann_cta beat cnn on 3 of 5), so that claim lives in the benchmark, over seeds, not here.
+PROFILE_SEED = 0
 PROFILE_CONFIG = dict(patch_size=5, epochs=20, batch_size=64, device="cpu", seed=PROFILE_SEED)
 
 
@@ -84,20 +83,33 @@ def test_training_loss_falls_and_validation_is_good(profile_runs, method):
     assert result.best_epoch == next(h["epoch"] for h in result.history if h["val_auc"] == result.val_auc)
 
 
-def test_discriminator_is_pushed_to_chance_by_dann_only(profile_runs):
+# Measured on seeds 0-4 (data and training), 20 epochs, patch 5: the probe beside the plain cnn ends at
+# 0.615-0.735 accuracy (mean of the last 5 epochs); dann_cta's discriminator at 0.472-0.554, at most 0.054
+# from chance; the first is farther from chance by 0.082-0.233. The thresholds leave about half of the
+# smallest measured margin and hold on every seed measured, so no seed is picked for passing.
+DISCRIMINATOR_SEEDS = (0, 1, 2)
+
+
+@pytest.fixture(scope="module")
+def discriminator_runs():
+    """Discriminator accuracy at the end of training, dann_cta and cnn, on three seeds."""
+    runs = {}
+    for seed in DISCRIMINATOR_SEEDS:
+        source, target = synthetic_pair(**PROFILES["test"], seed=seed)
+        target = dataclasses.replace(target, label=None)
+        for method in ("dann_cta", "cnn"):
+            result = train(source, target, TrainConfig(method=method, **{**PROFILE_CONFIG, "seed": seed}))
+            runs[method, seed] = float(np.mean([h["disc_acc"] for h in result.history[-5:]]))
+    return runs
+
+
+@pytest.mark.parametrize("seed", DISCRIMINATOR_SEEDS)
+def test_the_reversed_gradient_pushes_the_discriminator_to_chance(discriminator_runs, seed):
     """Without the reversed gradient a probe tells the domains apart; with it the discriminator cannot."""
-    adapted = [h["disc_acc"] for h in profile_runs["dann_cta"]["result"].history]
-    plain = [h["disc_acc"] for h in profile_runs["cnn"]["result"].history]
-    assert plain[-1] > 0.65 and plain[-1] > plain[0] + 0.1
-    assert abs(adapted[-1] - 0.5) < 0.07
-    assert abs(adapted[-1] - 0.5) < abs(plain[-1] - 0.5) - 0.1
-
-
-def test_adaptation_beats_the_plain_cnn_on_the_target(profile_runs):
-    aucs = {method: run["target_auc"] for method, run in profile_runs.items()}
-    print("target AUC on the test profile:", aucs)
-    assert aucs["dann_cta"] > aucs["cnn"]
-    assert aucs["rf"] > 0.7
+    adapted, plain = discriminator_runs["dann_cta", seed], discriminator_runs["cnn", seed]
+    assert plain > 0.58
+    assert abs(adapted - 0.5) < 0.08
+    assert abs(plain - 0.5) - abs(adapted - 0.5) > 0.04
 
 
 def _weights(result, member=0):
