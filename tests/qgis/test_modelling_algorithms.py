@@ -98,7 +98,9 @@ def test_evaluation_scores_against_label_slices(trained, cubes, tmp_path, synthe
     scored = processing.run("mpm3d:evaluate_prospectivity", {
         "PROSPECTIVITY": predicted["OUTPUT_CUBE"], "LABEL_SLICES": synthetic_slices["TARGET_LABELS"],
         "OUTPUT_REPORT": str(tmp_path / "evaluation.html"), "OUTPUT_JSON": str(tmp_path / "metrics.json")})
-    assert 0.0 < scored["AUC"] < 1.0
+    # Regression guard: this small pair, seed 1, 2 epochs, 2 members on the CPU (deterministic) gave a target
+    # AUC of 0.743 and a source validation AUC of 0.897 when written; a drop of 0.05 or more fails.
+    assert scored["AUC"] > 0.743 - 0.05 and trained["VAL_AUC"] > 0.897 - 0.05
     assert 0.0 <= scored["CAPTURE_TOP5"] <= scored["CAPTURE_TOP10"] <= scored["CAPTURE_TOP20"] <= 1.0
     assert f"{scored['AUC']:.4f}" in open(scored["OUTPUT_REPORT"], encoding="utf-8").read()
 
