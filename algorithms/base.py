@@ -54,6 +54,7 @@ NOVELTY_COLOURS = ["#fcfbfd", "#cbc9e2", "#9e9ac8", "#6a51a3", "#3f007d"]
 MAP_STYLES = {"prospectivity": (PROSPECTIVITY_COLOURS, 0.0, 1.0), "uncertainty": (UNCERTAINTY_COLOURS, 0.0, 0.25),
               "novelty": (NOVELTY_COLOURS, 0.0, 1.0)}
 
+
 class Cancelled(Exception):
     """Raised from a progress callback when the user pressed Cancel."""
 
@@ -319,9 +320,6 @@ def map_styler(kind: str):
         layer.setRenderer(map_renderer(layer.dataProvider(), kind))
         layer.triggerRepaint()
     return style
-
-
-style_prospectivity_layer = map_styler("prospectivity")
 
 
 def _layer_path(layer) -> str:

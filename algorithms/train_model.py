@@ -123,8 +123,6 @@ class TrainModel(WorkerAlgorithm):
             arguments += ["--report", report]
         result = run_core(arguments, feedback, outputs=[model, report],
                           memory_hint="Lower BATCH_SIZE or PATCH_SIZE.")
-        if not result:
-            return {}
         feedback.pushInfo(f"Best epoch {result['BEST_EPOCH']}, source validation AUC {result['VAL_AUC']}")
         outputs = {"OUTPUT_MODEL": model, "VAL_AUC": result["VAL_AUC"], "BEST_EPOCH": result["BEST_EPOCH"],
                    "DEVICE_USED": result["DEVICE"], "MEMBERS": result["MEMBERS"]}

@@ -6,7 +6,8 @@ import sys
 
 from processing.core.ProcessingConfig import ProcessingConfig, Setting
 
-PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from ..core.paths import PLUGIN_DIR
+
 GROUP = "mpm3d"
 PYTHON_SETTING = "MPM3D_PYTHON"
 DEVICE_SETTING = "MPM3D_DEVICE"
