@@ -165,11 +165,12 @@ def transfer_section(source, target, result) -> dict:
     the target's novelty against the source, and how much the members disagree on the target."""
     from .novelty import novelty_map
     from .predict import predict_ensemble
-    from .sampling import cube_stats
+    from .sampling import FeatureStats
     from .transfer import feature_shift
 
     model = result.model
-    _, novelty = novelty_map(model.source_sample, target, cube_stats(target), seed=model.provenance["seed"])
+    target_stats = FeatureStats.from_dict(model.normalisation["target"])  # computed by training already
+    _, novelty = novelty_map(model.source_sample, target, target_stats, seed=model.provenance["seed"])
     section = {"transfer": feature_shift(source, target, seed=model.provenance["seed"]), "novelty": novelty}
     if model.n_members > 1:
         spread = predict_ensemble(model, target, device=result.device)[1]
@@ -181,8 +182,9 @@ def predict_job(model_path: str, cube_path: str, out_cube: str, out_folder: str,
                 chunk_voxels: int, progress) -> dict:
     from .cubefile import CubeReader
     from .jobs import write_prospectivity
+    from .model import resolve_device
     from .modelfile import load_model
-    from .predict import SlabSource, predict_ensemble
+    from .predict import SlabSource, own_stats, predict_ensemble
 
     model = load_model(model_path)
     reader = CubeReader(cube_path, "CUBE")
@@ -195,16 +197,15 @@ def predict_job(model_path: str, cube_path: str, out_cube: str, out_folder: str,
                  f"{label}: level {event['done']} of {event['total']}")
 
     source = SlabSource(reader.read_features, reader.grid.shape, list(reader.feature_names))
+    stats = own_stats(source, resolve_device(device), on_progress)  # one pass, for the prediction and the novelty
     probability, uncertainty = predict_ensemble(model, source, device=device, chunk_voxels=chunk_voxels or None,
-                                                on_progress=on_progress)
+                                                on_progress=on_progress, stats=stats)
     maps = {"prospectivity": probability, "uncertainty": uncertainty}
     warnings = []
     if model.source_sample is not None:
         from .novelty import novelty_map
-        from .sampling import feature_stats
 
         progress(0.8, "Novelty: how unlike the source the cube's evidence is")
-        stats = feature_stats(source.read_slab, source.shape, source.feature_names)
         maps["novelty"], summary = novelty_map(model.source_sample, source, stats)
         if summary.get("note"):
             warnings.append(f"Novelty: {summary['note']}")

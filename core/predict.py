@@ -65,17 +65,20 @@ def predict_ensemble(
     chunk_voxels: int | None = None,
     on_progress: Callable[[dict], None] | None = None,
     normalisation: str = "own",
+    stats: FeatureStats | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(mean, spread): the members' mean ore probability and their standard deviation, (Z, Y, X) each.
 
     The spread is the ensemble's uncertainty: how much members trained from other seeds (or, for the
-    forest, its trees) disagree about a voxel; 0 for a single network.
+    forest, its trees) disagree about a voxel; 0 for a single network. ``stats``, where the caller already
+    has the cube's own statistics (``own_stats``), saves the pass over the cube that computes them.
     """
     source = cube if isinstance(cube, SlabSource) else SlabSource(
         cube_slab_reader(cube), cube.grid.shape, list(cube.feature_names))
     _check_features(model, source.feature_names)
     torch_device = resolve_device(device)
-    stats = _stats(model, source, normalisation, on_progress, torch_device)
+    if stats is None:
+        stats = _stats(model, source, normalisation, on_progress, torch_device)
     if chunk_voxels is None:
         chunk_voxels = CHUNK_VOXELS[torch_device.type]
     if chunk_voxels < 1:
@@ -132,11 +135,16 @@ def _check_features(model: TrainedModel, names: list[str]) -> None:
         )
 
 
-def _stats(model: TrainedModel, source: SlabSource, normalisation: str, on_progress, device) -> FeatureStats:
-    if normalisation == "own" and device.type == "cuda":
+def own_stats(source: SlabSource, device: torch.device, on_progress=None) -> FeatureStats:
+    """The cube's own standardisation statistics, in one streaming pass (its moments on the GPU where there is one)."""
+    if device.type == "cuda":
         return _feature_stats_on_device(source, device, on_progress)
+    return feature_stats(source.read_slab, source.shape, source.feature_names, on_progress=on_progress)
+
+
+def _stats(model: TrainedModel, source: SlabSource, normalisation: str, on_progress, device) -> FeatureStats:
     if normalisation == "own":
-        return feature_stats(source.read_slab, source.shape, source.feature_names, on_progress=on_progress)
+        return own_stats(source, device, on_progress)
     if normalisation in model.normalisation:
         return FeatureStats.from_dict(model.normalisation[normalisation])
     raise Mpm3dError(f"unknown normalisation '{normalisation}'; choose own, {', '.join(model.normalisation)}")
