@@ -1,22 +1,15 @@
 """The ensemble benchmark on its smoke profile: every row, the halves of the trust maps, a table that says
 what the runs say."""
 
-import importlib.util
-import os
 
+import bench_scripts
 import numpy as np
 import pytest
-
-BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "bench",
-                     "ensembles.py")
 
 
 @pytest.fixture(scope="module")
 def ensembles():
-    spec = importlib.util.spec_from_file_location("bench_ensembles", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return bench_scripts.load("ensembles")
 
 
 @pytest.fixture(scope="module")

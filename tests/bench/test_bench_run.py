@@ -1,21 +1,15 @@
 """The benchmark script on its smoke profile: every row, the diagnostics and the files it promises."""
 
-import importlib.util
 import json
-import os
 
+import bench_scripts
 import numpy as np
 import pytest
-
-BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "bench", "run.py")
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_run", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return bench_scripts.load("run")
 
 
 @pytest.fixture(scope="module")

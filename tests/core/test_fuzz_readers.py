@@ -1,28 +1,22 @@
 """A few hundred hostile files for each reader, made by bench/fuzz_readers.py's generators: every one is read
 or refused with an Mpm3dError naming the file, within its time budget, without a memory blow-up."""
 
-import importlib.util
 import itertools
-import os
 import resource
 from datetime import timedelta
 
+import bench_scripts
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from core import cubefile
 
-BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "bench",
-                     "fuzz_readers.py")
 MAX_GROWTH_MIB = 1024
 
 
 @pytest.fixture(scope="module")
 def fuzz():
-    spec = importlib.util.spec_from_file_location("fuzz_readers", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return bench_scripts.load("fuzz_readers")
 
 
 @pytest.fixture(scope="module")
