@@ -13,7 +13,7 @@ QGIS_PROFILE_DIR ?= $(HOME)/.local/share/QGIS/QGIS3/profiles/default
 export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup system-packages test lint demo install zip bench bench-ensembles bench-fuzz clean
+.PHONY: setup system-packages test lint demo install zip bench bench-ensembles bench-selection bench-fuzz clean
 
 setup: system-packages $(VENV)/.installed
 
@@ -70,6 +70,10 @@ bench: setup $(PEER_VENV)/.installed
 # and novelty -> bench/ensembles/results.md (quick: 2 CPU cores, 3 members; full: a GPU, 5 members).
 bench-ensembles: setup
 	$(PY) bench/ensembles.py --profile $(BENCH_PROFILE)
+
+# Label-free rules for choosing a network's epoch, picked on seeds 0-4, confirmed on 5-9 -> bench/selection/results.md
+bench-selection: setup
+	$(PY) bench/selection.py --profile $(BENCH_PROFILE)
 
 bench-fuzz: setup  # thousands of hostile cube and model files -> bench/fuzz_results.md
 	$(PY) bench/fuzz_readers.py

@@ -1,8 +1,8 @@
 """Training: DANN-CTA and its ablations on source + target patches, or the random-forest baseline.
 
 Target labels are never read here: the target cube contributes its evidence (unlabelled patches for
-the domain loss, and its own standardisation statistics) and nothing else. The best epoch is chosen
-by the source's spatial-block validation AUC.
+the domain loss, and its own standardisation statistics) and nothing else. A network's epoch is chosen
+by the rule ``TrainConfig.selection`` names (core/selection.py); every rule's scores are kept per epoch.
 """
 
 from __future__ import annotations
@@ -41,9 +41,17 @@ from .sampling import (
     spatial_block_split,
     standardise,
 )
+from .selection import (
+    SELECTION_RULES,
+    average_states,
+    averaged_epochs,
+    chosen_epoch,
+    embed_and_score,
+    epoch_scores,
+    selection_probe,
+)
 
 MAX_VALIDATION_VOXELS = 20_000
-EVAL_BATCH = 1024
 # The discriminator must keep up with the features it judges, or in a run of a few hundred steps it never
 # tells the domains apart and the reversed gradient carries no signal.
 DISCRIMINATOR_LR_FACTOR = 10.0
@@ -70,16 +78,20 @@ class TrainConfig:
     target_normalisation: str = "own"
     # networks trained from their own seeds; their spread is the map's uncertainty (the forest's are its trees)
     members: int = 1
+    # how a network's weights are chosen among its epochs, without target labels: core/selection.py
+    selection: str = "source_val"
 
 
 @dataclass
 class MemberRun:
-    """One ensemble member's training: its seed, epochs and the epoch chosen on its validation blocks."""
+    """One ensemble member's training: its seed, epochs, the epoch its selection rule chose (the last of
+    the averaged ones for ``average``) and the source validation AUC of the weights it returned."""
 
     seed: int
     history: list[dict]
     best_epoch: int
     val_auc: float | None
+    averaged_epochs: list[int] | None = None
 
 
 @dataclass
@@ -152,15 +164,14 @@ def train(
             lambda event, member=member: on_progress({**event, "member": member + 1, "members": n_members}))
         if config.method == "rf":
             model, history = _train_forest(source, source_stats, split, validation, member_config, rng)
+            run = MemberRun(member_config.seed, history, 1, history[0]["val_auc"])
         else:
-            model, history = _train_network(
+            model, run = _train_network(
                 source, target, source_stats, target_stats, split, validation, member_config, device, rng,
                 member_progress, on_epoch_end,
             )
-        scored = [h for h in history if h["val_auc"] is not None]
-        best = max(scored, key=lambda h: h["val_auc"]) if scored else history[-1]
         models.append(model)
-        runs.append(MemberRun(member_config.seed, history, best["epoch"], best["val_auc"]))
+        runs.append(run)
     trained = TrainedModel(
         method=config.method,
         feature_names=list(source.feature_names),
@@ -247,6 +258,9 @@ def _check_inputs(source: Cube, target: Cube, config: TrainConfig) -> None:
         raise Mpm3dError(f"the learning rate (LEARNING_RATE) must be positive, got {config.learning_rate}")
     if config.epochs < 1:
         raise Mpm3dError(f"at least one epoch is needed (EPOCHS), got {config.epochs}")
+    if config.selection not in SELECTION_RULES:
+        raise Mpm3dError(f"unknown epoch selection rule (SELECTION) '{config.selection}'; choose one of "
+                         f"{', '.join(SELECTION_RULES)}")
     if config.members < 1:
         raise Mpm3dError(f"an ensemble needs at least one member (ENSEMBLE_MEMBERS), got {config.members}")
     if config.batch_size < 2:
@@ -329,6 +343,7 @@ def _train_forest(source, source_stats, split, validation, config, rng):
     history = [{
         "epoch": 1, "loss_label": None, "loss_domain": None, "lambda": None, "lr": None,
         "val_auc": val_auc, "disc_acc": None, "patches_per_s": len(voxels) / seconds, "seconds": seconds,
+        "trees": arrays.n_trees, "feature_importance": [float(v) for v in forest.feature_importances_],
     }]
     return arrays, history
 
@@ -383,7 +398,9 @@ def _train_network(source, target, source_stats, target_stats, split, validation
     total_steps = steps * config.epochs
     domain_targets = torch.cat([torch.zeros(batch), torch.ones(batch)]).to(device)
     report_every = max(1, steps // PROGRESS_CALLS_PER_EPOCH)
-    history, best_auc, best_state = [], -np.inf, None
+    selection_samples = selection_probe(split, val_labels, source_patches, target_patches, target_voxels,
+                                        np.random.default_rng([config.seed, 3]))
+    history, states = [], []
     with _deterministic(device):
         for epoch in range(1, config.epochs + 1):
             started = time.perf_counter()
@@ -431,17 +448,16 @@ def _train_network(source, target, source_stats, target_stats, split, validation
                     f"{mean_label}, domain loss {mean_domain}), so the weights are no longer numbers and no model "
                     "was written. Lower LEARNING_RATE or LAMBDA_MAX, and check the evidence for extreme values "
                     "(undeclared nodata such as -9999 or -3.4e38)")
-            val_auc = _auc(_network_scores(net, source_patches, val_centres, device), val_labels)
-            if val_auc is None or best_state is None or val_auc > best_auc:  # no validation: keep the last
-                best_auc = -np.inf if val_auc is None else val_auc
-                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            scores = epoch_scores(net, selection_samples, source_patches, target_patches, val_centres, val_labels,
+                                  device)
+            states.append({k: v.detach().to("cpu", copy=True) for k, v in net.state_dict().items()})
             entry = {
                 "epoch": epoch,
                 "loss_label": mean_label,
                 "loss_domain": mean_domain,
                 "lambda": lambda_ if has_domain_head else None,
                 "lr": lr,
-                "val_auc": val_auc,
+                **scores,
                 "disc_acc": disc_acc,
                 "patches_per_s": 3 * steps * batch / train_seconds,
                 "seconds": time.perf_counter() - started,
@@ -453,8 +469,14 @@ def _train_network(source, target, source_stats, target_stats, split, validation
             if on_progress is not None:
                 on_progress({"stage": "train", "epochs": config.epochs, "step": steps, "steps": steps,
                              **entry})
-    net.load_state_dict(best_state)
-    return net.cpu().eval(), history
+    if config.selection == "average":
+        averaged = averaged_epochs(config.epochs)
+        net.load_state_dict(average_states([states[epoch - 1] for epoch in averaged]))
+        val_auc = _auc(embed_and_score(net, source_patches, val_centres, device)[1], val_labels)
+        return net.cpu().eval(), MemberRun(config.seed, history, averaged[-1], val_auc, averaged)
+    best = chosen_epoch(history, config.selection)
+    net.load_state_dict(states[best - 1])
+    return net.cpu().eval(), MemberRun(config.seed, history, best, history[best - 1]["val_auc"])
 
 
 def _augmented(patches: PatchGatherer, voxels: np.ndarray, rng: np.random.Generator):
@@ -462,14 +484,3 @@ def _augmented(patches: PatchGatherer, voxels: np.ndarray, rng: np.random.Genera
     centres = patches.centre_index(voxels)
     transforms = torch.from_numpy(rng.integers(0, N_TRANSFORMS, len(voxels))).to(patches.device)
     return lambda window: patches.gather(centres[window], transforms[window])
-
-
-def _network_scores(net, patches: PatchGatherer, centres: torch.Tensor, device) -> np.ndarray:
-    """Ore logits of the patches around ``centres``, in eval mode and without augmentation."""
-    net.eval()
-    scores = []
-    with torch.inference_mode(), autocast_for(device):
-        for start in range(0, len(centres), EVAL_BATCH):
-            scores.append(net(patches.gather(centres[start:start + EVAL_BATCH])).flatten().float().cpu())
-    return torch.cat(scores).numpy() if scores else np.zeros(0)
-
