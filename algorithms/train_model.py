@@ -22,6 +22,15 @@ METHODS = [
     ("rf", "Random forest on the centre voxel (source only)"),
 ]
 
+# How a network's epoch is chosen without target labels (core/selection.py; the names are the core's).
+SELECTIONS = [
+    ("source_val", "Best source validation AUC (spatial blocks)"),
+    ("entropy", "Lowest prediction entropy on the target"),
+    ("dev", "Deep embedded validation (DEV): source loss weighted towards the target"),
+    ("mixval", "MixVal: consistency on mixed target patches"),
+    ("average", "Average of the last quarter of the epochs' weights"),
+]
+
 
 class TrainModel(WorkerAlgorithm):
     NAME = "train_model"
@@ -69,6 +78,14 @@ class TrainModel(WorkerAlgorithm):
                  "Share of the source's 4 x 4 x-y blocks held out (whole columns, with a buffer) to choose the best "
                  "epoch. 0 trains on every labelled voxel and keeps the last epoch: use it when the ore is too "
                  "concentrated to be split into blocks.", advanced=True)
+        self.add(QgsProcessingParameterEnum("SELECTION", "Epoch choice (no target labels)",
+                                            [label for _, label in SELECTIONS], defaultValue=0),
+                 "Which epoch's weights each network keeps. Every rule's score is computed each epoch and shown in "
+                 "the training report. The source validation AUC cannot see adaptation; the others read the "
+                 "unlabelled target: entropy prefers confident target maps, DEV weights the source validation "
+                 "loss by how target-like each voxel is, MixVal checks predictions on blends of target patches. "
+                 "The project's benchmark (bench/selection) says which helps on its synthetic pair. Does not apply "
+                 "to the random forest.", advanced=True)
         self.add(QgsProcessingParameterNumber("ENSEMBLE_MEMBERS", "Ensemble members (0 = automatic)",
                                               QgsProcessingParameterNumber.Integer, 0, minValue=0, maxValue=50),
                  "Networks trained from their own seeds (own weights, barren draws and augmentation); prediction "
@@ -118,6 +135,7 @@ class TrainModel(WorkerAlgorithm):
             "--device", self.device_argument(parameters, context),
             "--seed", self.parameterAsInt(parameters, "SEED", context),
             "--members", self.parameterAsInt(parameters, "ENSEMBLE_MEMBERS", context),
+            "--selection", SELECTIONS[self.parameterAsEnum(parameters, "SELECTION", context)][0],
         ]
         if report:
             arguments += ["--report", report]

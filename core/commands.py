@@ -46,6 +46,9 @@ def add_model_commands(commands) -> None:
     train.add_argument("--members", type=int, default=0,
                        help="ensemble members, each trained from its own seed (0: 5 on CUDA, 3 on the CPU); "
                             "the random forest's members are its trees")
+    train.add_argument("--selection", default="source_val",
+                       help="how a network's epoch is chosen without target labels: source_val, entropy, dev, "
+                            "mixval or average (of the last quarter of the epochs)")
 
     predict = commands.add_parser("predict", help="dense prospectivity of a cube: cube file and level rasters")
     predict.add_argument("--model", required=True)
@@ -118,7 +121,7 @@ def train_job(args: argparse.Namespace, progress) -> dict:
     config = TrainConfig(method=args.method, patch_size=args.patch_size, epochs=args.epochs,
                          batch_size=args.batch_size, learning_rate=args.learning_rate,
                          negative_ratio=args.negative_ratio, lambda_max=args.lambda_max, device=args.device,
-                         seed=args.seed, val_fraction=args.val_fraction, members=members)
+                         seed=args.seed, val_fraction=args.val_fraction, members=members, selection=args.selection)
 
     def on_progress(event: dict) -> None:
         epoch_fraction = ((event.get("epoch", 1) - 1) + event.get("step", 0) / max(event.get("steps", 1), 1)) / max(
@@ -152,7 +155,7 @@ def train_job(args: argparse.Namespace, progress) -> dict:
             write_training_report(args.report, result.history, {
                 "method": config.method, "feature_names": source.feature_names,
                 "config": {**vars(args), "members": members}, "source": args.source, "target": args.target,
-                "device": result.device, "best_epoch": result.best_epoch,
+                "device": result.device, "best_epoch": result.best_epoch, "selection": config.selection,
                 "ensemble": [member.history for member in result.members], **transfer})
             outputs["OUTPUT_REPORT"] = args.report
     best = ", ".join(str(member.best_epoch) for member in result.members)
