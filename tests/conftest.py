@@ -1,6 +1,35 @@
-"""Put the plugin folder on sys.path so the tests can ``import core`` without installing anything."""
+"""Put the plugin folder on sys.path so the tests can ``import core`` without installing anything; the device
+every device-dependent test runs on."""
 
 import os
 import sys
 
+import pytest
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# How far a dense prediction may differ from one patch per voxel, in ore probability, by device.
+# CPU: full float32; only the order of the sums differs.
+# CUDA: bf16 autocast (core.model.autocast_for) keeps 8 significant bits, and two kernels that sum in another order
+# may round an activation one unit in the last place apart (2^-8 relative). Measured with the same bf16 autocast
+# on the CPU, on the pair of tests/core/test_predict.py: bf16 moves a probability at most 0.0017 from float32
+# (dann_cta and cnn, patch 5, 6 epochs; 0.0005 after 1 epoch), so two bf16 paths lie within about 0.0035 of each
+# other. 0.02 leaves room for the GPU's own kernels (batch norm, reductions), while a misplaced halo or window,
+# which moves probabilities by 0.1 or more, still fails.
+DENSE_ATOL = {"cpu": 1e-4, "cuda": 0.02}
+
+
+@pytest.fixture(params=["cpu", "cuda"])
+def device(request):
+    """The device a test runs on: every such test runs on the CPU, and on CUDA where torch sees a GPU."""
+    import torch
+
+    if request.param == "cuda" and not torch.cuda.is_available():
+        pytest.skip("CUDA part: torch.cuda.is_available() is False on this machine (no GPU or a CPU build of torch)")
+    return request.param
+
+
+@pytest.fixture
+def dense_atol(device):
+    """The tolerance of dense against per-patch prediction on ``device`` (see DENSE_ATOL)."""
+    return DENSE_ATOL[device]

@@ -32,15 +32,18 @@ def models(pair):
 
 
 @pytest.mark.parametrize("key", [(m, 5) for m in METHODS] + [("dann_cta", 7)], ids=str)
-def test_dense_equals_one_patch_per_voxel(pair, models, key):
+def test_dense_equals_one_patch_per_voxel(pair, models, key, device, dense_atol):
+    """On CUDA both paths run under bf16 autocast; the tolerance is bf16's (tests/conftest.py)."""
     _, target = pair
     model = models[key]
-    dense = predict_cube(model, target, device="cpu")
+    dense = predict_cube(model, target, device=device)
     every_voxel = np.argwhere(np.ones(target.grid.shape, bool))
-    reference = predict_patches(model, target, every_voxel, device="cpu").reshape(target.grid.shape)
+    reference = predict_patches(model, target, every_voxel, device=device).reshape(target.grid.shape)
     assert dense.dtype == np.float32 and dense.shape == target.grid.shape
     np.testing.assert_array_equal(np.isnan(dense), ~target.valid)
-    assert np.nanmax(np.abs(dense - reference)) <= 1e-4
+    assert np.nanmax(np.abs(dense - reference)) <= dense_atol
+    if device != "cpu":  # and what the GPU gives is what the CPU gives
+        assert np.nanmax(np.abs(dense - predict_cube(model, target, device="cpu"))) <= dense_atol
     assert 0 <= np.nanmin(dense) and np.nanmax(dense) <= 1
     assert np.nanstd(dense) > 0
 
@@ -88,13 +91,15 @@ def test_feature_mismatch_names_both_lists(pair, models):
     cube = dataclasses.replace(target, feature_names=swapped)
     for call in (lambda: predict_cube(model, cube, device="cpu"),
                  lambda: predict_patches(model, cube, np.zeros((1, 3), int), device="cpu")):
-        with pytest.raises(Mpm3dError) as error:
+        with pytest.raises(Mpm3dError, match=r"^the CUBE's features differ from the MODEL's \(names and order must "
+                                             r"match\); model: .* predict a cube stacked from slices") as error:
             call()
         assert str(model.feature_names) in str(error.value) and str(swapped) in str(error.value)
 
 
-def test_device_statistics_equal_the_host_ones(pair):
-    """The GPU path of the feature statistics, run here with torch on the CPU, gives the host's numbers."""
+def test_device_statistics_equal_the_host_ones(pair, device):
+    """The GPU path of the feature statistics (in float64 on the device) gives the host's numbers; on the CPU the
+    same code runs with torch there."""
     import torch
 
     from core.predict import _feature_stats_on_device
@@ -102,7 +107,7 @@ def test_device_statistics_equal_the_host_ones(pair):
 
     target = pair[1]
     source = SlabSource(lambda z0, z1: target.features[:, z0:z1], target.grid.shape, list(target.feature_names))
-    on_device = _feature_stats_on_device(source, torch.device("cpu"), None)
+    on_device = _feature_stats_on_device(source, torch.device(device), None)
     host = cube_stats(target)
     np.testing.assert_allclose(on_device.mean, host.mean, rtol=1e-12)
     np.testing.assert_allclose(on_device.std, host.std, rtol=1e-12)
@@ -117,7 +122,9 @@ def ensemble(pair):
     return train(source, dataclasses.replace(target, label=None), config)
 
 
-def test_ensemble_members_differ_and_prediction_is_their_mean_and_spread(pair, ensemble):
+def test_ensemble_members_differ_and_prediction_is_their_mean_and_spread(pair, ensemble, device, dense_atol):
+    """On the CPU in float32 the ensemble is its members' mean to 1e-6; on CUDA to bf16's tolerance, since other
+    tile shapes run other kernels."""
     from core.model import TrainedModel
     from core.predict import predict_ensemble
 
@@ -128,15 +135,16 @@ def test_ensemble_members_differ_and_prediction_is_their_mean_and_spread(pair, e
     for net in model.networks:
         single = TrainedModel(model.method, model.feature_names, model.patch_size, model.normalisation,
                               networks=[net])
-        singles.append(predict_cube(single, target, device="cpu"))
+        singles.append(predict_cube(single, target, device=device))
     assert min(np.nanmax(np.abs(a - b)) for i, a in enumerate(singles) for b in singles[i + 1:]) > 1e-3
-    mean, spread = predict_ensemble(model, target, device="cpu", chunk_voxels=200)
-    np.testing.assert_allclose(mean, np.mean(singles, axis=0), rtol=0, atol=1e-6)
-    np.testing.assert_allclose(spread, np.std(singles, axis=0), rtol=0, atol=1e-6)
+    mean, spread = predict_ensemble(model, target, device=device, chunk_voxels=200)
+    same_kernels = 1e-6 if device == "cpu" else dense_atol
+    np.testing.assert_allclose(mean, np.mean(singles, axis=0), rtol=0, atol=same_kernels)
+    np.testing.assert_allclose(spread, np.std(singles, axis=0), rtol=0, atol=same_kernels)
     np.testing.assert_array_equal(np.isnan(spread), ~target.valid)
     every_voxel = np.argwhere(target.valid)
-    np.testing.assert_allclose(predict_patches(model, target, every_voxel, device="cpu"), mean[target.valid],
-                               rtol=0, atol=1e-4)
+    np.testing.assert_allclose(predict_patches(model, target, every_voxel, device=device), mean[target.valid],
+                               rtol=0, atol=dense_atol)
 
 
 def test_identical_members_have_no_uncertainty_and_the_forest_spread_is_its_trees(pair, ensemble, models):
@@ -158,3 +166,37 @@ def test_identical_members_have_no_uncertainty_and_the_forest_spread_is_its_tree
     np.testing.assert_allclose(spread.ravel()[flat], trees.std(axis=1), rtol=0, atol=1e-6)
     np.testing.assert_allclose(mean.ravel()[flat], trees.mean(axis=1), rtol=0, atol=1e-6)
     assert np.nanmax(spread) > 0.05
+
+
+def test_a_prediction_streamed_from_a_cube_file_equals_the_one_in_memory(pair, ensemble, tmp_path, monkeypatch):
+    """The predict job reads its cube from disk, slab by slab; the maps it writes are those of the same array
+    predicted in memory: prospectivity, uncertainty and novelty."""
+    from core.commands import predict_job
+    from core.cubefile import CubeReader, save_cube
+    from core.modelfile import save_model
+    from core.novelty import novelty_map
+    from core.predict import predict_ensemble
+
+    _, target = pair
+    model = ensemble.model
+    save_model(str(tmp_path / "model.safetensors"), model)
+    cube_path = save_cube(str(tmp_path / "target.nc"), target)
+    reads = []
+    read_features = CubeReader.read_features
+
+    def recorded(reader, z0=0, z1=None):
+        reads.append((z0, z1))
+        return read_features(reader, z0, z1)
+
+    monkeypatch.setattr(CubeReader, "read_features", recorded)
+    n_levels, n_rows, n_cols = target.grid.shape
+    chunk_voxels = 3 * n_rows * n_cols
+    predict_job(str(tmp_path / "model.safetensors"), cube_path, str(tmp_path / "p.nc"), str(tmp_path / "levels"),
+                "p", "cpu", chunk_voxels, lambda *_args, **_kwargs: None)
+    slabs = [(z0, z1) for z0, z1 in reads if z1 - z0 < n_levels]  # the novelty's slabs hold this small cube whole
+    assert len(slabs) > 2 and set().union(*(range(z0, z1) for z0, z1 in slabs)) == set(range(n_levels))
+    written = CubeReader(str(tmp_path / "p.nc"))
+    mean, spread = predict_ensemble(model, target, device="cpu", chunk_voxels=chunk_voxels)
+    novelty, _ = novelty_map(model.source_sample, target, cube_stats(target))
+    for name, in_memory in (("prospectivity", mean), ("uncertainty", spread), ("novelty", novelty)):
+        np.testing.assert_allclose(written.read_variable(name), in_memory, rtol=0, atol=1e-6, err_msg=name)
