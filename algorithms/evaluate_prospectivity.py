@@ -9,9 +9,6 @@ from qgis.core import (
 )
 
 from ..core.commands import evaluate_job
-from ..core.cubefile import CubeReader
-from ..core.errors import Mpm3dError
-from ..core.slices import read_label_slices
 from .base import Mpm3dAlgorithm
 
 
@@ -48,20 +45,9 @@ class EvaluateProspectivity(Mpm3dAlgorithm):
         prospectivity = self.parameterAsFile(parameters, "PROSPECTIVITY", context)
         label_cube = self.parameterAsFile(parameters, "LABEL_CUBE", context) or None
         slices = self.layer_files(parameters, "LABEL_SLICES", context, feedback)
-        label_array = None
-        if slices:
-            if label_cube:
-                raise Mpm3dError("Give labels either as LABEL_CUBE or as LABEL_SLICES, not both.")
-            label_array = self._labels_from_slices(prospectivity, slices)
         report = self.output_file(parameters, "OUTPUT_REPORT", context)
         json_path = self.output_file(parameters, "OUTPUT_JSON", context) or None
-        outputs = evaluate_job(prospectivity, label_cube, report, json_path, self.progress(feedback), label_array)
+        outputs = evaluate_job(prospectivity, label_cube, report, json_path, self.progress(feedback), slices)
         feedback.pushInfo(f"ROC AUC {outputs['AUC']:.4f}; ore captured in the top 10 % of the volume: "
                           f"{outputs['CAPTURE_TOP10']:.1%}")
         return outputs
-
-    @staticmethod
-    def _labels_from_slices(prospectivity: str, slices: list[str]):
-        """Label slices on the prospectivity grid, matched to its levels by elevation."""
-        grid = CubeReader(prospectivity, "PROSPECTIVITY").grid
-        return read_label_slices(slices, grid, "LABEL_SLICES", "the PROSPECTIVITY cube")

@@ -11,7 +11,7 @@ import signal
 import sys
 
 from . import jobs
-from .commands import add_model_commands, finite, model_command_paths, run_model_command
+from .commands import add_model_commands, compare_job, finite, model_command_paths, run_model_command
 from .errors import Mpm3dError
 from .paths import absolute, check_distinct
 from .progress import Reporter
@@ -55,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+
+    compare = commands.add_parser("compare", help="score several methods' prospectivity cubes against the same "
+                                                  "labels, side by side in one report")
+    compare.add_argument("--prospectivity", nargs="+", required=True, help="prospectivity cubes, one per method")
+    compare.add_argument("--labels", help="cube file with a label variable on the same grid")
+    compare.add_argument("--report", help="HTML comparison report")
+    compare.add_argument("--json", dest="json_path", help="every method's metrics as JSON")
 def run(args: argparse.Namespace, reporter: Reporter) -> dict:
     def progress(fraction, message="", **fields):
         reporter.progress(fraction, message, **fields)
@@ -68,6 +75,8 @@ def run(args: argparse.Namespace, reporter: Reporter) -> dict:
     return run_model_command(args, progress, reporter)
 
 
+    if args.command == "compare":
+        return compare_job(args.prospectivity, args.labels, args.report, args.json_path, progress)
 PATH_ARGUMENTS = ("out", "evidence", "labels", "cube", "source", "target", "report", "model", "out_cube",
                   "out_folder", "prospectivity", "json_path")
 
@@ -93,6 +102,10 @@ def command_paths(args: argparse.Namespace) -> tuple[dict, dict]:
     return model_command_paths(args)
 
 
+    if args.command == "compare":
+        given = {"--labels": args.labels, "--report": args.report, "--json": args.json_path}
+        listed = {option: [path] if path else [] for option, path in given.items()}
+        return ({"--prospectivity": args.prospectivity, "--labels": listed.pop("--labels")}, listed)
 def check_paths(args: argparse.Namespace) -> None:
     absolute_paths(args)
     check_distinct(*command_paths(args))

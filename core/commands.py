@@ -225,28 +225,16 @@ def predict_job(model_path: str, cube_path: str, out_cube: str, out_folder: str,
 
 
 def evaluate_job(prospectivity_path: str, labels_path: str | None, report: str | None, json_path: str | None,
-                 progress, label_array=None) -> dict:
-    """Scores; labels come from ``label_array``, a label cube, or the prospectivity cube itself."""
+                 progress, label_slices: list[str] | None = None) -> dict:
+    """Scores; labels come from label slices, a label cube, or the prospectivity cube itself."""
     from .atomic import atomic_group
     from .cubefile import CubeReader
     from .metrics import evaluate
     from .reports import write_evaluation_report, write_metrics_json
-    from .slices import grid_differences
 
     reader = CubeReader(prospectivity_path, "PROSPECTIVITY")
     probability = reader.read_variable("prospectivity")
-    if label_array is None:
-        label_reader = CubeReader(labels_path, "LABEL_CUBE") if labels_path else reader
-        if not label_reader.has("label"):
-            where = f"The LABEL_CUBE {labels_path}" if labels_path else f"The PROSPECTIVITY cube {prospectivity_path}"
-            raise Mpm3dError(f"{where} has no label variable: give a cube stacked with label slices (LABEL_CUBE), "
-                             "or the label slices themselves (LABEL_SLICES).")
-        problems = grid_differences(label_reader.grid, reader.grid, "the PROSPECTIVITY cube")
-        if problems:
-            raise Mpm3dError(f"The LABEL_CUBE {labels_path} is not on the grid of the PROSPECTIVITY cube: "
-                             + "; ".join(problems) + ". Predict on the cube that carries the labels, or stack the "
-                             "labels on the same slices.")
-        label_array = label_reader.read_label()
+    label_array = _labels_on_grid(reader, labels_path, label_slices)
     progress(0.3, "Scoring")
     metrics = evaluate(probability, label_array, reader.grid.z)
     outputs = {"AUC": metrics["auc"], "CAPTURE_TOP5": metrics["capture_top5"],
@@ -261,4 +249,87 @@ def evaluate_job(prospectivity_path: str, labels_path: str | None, report: str |
             write_metrics_json(json_path, metrics)
             outputs["OUTPUT_JSON"] = json_path
     progress(1.0, f"AUC {metrics['auc']:.4f}")
+
+
+def _labels_on_grid(reader, labels_path: str | None, label_slices: list[str] | None) -> np.ndarray:
+    """The labels of LABEL_SLICES, of LABEL_CUBE or else of the prospectivity cube itself, refused unless on the
+    grid of ``reader``'s cube."""
+    from .cubefile import CubeReader
+    from .slices import grid_differences, read_label_slices
+
+    if label_slices:
+        if labels_path:
+            raise Mpm3dError("Give labels either as LABEL_CUBE or as LABEL_SLICES, not both.")
+        return read_label_slices(label_slices, reader.grid, "LABEL_SLICES", "the PROSPECTIVITY cube")
+    label_reader = CubeReader(labels_path, "LABEL_CUBE") if labels_path else reader
+    if not label_reader.has("label"):
+        where = f"The LABEL_CUBE {labels_path}" if labels_path else f"The PROSPECTIVITY cube {reader.path}"
+        raise Mpm3dError(f"{where} has no label variable: give a cube stacked with label slices (LABEL_CUBE), "
+                         "or the label slices themselves (LABEL_SLICES).")
+    problems = grid_differences(label_reader.grid, reader.grid, "the PROSPECTIVITY cube")
+    if problems:
+        raise Mpm3dError(f"The LABEL_CUBE {labels_path} is not on the grid of the PROSPECTIVITY cube: "
+                         + "; ".join(problems) + ". Predict on the cube that carries the labels, or stack the "
+                         "labels on the same slices.")
+    return label_reader.read_label()
+
+
+def compare_job(prospectivity_paths: list[str], labels_path: str | None, report: str | None,
+                json_path: str | None, progress, label_slices: list[str] | None = None) -> dict:
+    """Several predictions of one deposit (one per method) scored against the same labels, side by side.
+
+    Each cube is scored as ``evaluate_job`` scores one, plus its own trust maps (``trust_summary``), so a
+    method is compared on the numbers its own evaluation shows. Labels as for ``evaluate_job``, on the grid
+    of the first cube (and so of all).
+    """
+    from .atomic import atomic_group
+    from .cubefile import CubeReader
+    from .metrics import evaluate, trust_summary
+    from .paths import same_file
+    from .reports import write_comparison_report, write_metrics_json
+    from .slices import grid_differences
+
+    if len(prospectivity_paths) < 2:
+        raise Mpm3dError(f"Comparing methods needs at least two prospectivity cubes (PROSPECTIVITY), got "
+                         f"{len(prospectivity_paths)}; to score one cube, use 'Evaluate prospectivity'.")
+    for i, path in enumerate(prospectivity_paths):
+        for other in prospectivity_paths[:i]:
+            if same_file(path, other):
+                raise Mpm3dError(f"PROSPECTIVITY: {path} is given twice; give each method's prediction once.")
+    readers = [CubeReader(path, "PROSPECTIVITY") for path in prospectivity_paths]
+    first = readers[0]
+    for reader in readers[1:]:
+        problems = grid_differences(reader.grid, first.grid, f"the first PROSPECTIVITY cube {first.path}")
+        if problems:
+            raise Mpm3dError(f"PROSPECTIVITY: {reader.path} is not on the grid of {first.path}: "
+                             + "; ".join(problems) + ". Compare predictions of the same cube, one per method.")
+    label_array = _labels_on_grid(first, labels_path, label_slices)
+    names = _method_names(readers)
+    comparison = {}
+    for k, (name, reader) in enumerate(zip(names, readers, strict=True)):
+        progress(0.05 + 0.8 * k / len(readers), f"Scoring {name}")
+        probability = reader.read_variable("prospectivity")
+        maps = {kind: reader.read_variable(kind) for kind in ("uncertainty", "novelty") if reader.has(kind)}
+        comparison[name] = {"prospectivity": reader.path, **evaluate(probability, label_array, first.grid.z),
+                            **trust_summary(probability, label_array, **maps)}
+    progress(0.9, "Writing the report")
+    outputs = {"METHODS": len(names), "AUCS": ", ".join(f"{n} {m['auc']:.4f}" for n, m in comparison.items())}
+    with atomic_group():  # the report and the JSON appear together
+        if report:
+            write_comparison_report(report, comparison, {"labels": labels_path or "label slices"})
+            outputs["OUTPUT_REPORT"] = report
+        if json_path:
+            write_metrics_json(json_path, comparison)
+            outputs["OUTPUT_JSON"] = json_path
+    progress(1.0, f"AUC: {outputs['AUCS']}")
+    return outputs
+
+
+def _method_names(readers: list) -> list[str]:
+    """Each prediction by its model's method (the file's name when it does not say); predictions of one
+    method are told apart by their folder and file name."""
+    names = [reader.attrs.get("mpm3d_method") or os.path.splitext(os.path.basename(reader.path))[0]
+             for reader in readers]
+    return [f"{name} ({os.path.join(os.path.basename(os.path.dirname(reader.path)), os.path.basename(reader.path))})"
+            if names.count(name) > 1 else name for name, reader in zip(names, readers, strict=True)]
     return outputs

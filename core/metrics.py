@@ -86,6 +86,22 @@ def auc_by_halves(prospectivity: np.ndarray, label: np.ndarray, by: np.ndarray) 
     return result
 
 
+def trust_summary(prospectivity: np.ndarray, label: np.ndarray, uncertainty: np.ndarray | None = None,
+                  novelty: np.ndarray | None = None) -> dict:
+    """How far to trust a prediction by its own maps: mean uncertainty, share of the volume with novelty
+    above 0.5 (where the model extrapolates), and for each map the AUC in the half it trusts and the other
+    half (``auc_by_halves``). A map the prediction does not have is left out."""
+    summary = {}
+    if uncertainty is not None:
+        summary["mean_uncertainty"] = float(np.nanmean(uncertainty)) if np.isfinite(uncertainty).any() else None
+        summary["uncertainty_halves"] = auc_by_halves(prospectivity, label, uncertainty)
+    if novelty is not None:
+        known = np.isfinite(novelty)
+        summary["novel_share"] = float(np.mean(novelty[known] > 0.5)) if known.any() else None
+        summary["novelty_halves"] = auc_by_halves(prospectivity, label, novelty)
+    return summary
+
+
 def roc_auc(positive_scores: np.ndarray, negative_scores: np.ndarray) -> float:
     """Mann-Whitney AUC from average ranks, so tied scores count one half as they should."""
     n_pos, n_neg = len(positive_scores), len(negative_scores)

@@ -57,8 +57,9 @@ def write_training_report(path: str, history: list[dict], meta: dict) -> None:
     made by ``core.transfer.transfer_verdict`` from ``meta`` when absent), "ensemble" (one history
     per member), "ensemble_spread" (the members' SD of prospectivity averaged over the target),
     "novelty" (summary dict) and "embedding_pad" ({"before", "after"}). Only what applies to the
-    method is shown: a random forest is fitted once, so it gets no curves over epochs and none of
-    the networks' settings; a curve with no values is left out rather than drawn empty.
+    method is shown: a random forest is fitted once, so it gets its feature importances and its trees'
+    spread instead of curves over epochs, members and the networks' settings; a curve with no values is
+    left out rather than drawn empty.
     """
     method = meta.get("method")
     forest = method == "rf"
@@ -74,13 +75,17 @@ def write_training_report(path: str, history: list[dict], meta: dict) -> None:
         summary["best epoch"] = meta.get("best_epoch")
     summary["features"] = ", ".join(str(name) for name in meta.get("feature_names") or [])
     body = [_key_value_table(summary)]
-    if not forest:
+    if forest:
+        body += _forest_section(fit, meta.get("feature_names") or [], meta.get("ensemble_spread"))
+        # a forest's trees always spread widely, and it has no seeds' members: the ensemble sentences misread it
+        meta = {key: value for key, value in meta.items() if key not in ("ensemble", "ensemble_spread")}
+    else:
         body += _network_curves(history, meta.get("best_epoch"), with_discriminator=transfer is None)
     if transfer is not None:
         verdict = meta["verdict"] if meta.get("verdict") is not None else transfer_verdict(transfer, meta)
         body += _transfer_section(transfer, verdict, meta, [] if forest else history)
     if meta.get("ensemble"):
-        body += _ensemble_section(meta["ensemble"], meta.get("ensemble_spread"), curves=not forest)
+        body += _ensemble_section(meta["ensemble"], meta.get("ensemble_spread"))
     if not forest:
         columns = [key for key in HISTORY_COLUMNS
                    if key == "epoch" or any(_present(row.get(key)) for row in history)]
@@ -89,6 +94,46 @@ def write_training_report(path: str, history: list[dict], meta: dict) -> None:
     body.append("<h2>Configuration</h2>")
     body.append(_key_value_table(_applicable_settings(meta.get("config") or {}, method)))
     _write_html(path, f"mpm3d training report: {method or ''}", body)
+
+
+def _forest_section(fit: dict, feature_names: list[str], spread) -> list[str]:
+    """What a forest has instead of epochs: its trees, how much they disagree, and what its splits use."""
+    body = ["<h2>The forest</h2>"]
+    facts = {"trees": fit.get("trees"), "trees' mean spread of prospectivity on the target (SD)": spread}
+    facts = {key: _fixed(value, 3) if isinstance(value, float) else value
+             for key, value in facts.items() if value is not None}
+    if facts:
+        body.append(_key_value_table(facts))
+    body.append(_note("The trees are the forest's ensemble: each is grown on its own bootstrap sample of the "
+                      "source's voxels with a random subset of the features at each split, and their spread at a "
+                      "voxel is the uncertainty output. Single trees disagree more than networks trained from "
+                      "other seeds (on the project's synthetic benchmark: 0.135 between the trees, 0.07-0.08 "
+                      "between networks), so compare the spread between parts of the map, not with a network's."))
+    importance = fit.get("feature_importance")
+    if not importance or len(importance) != len(feature_names):
+        body.append(_note("No feature importances were recorded for this model (trained by an earlier version)."))
+        return body
+    ranked = sorted(zip(feature_names, importance, strict=True), key=lambda item: -item[1])
+    body += ["<h3>Feature importances</h3>", _image(_importance_figure(ranked)),
+             _table(("feature", "importance"), ([name, _fixed(value, 3)] for name, value in ranked)),
+             _note("Mean decrease in impurity (Gini) over the trees, summing to 1: how much the splits on each "
+                   "feature separate ore from barren in the source's training voxels. It says nothing about the "
+                   "target; correlated features share their importance, and a feature with many distinct values "
+                   "can look more important than it is.")]
+    return body
+
+
+def _importance_figure(ranked: list[tuple[str, float]]):
+    """Horizontal bars, largest on top, each with its value."""
+    figure, axes = _new_figure()
+    figure.set_size_inches(7.0, 0.8 + 0.35 * len(ranked))
+    names = [name for name, _ in ranked][::-1]
+    values = [value for _, value in ranked][::-1]
+    bars = axes.barh(names, values, color="tab:green")
+    axes.bar_label(bars, labels=[f"{value:.3f}" for value in values], padding=3, fontsize=8)
+    axes.set(title="Feature importances (mean decrease in impurity)", xlabel="share of the forest's impurity decrease",
+             xlim=(0, max(values) * 1.15 if max(values) > 0 else 1))
+    return figure
 
 
 def _present(value) -> bool:
@@ -139,12 +184,18 @@ NETWORK_SETTINGS = frozenset({"patch_size", "epochs", "batch_size", "learning_ra
 DOMAIN_HEAD_METHODS = ("dann_cta", "dann")
 
 
+# How the command line was called, not how the model was trained.
+COMMAND_LINE_FIELDS = frozenset({"command", "json_lines"})
+
+
 def _applicable_settings(config: dict, method) -> dict:
-    if method == "rf":
-        return {key: value for key, value in config.items() if key not in NETWORK_SETTINGS}
-    if method not in DOMAIN_HEAD_METHODS:
-        return {key: value for key, value in config.items() if key != "lambda_max"}
-    return config
+    if method == "rf":  # one forest of many trees: the ensemble's members setting is for networks
+        left_out = NETWORK_SETTINGS | {"members"}
+    elif method not in DOMAIN_HEAD_METHODS:
+        left_out = frozenset({"lambda_max"})
+    else:
+        left_out = frozenset()
+    return {key: value for key, value in config.items() if key not in left_out | COMMAND_LINE_FIELDS}
 
 
 def _series(history: list[dict], key: str) -> np.ndarray:
@@ -265,16 +316,12 @@ def _novelty_tables(novelty: dict) -> list[str]:
     return body
 
 
-def _ensemble_section(members: list[list[dict]], spread, curves: bool) -> list[str]:
-    """Every member's best epoch and validation AUC and, for networks, their curves with the spread per epoch."""
+def _ensemble_section(members: list[list[dict]], spread) -> list[str]:
+    """Every network member's best epoch and validation AUC, and their curves with the spread per epoch."""
     body = ["<h2>Ensemble members</h2>"]
     if spread is not None:
         body.append(_key_value_table({"members' mean spread of prospectivity on the target (SD)": _fixed(spread, 3)}))
     best = [best_member_epoch(history) if history else {} for history in members]
-    if not curves:  # members fitted once have no epochs to choose from or to draw
-        body.append(_table(("member", "source validation AUC"),
-                           ([number, row.get("val_auc")] for number, row in enumerate(best, 1))))
-        return body
     body.append(_table(("member", "best epoch", "source validation AUC"),
                        ([number, row.get("epoch"), row.get("val_auc")] for number, row in enumerate(best, 1))))
     auc = _member_matrix(members, "val_auc")
@@ -403,6 +450,160 @@ def write_evaluation_report(path: str, metrics: dict, meta: dict) -> None:
         ),
     ]
     _write_html(path, f"mpm3d evaluation report (AUC {_format(auc)})", body)
+
+
+# (heading, key, format, "high" or "low" is better or None) of the comparison table; a column no method has
+# (a prediction without uncertainty or novelty maps) is left out.
+COMPARISON_COLUMNS = (
+    ("AUC", "auc", "auc", "high"),
+    ("ore in top 5 %", "capture_top5", "share", "high"),
+    ("ore in top 10 %", "capture_top10", "share", "high"),
+    ("ore in top 20 %", "capture_top20", "share", "high"),
+    ("P-V threshold", ("pv", "intersection", "threshold"), "fixed", None),
+    ("ore above the P-V threshold", ("pv", "intersection", "ore_share"), "share", None),
+    ("mean uncertainty", "mean_uncertainty", "fixed", None),
+    ("AUC, certain half", ("uncertainty_halves", "auc_low"), "auc", None),
+    ("AUC, uncertain half", ("uncertainty_halves", "auc_high"), "auc", None),
+    ("novelty above 0.5", "novel_share", "share", None),
+    ("AUC, familiar half", ("novelty_halves", "auc_low"), "auc", None),
+    ("AUC, novel half", ("novelty_halves", "auc_high"), "auc", None),
+)
+CAPTURE_SHARES = (0.05, 0.10, 0.20)
+
+
+def write_comparison_report(path: str, comparison: dict[str, dict], meta: dict) -> None:
+    """Every method's ROC and success-rate curves on one plot each and their numbers side by side, as one HTML file.
+
+    ``comparison`` maps a method's name to ``core.metrics.evaluate``'s dict of its prediction, with
+    ``core.metrics.trust_summary``'s keys where the prediction has uncertainty or novelty maps and
+    "prospectivity" (its cube file); ``meta`` holds "labels". One colour per method in every figure.
+    """
+    colours = {name: f"C{k % 10}" for k, name in enumerate(comparison)}
+    ranked = sorted(comparison.items(), key=lambda item: -item[1]["auc"])
+    best_capture = max(comparison.items(), key=lambda item: item[1]["capture_top10"])
+    lead = [f"Highest target AUC: {ranked[0][0]} ({ranked[0][1]['auc']:.3f}), then "
+            + ", ".join(f"{name} ({metrics['auc']:.3f})" for name, metrics in ranked[1:]) + ".",
+            f"Most ore in the top 10 % of the volume: {best_capture[0]} ({_share(best_capture[1]['capture_top10'])}).",
+            "Each method was scored on the same labelled voxels; the labels were not used to train any of them. "
+            "One training run per method: on the project's synthetic benchmark the target AUC of one method moved "
+            "by 0.02-0.06 (SD) from seed to seed, so a smaller difference may reverse when the models are trained "
+            "again."]
+    body = [
+        _key_value_table({"labels": meta.get("labels"), "ore voxels": ranked[0][1]["n_ore"],
+                          "barren voxels": ranked[0][1]["n_barren"], "volume (voxels)": ranked[0][1]["n_volume"]}),
+        _key_value_table({f"prediction of {name}": metrics["prospectivity"] for name, metrics in comparison.items()}),
+        '<ul class="verdict">' + "".join(f"<li>{html.escape(sentence)}</li>" for sentence in lead) + "</ul>",
+        "<h2>Side by side</h2>",
+        _comparison_table(comparison),
+        _note("Ore in top x %: share of the labelled ore voxels inside the x % of the volume with the highest "
+              "prospectivity (a random map captures x %). P-V: the threshold where the share of ore above it equals "
+              "the share of the volume below it. Certain / uncertain half: the AUC in the half of the volume where "
+              "the ensemble's members (a forest's trees) agree most / least; familiar / novel half: the same split "
+              "by novelty. A map that means something scores higher in the half it trusts. The best value of each "
+              "score is in bold."),
+        _image(_comparison_roc_figure(comparison, colours)),
+        _image(_comparison_success_figure(comparison, colours)),
+        _note("Success-rate curve: the share of ore captured when the volume is taken from the highest "
+              "prospectivity down. Right: the first quarter of the volume, where targets are chosen; dotted lines "
+              "at 5, 10 and 20 %."),
+        "<h2>Per level</h2>",
+        _image(_comparison_level_figure(comparison, colours)),
+        _note("A level with few ore voxels gives a noisy AUC; read the profile where the table counts many."),
+        _comparison_level_table(comparison),
+    ]
+    _write_html(path, f"mpm3d comparison of {len(comparison)} methods", body)
+
+
+def _comparison_value(metrics: dict, key):
+    value = metrics
+    for part in key if isinstance(key, tuple) else (key,):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _comparison_table(comparison: dict[str, dict]) -> str:
+    """A row per method, a column per score; the best of each score that has a better direction in bold."""
+    columns = [column for column in COMPARISON_COLUMNS
+               if any(_present(_comparison_value(metrics, column[1])) for metrics in comparison.values())]
+    formats = {"auc": lambda v: _fixed(v, 3), "share": _share, "fixed": lambda v: _fixed(v, 3)}
+    lines = ["<table>", '<tr><th class="key">method</th>'
+             + "".join(f"<th>{html.escape(heading)}</th>" for heading, *_ in columns) + "</tr>"]
+    best = {}
+    for heading, key, _, better in columns:
+        values = [v for v in (_comparison_value(m, key) for m in comparison.values()) if _present(v)]
+        if better and values:
+            best[heading] = max(values) if better == "high" else min(values)
+    for name, metrics in comparison.items():
+        cells = [f'<td class="key">{html.escape(name)}</td>']
+        for heading, key, kind, _ in columns:
+            value = _comparison_value(metrics, key)
+            text = html.escape(formats[kind](value) if _present(value) else MISSING)
+            cells.append(f"<td><b>{text}</b></td>" if _present(value) and best.get(heading) == value
+                         else f"<td>{text}</td>")
+        lines.append("<tr>" + "".join(cells) + "</tr>")
+    lines.append("</table>")
+    return "\n".join(lines)
+
+
+def _comparison_roc_figure(comparison: dict[str, dict], colours: dict[str, str]):
+    figure, axes = _new_figure()
+    figure.set_size_inches(6.0, 5.2)
+    for name, metrics in comparison.items():
+        axes.plot(metrics["roc"]["fpr"], metrics["roc"]["tpr"], color=colours[name],
+                  label=f"{name} (AUC {metrics['auc']:.3f})")
+    axes.plot([0, 1], [0, 1], color="grey", linestyle="--", label="random (AUC 0.5)")
+    axes.set(title="ROC curves", xlabel="false positive rate (share of barren voxels flagged)",
+             ylabel="true positive rate (share of ore voxels flagged)", xlim=(0, 1), ylim=(0, 1.02))
+    axes.set_aspect("equal")
+    axes.legend(loc="lower right")
+    return figure
+
+
+def _comparison_success_figure(comparison: dict[str, dict], colours: dict[str, str]):
+    """The whole success-rate curve and, beside it, the top quarter of the volume where targets are picked."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import PercentFormatter
+
+    figure = Figure(figsize=(10.0, 4.4), dpi=100)
+    FigureCanvasAgg(figure)
+    for k, (title, limit) in enumerate((("Success-rate curves", 1.0), ("The top quarter of the volume", 0.25))):
+        axes = figure.add_subplot(1, 2, k + 1)
+        for name, metrics in comparison.items():
+            success = metrics["success_rate"]
+            axes.plot(success["volume_share"], success["ore_share"], color=colours[name],
+                      label=f"{name} ({_share(metrics['capture_top10'])} in the top 10 %)")
+        axes.plot([0, limit], [0, limit], color="grey", linestyle="--", label="random")
+        if limit < 1:
+            for share in CAPTURE_SHARES:
+                axes.axvline(share, color="grey", linestyle=":", linewidth=0.8)
+        axes.set(title=title, xlabel="share of the volume, ranked by prospectivity", ylabel="share of ore captured",
+                 xlim=(0, limit), ylim=(0, 1.02))
+        axes.xaxis.set_major_formatter(PercentFormatter(1.0))
+        axes.yaxis.set_major_formatter(PercentFormatter(1.0))
+    axes.legend(loc="lower right", fontsize=8)
+    return figure
+
+
+def _comparison_level_figure(comparison: dict[str, dict], colours: dict[str, str]):
+    """Each method's AUC level by level, drawn down the depth as a geologist reads a section."""
+    figure, axes = _new_figure()
+    figure.set_size_inches(6.0, 5.5)
+    for name, metrics in comparison.items():
+        levels = metrics["levels"]
+        auc = [_number_or_nan(level["auc"]) for level in levels]
+        axes.plot(auc, [level["z"] for level in levels], color=colours[name], marker="o", markersize=3, label=name)
+    axes.axvline(0.5, color="grey", linestyle="--", label="random")
+    axes.set(title="AUC per level", xlabel="AUC of the level's labelled voxels", ylabel="elevation (m)")
+    axes.legend(loc="lower left", fontsize=8)
+    return figure
+
+
+def _comparison_level_table(comparison: dict[str, dict]) -> str:
+    levels = next(iter(comparison.values()))["levels"]
+    rows = ([level["z"], level["n_ore"], *(_fixed(metrics["levels"][k]["auc"], 3) for metrics in comparison.values())]
+            for k, level in enumerate(levels))
+    return _table(("z", "ore voxels", *(f"AUC {name}" for name in comparison)), rows)
 
 
 def write_metrics_json(path: str, metrics: dict) -> None:

@@ -224,29 +224,46 @@ def test_a_given_verdict_is_shown_as_given_and_the_extras_are_reported(tmp_path,
 
 
 def test_random_forest_report_shows_only_what_applies(tmp_path, shift):
+    names = list(shift["features"])
+    importance = np.random.default_rng(2).dirichlet(np.ones(len(names))).tolist()
     forest_history = [{"epoch": 1, "loss_label": None, "loss_domain": None, "lambda": None, "lr": None,
-                       "val_auc": 0.9123, "disc_acc": None, "patches_per_s": 40000.0, "seconds": 1.5}]
+                       "val_auc": 0.9123, "disc_acc": None, "patches_per_s": 40000.0, "seconds": 1.5,
+                       "trees": 200, "feature_importance": importance}]
     config = {"method": "rf", "patch_size": 9, "epochs": 20, "batch_size": 128, "learning_rate": 0.001,
-              "lambda_max": 1.0, "negative_ratio": 1.0, "val_fraction": 0.25, "device": "auto", "seed": 3}
-    meta = {**META, "method": "rf", "config": config, "best_epoch": 1}
+              "lambda_max": 1.0, "negative_ratio": 1.0, "val_fraction": 0.25, "device": "auto", "seed": 3,
+              "members": 3, "command": "train", "json_lines": True}
+    meta = {**META, "method": "rf", "feature_names": names, "config": config, "best_epoch": 1}
     path = tmp_path / "rf.html"
     write_training_report(str(path), forest_history, meta)
     text, parser = parse(path)
-    assert parser.alts == []  # no loss, schedule, validation or discriminator curves for one fit
+    # importances instead of loss, schedule, validation or discriminator curves over epochs of one fit
+    assert parser.alts == ["Feature importances (mean decrease in impurity)"]
     summary = dict(parser.tables[0])
     assert summary["source spatial-block validation AUC"] == "0.9123" and summary["seconds"] == "1.5"
     assert "best epoch" not in summary and "device" not in summary
+    assert dict(table_with(parser, "trees")) == {"trees": "200"}
+    ranked = table_with(parser, "feature")[1:]
+    assert sorted(name for name, _ in ranked) == sorted(names)
+    shown = [float(value) for _, value in ranked]
+    assert shown == sorted(shown, reverse=True) and sum(shown) == pytest.approx(1.0, abs=0.001 * len(names))
+    assert dict(ranked)[names[0]] == f"{importance[0]:.3f}"
     settings = dict(parser.tables[-1])
     assert settings == {"method": "rf", "negative_ratio": "1", "val_fraction": "0.25", "seed": "3"}
-    assert "Per epoch" not in text and "discriminator" not in text.lower()
+    assert "Per epoch" not in text and "discriminator" not in text.lower() and "loss" not in text.lower()
 
-    other_member = [{**forest_history[0], "val_auc": 0.88}]
-    write_training_report(str(path), forest_history, {**meta, "transfer": shift,
-                                                      "ensemble": [forest_history, other_member]})
+    write_training_report(str(path), forest_history, {**meta, "transfer": shift, "ensemble": [forest_history],
+                                                      "ensemble_spread": 0.1391})
     text, parser = parse(path)
-    assert parser.alts == ["Raw values: source and target", "After per-deposit standardisation (what the model sees)"]
+    assert parser.alts == ["Feature importances (mean decrease in impurity)", "Raw values: source and target",
+                           "After per-deposit standardisation (what the model sees)"]
     assert "Transfer from source to target" in text and "discriminator" not in text.lower()
-    assert table_with(parser, "member") == [["member", "source validation AUC"], ["1", "0.9123"], ["2", "0.88"]]
+    # the trees' spread is the forest's uncertainty, not members from other seeds
+    assert dict(table_with(parser, "trees"))["trees' mean spread of prospectivity on the target (SD)"] == "0.139"
+    assert "Ensemble members" not in text and not any("seed" in item for item in parser.items)
+
+    write_training_report(str(path), [{**forest_history[0], "feature_importance": None}], meta)
+    text, parser = parse(path)
+    assert parser.alts == [] and "No feature importances were recorded" in text
 
 
 def test_a_network_without_domain_head_hides_the_gradient_reversal(tmp_path):

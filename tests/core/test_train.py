@@ -70,7 +70,9 @@ def test_history_and_progress_events(profile_runs):
     assert all(e["stage"] == "train" and e["step"] == e["steps"] for e in epoch_ends)
     assert all(HISTORY_KEYS <= set(e) for e in epoch_ends)
     assert profile_runs["cnn"]["result"].history[0]["lambda"] is None
-    assert set(profile_runs["rf"]["result"].history[0]) == HISTORY_KEYS
+    forest_fit = profile_runs["rf"]["result"].history[0]
+    assert set(forest_fit) == HISTORY_KEYS | {"trees", "feature_importance"}
+    assert forest_fit["trees"] == 200 and sum(forest_fit["feature_importance"]) == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("method", ["dann_cta", "cnn"])

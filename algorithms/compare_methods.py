@@ -1,0 +1,65 @@
+"""Compare prospectivity methods: several predictions of one deposit scored against the same labels, one report.
+
+An algorithm of its own rather than several cubes in 'Evaluate prospectivity': Evaluate's outputs (AUC and
+captures as numbers) are one cube's, and Model Designer chains and scripts read them as such; a comparison
+has one row per method instead, and refuses what a single evaluation cannot see (one cube, cubes on
+different grids).
+"""
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterMultipleLayers,
+)
+
+from ..core.commands import compare_job
+from ..core.paths import absolute, check_distinct
+from .base import Mpm3dAlgorithm
+
+
+class CompareMethods(Mpm3dAlgorithm):
+    NAME = "compare_methods"
+    DISPLAY = "Compare prospectivity methods"
+    GROUP = "Modelling"
+    SUMMARY = (
+        "Scores several prospectivity cubes of the same deposit (one per method, e.g. DANN-CTA, CNN and random "
+        "forest) against the same known ore labels and writes one report: the ROC and success-rate curves of all "
+        "methods on one plot each, a table with a row per method (ROC AUC, share of ore captured in the top 5, 10 "
+        "and 20 % of the volume, P-V threshold and, where the predictions have them, mean uncertainty and the AUC "
+        "in the halves the uncertainty and novelty maps trust and distrust), and the AUC level by level. Labels "
+        "are used here only to score."
+    )
+
+    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
+        self.add(QgsProcessingParameterMultipleLayers("PROSPECTIVITY", "Prospectivity cubes (one per method)",
+                                                      QgsProcessing.TypeFile),
+                 "Two or more cubes written by 'Predict prospectivity' on the same cube. Each is named in the report "
+                 "by its model's method; two of one method by their folder and file name.")
+        self.add(QgsProcessingParameterFile("LABEL_CUBE", "Cube with labels (optional)", extension="nc",
+                                            optional=True),
+                 "A cube on the same grid with a label variable, e.g. the target cube stacked with its labels.")
+        self.add(QgsProcessingParameterMultipleLayers("LABEL_SLICES", "Label slices (optional)",
+                                                      QgsProcessing.TypeRaster, optional=True),
+                 "Alternatively, label rasters (1 ore, 0 barren, nodata unknown) named by elevation.")
+        self.add(QgsProcessingParameterFileDestination("OUTPUT_REPORT", "Comparison report", "HTML files (*.html)"),
+                 "The methods' curves on one plot each and their scores side by side.")
+        self.add(QgsProcessingParameterFileDestination("OUTPUT_JSON", "Metrics of every method (JSON)",
+                                                       "JSON files (*.json)", optional=True, createByDefault=True),
+                 "Every method's numbers and curves, for scripts.")
+        self.addOutput(QgsProcessingOutputNumber("METHODS", "Number of methods compared"))
+        self.addOutput(QgsProcessingOutputString("AUCS", "ROC AUC of each method"))
+
+    def execute(self, parameters, context, feedback):
+        cubes = [absolute(path, self.base_folder(context))
+                 for path in self.parameterAsFileList(parameters, "PROSPECTIVITY", context)]
+        label_cube = self.parameterAsFile(parameters, "LABEL_CUBE", context) or None
+        slices = self.layer_files(parameters, "LABEL_SLICES", context, feedback)
+        report = self.output_file(parameters, "OUTPUT_REPORT", context)
+        json_path = self.output_file(parameters, "OUTPUT_JSON", context) or None
+        check_distinct({"PROSPECTIVITY": cubes}, {"OUTPUT_REPORT": [report], "OUTPUT_JSON": [json_path or ""]})
+        outputs = compare_job(cubes, label_cube, report, json_path, self.progress(feedback), slices)
+        feedback.pushInfo(f"ROC AUC: {outputs['AUCS']}")
+        return outputs
