@@ -103,8 +103,10 @@ def test_forest_arrays_predict_like_scikit_learn():
     np.testing.assert_allclose(arrays.predict(probe), forest.predict_proba(probe)[:, 1], atol=1e-12)
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
-def test_cuda_without_a_gpu_is_a_clear_error():
-    with pytest.raises(Mpm3dError, match="device=cuda.*no CUDA device"):
+def test_cuda_without_a_gpu_is_a_clear_error(monkeypatch):
+    """What a machine without a GPU says; on one with CUDA, torch is told there is none."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(Mpm3dError, match=r"^CUDA was requested \(DEVICE set to cuda, device=cuda\) but torch reports "
+                                         r"no CUDA device; set DEVICE to auto \(which falls back to the CPU\) or cpu$"):
         resolve_device("cuda")
     assert resolve_device("auto").type == "cpu"

@@ -75,14 +75,29 @@ def test_history_and_progress_events(profile_runs):
     assert forest_fit["trees"] == 200 and sum(forest_fit["feature_importance"]) == pytest.approx(1.0)
 
 
+# Regression guards on the "test" profile at seed 0 (PROFILE_CONFIG): the figures this suite measured on 2 CPU
+# cores (profile_runs), and a tolerance of 0.05, so a drop of 0.1 fails. Source validation AUC (the chosen epoch),
+# then the target AUC scored on the target's labels after training: dann_cta 0.972 / 0.898, cnn 0.974 / 0.911,
+# rf 0.970 / 0.884.
+MEASURED_AUC = {"dann_cta": (0.972, 0.898), "cnn": (0.974, 0.911), "rf": (0.970, 0.884)}
+AUC_TOLERANCE = 0.05
+
+
 @pytest.mark.parametrize("method", ["dann_cta", "cnn"])
 def test_training_loss_falls_and_validation_is_good(profile_runs, method):
     result = profile_runs[method]["result"]
     losses = [h["loss_label"] for h in result.history]
     assert losses[-1] < 0.8 * losses[0]
-    assert result.val_auc > 0.85
     assert result.val_auc == max(h["val_auc"] for h in result.history)
     assert result.best_epoch == next(h["epoch"] for h in result.history if h["val_auc"] == result.val_auc)
+
+
+@pytest.mark.parametrize("method", ["dann_cta", "cnn", "rf"])
+def test_target_and_validation_auc_hold_their_measured_level(profile_runs, method):
+    """Not which method wins (that moves with the seed: the benchmark's question), but that none got worse."""
+    validation, target = MEASURED_AUC[method]
+    assert profile_runs[method]["result"].val_auc > validation - AUC_TOLERANCE
+    assert profile_runs[method]["target_auc"] > target - AUC_TOLERANCE
 
 
 # Measured on seeds 0-4 (data and training), 20 epochs, patch 5: the probe beside the plain cnn ends at
@@ -233,7 +248,9 @@ def test_bad_inputs_are_clear_errors(small_pair):
     only_ore = np.where(source.label == LABEL_BARREN, LABEL_ORE, source.label)
     _expect_error(dataclasses.replace(source, label=only_ore), target, r"no barren \(0\)")
     renamed = dataclasses.replace(target, feature_names=list(reversed(target.feature_names)))
-    with pytest.raises(Mpm3dError) as error:
+    with pytest.raises(Mpm3dError, match=r"^the SOURCE and TARGET cubes must have the same features in the same "
+                                         r"order; source: .* stack both deposits from slices with the same bands"
+                       ) as error:
         train(source, renamed, TrainConfig(epochs=1, device="cpu"))
     assert str(source.feature_names) in str(error.value) and str(renamed.feature_names) in str(error.value)
 
@@ -270,9 +287,38 @@ def test_constant_feature_is_named(small_pair):
     _expect_error(source, constant, "'fault_dip_change' has zero spread")
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
-def test_cuda_requested_without_a_gpu(small_pair):
-    _expect_error(*small_pair, "CUDA was requested", device="cuda")
+def test_cuda_requested_without_a_gpu(small_pair, monkeypatch):
+    """What training says on a machine without a GPU; on one with CUDA, torch is told there is none."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    _expect_error(*small_pair, r"^CUDA was requested \(DEVICE set to cuda, device=cuda\) but torch reports no CUDA "
+                               r"device; set DEVICE to auto \(which falls back to the CPU\) or cpu$", device="cuda")
+
+
+def test_training_steps_on_the_device_give_a_model_that_saves_and_predicts(small_pair, device, tmp_path):
+    """Two members trained on ``device`` (bf16 autocast on CUDA): each took steps away from its initial weights,
+    the weights come back on the CPU, and the model file holds exactly them."""
+    from core.model import ProspectivityNet, config_for_method
+    from core.modelfile import load_model, save_model
+
+    source, target = small_pair
+    config = TrainConfig(method="dann_cta", patch_size=5, epochs=1, batch_size=32, device=device, seed=6, members=2)
+    result = train(source, dataclasses.replace(target, label=None), config)
+    assert result.device == device and result.model.provenance["device"] == device
+    assert all(np.isfinite(h["loss_label"]) and np.isfinite(h["loss_domain"]) for h in result.history)
+    for member, run in zip(result.model.networks, result.members, strict=True):
+        torch.manual_seed(run.seed)
+        initial = ProspectivityNet(config_for_method("dann_cta", len(source.feature_names), 5)).state_dict()
+        weights = member.state_dict()
+        assert {v.device.type for v in weights.values()} == {"cpu"}
+        assert not all(torch.equal(weights[k], initial[k]) for k in weights)
+    save_model(str(tmp_path / "model.safetensors"), result.model)
+    loaded = load_model(str(tmp_path / "model.safetensors"))
+    for saved, trained in zip(loaded.networks, result.model.networks, strict=True):
+        first, second = saved.state_dict(), trained.state_dict()
+        assert all(torch.equal(first[k], second[k]) for k in first)
+    probability = loaded.predict_dense(target, device=device)
+    assert np.all(np.isfinite(probability[target.valid]))
+    assert 0 <= np.nanmin(probability) and np.nanmax(probability) <= 1
 
 
 def test_the_returned_weights_are_those_of_the_epoch_chosen(small_pair, monkeypatch):
