@@ -11,6 +11,7 @@ from qgis.core import (
 
 from ..core import jobs
 from ..core.errors import Mpm3dError
+from ..core.slices import parse_units
 from .base import Mpm3dAlgorithm
 
 
@@ -22,7 +23,7 @@ class StackSlices(Mpm3dAlgorithm):
         "Stacks one multi-band evidence raster per elevation level into a 3D cube file (NetCDF-4/CF, "
         "readable by GDAL, xarray and ParaView). Every slice must share the CRS, geotransform, size and band "
         "names; a mismatch stops with a message naming the slice and what differs. Levels are sorted top down; "
-        "nodata is kept as a mask."
+        "nodata is kept as a mask. Each feature keeps its units (from the bands' metadata, or UNITS)."
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
@@ -37,6 +38,11 @@ class StackSlices(Mpm3dAlgorithm):
                                               optional=True),
                  "One elevation per evidence slice in the same order, metres, positive up. Empty: the last "
                  "signed number in each file name (evidence_z-0450.tif gives -450).")
+        self.add(QgsProcessingParameterString("UNITS", "Units of the bands (optional)", optional=True),
+                 "band=unit pairs separated by commas, in UDUNITS notation, e.g. fault_distance=m, density=g/cm3, "
+                 "fault_dip=degree, alteration=1 (1: dimensionless). Written into the cube for every reader. "
+                 "Empty: the units the bands' own metadata gives (GDAL unit type), where it gives any; a band "
+                 "named here takes these units instead.")
         self.add(QgsProcessingParameterFileDestination("OUTPUT", "Cube file", "NetCDF cube (*.nc)"),
                  "The cube file to write.")
         self.addOutput(QgsProcessingOutputNumber("LEVELS", "Number of levels"))
@@ -51,10 +57,13 @@ class StackSlices(Mpm3dAlgorithm):
         except ValueError as exc:
             raise Mpm3dError(f"ELEVATIONS must be numbers of metres separated by commas (one per EVIDENCE slice), "
                              f"got '{text}'") from exc
+        units = parse_units(self.parameterAsString(parameters, "UNITS", context))
         output = self.output_file(parameters, "OUTPUT", context)
-        result = jobs.stack(evidence, output, labels, elevations, self.progress(feedback))
+        result = jobs.stack(evidence, output, labels, elevations, self.progress(feedback), units)
         for warning in result["WARNINGS"]:
             feedback.reportError(warning, False)
         feedback.pushInfo(f"{result['LEVELS']} levels from {result['ELEVATIONS'][0]:g} to "
-                          f"{result['ELEVATIONS'][-1]:g} m, features: {', '.join(result['FEATURES'])}")
+                          f"{result['ELEVATIONS'][-1]:g} m, features: "
+                          + ", ".join(f"{name} ({result['UNITS'].get(name, 'units unknown')})"
+                                      for name in result["FEATURES"]))
         return {"OUTPUT": output, "LEVELS": result["LEVELS"], "FEATURES": ",".join(result["FEATURES"])}

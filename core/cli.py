@@ -15,6 +15,7 @@ from .commands import add_model_commands, compare_job, finite, model_command_pat
 from .errors import Mpm3dError
 from .paths import absolute, check_distinct
 from .progress import Reporter
+from .slices import parse_units
 
 
 def _floats(text: str) -> list[float]:
@@ -43,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     stack.add_argument("--evidence", nargs="+", required=True, help="evidence rasters, one per level")
     stack.add_argument("--labels", nargs="*", help="label rasters in the same order (optional)")
     stack.add_argument("--elevations", type=_floats, help="comma-separated elevations (default: file names)")
+    stack.add_argument("--units", default="", help="band=unit pairs, e.g. 'fault_distance=m, density=g/cm3' "
+                                                   "(default: the bands' own unit metadata, where given)")
     stack.add_argument("--out", required=True, help="cube file (.nc)")
 
     export = commands.add_parser("export", help="write a cube file back to depth slices")
@@ -69,7 +72,7 @@ def run(args: argparse.Namespace, reporter: Reporter) -> dict:
     if args.command == "synth":
         return jobs.generate_pair(args.out, args.shape, tuple(args.voxel_size), args.seed, progress)
     if args.command == "stack":
-        return jobs.stack(args.evidence, args.out, args.labels, args.elevations, progress)
+        return jobs.stack(args.evidence, args.out, args.labels, args.elevations, progress, parse_units(args.units))
     if args.command == "export":
         return jobs.export(args.cube, args.out, args.prefix, args.variables, progress)
     return run_model_command(args, progress, reporter)

@@ -184,7 +184,7 @@ def transfer_section(source, target, result) -> dict:
 def predict_job(model_path: str, cube_path: str, out_cube: str, out_folder: str, prefix: str, device: str,
                 chunk_voxels: int, progress) -> dict:
     from .cubefile import CubeReader
-    from .jobs import write_prospectivity
+    from .jobs import prediction_attributes, write_prospectivity
     from .model import resolve_device
     from .modelfile import load_model
     from .predict import SlabSource, own_stats, predict_ensemble
@@ -217,8 +217,7 @@ def predict_job(model_path: str, cube_path: str, out_cube: str, out_folder: str,
                           f"extrapolates there); deposits told apart with AUC {summary['domain_auc']:.2f}")
     progress(0.92, "Writing the prospectivity cube and level rasters")
     outputs = write_prospectivity(out_cube, reader.grid, maps, out_folder, prefix,
-                                  attrs={"model": os.path.basename(model_path), "method": model.method,
-                                         "members": model.n_members, "cube": os.path.basename(cube_path)})
+                                  attrs=prediction_attributes(model, model_path, cube_path))
     outputs["WARNINGS"] += warnings
     progress(1.0, "Done")
     return outputs

@@ -1,9 +1,10 @@
 """The cube file: one self-describing NetCDF-4/CF file, written and read with GDAL's multidim API.
 
-Layout: coordinate variables z (elevation, positive up), y, x (voxel centres); one float32
-variable per feature over (z, y, x) with NaN as nodata and the CRS as a CF grid mapping; an
-optional int8 ``label`` (-1 unknown); a uint8 ``valid`` mask; any extra float32 variables such
-as ``prospectivity``. Feature order is kept in the global attribute ``mpm3d_features`` (JSON).
+Layout (CF-1.8): coordinate variables z (standard_name altitude, positive up; cubes of earlier
+versions say height and read the same), y, x (voxel centres); one float32 variable per feature over
+(z, y, x) with NaN as nodata, its units where known and the CRS as a CF grid mapping; an optional
+int8 ``label`` (-1 unknown); a uint8 ``valid`` mask; any extra float32 variables such as
+``prospectivity``. Feature order is kept in the global attribute ``mpm3d_features`` (JSON).
 Reading goes by level slabs, so a cube larger than memory can be streamed.
 
 The reader also takes a CF cube from another tool (x, y, z coordinate variables, float variables
@@ -77,9 +78,31 @@ def _string_attribute(obj, name: str, value: str) -> None:
     obj.CreateAttribute(name, [], gdal.ExtendedDataType.CreateString()).Write(value)
 
 
+def _numeric_attribute(obj, name: str, values: list[float], data_type: int) -> None:
+    """A numeric list attribute in the variable's own type, as CF asks of valid_range and flag_values."""
+    gdal, _ = gdal_modules()
+    obj.CreateAttribute(name, [len(values)], gdal.ExtendedDataType.Create(data_type)).Write(values)
+
+
+CONVENTIONS = "CF-1.8"
+# The maps a prediction writes: dimensionless, in [0, 1], described for a reader that knows nothing of mpm3d
+MAP_LONG_NAMES = {
+    "prospectivity": "prospectivity: probability of ore at the voxel",
+    "uncertainty": "uncertainty: spread of the ensemble members' prospectivity",
+    "novelty": "novelty: how unlike anything in the source deposit the evidence at the voxel is",
+}
+LABEL_FLAGS = ([0, 1], "barren ore")
+VALID_FLAGS = ([0, 1], "incomplete_evidence complete_evidence")
+
+
 def _write_netcdf(path: str, grid: Grid, srs, features, feature_names: list[str], var_names: list[str], label,
-                  extra: dict[str, np.ndarray], attrs: dict | None) -> None:
-    """The NetCDF-4 file itself; every GDAL object dies with this call, so the file is closed when it returns."""
+                  extra: dict[str, np.ndarray], attrs: dict | None, units: dict[str, str]) -> None:
+    """The NetCDF-4 file itself; every GDAL object dies with this call, so the file is closed when it returns.
+
+    CF-1.8 attributes say what a generic reader (xarray, ParaView, a CF checker) needs: z as altitude,
+    positive up; the CRS as a grid mapping on every data variable; units where known; the label's and
+    mask's flags; the maps' valid range.
+    """
     gdal, _ = gdal_modules()
     nz, ny, nx = grid.shape
     ds = gdal.GetDriverByName("netCDF").CreateMultiDimensional(path, [], ["FORMAT=NC4"])
@@ -93,34 +116,48 @@ def _write_netcdf(path: str, grid: Grid, srs, features, feature_names: list[str]
     for axis, values in (("z", grid.z), ("y", grid.y), ("x", grid.x)):
         coord = root.CreateMDArray(axis, [dims[axis]], f64)
         coord.Write(np.ascontiguousarray(values, dtype=np.float64))
+    # x and y get their standard names (projection_x/y_coordinate) and units from GDAL, but no axis attribute:
+    # VTK's CF reader (ParaView's) takes axis X and Y for longitude and latitude, and with its default
+    # "spherical coordinates" wraps a projected grid onto a globe. z's axis Z it reads as vertical.
     z_coord = root.OpenMDArray("z")
-    for key, value in (("standard_name", "height"), ("positive", "up"), ("axis", "Z"),
-                       ("long_name", "elevation of the depth slice")):
+    for key, value in (("standard_name", "altitude"), ("positive", "up"), ("axis", "Z"),
+                       ("long_name", "elevation of the level (depth slice), above the vertical datum")):
         _string_attribute(z_coord, key, value)
     z_coord.SetUnit("m")
     cube_dims = [dims["z"], dims["y"], dims["x"]]
     creation = ["COMPRESS=DEFLATE", "ZLEVEL=4", f"BLOCKSIZE=1,{ny},{nx}"]
 
-    def add_variable(name, data, dtype, fill, long_name, spatial=True):
+    def add_variable(name, data, dtype, fill, long_name, unit=None, valid_range=None, flags=None):
         var = root.CreateMDArray(name, cube_dims, gdal.ExtendedDataType.Create(dtype), creation)
         var.SetNoDataValueDouble(fill)
-        if spatial:
-            var.SetSpatialRef(srs)
+        var.SetSpatialRef(srs)
         _string_attribute(var, "long_name", long_name)
+        if unit:
+            var.SetUnit(unit)
+        if valid_range is not None:
+            _numeric_attribute(var, "valid_range", valid_range, dtype)
+        if flags is not None:
+            _numeric_attribute(var, "flag_values", flags[0], dtype)
+            _string_attribute(var, "flag_meanings", flags[1])
         var.Write(np.ascontiguousarray(data))
 
     for index, (name, var_name) in enumerate(zip(feature_names, var_names, strict=False)):
-        add_variable(var_name, features[index].astype(np.float32), gdal.GDT_Float32, float("nan"), name)
+        add_variable(var_name, features[index].astype(np.float32), gdal.GDT_Float32, float("nan"), name,
+                     units.get(name))
     for name, data in extra.items():
-        add_variable(name, np.asarray(data, np.float32), gdal.GDT_Float32, float("nan"), name)
+        described = name in MAP_LONG_NAMES
+        add_variable(name, np.asarray(data, np.float32), gdal.GDT_Float32, float("nan"),
+                     MAP_LONG_NAMES.get(name, name), "1" if described else units.get(name),
+                     [0.0, 1.0] if described else None)
     if label is not None:
         # int16 on disk: GDAL before 3.7 has no Int8 and would take an int8 buffer as unsigned
         add_variable("label", np.asarray(label, np.int16), gdal.GDT_Int16, -1,
-                     "ore label: 1 ore, 0 barren, -1 unknown")
+                     "ore label: 1 ore, 0 barren, -1 unknown", flags=LABEL_FLAGS)
     if features is not None and len(feature_names):
         valid = np.all(np.isfinite(features), axis=0).astype(np.uint8)
-        add_variable("valid", valid, gdal.GDT_Byte, 255, "1 where every feature has data", False)
-    meta = {"mpm3d_version": __version__, "mpm3d_features": json.dumps(feature_names),
+        add_variable("valid", valid, gdal.GDT_Byte, 255, "1 where every feature has data", flags=VALID_FLAGS)
+    meta = {"Conventions": CONVENTIONS, "source": f"mpm3d {__version__}", "mpm3d_version": __version__,
+            "mpm3d_features": json.dumps(feature_names),
             "mpm3d_variables": json.dumps(dict(zip(feature_names, var_names, strict=False)))}
     meta.update({f"mpm3d_{k}": v if isinstance(v, str) else json.dumps(v) for k, v in (attrs or {}).items()})
     for key, value in meta.items():
@@ -135,8 +172,10 @@ def write_cube(
     label: np.ndarray | None = None,
     extra: dict[str, np.ndarray] | None = None,
     attrs: dict | None = None,
+    units: dict[str, str] | None = None,
 ) -> str:
-    """Write a cube file atomically; ``extra`` holds more float32 (z, y, x) variables."""
+    """Write a cube file atomically; ``extra`` holds more float32 (z, y, x) variables, ``units`` the units of
+    features (by name) where known."""
     _, osr = gdal_modules()
     feature_names = list(feature_names or [])
     extra = dict(extra or {})
@@ -149,7 +188,7 @@ def write_cube(
     except RuntimeError as exc:
         raise Mpm3dError(f"The CRS '{grid.crs[:80]}' is not understood by GDAL") from exc
     with atomic_path(path) as tmp:
-        _write_netcdf(tmp, grid, srs, features, feature_names, var_names, label, extra, attrs)
+        _write_netcdf(tmp, grid, srs, features, feature_names, var_names, label, extra, attrs, dict(units or {}))
         _safe_files.add(_file_key(tmp))  # written here: no need to probe it when read back
     return path
 
@@ -403,6 +442,8 @@ class CubeReader:
             (coords["z"], coords["y"], coords["x"]), self._flip, strict=True))
         shape = (len(z), len(y), len(x))
         self._arrays = self._grid_arrays(arrays, shape)
+        self.units = {name: unit for name, var in zip(self.feature_names, self._feature_vars, strict=True)
+                      if _is_text(unit := self._arrays[var].GetUnit()) and unit.strip()}
         crs = ""
         for name in self._feature_vars + sorted(self._arrays):
             srs = self._arrays[name].GetSpatialRef()
@@ -545,7 +586,8 @@ class CubeReader:
         return self.read_variable("label").astype(np.int8) if self.has("label") else None
 
     def read_cube(self) -> Cube:
-        cube = Cube(self.grid, self.read_features(), list(self.feature_names), self.read_label())
+        cube = Cube(self.grid, self.read_features(), list(self.feature_names), self.read_label(),
+                    units=dict(self.units))
         internal = {"mpm3d_features", "mpm3d_variables", "mpm3d_version"}
         cube.attrs = {k[len("mpm3d_"):]: v for k, v in self.attrs.items()
                       if k.startswith("mpm3d_") and k not in internal}
@@ -560,4 +602,4 @@ def read_cube(path: str) -> Cube:
 def save_cube(path: str, cube: Cube, attrs: dict | None = None) -> str:
     """Write a Cube object (features and labels) to a cube file."""
     return write_cube(path, cube.grid, cube.features, cube.feature_names, cube.label,
-                      attrs={**cube.attrs, **(attrs or {})})
+                      attrs={**cube.attrs, **(attrs or {})}, units=cube.units)

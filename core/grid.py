@@ -66,6 +66,7 @@ class Cube:
     feature_names: list[str]
     label: np.ndarray | None = None
     attrs: dict = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)  # feature name -> units (UDUNITS), where known
 
     def __post_init__(self) -> None:
         self.features = np.asarray(self.features, dtype=np.float32)

@@ -45,18 +45,21 @@ def generate_pair(folder: str, shape: tuple[int, int, int], voxel_size: tuple[fl
 
 
 def stack(evidence: Sequence[str], output: str, labels: Sequence[str] | None = None,
-          elevations: Sequence[float] | None = None, on_progress: Progress = _quiet) -> dict:
-    """Depth slices -> cube file; returns the cube path, level count, features and any warnings."""
+          elevations: Sequence[float] | None = None, on_progress: Progress = _quiet,
+          units: dict[str, str] | None = None) -> dict:
+    """Depth slices -> cube file; returns the cube path, level count, features, their units and any warnings.
+
+    ``units`` (band name -> unit) overrides what the bands' metadata says."""
     warnings: list[str] = []
     cube = read_slices(evidence, elevations, labels, on_progress=lambda f: on_progress(0.8 * f, "Reading slices"),
-                       on_warning=warnings.append)
+                       on_warning=warnings.append, units=units)
     attrs, note = level_spacing(cube.grid.z)
     if note:
         warnings.append(note)
     on_progress(0.85, "Writing the cube")
     save_cube(output, cube, attrs={"sources": [os.path.basename(p) for p in evidence], **attrs})
     on_progress(1.0, "Done")
-    return {"OUTPUT": output, "LEVELS": len(cube.grid.z), "FEATURES": cube.feature_names,
+    return {"OUTPUT": output, "LEVELS": len(cube.grid.z), "FEATURES": cube.feature_names, "UNITS": cube.units,
             "ELEVATIONS": cube.grid.z.tolist(), "HAS_LABELS": cube.label is not None, "WARNINGS": warnings}
 
 
@@ -125,6 +128,20 @@ def write_prospectivity(cube_path: str, grid, maps: dict[str, np.ndarray], folde
             outputs[MAP_OUTPUTS[name]] = rasters
             outputs["WARNINGS"] += stale_files_warning(level_files(folder, level_prefix), rasters, "OUTPUT_FOLDER")
     return outputs
+
+
+def prediction_attributes(model, model_path: str, cube_path: str) -> dict:
+    """What a prospectivity cube records of its making, so that it can be traced without the run's log: the
+    model (method, absolute file, features, ensemble members), its training as the model file records it, and
+    the cube predicted. What a model file of an earlier version does not record is left out, not guessed."""
+    attrs = {"model": os.path.abspath(model_path), "method": model.method, "members": model.n_members,
+             "model_features": list(model.feature_names), "cube": os.path.abspath(cube_path)}
+    recorded = {"trained": "training_date", "seed": "training_seed", "source": "training_source",
+                "target": "training_target"}
+    if model.networks:  # a forest's provenance holds epochs too, but it trains none
+        recorded["epochs"] = "training_epochs"
+    attrs.update({name: model.provenance[key] for key, name in recorded.items() if key in model.provenance})
+    return attrs
 
 
 MAP_OUTPUTS = {"prospectivity": "OUTPUT_LAYERS", "uncertainty": "UNCERTAINTY_LAYERS", "novelty": "NOVELTY_LAYERS"}

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -39,7 +40,8 @@ def save_model(path: str, model: TrainedModel, source_description: str | None = 
                target_description: str | None = None) -> None:
     """Write ``model`` to ``path`` atomically (beside it first, then renamed into place).
 
-    The descriptions of the training data, where given, go into the provenance as "source" and "target".
+    The descriptions of the training data, where given, go into the provenance as "source" and "target";
+    the date of training (UTC), as "trained", when the first save of a model stamps it.
     """
     if model.networks:
         tensors = {MEMBER_PREFIX.format(index) + k: np.ascontiguousarray(v.detach().cpu().numpy())
@@ -51,6 +53,7 @@ def save_model(path: str, model: TrainedModel, source_description: str | None = 
     if model.source_sample is not None:
         tensors.update({SOURCE_SAMPLE + k: np.ascontiguousarray(v) for k, v in model.source_sample._asdict().items()})
     provenance = dict(model.provenance)
+    provenance.setdefault("trained", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     for role, description in (("source", source_description), ("target", target_description)):
         if description is not None:
             provenance[role] = description

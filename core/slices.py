@@ -192,6 +192,7 @@ class _Slice(_Reference):
         super().__init__(os.path.basename(path), ds.GetProjection(), geotransform, (width, height))
         self.bands = [ds.GetRasterBand(i + 1).GetDescription() or f"band_{i + 1}" for i in range(ds.RasterCount)]
         self.nodata = [ds.GetRasterBand(i + 1).GetNoDataValue() for i in range(ds.RasterCount)]
+        self.units = [(ds.GetRasterBand(i + 1).GetUnitType() or "").strip() for i in range(ds.RasterCount)]
         for i in range(ds.RasterCount):
             band = ds.GetRasterBand(i + 1)
             if gdal.DataTypeIsComplex(band.DataType):
@@ -318,16 +319,60 @@ def _read_labels(infos: Sequence[_Slice], ref: _Reference) -> np.ndarray:
     return np.stack(levels)
 
 
+def parse_units(text: str) -> dict[str, str]:
+    """UNITS as typed, ``band=unit`` pairs separated by commas or semicolons, as a dict (empty text: none)."""
+    units: dict[str, str] = {}
+    for item in (part.strip() for part in text.replace(";", ",").split(",")):
+        if not item:
+            continue
+        band, _, unit = item.partition("=")
+        if not (band.strip() and unit.strip()):
+            raise Mpm3dError(f"UNITS must be band=unit pairs separated by commas (e.g. fault_distance=m, "
+                             f"density=g/cm3, fault_dip=degree), got '{item}'")
+        if band.strip() in units:
+            raise Mpm3dError(f"UNITS gives the band '{band.strip()}' twice; give each band's units once")
+        units[band.strip()] = unit.strip()
+    return units
+
+
+def _feature_units(infos: Sequence[_Slice], given: dict[str, str], warn: Callable[[str], None]) -> dict[str, str]:
+    """Each band's units: UNITS where given, else the slices' band metadata (GDAL's unit type), where any says.
+
+    Slices that disagree on a band's units are refused: the levels of one feature would not be comparable.
+    """
+    bands = infos[0].bands
+    unknown = [band for band in given if band not in bands]
+    if unknown:
+        raise Mpm3dError(f"UNITS names {', '.join(repr(b) for b in unknown)}, not a band of the EVIDENCE slices "
+                         f"(bands: {', '.join(bands)}); name the bands by their descriptions")
+    units = {}
+    for index, band in enumerate(bands):
+        found = {info.units[index]: info.name for info in infos if info.units[index]}
+        if len(found) > 1:
+            shown = ", ".join(f"'{unit}' in {name}" for unit, name in found.items())
+            raise Mpm3dError(f"EVIDENCE band '{band}' has different units in different slices ({shown}): convert "
+                             "the slices to one unit, or correct the band metadata, and stack again.")
+        stored = next(iter(found), "")
+        if band in given and stored and given[band] != stored:
+            warn(f"UNITS gives '{given[band]}' for band '{band}', whose slices say '{stored}'; the cube stores "
+                 f"'{given[band]}'.")
+        if given.get(band, stored):
+            units[band] = given.get(band, stored)
+    return units
+
+
 def read_slices(
     paths: Sequence[str],
     elevations: Sequence[float] | None = None,
     label_paths: Sequence[str] | None = None,
     on_progress: Callable[[float], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
+    units: dict[str, str] | None = None,
 ) -> Cube:
     """Stack depth slices (and optional label slices in the same order) into a Cube, top level first.
 
-    Messages name the slices by the parameters of the stacking algorithm (EVIDENCE, LABELS, ELEVATIONS).
+    Messages name the slices by the parameters of the stacking algorithm (EVIDENCE, LABELS, ELEVATIONS,
+    UNITS). ``units`` (band name -> unit) overrides the units the bands' metadata gives.
     """
     warn = on_warning or (lambda _: None)
     if not paths:
@@ -357,6 +402,7 @@ def read_slices(
     if len(set(ref.bands)) != len(ref.bands):
         raise Mpm3dError(f"Band names of EVIDENCE slice {ref.name} repeat ({ref.bands}): give each evidence band "
                          "its own description.")
+    feature_units = _feature_units(infos, dict(units or {}), warn)
     order = sorted(range(len(paths)), key=lambda i: -elevations[i])
     names = [infos[i].name for i in order]
     features = np.empty((len(ref.bands), len(paths), ref.size[1], ref.size[0]), np.float32)
@@ -383,7 +429,7 @@ def read_slices(
         _check_same_order(_names_elevations(label_paths), elevations, label_paths, "LABELS slice",
                           "Give the LABELS slices in the order of the EVIDENCE slices, one per level.")
         label = _read_labels([_Slice(label_paths[i], "LABELS") for i in order], ref)
-    cube = Cube(grid, features, list(ref.bands), label)
+    cube = Cube(grid, features, list(ref.bands), label, units=feature_units)
     for message in _suspect_values(cube, names) + _content_problems(cube, names):
         warn(message)
     return cube
