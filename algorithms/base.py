@@ -184,6 +184,12 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
         path = super().parameterAsFileOutput(parameters, name, context)
         return absolute(path, self.base_folder(context)) if path else path
 
+    def file_list(self, parameters, name, context) -> list[str]:
+        """The files of a multiple-file parameter made absolute, never opened as layers (QGIS would open a
+        cube file in its own process as a mesh)."""
+        folder = self.base_folder(context)
+        return [absolute(path, folder) for path in self.parameterAsFileList(parameters, name, context)]
+
     def folder_value(self, parameters, name, context) -> str | None:
         """An output folder made absolute; None for a temporary one (made only when used)."""
         folder = self.parameterAsString(parameters, name, context)
@@ -210,6 +216,9 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
                     outputs[name] = [path]
             elif isinstance(definition, QgsProcessingParameterFile):
                 inputs[name] = [self.parameterAsFile(parameters, name, context)]
+            elif isinstance(definition, QgsProcessingParameterMultipleLayers) and \
+                    definition.layerType() == QgsProcessing.TypeFile:
+                inputs[name] = self.file_list(parameters, name, context)
             elif isinstance(definition, QgsProcessingParameterMultipleLayers):
                 inputs[name] = [_layer_path(layer) for layer in self.parameterAsLayerList(parameters, name, context)]
             elif isinstance(definition, (QgsProcessingParameterRasterLayer, QgsProcessingParameterVectorLayer,

@@ -16,7 +16,6 @@ from qgis.core import (
 )
 
 from ..core.commands import compare_job
-from ..core.paths import absolute, check_distinct
 from .base import Mpm3dAlgorithm
 
 
@@ -53,13 +52,11 @@ class CompareMethods(Mpm3dAlgorithm):
         self.addOutput(QgsProcessingOutputString("AUCS", "ROC AUC of each method"))
 
     def execute(self, parameters, context, feedback):
-        cubes = [absolute(path, self.base_folder(context))
-                 for path in self.parameterAsFileList(parameters, "PROSPECTIVITY", context)]
+        cubes = self.file_list(parameters, "PROSPECTIVITY", context)
         label_cube = self.parameterAsFile(parameters, "LABEL_CUBE", context) or None
         slices = self.layer_files(parameters, "LABEL_SLICES", context, feedback)
         report = self.output_file(parameters, "OUTPUT_REPORT", context)
         json_path = self.output_file(parameters, "OUTPUT_JSON", context) or None
-        check_distinct({"PROSPECTIVITY": cubes}, {"OUTPUT_REPORT": [report], "OUTPUT_JSON": [json_path or ""]})
         outputs = compare_job(cubes, label_cube, report, json_path, self.progress(feedback), slices)
         feedback.pushInfo(f"ROC AUC: {outputs['AUCS']}")
         return outputs
