@@ -15,7 +15,7 @@ from .base import WorkerAlgorithm
 MODEL_EXTENSION = ".safetensors"
 
 METHODS = [
-    ("dann_cta", "DANN-CTA: domain adaptation with triple attention (recommended)"),
+    ("dann_cta", "DANN-CTA: domain adaptation with triple attention (the paper's method)"),
     ("dann", "DANN: domain adaptation, no attention"),
     ("cta", "CTA: triple attention, no domain adaptation"),
     ("cnn", "CNN: plain 3D CNN (source only)"),
