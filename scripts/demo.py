@@ -1,8 +1,8 @@
 """`make demo`: the whole chain headless through qgis_process on the bundled synthetic deposits.
 
 generate -> stack source (with labels) and target (without) -> train each method (an ensemble of 3
-networks, or the forest) -> predict the target (prospectivity, uncertainty, novelty) -> evaluate against
-the target labels (scoring only) -> a QGIS project with the results.
+networks, or the forest) -> predict the target (prospectivity, uncertainty, novelty) -> evaluate each against
+the target labels (scoring only) and compare the methods in one report -> a QGIS project with the results.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ import qgis_process  # noqa: E402
 
 METHODS = ("dann_cta", "cnn", "rf")
 METHOD_INDEX = {"dann_cta": 0, "dann": 1, "cta": 2, "cnn": 3, "rf": 4}  # order of the METHOD enum
+# Uncertainty and novelty of each prediction, and whether they mean something: the target AUC in the half of the
+# volume each calls trustworthy against the other half (target labels score there, nothing else).
+TRUST_KEYS = ("mean_uncertainty", "uncertainty_halves", "novel_share", "novelty_halves")
 
 
 def step(algorithm: str, parameters: dict, profile: str) -> dict:
@@ -69,9 +72,17 @@ def main() -> None:
             "OUTPUT_JSON": os.path.join(folder, "metrics.json")}, profile)
         scores[method] = {"target_auc": scored["AUC"], "capture_top10": scored["CAPTURE_TOP10"],
                           "source_val_auc": model["VAL_AUC"], "members": model["MEMBERS"],
-                          "levels": predicted["OUTPUT_FOLDER"], "prefix": f"{method}_prospectivity",
-                          "report": scored["OUTPUT_REPORT"], "training_report": model["OUTPUT_REPORT"],
-                          **trust_figures(predicted["OUTPUT_CUBE"], labelled_target)}
+                          "prediction": predicted["OUTPUT_CUBE"], "levels": predicted["OUTPUT_FOLDER"],
+                          "prefix": f"{method}_prospectivity", "report": scored["OUTPUT_REPORT"],
+                          "training_report": model["OUTPUT_REPORT"]}
+    compared = step("compare_methods", {
+        "PROSPECTIVITY": [s["prediction"] for s in scores.values()], "LABEL_SLICES": data["TARGET_LABELS"],
+        "OUTPUT_REPORT": os.path.join(out, "comparison_report.html"),
+        "OUTPUT_JSON": os.path.join(out, "comparison.json")}, profile)
+    with open(compared["OUTPUT_JSON"], encoding="utf-8") as handle:
+        comparison = json.load(handle)
+    for method, s in scores.items():  # how far to trust each map, as the comparison measured it
+        s.update({key: comparison[method][key] for key in TRUST_KEYS})
     best = os.path.join(out, "dann_cta", "prospectivity.nc")
     targets = step("extract_targets", {"PROSPECTIVITY": best, "THRESHOLD_MODE": 1, "THRESHOLD": 5, "MIN_VOXELS": 5,
                                        "LABEL_CUBE": labelled_target,
@@ -97,31 +108,14 @@ def main() -> None:
     for method, s in scores.items():
         print(f"  {method:<10} {s['mean_uncertainty']:>16.3f} {_pair(s['uncertainty_halves']):>27} "
               f"{s['novel_share']:>12.1%} {_pair(s['novelty_halves']):>24}")
-    print(f"\nLevel rasters:       {scores['dann_cta']['levels']}")
+    print(f"\nComparison report:   {compared['OUTPUT_REPORT']} (every method's curves on one plot, scores side by "
+          "side)")
+    print(f"Level rasters:       {scores['dann_cta']['levels']}")
     print(f"Evaluation report:   {scores['dann_cta']['report']}")
     print(f"Exploration targets: {targets['OUTPUT']} ({targets['TARGETS']} bodies, top 5 % of the volume)")
     print(f"3D voxels:           {voxels['OUTPUT']} ({voxels['VOXELS']} voxels with p >= 0.5)")
     print(f"QGIS project:        {project}")
     print(f"Open it with `qgis {project}`; View > 3D Map View shows the voxels and targets in depth.")
-
-
-def trust_figures(prediction: str, labelled_target: str) -> dict:
-    """Uncertainty and novelty of a prediction, and whether they mean something: the target AUC in the half of
-    the volume each calls trustworthy against the other half (target labels score here, nothing else)."""
-    import numpy as np
-
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from core.cubefile import CubeReader
-    from core.metrics import auc_by_halves
-
-    cube = CubeReader(prediction, "PROSPECTIVITY")
-    label = CubeReader(labelled_target, "LABEL_CUBE").read_label()
-    probability, uncertainty = cube.read_variable("prospectivity"), cube.read_variable("uncertainty")
-    novelty = cube.read_variable("novelty")
-    return {"mean_uncertainty": float(np.nanmean(uncertainty)),
-            "uncertainty_halves": auc_by_halves(probability, label, uncertainty),
-            "novel_share": float(np.nanmean(novelty > 0.5) if np.isfinite(novelty).any() else np.nan),
-            "novelty_halves": auc_by_halves(probability, label, novelty)}
 
 
 def _pair(halves: dict) -> str:
