@@ -164,3 +164,21 @@ def test_auc_by_halves_scores_each_half_of_the_volume_on_its_own():
     assert halves["ore_low"] == int(label[:2].sum()) and halves["ore_high"] == int(label[2:].sum())
     label[:2] = 0
     assert auc_by_halves(prospectivity, label, by)["auc_low"] is None
+
+
+def test_trust_summary_reports_only_the_maps_a_prediction_has():
+    from core.metrics import auc_by_halves, trust_summary
+
+    rng = np.random.default_rng(1)
+    label = rng.integers(0, 2, (3, 8, 8)).astype(np.int8)
+    prospectivity = rng.random(label.shape)
+    uncertainty = rng.random(label.shape) * 0.2
+    novelty = rng.random(label.shape)
+    novelty[0] = np.nan  # no novelty on the top level: it counts neither as novel nor as familiar
+    assert trust_summary(prospectivity, label) == {}
+    assert set(trust_summary(prospectivity, label, uncertainty=uncertainty)) == {"mean_uncertainty",
+                                                                                 "uncertainty_halves"}
+    summary = trust_summary(prospectivity, label, uncertainty, novelty)
+    assert summary["mean_uncertainty"] == pytest.approx(uncertainty.mean())
+    assert summary["novel_share"] == pytest.approx(np.mean(novelty[1:] > 0.5))
+    assert summary["novelty_halves"] == auc_by_halves(prospectivity, label, novelty)
