@@ -7,13 +7,14 @@ import sys
 from processing.core.ProcessingConfig import ProcessingConfig, Setting
 
 from ..core.paths import PLUGIN_DIR
+from .environment import OTHER_PACKAGES, PROBE_ANSWER, PYTORCH_INDEX, TORCH_VERSION, WORKER_PROBE
+from .process import child_process, venv_python
 
 GROUP = "mpm3d"
 PYTHON_SETTING = "MPM3D_PYTHON"
 DEVICE_SETTING = "MPM3D_DEVICE"
 DEVICES = ["auto", "cuda", "cpu"]
-TORCH_PIN = "torch==2.13.0"
-PROBE_ANSWER = "mpm3d worker ready"
+SETUP_ALGORITHM = "mpm3d:setup_worker"
 
 
 def default_python() -> str:
@@ -22,7 +23,7 @@ def default_python() -> str:
     sys.executable is not trusted: inside qgis_process it was seen pointing at whatever
     python3 came first on PATH rather than QGIS's own Python.
     """
-    venv = os.path.join(PLUGIN_DIR, ".venv", "bin", "python")
+    venv = venv_python(os.path.join(PLUGIN_DIR, ".venv"))
     if os.path.exists(venv):
         return venv
     if sys.platform == "win32":
@@ -57,8 +58,22 @@ def default_device() -> str:
     return value if value in DEVICES else "auto"
 
 
-def install_hint(python: str) -> str:
-    return f'{python} -m pip install {TORCH_PIN} safetensors==0.4.5 "numpy<2"'
+SETUP_ADVICE = (f"Run 'Set up the PyTorch environment' (Processing Toolbox > mpm3d > Setup, or qgis_process run "
+                f"{SETUP_ALGORITHM}), which installs PyTorch and selects it here.")
+
+
+def pip_hint(python: str) -> str:
+    """The pip command for those who prefer it, naming the CPU build: a plain ``pip install torch`` on Linux
+    pulls gigabytes of CUDA libraries."""
+    cpu = "" if sys.platform == "darwin" else f"+cpu --extra-index-url {PYTORCH_INDEX}cpu"
+    return (f"Or install it into this Python yourself: \"{python}\" -m pip install torch=={TORCH_VERSION}{cpu} "
+            f"{' '.join(OTHER_PACKAGES)}")
+
+
+def set_worker_python(python: str) -> None:
+    """Make ``python`` the worker interpreter (saved in the user's settings) and forget earlier checks of it."""
+    ProcessingConfig.setSettingValue(PYTHON_SETTING, python)
+    _checked.pop(python, None)
 
 
 _checked: dict[str, str] = {}
@@ -70,12 +85,13 @@ def check_worker_python(python: str | None = None) -> str:
     if python in _checked:
         return _checked[python]
     if not os.path.isfile(python):
-        problem = (f"The worker Python '{python}' does not exist. Set it in Processing > Options > Providers > "
-                   "mpm3d, or set the environment variable MPM3D_PYTHON.")
+        problem = (f"The worker Python '{python}' does not exist. {SETUP_ADVICE} Or set another in Processing > "
+                   "Options > Providers > mpm3d, or in the environment variable MPM3D_PYTHON.")
     else:
-        probe = f"import torch, safetensors, numpy; from osgeo import gdal; print({PROBE_ANSWER!r})"
+        child = child_process([python, "-c", WORKER_PROBE])
         try:
-            run = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=120)
+            run = subprocess.run(child.command, env=child.env, capture_output=True, text=True, timeout=120,
+                                 stdin=subprocess.DEVNULL, creationflags=child.creationflags)
             answered = PROBE_ANSWER in run.stdout
             error = "" if answered else (run.stderr.strip().splitlines() or ["no answer"])[-1]
         except (OSError, subprocess.SubprocessError) as exc:
@@ -83,11 +99,10 @@ def check_worker_python(python: str | None = None) -> str:
         if answered:
             problem = ""
         elif "Error" in error:  # a Python that lacks a package
-            problem = (f"The worker Python '{python}' cannot run mpm3d ({error}). Install PyTorch there with: "
-                       f"{install_hint(python)}")
+            problem = f"The worker Python '{python}' cannot run mpm3d ({error}). {SETUP_ADVICE} {pip_hint(python)}"
         else:
-            problem = (f"The worker Python '{python}' did not answer as a Python interpreter would ({error}). Set "
-                       "the Python that has PyTorch in Processing > Options > Providers > mpm3d, or the environment "
-                       "variable MPM3D_PYTHON.")
+            problem = (f"The worker Python '{python}' did not answer as a Python interpreter would ({error}). "
+                       f"{SETUP_ADVICE} Or set the Python that has PyTorch in Processing > Options > Providers > "
+                       "mpm3d, or in the environment variable MPM3D_PYTHON.")
     _checked[python] = problem
     return problem

@@ -5,26 +5,14 @@ when the job ends, and the torch environment may differ from QGIS's own Python.
 """
 
 import json
-import os
-import queue
 import shutil
-import subprocess
 import tempfile
-import threading
-import time
 
 from qgis.core import QgsProcessingException
 
 from ..core.atomic import KEEP_PREVIOUS_ENV, RUN_ID_ENV, new_folders, new_run_id, settle_run
+from .process import watch, worker_process
 from .settings import PLUGIN_DIR, check_worker_python, worker_python
-
-CANCEL_GRACE_S = 3.0
-
-
-def _pump(stream, lines: queue.Queue) -> None:
-    for line in iter(stream.readline, ""):
-        lines.put(line)
-    lines.put(None)
 
 
 def run_core(arguments, feedback, outputs=(), memory_hint="", python=None) -> dict:
@@ -46,13 +34,11 @@ def run_core(arguments, feedback, outputs=(), memory_hint="", python=None) -> di
     outputs = [path for path in outputs if path]
     folders = [folder for path in outputs for folder in new_folders(path)]
     run = new_run_id()
-    env = dict(os.environ, PYTHONUNBUFFERED="1", **{RUN_ID_ENV: run, KEEP_PREVIOUS_ENV: "1"})
-    env.pop("PYTHONHOME", None)
-    command = worker_command(python, arguments)
-    feedback.pushDebugInfo("Worker: " + " ".join(command))
+    child = worker_process(python, arguments, PLUGIN_DIR, extra_env={RUN_ID_ENV: run, KEEP_PREVIOUS_ENV: "1"})
+    feedback.pushDebugInfo("Worker: " + " ".join(child.command))
     workdir = tempfile.mkdtemp(prefix="mpm3d_worker_")
     try:
-        returncode, result, error, cancelled, stderr_tail = _supervise(command, env, workdir, feedback)
+        returncode, result, error, cancelled, stderr_tail = _supervise(child, workdir, feedback)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     finished = returncode == 0 and result is not None
@@ -79,57 +65,31 @@ def run_core(arguments, feedback, outputs=(), memory_hint="", python=None) -> di
     return result
 
 
-def worker_command(python: str, arguments) -> list[str]:
-    """The core's command line in ``python``, importing the core from the plugin folder whatever the
-    working directory holds (a folder named ``core`` there must not shadow it)."""
-    bootstrap = f"import sys; sys.path.insert(0, {PLUGIN_DIR!r}); from core.cli import main; sys.exit(main())"
-    return [python, "-c", bootstrap, *[str(a) for a in arguments]]
-
-
-def _supervise(command, env, workdir, feedback):
+def _supervise(child, workdir, feedback):
     """Run the worker, relay its events, stop it on Cancel; returns what it said and how it ended."""
-    with tempfile.TemporaryFile(mode="w+") as stderr:
-        process = subprocess.Popen(command, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=stderr,
-                                   text=True, bufsize=1)
-        lines: queue.Queue = queue.Queue()
-        threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True).start()
-        result, error = None, None
-        cancelled = False
-        while True:
-            if feedback.isCanceled() and not cancelled:
-                cancelled = True
-                process.terminate()
-                feedback.pushInfo("Cancelling: stopping the worker process.")
-                deadline = time.monotonic() + CANCEL_GRACE_S
-            if cancelled and process.poll() is None and time.monotonic() > deadline:
-                process.kill()
-            try:
-                line = lines.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            if line is None:
-                break
-            event = _parse(line)
-            if event is None:
-                feedback.pushConsoleInfo(line.rstrip())
-            elif event.get("event") == "progress":
-                if event.get("fraction") is not None:
-                    feedback.setProgress(100.0 * float(event["fraction"]))
-                if event.get("message"):
-                    feedback.setProgressText(event["message"])
-            elif event.get("event") == "log":
-                feedback.pushInfo(event.get("message", ""))
-            elif event.get("event") == "warning":
-                feedback.reportError(event.get("message", ""), False)
-            elif event.get("event") == "result":
-                result = event.get("outputs", {})
-            elif event.get("event") == "error":
-                error = event
-        process.wait()
-        process.stdout.close()
-        stderr.seek(0)
-        stderr_tail = stderr.read()[-2000:]
-    return process.returncode, result, error, cancelled, stderr_tail
+    said = {"result": None, "error": None}
+
+    def relay(line: str) -> None:
+        event = _parse(line)
+        if event is None:
+            feedback.pushConsoleInfo(line.rstrip())
+        elif event.get("event") == "progress":
+            if event.get("fraction") is not None:
+                feedback.setProgress(100.0 * float(event["fraction"]))
+            if event.get("message"):
+                feedback.setProgressText(event["message"])
+        elif event.get("event") == "log":
+            feedback.pushInfo(event.get("message", ""))
+        elif event.get("event") == "warning":
+            feedback.reportError(event.get("message", ""), False)
+        elif event.get("event") == "result":
+            said["result"] = event.get("outputs", {})
+        elif event.get("event") == "error":
+            said["error"] = event
+
+    finished = watch(child, relay, feedback.isCanceled, cwd=workdir,
+                     on_cancel=lambda: feedback.pushInfo("Cancelling: stopping the worker process."))
+    return finished.returncode, said["result"], said["error"], finished.cancelled, finished.stderr_tail
 
 
 def _parse(line: str):

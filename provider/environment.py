@@ -1,0 +1,323 @@
+"""The worker's Python environment, made from the Python QGIS runs on: which PyTorch build, from where, and how.
+
+Pure Python (no qgis import): the algorithm 'Set up the PyTorch environment' is a thin shell around
+``create_environment``. The environment is a virtual environment with the system site packages, because
+the worker reads and writes rasters with QGIS's own GDAL and numpy; it is built in a folder beside the
+target and renamed into place only once it works, so that a Cancel or a failure leaves nothing half made.
+"""
+
+from __future__ import annotations
+
+import json
+import ntpath
+import os
+import posixpath
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from .process import child_process, venv_python, watch
+
+TORCH_VERSION = "2.13.0"
+OTHER_PACKAGES = ("safetensors==0.4.5",)
+PYTORCH_INDEX = "https://download.pytorch.org/whl/"
+# CUDA builds of torch on the PyTorch index, newest first, with the oldest driver (major, minor) each runs on
+# (NVIDIA's CUDA toolkit release notes, table 3, for Linux and Windows).
+CUDA_BUILDS = (("cu130", {"linux": (580, 65), "win32": (580, 88)}),
+               ("cu128", {"linux": (570, 26), "win32": (570, 65)}),
+               ("cu126", {"linux": (560, 28), "win32": (560, 76)}))
+BUILD_CHOICES = ("auto", "cpu", "cuda")
+# What the worker imports: the answer line says it did.
+PROBE_ANSWER = "mpm3d worker ready"
+WORKER_PROBE = f"import torch, safetensors, numpy; from osgeo import gdal; print({PROBE_ANSWER!r})"
+BASE_PROBE = ("import json, sys, importlib.util, numpy; from osgeo import gdal; print(json.dumps({'version': "
+              "list(sys.version_info[:2]), 'numpy': numpy.__version__, "
+              "'ensurepip': importlib.util.find_spec('ensurepip') is not None}))")
+RECORD = "mpm3d-environment.json"
+# Shares of the progress bar: make the venv, update pip, install the packages, check the result.
+STEPS = {"venv": (0.0, 0.1), "pip": (0.1, 0.15), "install": (0.15, 0.95), "check": (0.95, 1.0)}
+STEP_NAMES = {"venv": "Making the virtual environment", "pip": "Updating pip", "install": "Installing the packages",
+              "check": "Checking the environment"}
+
+
+class SetupError(Exception):
+    """The environment could not be made; the message says why and what to do."""
+
+
+class SetupCancelled(SetupError):
+    """Cancel was pressed; nothing was left behind."""
+
+
+@dataclass(frozen=True)
+class TorchBuild:
+    """Which torch wheel to install and the extra index that holds it (None: the user's own index)."""
+
+    name: str
+    requirement: str
+    index_url: str | None
+    reason: str
+
+
+def driver_version(nvidia_smi_output: str | None) -> tuple[int, int] | None:
+    """The NVIDIA driver's (major, minor) from ``nvidia-smi`` (its table, or
+    ``--query-gpu=driver_version --format=csv,noheader``); None without a working driver."""
+    text = nvidia_smi_output or ""
+    found = re.search(r"Driver Version:\s*(\d+)\.(\d+)", text) or re.match(r"\s*(\d+)\.(\d+)", text)
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
+def nvidia_smi_output(environ: Mapping[str, str] | None = None) -> str | None:
+    """What ``nvidia-smi`` says about the driver; None where there is none or it fails."""
+    child = child_process(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"], environ)
+    try:
+        run = subprocess.run(child.command, env=child.env, capture_output=True, text=True, timeout=30,
+                             stdin=subprocess.DEVNULL, creationflags=child.creationflags)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return run.stdout if run.returncode == 0 else None
+
+
+def torch_build(choice: str, nvidia_smi_output: str | None, platform: str = sys.platform) -> TorchBuild:
+    """The torch build for ``choice`` (auto, cpu, cuda) on ``platform``, given what ``nvidia-smi`` printed
+    (None when it is missing). auto takes the newest CUDA build the driver runs, else the CPU build: an
+    unpinned ``pip install torch`` on Linux pulls several GB of CUDA libraries even where no GPU is."""
+    if choice not in BUILD_CHOICES:
+        raise SetupError(f"BUILD must be one of {', '.join(BUILD_CHOICES)}, not {choice!r}.")
+    if platform == "darwin":
+        if choice == "cuda":
+            raise SetupError("PyTorch has no CUDA build for macOS; choose auto or cpu (Apple GPUs are used through "
+                             "the standard build).")
+        return TorchBuild("pypi", f"torch=={TORCH_VERSION}", None, "macOS: the standard build from PyPI")
+    cpu = TorchBuild("cpu", f"torch=={TORCH_VERSION}+cpu", PYTORCH_INDEX + "cpu", "")
+    if choice == "cpu":
+        return _with_reason(cpu, "CPU build, as chosen")
+    driver = driver_version(nvidia_smi_output)
+    if driver is None:
+        if choice == "cuda":
+            raise SetupError("BUILD cuda: no NVIDIA driver answered (nvidia-smi is missing or failed); install the "
+                             "NVIDIA driver, or choose the CPU build.")
+        return _with_reason(cpu, "CPU build: no NVIDIA GPU found (nvidia-smi is missing or failed)")
+    for tag, minimum in CUDA_BUILDS:
+        if driver >= minimum["win32" if platform == "win32" else "linux"]:
+            return TorchBuild(tag, f"torch=={TORCH_VERSION}+{tag}", PYTORCH_INDEX + tag,
+                              f"CUDA build {tag} for NVIDIA driver {driver[0]}.{driver[1]}")
+    oldest = CUDA_BUILDS[-1][1]["win32" if platform == "win32" else "linux"]
+    too_old = (f"NVIDIA driver {driver[0]}.{driver[1]} is older than the {oldest[0]}.{oldest[1]} the oldest CUDA "
+               f"build of torch {TORCH_VERSION} needs")
+    if choice == "cuda":
+        raise SetupError(f"BUILD cuda: {too_old}; update the driver, or choose the CPU build.")
+    return _with_reason(cpu, f"CPU build: {too_old}")
+
+
+def _with_reason(build: TorchBuild, reason: str) -> TorchBuild:
+    return TorchBuild(build.name, build.requirement, build.index_url, reason)
+
+
+def base_python_candidates(prefix: str, executable: str, version: Sequence[int], platform: str = sys.platform
+                           ) -> list[str]:
+    """Where the Python QGIS runs on may be, best first. ``sys.executable`` itself never: inside QGIS it is
+    qgis.exe (Windows) or the QGIS application, and in qgis_process it was seen naming whatever python3
+    came first on PATH. Windows (OSGeo4W, standalone installer): python3.exe beside qgis.exe in the
+    installation's bin folder, then the prefix's python.exe; Linux: the prefix's bin; macOS QGIS.app: also
+    the bin folder beside the application's executable."""
+    paths = ntpath if platform == "win32" else posixpath
+    here = paths.dirname(executable)
+    if platform == "win32":
+        found = [paths.join(here, "python3.exe"), paths.join(prefix, "python.exe"), paths.join(prefix, "python3.exe")]
+    else:
+        names = [f"python{version[0]}.{version[1]}", f"python{version[0]}"]
+        found = [paths.join(folder, name) for folder in (paths.join(prefix, "bin"), paths.join(here, "bin"))
+                 for name in names]
+    return list(dict.fromkeys(found))
+
+
+@dataclass(frozen=True)
+class BasePython:
+    """A Python an environment can be made from, as it answered."""
+
+    path: str
+    version: tuple[int, int]
+    numpy: str
+    ensurepip: bool
+
+
+def probe_base(python: str, environ: Mapping[str, str] | None = None) -> BasePython | None:
+    """What ``python`` answers about itself (version, numpy, GDAL, ensurepip); None when it is not a Python
+    that has QGIS's numpy and GDAL."""
+    if not os.path.isfile(python):
+        return None
+    child = child_process([python, "-c", BASE_PROBE], environ)
+    try:
+        run = subprocess.run(child.command, env=child.env, capture_output=True, text=True, timeout=60,
+                             stdin=subprocess.DEVNULL, creationflags=child.creationflags)
+        answer = json.loads(run.stdout.strip().splitlines()[-1])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
+    return BasePython(python, tuple(answer["version"]), answer["numpy"], answer["ensurepip"])
+
+
+def find_base_python(candidates: Sequence[str], version: Sequence[int],
+                     environ: Mapping[str, str] | None = None) -> BasePython:
+    """The first candidate that runs, is QGIS's Python version and has numpy and GDAL."""
+    for candidate in candidates:
+        base = probe_base(candidate, environ)
+        if base is not None and base.version == tuple(version[:2]):
+            return base
+    raise SetupError(f"No Python {version[0]}.{version[1]} with numpy and GDAL was found among "
+                     f"{', '.join(candidates)}; give the Python QGIS runs on as BASE_PYTHON.")
+
+
+def pip_install_command(python: str, requirements: Sequence[str], build: TorchBuild | None,
+                        wheel_folder: str | None, raw_progress: bool) -> list[str]:
+    """``python -m pip install`` for ``requirements``: from ``wheel_folder`` alone (offline) when given, else
+    from the user's own index plus the PyTorch index of ``build``."""
+    command = [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
+               "--progress-bar", "raw" if raw_progress else "off"]
+    if wheel_folder:
+        command += ["--no-index", "--find-links", wheel_folder]
+    elif build is not None and build.index_url:
+        command += ["--extra-index-url", build.index_url]
+    return command + list(requirements)
+
+
+def pip_progress(line: str) -> tuple[float | None, str | None]:
+    """One line of pip's output as (fraction of the current download or None, message worth showing or None)."""
+    text = line.strip()
+    raw = re.fullmatch(r"Progress (\d+) of (\d+)", text)
+    if raw:
+        total = int(raw.group(2))
+        return (int(raw.group(1)) / total if total else None), None
+    if text.startswith(("Collecting ", "Downloading ", "Installing collected packages", "Successfully installed",
+                        "Requirement already satisfied", "ERROR", "WARNING")) or "Downloading " in text[:40]:
+        return None, text
+    return None, None
+
+
+def pip_supports_raw_progress(version_line: str) -> bool:
+    """``--progress-bar raw`` (pip 24.1+) prints machine-readable download progress."""
+    found = re.match(r"pip (\d+)\.(\d+)", version_line.strip())
+    return bool(found) and (int(found.group(1)), int(found.group(2))) >= (24, 1)
+
+
+Report = Callable[[float | None, str], None]
+
+
+def create_environment(target: str, base: BasePython, build: TorchBuild, report: Report,
+                       cancelled: Callable[[], bool], wheel_folder: str | None = None,
+                       requirements: Sequence[str] | None = None, environ: Mapping[str, str] | None = None,
+                       platform: str = sys.platform) -> str:
+    """Make the worker's environment at ``target`` and return its interpreter.
+
+    It is built in a hidden folder beside ``target`` and renamed into place only once the worker's imports
+    work there; on Cancel or failure that folder is removed, and an environment already at ``target`` stays
+    as it was until the new one replaces it. ``report(fraction, message)`` receives the progress (0..1).
+    """
+    target = os.path.abspath(target)
+    _check_target(target)
+    parent, name = os.path.split(target)
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f".{name}.building-", dir=parent)
+    try:
+        _build(staging, base, build, report, cancelled, wheel_folder, requirements, environ, platform)
+        _swap_into_place(staging, target, platform)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    python = venv_python(target, platform)
+    report(1.0, f"The PyTorch environment is ready: {python}")
+    return python
+
+
+def _build(staging, base, build, report, cancelled, wheel_folder, requirements, environ, platform) -> None:
+    if not base.ensurepip:
+        raise SetupError(f"{base.path} cannot make virtual environments (its ensurepip module is missing). On "
+                         "Debian or Ubuntu install it with: sudo apt install python3-venv")
+    run = _runner(report, cancelled, environ, platform)
+    report(STEPS["venv"][0], f"Making a virtual environment from {base.path}")
+    run("venv", [base.path, "-m", "venv", "--system-site-packages", staging])
+    python = venv_python(staging, platform)
+    report(STEPS["pip"][0], "Updating pip (for download progress)")
+    run("pip", pip_install_command(python, ["--upgrade", "pip"], build, wheel_folder, False), must_succeed=False)
+    version = run("pip", [python, "-m", "pip", "--version"], must_succeed=False)
+    requirements = list(requirements or [build.requirement, *OTHER_PACKAGES]) + [f"numpy=={base.numpy}"]
+    report(STEPS["install"][0], f"Installing {', '.join(requirements)} ({build.reason or build.name})")
+    run("install", pip_install_command(python, requirements, build, wheel_folder, pip_supports_raw_progress(version)))
+    report(STEPS["check"][0], "Checking that the worker's imports work")
+    answer = run("check", [python, "-c", WORKER_PROBE], must_succeed=False)
+    if PROBE_ANSWER not in answer:
+        raise SetupError(f"The new environment cannot import what the worker needs: {answer.strip()[-800:]}")
+    with open(os.path.join(staging, RECORD), "w", encoding="utf-8") as record:
+        json.dump({"base_python": base.path, "torch_build": build.name, "requirements": requirements,
+                   "wheel_folder": wheel_folder}, record, indent=1)
+
+
+def _runner(report: Report, cancelled: Callable[[], bool], environ, platform):
+    """A function that runs one step's command with its output relayed to ``report``; returns the output."""
+    def run(step: str, command: list[str], must_succeed: bool = True) -> str:
+        start, end = STEPS[step]
+        seen: list[str] = []
+        shown = [start]
+
+        def relay(line: str) -> None:
+            seen.append(line)
+            fraction, message = pip_progress(line)
+            if fraction is not None:
+                shown[0] = max(shown[0], start + (end - start) * fraction)
+            if fraction is not None or message:
+                report(shown[0], message or "")
+
+        finished = watch(child_process(command, environ, platform), relay, cancelled, merge_stderr=True)
+        if finished.cancelled:
+            raise SetupCancelled("Cancelled; no environment was made, an earlier one is as it was.")
+        output = "".join(seen)
+        if finished.returncode != 0 and must_succeed:
+            raise SetupError(f"{STEP_NAMES[step]} failed (exit status {finished.returncode}); nothing was left "
+                             f"behind. The last messages: {output.strip()[-1500:]}")
+        return output
+    return run
+
+
+def _check_target(target: str) -> None:
+    """An existing ``target`` is replaced only when it is an environment (or empty), never a folder of files."""
+    if os.path.isfile(target):
+        raise SetupError(f"FOLDER {target} is a file; give a folder for the environment.")
+    if os.path.isdir(target) and os.listdir(target) and not os.path.isfile(os.path.join(target, "pyvenv.cfg")):
+        raise SetupError(f"FOLDER {target} holds files and is not a Python environment; choose an empty or new "
+                         "folder.")
+
+
+def _swap_into_place(staging: str, target: str, platform: str) -> None:
+    """Rename the finished environment onto ``target``; the one it replaces goes only after that worked."""
+    old = None
+    if os.path.isdir(target):
+        old = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.old-", dir=os.path.dirname(target))
+        os.rmdir(old)
+        os.replace(target, old)
+    try:
+        os.replace(staging, target)
+    except OSError:
+        if old is not None:
+            os.replace(old, target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    if platform != "win32":
+        _repoint_scripts(os.path.join(target, "bin"), staging, target)
+
+
+def _repoint_scripts(folder: str, staging: str, target: str) -> None:
+    """Scripts in the environment (pip, activate) name the folder they were made in; name ``target`` instead.
+    The worker itself runs ``python -m``, which does not depend on them."""
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        if os.path.islink(path) or not os.path.isfile(path):
+            continue
+        with open(path, "rb") as handle:
+            content = handle.read()
+        if staging.encode() in content:
+            with open(path, "wb") as handle:
+                handle.write(content.replace(staging.encode(), target.encode()))
