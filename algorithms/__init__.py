@@ -7,7 +7,6 @@ from .extract_targets import ExtractTargets
 from .generate_synthetic import GenerateSyntheticPair
 from .predict_prospectivity import PredictProspectivity
 from .setup_worker import SetupWorker
-from .setup_worker import SetupWorker
 from .stack_slices import StackSlices
 from .train_model import TrainModel
 from .voxelise_samples import VoxeliseSamples
