@@ -93,9 +93,8 @@ def epoch_scores(net: ProspectivityNet, probe: SelectionProbe, source_patches: P
 
 def mean_entropy(logits: np.ndarray) -> float:
     """Mean binary entropy (nats) of the predictions: confident maps score low."""
-    p = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
-    p = np.clip(p, 1e-7, 1 - 1e-7)
-    return float(np.mean(-(p * np.log(p) + (1 - p) * np.log(1 - p))))
+    z = logits.astype(np.float64)
+    return float(np.mean(np.logaddexp(0.0, z) - z / (1.0 + np.exp(-z))))  # softplus(z) - z p, stable for any z
 
 
 def deep_embedded_validation(source_embedding: np.ndarray, target_embedding: np.ndarray,
