@@ -1,4 +1,4 @@
-"""Extract exploration targets: connected high-prospectivity bodies as ranked 3D points."""
+"""Extract exploration targets: distinct high-prospectivity bodies as ranked 3D points and plan footprints."""
 
 import numpy as np
 from qgis.core import (
@@ -6,6 +6,7 @@ from qgis.core import (
     QgsFeatureSink,
     QgsField,
     QgsFields,
+    QgsFillSymbol,
     QgsGeometry,
     QgsGraduatedSymbolRenderer,
     QgsMarkerSymbol,
@@ -21,32 +22,51 @@ from qgis.core import (
     QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QVariant
+from qgis.PyQt.QtGui import QColor
 
 from ..core.cubefile import CubeReader
 from ..core.errors import Mpm3dError
-from ..core.targets import COMPANIONS, extract_targets
-from .base import PROSPECTIVITY_COLOURS, Mpm3dAlgorithm, cube_crs, read_prospectivity_cube, style_when_loaded
+from ..core.targets import COMPANIONS, DEFAULT_MIN_DROP, extract_targets
+from .base import Mpm3dAlgorithm, cube_crs, read_prospectivity_cube, style_when_loaded
 
-THRESHOLD_MODES = ["Probability at or above the threshold", "Top N % of the volume (threshold = N)"]
+# The two ways to cut, each with its own parameter, so a number can only mean one thing.
+CUT_BY = ["Top percentage of the volume (TOP_PERCENT)", "Probability at or above MIN_PROBABILITY"]
+CUT_PARAMETERS = ("TOP_PERCENT", "MIN_PROBABILITY")
+DEFAULTS = {"TOP_PERCENT": 5.0, "MIN_PROBABILITY": 0.5}
 
-# (first rank, last rank, marker size in mm) of the legend bands: the best targets stand out in colour and size.
-RANK_BANDS = [(1, 1, 6.0), (2, 3, 5.0), (4, 5, 4.2), (6, 10, 3.5), (11, None, 2.8)]
+# (first rank, last rank, marker size in mm, colour) of the legend bands: the best targets stand out in colour
+# and size. Reds to pale pinks: no colour of the prospectivity (viridis), uncertainty (oranges) or novelty
+# (purples) ramps, so a target never reads as a probability.
+RANK_BANDS = [(1, 1, 6.0, "#e41a1c"), (2, 3, 5.0, "#f768a1"), (4, 5, 4.2, "#fa9fb5"), (6, 10, 3.5, "#fcc5c0"),
+              (11, None, 2.8, "#fde0dd")]
 
-FIELDS = [("rank", QVariant.Int), ("volume_m3", QVariant.Double), ("n_voxels", QVariant.Int),
-          ("mean_prob", QVariant.Double), ("max_prob", QVariant.Double), ("top_z", QVariant.Double),
-          ("bottom_z", QVariant.Double), ("ore_share", QVariant.Double), ("known_ore", QVariant.Int),
-          ("mean_uncertainty", QVariant.Double), ("mean_novelty", QVariant.Double)]
+FIELDS = [("rank", QVariant.Int), ("centroid_x", QVariant.Double), ("centroid_y", QVariant.Double),
+          ("centroid_z", QVariant.Double), ("top_z", QVariant.Double), ("bottom_z", QVariant.Double),
+          ("depth_m", QVariant.Double), ("volume_m3", QVariant.Double), ("n_voxels", QVariant.Int),
+          ("mean_prob", QVariant.Double), ("max_prob", QVariant.Double), ("mass_above_cut", QVariant.Double),
+          ("footprint_m2", QVariant.Double), ("open_at_depth", QVariant.Bool), ("at_edge", QVariant.Bool),
+          ("ore_share", QVariant.Double), ("known_ore", QVariant.Int), ("mean_uncertainty", QVariant.Double),
+          ("mean_novelty", QVariant.Double)]
+# The core's name of each field's value where it differs.
+VALUES = {"centroid_x": "x", "centroid_y": "y", "centroid_z": "z", "known_ore": "known_ore_voxels"}
 
 
-def rank_renderer(n_targets: int) -> QgsGraduatedSymbolRenderer:
-    """Rank bands coloured with the shared ramp, rank 1 in its brightest colour."""
+def rank_renderer(n_targets: int, polygons: bool = False) -> QgsGraduatedSymbolRenderer:
+    """Rank bands in the targets' own palette, rank 1 strongest: markers for the points, outlined
+    half-transparent fills for the footprints."""
     ranges = []
-    for (first, last, size), colour in zip(RANK_BANDS, reversed(PROSPECTIVITY_COLOURS), strict=True):
+    for first, last, size, colour in RANK_BANDS:
         if first > n_targets:
             break
         last = max(n_targets, first) if last is None else last
-        symbol = QgsMarkerSymbol.createSimple({"name": "circle", "color": colour, "size": str(size),
-                                               "outline_color": "black"})
+        if polygons:
+            fill = QColor(colour)
+            fill.setAlpha(110)
+            symbol = QgsFillSymbol.createSimple({"color": fill.name(QColor.HexArgb), "outline_color": colour,
+                                                 "outline_width": "0.6"})
+        else:
+            symbol = QgsMarkerSymbol.createSimple({"name": "circle", "color": colour, "size": str(size),
+                                                   "outline_color": "black"})
         label = f"Rank {first}" if first == last else f"Ranks {first}-{last}"
         ranges.append(QgsRendererRange(first, last, symbol, label))
     return QgsGraduatedSymbolRenderer("rank", ranges)
@@ -57,27 +77,45 @@ class ExtractTargets(Mpm3dAlgorithm):
     DISPLAY = "Extract exploration targets"
     GROUP = "Targeting"
     SUMMARY = (
-        "Cuts a prospectivity cube at a probability or at the top N % of its volume, joins the voxels above the "
-        "cut into 3D bodies (voxels touching by a face, an edge or a corner belong together, so a dipping ore "
-        "shoot stays one body) and writes one 3D point per body at its probability-weighted centre. Bodies are "
-        "ranked by probability mass (sum of probability over the body), so a large confident body comes before "
-        "a single bright voxel. With a label cube, each target also gets the share of its known voxels that are "
-        "ore: a target without known ore is a new one."
+        "Cuts a prospectivity cube at the top N % of its volume (or at a probability), splits the voxels above the "
+        "cut into distinct bodies around their probability peaks (a seeded watershed: a peak is a target of its own "
+        "when the probability drops by at least MIN_DROP between it and any higher peak, so one connected cloud "
+        "along a structure becomes the shoots you would drill one by one) and writes one 3D point per body at its "
+        "probability-weighted centre, plus its outline in plan. Bodies are ranked by their probability mass above "
+        "the cut (the sum of probability minus the cut over the body): high probability counts, a voxel just above "
+        "the cut adds almost nothing; ties go to the higher maximum, then the shallower top. Each target says "
+        "whether it is open at depth (reaches the model's floor) or at the edge (reaches a side), where it may "
+        "continue outside the model. With a label cube, each target also gets the share of its known voxels that "
+        "are ore: a target without known ore is a new one."
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
         self.add(QgsProcessingParameterFile("PROSPECTIVITY", "Prospectivity cube", extension="nc"),
                  "A cube written by 'Predict prospectivity' (variable 'prospectivity').")
-        self.add(QgsProcessingParameterEnum("THRESHOLD_MODE", "Cut by", THRESHOLD_MODES, defaultValue=0),
-                 "Probability: voxels at or above the threshold probability. Top N %: the most prospective N % of "
-                 "the voxels with a prediction (ties at the cut are all kept).")
-        self.add(QgsProcessingParameterNumber("THRESHOLD", "Threshold (probability, or N %)",
-                                              QgsProcessingParameterNumber.Double, 0.5, minValue=0.0, maxValue=100.0),
-                 "A probability between 0 and 1 when cutting by probability; a percentage of the volume (above 0, "
-                 "at most 100) when cutting by the top N %.")
+        self.add(QgsProcessingParameterEnum("CUT_BY", "Cut by", CUT_BY, defaultValue=0),
+                 "Top percentage: the most prospective TOP_PERCENT % of the voxels with a prediction (ties at the "
+                 "cut are all kept), whatever the probabilities' calibration. Probability: voxels at or above "
+                 "MIN_PROBABILITY. Only the chosen rule's parameter is used.")
+        self.add(QgsProcessingParameterNumber("TOP_PERCENT", "Top percentage of the volume (%)",
+                                              QgsProcessingParameterNumber.Double, DEFAULTS["TOP_PERCENT"],
+                                              minValue=0.0, maxValue=100.0),
+                 "Used when cutting by the top percentage: a share of the predicted volume, above 0 and at most "
+                 "100 (5 keeps the most prospective 5 %).")
+        self.add(QgsProcessingParameterNumber("MIN_PROBABILITY", "Minimum probability",
+                                              QgsProcessingParameterNumber.Double, DEFAULTS["MIN_PROBABILITY"],
+                                              minValue=0.0, maxValue=1.0),
+                 "Used when cutting by probability: voxels with a prospectivity at or above it (0 to 1).")
+        self.add(QgsProcessingParameterNumber("MIN_DROP", "Minimum probability drop between targets",
+                                              QgsProcessingParameterNumber.Double, DEFAULT_MIN_DROP, minValue=0.0,
+                                              maxValue=1.0),
+                 "Two probability highs are separate targets when the probability between them (the saddle) is at "
+                 "least this much lower than the lower high; otherwise they are one body. Smaller: more, smaller "
+                 "targets; 1: no splitting (connected bodies). On the demo's prediction 0.02-0.05 give the same "
+                 "plunging shoots (18-14 bodies) and 0.1 merges them back into one body through the whole model.")
         self.add(QgsProcessingParameterNumber("MIN_VOXELS", "Minimum body size (voxels)",
                                               QgsProcessingParameterNumber.Integer, 5, minValue=1),
-                 "Bodies with fewer voxels are dropped as noise.")
+                 "A high with fewer voxels where it meets a larger body is merged into it; a body that stays "
+                 "smaller is dropped as noise.")
         self.add(QgsProcessingParameterNumber("MAX_UNCERTAINTY", "Maximum uncertainty (optional)",
                                               QgsProcessingParameterNumber.Double, None, optional=True, minValue=0.0,
                                               maxValue=0.5),
@@ -89,20 +127,30 @@ class ExtractTargets(Mpm3dAlgorithm):
                  "A cube on the same grid with a label variable (1 ore, 0 barren, unknown elsewhere), e.g. from "
                  "'Voxelise drill-hole samples to labels'; fills ore_share and known_ore.")
         self.add(QgsProcessingParameterFeatureSink("OUTPUT", "Targets", QgsProcessing.TypeVectorPoint),
-                 "One PointZ feature per body, in the cube's CRS, with rank, volume_m3, n_voxels, mean_prob, "
-                 "max_prob, top_z, bottom_z (elevations in metres), ore_share (share of the body's known voxels "
-                 "that are ore; empty without labels or known voxels), known_ore (number of known ore voxels), and "
-                 "mean_uncertainty and mean_novelty over the body where the cube has them.")
+                 "One PointZ feature per target at its probability-weighted centre, in the cube's CRS, with: rank; "
+                 "centroid_x/y/z; top_z and bottom_z (elevations of its highest and lowest level, m); depth_m (of its "
+                 "top below the highest level with a prediction in its columns); volume_m3 and n_voxels; mean_prob "
+                 "and max_prob; mass_above_cut (the ranking score); footprint_m2 (area in plan); open_at_depth (it "
+                 "reaches the model's floor: it may continue deeper); at_edge (it reaches a side of the model); "
+                 "ore_share (share of its known voxels that are ore; empty without labels or known voxels) and "
+                 "known_ore (known ore voxels); mean_uncertainty and mean_novelty where the cube has them.")
+        self.add(QgsProcessingParameterFeatureSink("OUTPUT_FOOTPRINTS", "Target footprints",
+                                                   QgsProcessing.TypeVectorPolygon, optional=True,
+                                                   createByDefault=True),
+                 "The outline in plan of each target (the union of its voxels' cells seen from above), as a "
+                 "MultiPolygon with the same fields as the targets: where to site collars.")
         self.addOutput(QgsProcessingOutputNumber("TARGETS", "Number of targets"))
 
     def execute(self, parameters, context, feedback):
         reader = read_prospectivity_cube(self, parameters, context)
         grid = reader.grid
-        by_top_percent = self.parameterAsEnum(parameters, "THRESHOLD_MODE", context) == 1
-        threshold = self.parameterAsDouble(parameters, "THRESHOLD", context)
-        if not by_top_percent and threshold > 1:
-            raise Mpm3dError(f"THRESHOLD {threshold:g} is not a probability (0-1); to keep the top {threshold:g} % "
-                             "of the volume, set THRESHOLD_MODE to the top N %.")
+        mode = self.parameterAsEnum(parameters, "CUT_BY", context)
+        used, unused = CUT_PARAMETERS[mode], CUT_PARAMETERS[1 - mode]
+        value = self.parameterAsDouble(parameters, used, context)
+        if parameters.get(unused) not in (None, "") and \
+                self.parameterAsDouble(parameters, unused, context) != DEFAULTS[unused]:
+            feedback.reportError(f"{unused} is not used: CUT_BY is '{CUT_BY[mode]}'. To cut by {unused}, set CUT_BY "
+                                 f"to {1 - mode} ('{CUT_BY[1 - mode]}').", False)
         label = self._labels(self.parameterAsFile(parameters, "LABEL_CUBE", context), grid)
         max_uncertainty = (self.parameterAsDouble(parameters, "MAX_UNCERTAINTY", context)
                            if parameters.get("MAX_UNCERTAINTY") not in (None, "") else None)
@@ -110,11 +158,12 @@ class ExtractTargets(Mpm3dAlgorithm):
             raise Mpm3dError(f"MAX_UNCERTAINTY: the PROSPECTIVITY cube {reader.path} has no 'uncertainty' variable; "
                              "predict with a model of several members (ENSEMBLE_MEMBERS) or a random forest, or leave "
                              "MAX_UNCERTAINTY empty.")
-        feedback.setProgressText("Finding connected bodies")
+        feedback.setProgressText("Separating bodies around their probability peaks")
         targets = extract_targets(reader.read_variable("prospectivity"), grid,
-                                  threshold=None if by_top_percent else threshold,
-                                  top_percent=threshold if by_top_percent else None,
-                                  min_voxels=self.parameterAsInt(parameters, "MIN_VOXELS", context), label=label,
+                                  threshold=value if used == "MIN_PROBABILITY" else None,
+                                  top_percent=value if used == "TOP_PERCENT" else None,
+                                  min_voxels=self.parameterAsInt(parameters, "MIN_VOXELS", context),
+                                  min_drop=self.parameterAsDouble(parameters, "MIN_DROP", context), label=label,
                                   companions={name: reader.read_variable(name) for name in COMPANIONS
                                               if reader.has(name)},
                                   max_uncertainty=max_uncertainty)
@@ -122,34 +171,46 @@ class ExtractTargets(Mpm3dAlgorithm):
         fields = QgsFields()
         for name, kind in FIELDS:
             fields.append(QgsField(name, kind))
-        sink, dest_id = self.parameterAsSink(parameters, "OUTPUT", context, fields, QgsWkbTypes.PointZ,
-                                             cube_crs(grid, "PROSPECTIVITY"))
+        crs = cube_crs(grid, "PROSPECTIVITY")
+        sink, dest_id = self.parameterAsSink(parameters, "OUTPUT", context, fields, QgsWkbTypes.PointZ, crs)
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, "OUTPUT"))
+        footprints, footprints_id = self.parameterAsSink(parameters, "OUTPUT_FOOTPRINTS", context, fields,
+                                                         QgsWkbTypes.MultiPolygon, crs)
         progress = self.progress(feedback, 50.0, 100.0)
         for index, target in enumerate(targets):
             progress(index / len(targets))
-            feature = QgsFeature(fields)
-            feature.setGeometry(QgsGeometry(QgsPoint(target["x"], target["y"], target["z"])))
-            feature.setAttributes([target["rank"], target["volume_m3"], target["n_voxels"], target["mean_prob"],
-                                   target["max_prob"], target["top_z"], target["bottom_z"], target["ore_share"],
-                                   target["known_ore_voxels"], target.get("mean_uncertainty"),
-                                   target.get("mean_novelty")])
-            if not sink.addFeature(feature, QgsFeatureSink.FastInsert):
-                raise QgsProcessingException(f"Could not write target {target['rank']}: {sink.lastError()}")
+            attributes = [target.get(VALUES.get(name, name)) for name, _ in FIELDS]
+            outputs = [(sink, QgsGeometry(QgsPoint(target["x"], target["y"], target["z"])))]
+            if footprints is not None:
+                outputs.append((footprints, QgsGeometry.fromWkt(target["footprint_wkt"])))
+            for layer, geometry in outputs:
+                feature = QgsFeature(fields)
+                feature.setGeometry(geometry)
+                feature.setAttributes(attributes)
+                if not layer.addFeature(feature, QgsFeatureSink.FastInsert):
+                    raise QgsProcessingException(f"Could not write target {target['rank']}: {layer.lastError()}")
         progress(1.0)
 
-        cut = f"the top {threshold:g} % of the volume" if by_top_percent else f"probability {threshold:g}"
+        cut = f"the top {value:g} % of the volume" if used == "TOP_PERCENT" else f"probability {value:g}"
         if targets:
             best = targets[0]
-            feedback.pushInfo(f"{len(targets)} targets above {cut}; rank 1: {best['n_voxels']} voxels "
-                              f"({best['volume_m3']:.3g} m3), mean probability {best['mean_prob']:.3f}, "
-                              f"from {best['top_z']:g} to {best['bottom_z']:g} m.")
+            feedback.pushInfo(
+                f"{len(targets)} targets in {cut} (probability >= {best['cut']:.3f}); rank 1: {best['n_voxels']} "
+                f"voxels ({best['volume_m3']:.3g} m3), mean probability {best['mean_prob']:.3f}, from "
+                f"{best['top_z']:g} to {best['bottom_z']:g} m. Open at depth: "
+                f"{sum(t['open_at_depth'] for t in targets)}; at the edge of the model: "
+                f"{sum(t['at_edge'] for t in targets)}.")
         else:
-            feedback.reportError(f"No body above {cut} reaches the minimum size; the layer is empty.", False)
+            feedback.reportError(f"No body in {cut} reaches the minimum size; the layer is empty.", False)
         n_targets = len(targets)
         style_when_loaded(context, dest_id, lambda layer: layer.setRenderer(rank_renderer(n_targets)))
-        return {"OUTPUT": dest_id, "TARGETS": n_targets}
+        results = {"OUTPUT": dest_id, "TARGETS": n_targets}
+        if footprints is not None:
+            style_when_loaded(context, footprints_id,
+                              lambda layer: layer.setRenderer(rank_renderer(n_targets, polygons=True)))
+            results["OUTPUT_FOOTPRINTS"] = footprints_id
+        return results
 
     @staticmethod
     def _labels(path: str, grid) -> np.ndarray | None:

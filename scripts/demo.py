@@ -84,9 +84,11 @@ def main() -> None:
     for method, s in scores.items():  # how far to trust each map, as the comparison measured it
         s.update({key: comparison[method][key] for key in TRUST_KEYS})
     best = os.path.join(out, "dann_cta", "prospectivity.nc")
-    targets = step("extract_targets", {"PROSPECTIVITY": best, "THRESHOLD_MODE": 1, "THRESHOLD": 5, "MIN_VOXELS": 5,
+    targets = step("extract_targets", {"PROSPECTIVITY": best, "CUT_BY": 0, "TOP_PERCENT": 5, "MIN_VOXELS": 5,
                                        "LABEL_CUBE": labelled_target,
-                                       "OUTPUT": os.path.join(out, "exploration_targets.gpkg")}, profile)
+                                       "OUTPUT": os.path.join(out, "exploration_targets.gpkg"),
+                                       "OUTPUT_FOOTPRINTS": os.path.join(out, "exploration_target_footprints.gpkg")},
+                   profile)
     voxels = step("voxels_3d", {"PROSPECTIVITY": best, "THRESHOLD": 0.5,
                                 "OUTPUT": os.path.join(out, "prospectivity_voxels_3d.gpkg")}, profile)
     project = os.path.join(out, "mpm3d_demo.qgz")
@@ -113,9 +115,29 @@ def main() -> None:
     print(f"Level rasters:       {scores['dann_cta']['levels']}")
     print(f"Evaluation report:   {scores['dann_cta']['report']}")
     print(f"Exploration targets: {targets['OUTPUT']} ({targets['TARGETS']} bodies, top 5 % of the volume)")
+    print(f"  footprints:        {targets['OUTPUT_FOOTPRINTS']}")
+    print(target_table(targets["OUTPUT"]))
     print(f"3D voxels:           {voxels['OUTPUT']} ({voxels['VOXELS']} voxels with p >= 0.5)")
     print(f"QGIS project:        {project}")
     print(f"Open it with `qgis {project}`; View > 3D Map View shows the voxels and targets in depth.")
+
+
+def target_table(path: str, shown: int = 5) -> str:
+    """The best targets as a geologist would scan them, and how many may continue outside the model."""
+    from osgeo import ogr
+
+    source = ogr.Open(path)
+    rows = sorted(source.GetLayer(0), key=lambda f: f.GetField("rank"))
+    lines = [f"  {'rank':>4} {'voxels':>6} {'mean p':>6} {'max p':>6} {'top z':>7} {'bottom z':>8} {'depth':>6}  flags"]
+    for f in rows[:shown]:
+        flags = ", ".join(flag for flag in ("open_at_depth", "at_edge") if f.GetField(flag)) or "-"
+        lines.append(f"  {f.GetField('rank'):>4} {f.GetField('n_voxels'):>6} {f.GetField('mean_prob'):>6.3f} "
+                     f"{f.GetField('max_prob'):>6.3f} {f.GetField('top_z'):>7g} {f.GetField('bottom_z'):>8g} "
+                     f"{f.GetField('depth_m'):>6g}  {flags}")
+    open_below = sum(bool(f.GetField("open_at_depth")) for f in rows)
+    at_edge = sum(bool(f.GetField("at_edge")) for f in rows)
+    lines.append(f"  ({len(rows)} targets; {open_below} open at depth, {at_edge} at the edge of the model)")
+    return "\n".join(lines)
 
 
 def _pair(halves: dict) -> str:

@@ -173,80 +173,144 @@ def target_grid():
     return Grid.from_geotransform(CUBE_CRS, GEOTRANSFORM, 12, 10, -100.0 - 50.0 * np.arange(6))
 
 
-def planted_bodies(grid):
-    """A big 2x3x4 body of 0.8 (more probability mass) and a small 2x2x2 body of 0.9 in a 0.1 background."""
+def known_bodies(grid):
+    """Four bodies in a 0.1 background, best first by probability mass above a 0.5 cut: two 2x3x3 blocks (0.95
+    in the east, 0.9 in the west) joined by a thin bridge of 0.6 on level 1; a 2x2x2 body of 0.8 on the two
+    lowest levels (open at depth); a 2x2x2 body of 0.75 in the two easternmost columns (at the edge)."""
     p = np.full(grid.shape, 0.1, np.float32)
-    p[1:3, 2:5, 1:5] = 0.8
-    p[3:5, 6:8, 8:10] = 0.9
+    p[1:3, 2:5, 7:10] = 0.95
+    p[1:3, 2:5, 1:4] = 0.9
+    p[1, 3, 4:7] = 0.6
+    p[4:6, 7:9, 1:3] = 0.8
+    p[1:3, 7:9, 10:12] = 0.75
     p[0, 0, 0] = np.nan
     return p
 
 
-def loaded_layer(result):
+def loaded_layer(result, output="OUTPUT"):
     from qgis.core import QgsProject
 
     layers = [layer for layer in QgsProject.instance().mapLayers().values()
-              if layer.id() == result["OUTPUT"] or layer.source().split("|")[0] == result["OUTPUT"]]
+              if layer.id() == result[output] or layer.source().split("|")[0] == result[output]]
     assert len(layers) == 1
     return layers[0]
 
 
-def test_two_planted_bodies_become_two_ranked_targets(provider, tmp_path):
+def test_known_bodies_become_ranked_targets_with_flags_and_footprints(provider, tmp_path):
     import processing
+    from mpm3d.algorithms.extract_targets import RANK_BANDS
+    from mpm3d.algorithms.voxels_3d import prospectivity_classes
     from mpm3d.core.cubefile import write_cube
     from qgis.core import NULL, QgsProcessing, QgsWkbTypes
 
     grid = target_grid()
-    write_cube(str(tmp_path / "p.nc"), grid, extra={"prospectivity": planted_bodies(grid)})
+    write_cube(str(tmp_path / "p.nc"), grid, extra={"prospectivity": known_bodies(grid)})
     label = np.full(grid.shape, -1, np.int8)
-    label[1, 2, 1:5] = 1  # 4 known ore voxels in the big body
-    label[2, 2, 1:5] = 0  # and 4 known barren ones
-    label[3, 6, 8] = 0  # the small body: one barren voxel, no known ore
+    label[1, 2, 1:4] = 1  # 3 known ore voxels in the western block
+    label[2, 2, 1:4] = 0  # and 3 known barren ones
+    label[4, 7, 1] = 0  # the body at depth: one barren voxel, no known ore
     write_cube(str(tmp_path / "labels.nc"), grid, label=label)
 
     result = processing.runAndLoadResults("mpm3d:extract_targets", {
-        "PROSPECTIVITY": str(tmp_path / "p.nc"), "THRESHOLD_MODE": 0, "THRESHOLD": 0.5, "MIN_VOXELS": 5,
-        "LABEL_CUBE": str(tmp_path / "labels.nc"), "OUTPUT": QgsProcessing.TEMPORARY_OUTPUT})
+        "PROSPECTIVITY": str(tmp_path / "p.nc"), "CUT_BY": 1, "MIN_PROBABILITY": 0.5, "MIN_VOXELS": 5,
+        "LABEL_CUBE": str(tmp_path / "labels.nc"), "OUTPUT": QgsProcessing.TEMPORARY_OUTPUT,
+        "OUTPUT_FOOTPRINTS": QgsProcessing.TEMPORARY_OUTPUT})
 
-    assert result["TARGETS"] == 2
-    layer = loaded_layer(result)
-    assert layer.wkbType() == QgsWkbTypes.PointZ and layer.crs().authid() == CUBE_CRS
-    assert layer.renderer().type() == "graduatedSymbol" and layer.renderer().classAttribute() == "rank"
-    big, small = sorted(layer.getFeatures(), key=lambda f: f["rank"])
+    assert result["TARGETS"] == 4
+    points, footprints = loaded_layer(result), loaded_layer(result, "OUTPUT_FOOTPRINTS")
+    assert points.wkbType() == QgsWkbTypes.PointZ and points.crs().authid() == CUBE_CRS
+    assert QgsWkbTypes.geometryType(footprints.wkbType()) == QgsWkbTypes.PolygonGeometry
+    for layer in (points, footprints):
+        assert layer.renderer().type() == "graduatedSymbol" and layer.renderer().classAttribute() == "rank"
+        # the targets' own palette, never a colour of the prospectivity ramp
+        colours = {r.symbol().color().name() for r in layer.renderer().ranges()}
+        assert colours == {colour for _, _, _, colour in RANK_BANDS[:3]}
+        assert not colours & {colour for _, _, colour in prospectivity_classes()}
+    east, west, deep, edge = sorted(points.getFeatures(), key=lambda f: f["rank"])
+    # The bridge joins the blocks but they are two targets; its three voxels go to one side or the other.
+    assert east["centroid_x"] > grid.x[6] and west["centroid_x"] < grid.x[4]
+    assert east["n_voxels"] + west["n_voxels"] == 2 * 18 + 3 and min(east["n_voxels"], west["n_voxels"]) >= 18
+    assert (east["max_prob"], west["max_prob"]) == (pytest.approx(0.95), pytest.approx(0.9))
+    assert east["mass_above_cut"] > west["mass_above_cut"] > deep["mass_above_cut"] > edge["mass_above_cut"]
     voxel_volume = 25 * 25 * 50
-    assert (big["rank"], big["n_voxels"], big["volume_m3"]) == (1, 24, 24 * voxel_volume)
-    assert (small["rank"], small["n_voxels"], small["volume_m3"]) == (2, 8, 8 * voxel_volume)
-    for feature, (rows, cols, levels) in ((big, (slice(2, 5), slice(1, 5), slice(1, 3))),
-                                          (small, (slice(6, 8), slice(8, 10), slice(3, 5)))):
-        point = feature.geometry().constGet()
-        assert (point.x(), point.y(), point.z()) == pytest.approx(
-            (grid.x[cols].mean(), grid.y[rows].mean(), grid.z[levels].mean()))
-    assert (big["top_z"], big["bottom_z"]) == (-150.0, -200.0)
-    assert big["mean_prob"] == pytest.approx(0.8) and small["max_prob"] == pytest.approx(0.9)
-    assert (big["ore_share"], big["known_ore"]) == (pytest.approx(0.5), 4)
-    assert (small["ore_share"], small["known_ore"]) == (0.0, 0)
+    assert (deep["n_voxels"], deep["volume_m3"], deep["top_z"], deep["bottom_z"]) == (8, 8 * voxel_volume, -300,
+                                                                                      -350)
+    assert deep["depth_m"] == 200 and east["depth_m"] == 50
+    point = deep.geometry().constGet()
+    assert (point.x(), point.y(), point.z()) == pytest.approx((grid.x[1:3].mean(), grid.y[7:9].mean(), -325))
+    assert [(f["open_at_depth"], f["at_edge"]) for f in (east, west, deep, edge)] == [
+        (False, False), (False, False), (True, False), (False, True)]
+    assert (west["ore_share"], west["known_ore"]) == (pytest.approx(0.5), 3)
+    assert (deep["ore_share"], deep["known_ore"]) == (0.0, 0)
+
+    by_rank = {f["rank"]: f for f in footprints.getFeatures()}
+    assert sorted(by_rank) == [1, 2, 3, 4]
+    for feature in by_rank.values():
+        geometry = feature.geometry()
+        assert geometry.isGeosValid() and geometry.area() == pytest.approx(feature["footprint_m2"])
+    cell = 25 * 25
+    assert by_rank[3].geometry().area() == 4 * cell and by_rank[4].geometry().area() == 4 * cell
+    assert by_rank[1].geometry().area() + by_rank[2].geometry().area() == (9 + 9 + 3) * cell
+    assert by_rank[3].geometry().boundingBox().toRectF().getCoords() == pytest.approx(
+        (grid.x[1] - 12.5, grid.y[8] - 12.5, grid.x[2] + 12.5, grid.y[7] + 12.5))
 
     without_labels = processing.run("mpm3d:extract_targets", {
-        "PROSPECTIVITY": str(tmp_path / "p.nc"), "THRESHOLD": 0.5, "MIN_VOXELS": 10,
-        "OUTPUT": QgsProcessing.TEMPORARY_OUTPUT})
-    (only,) = without_labels["OUTPUT"].getFeatures()
-    assert only["n_voxels"] == 24 and only["ore_share"] == NULL and only["known_ore"] == NULL
+        "PROSPECTIVITY": str(tmp_path / "p.nc"), "CUT_BY": 1, "MIN_PROBABILITY": 0.5, "MIN_VOXELS": 10,
+        "MIN_DROP": 1.0, "OUTPUT": QgsProcessing.TEMPORARY_OUTPUT})
+    (joined,) = without_labels["OUTPUT"].getFeatures()  # no splitting: the bridged blocks are one body
+    assert joined["n_voxels"] == 2 * 18 + 3 and joined["ore_share"] == NULL and joined["known_ore"] == NULL
 
 
-def test_top_percent_of_the_volume_keeps_the_best_body(provider, tmp_path):
+def test_the_default_cut_is_the_top_5_percent_and_the_unused_parameter_is_named(provider, tmp_path):
     import processing
     from mpm3d.core.cubefile import write_cube
-    from qgis.core import QgsProcessing
+    from qgis.core import QgsProcessing, QgsProcessingFeedback
+
+    class Warnings(QgsProcessingFeedback):
+        def __init__(self):
+            super().__init__()
+            self.warnings = []
+
+        def reportError(self, error, fatalError=False):  # noqa: N803 - QGIS API
+            self.warnings.append(error)
+            super().reportError(error, fatalError)
 
     grid = target_grid()
-    p = planted_bodies(grid)
+    p = known_bodies(grid)
     write_cube(str(tmp_path / "p.nc"), grid, extra={"prospectivity": p})
-    top_percent = float(100 * 8 / np.isfinite(p).sum())  # the 8 voxels of the small, brighter body
+    assert np.isfinite(p).sum() * 0.05 == pytest.approx(36, abs=1)  # the two blocks' 36 brightest voxels
+    feedback = Warnings()
     result = processing.run("mpm3d:extract_targets", {
-        "PROSPECTIVITY": str(tmp_path / "p.nc"), "THRESHOLD_MODE": 1, "THRESHOLD": top_percent, "MIN_VOXELS": 1,
-        "OUTPUT": QgsProcessing.TEMPORARY_OUTPUT})
-    (target,) = result["OUTPUT"].getFeatures()
-    assert target["n_voxels"] == 8 and target["max_prob"] == pytest.approx(0.9)
+        "PROSPECTIVITY": str(tmp_path / "p.nc"), "MIN_PROBABILITY": 0.7, "OUTPUT": QgsProcessing.TEMPORARY_OUTPUT},
+        feedback=feedback)
+    assert sorted(f["n_voxels"] for f in result["OUTPUT"].getFeatures()) == [18, 18]
+    assert any(w.startswith("MIN_PROBABILITY is not used") for w in feedback.warnings), feedback.warnings
+
+
+def test_targets_through_qgis_process_write_flags_and_footprints_to_geopackages(provider, qgis_profile, tmp_path):
+    import qgis_process
+    from mpm3d.core.cubefile import write_cube
+
+    grid = target_grid()
+    write_cube(str(tmp_path / "p.nc"), grid, extra={"prospectivity": known_bodies(grid)})
+    outputs = {"OUTPUT": str(tmp_path / "targets.gpkg"), "OUTPUT_FOOTPRINTS": str(tmp_path / "footprints.gpkg")}
+
+    run, result = qgis_process.run_algorithm("mpm3d:extract_targets", {
+        "PROSPECTIVITY": str(tmp_path / "p.nc"), "CUT_BY": 1, "MIN_PROBABILITY": 0.5, **outputs}, qgis_profile)
+
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert result["results"]["TARGETS"] == 4
+    layers = {name: ogr.Open(path) for name, path in outputs.items()}
+    targets, footprints = (layers[name].GetLayer(0) for name in outputs)
+    assert ogr.GT_HasZ(targets.GetGeomType()) and ogr.GT_Flatten(footprints.GetGeomType()) == ogr.wkbMultiPolygon
+    definition = targets.GetLayerDefn()
+    for flag in ("open_at_depth", "at_edge"):
+        field = definition.GetFieldDefn(definition.GetFieldIndex(flag))
+        assert field.GetSubType() == ogr.OFSTBoolean, flag
+    flags = {f.GetField("rank"): (f.GetField("open_at_depth"), f.GetField("at_edge")) for f in targets}
+    assert flags == {1: (0, 0), 2: (0, 0), 3: (1, 0), 4: (0, 1)}
+    areas = {f.GetField("rank"): f.GetGeometryRef().GetArea() for f in footprints}
+    assert (areas[3], areas[4]) == (4 * 625.0, 4 * 625.0) and areas[1] + areas[2] == 21 * 625.0
 
 
 def graded_prospectivity(grid):

@@ -201,10 +201,11 @@ def test_non_finite_training_numbers_are_refused_by_name(workspace, tmp_path, na
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.parametrize("algorithm", ["extract_targets", "voxels_3d"])
-def test_a_non_finite_threshold_is_refused_by_name(workspace, tmp_path, algorithm):
-    _fails(f"mpm3d:{algorithm}", {"PROSPECTIVITY": workspace["prediction"]["OUTPUT_CUBE"], "THRESHOLD": "nan",
-                                  "OUTPUT": str(tmp_path / "t.gpkg")}, r"THRESHOLD \(.*\) must be a number")
+@pytest.mark.parametrize("algorithm, name", [("extract_targets", "TOP_PERCENT"), ("extract_targets", "MIN_PROBABILITY"),
+                                             ("voxels_3d", "THRESHOLD")])
+def test_a_non_finite_threshold_is_refused_by_name(workspace, tmp_path, algorithm, name):
+    _fails(f"mpm3d:{algorithm}", {"PROSPECTIVITY": workspace["prediction"]["OUTPUT_CUBE"], name: "nan",
+                                  "OUTPUT": str(tmp_path / "t.gpkg")}, rf"{name} \(.*\) must be a number")
     assert os.listdir(tmp_path) == []
 
 
