@@ -579,8 +579,8 @@ def _comparison_success_figure(comparison: dict[str, dict], colours: dict[str, s
                 axes.axvline(share, color="grey", linestyle=":", linewidth=0.8)
         axes.set(title=title, xlabel="share of the volume, ranked by prospectivity", ylabel="share of ore captured",
                  xlim=(0, limit), ylim=(0, 1.02))
-        axes.xaxis.set_major_formatter(PercentFormatter(1.0))
-        axes.yaxis.set_major_formatter(PercentFormatter(1.0))
+        axes.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        axes.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     axes.legend(loc="lower right", fontsize=8)
     return figure
 
