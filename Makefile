@@ -9,6 +9,9 @@ DEMO_DIR ?= demo_output
 BENCH_PROFILE ?= quick
 BENCH_VARIANT ?= as_designed
 PEER_VENV := .venv-peer
+CF_VENV := build/venv-cf
+CF_APT_PACKAGES := libudunits2-0
+CF_TABLE_WHEEL := compliance-checker==6.1.0
 QGIS_PROFILE_DIR ?= $(HOME)/.local/share/QGIS/QGIS3/profiles/default
 export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
@@ -77,6 +80,22 @@ bench-selection: setup
 
 bench-fuzz: setup  # thousands of hostile cube and model files -> bench/fuzz_results.md
 	$(PY) bench/fuzz_readers.py
+
+# The cube files opened by real clients: the CF checker, xarray and VTK's CF reader (ParaView's) -> bench/cf_results.md
+.PHONY: check-cf
+check-cf: setup $(CF_VENV)/.installed
+	$(PY) bench/check_cf.py --check-python $(CF_VENV)/bin/python --standard-names $(CF_VENV)/cf-standard-name-table.xml
+
+$(CF_VENV)/.installed: bench/requirements-cf.txt
+	@$(SYSTEM_PYTHON) -c "import ctypes.util, sys; sys.exit(not ctypes.util.find_library('udunits2'))" || if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(CF_APT_PACKAGES); \
+	else echo "Missing the UDUNITS-2 library. Run:  sudo apt-get install -y $(CF_APT_PACKAGES)"; exit 1; fi
+	test -x $(CF_VENV)/bin/python || $(SYSTEM_PYTHON) -m venv $(CF_VENV)
+	$(CF_VENV)/bin/python -m pip install -q --disable-pip-version-check -r bench/requirements-cf.txt
+	$(CF_VENV)/bin/python -m pip download -q --disable-pip-version-check --no-deps "$(CF_TABLE_WHEEL)" -d $(CF_VENV)/wheels
+	$(CF_VENV)/bin/python -c "import glob, sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(glob.glob(sys.argv[1])[0]).read('compliance_checker/data/cf-standard-name-table.xml'))" \
+	  "$(CF_VENV)/wheels/compliance_checker-*.whl" > $(CF_VENV)/cf-standard-name-table.xml
+	touch $@
 
 clean:
 	rm -rf build dist $(DEMO_DIR) .pytest_cache .ruff_cache
