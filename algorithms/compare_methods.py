@@ -10,13 +10,13 @@ from qgis.core import (
     QgsProcessing,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
-    QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterMultipleLayers,
 )
 
 from ..core.commands import compare_job
 from .base import Mpm3dAlgorithm
+from .evaluate_prospectivity import add_label_parameters, labels_given
 
 
 class CompareMethods(Mpm3dAlgorithm):
@@ -37,12 +37,7 @@ class CompareMethods(Mpm3dAlgorithm):
                                                       QgsProcessing.TypeFile),
                  "Two or more cubes written by 'Predict prospectivity' on the same cube. Each is named in the report "
                  "by its model's method; two of one method by their folder and file name.")
-        self.add(QgsProcessingParameterFile("LABEL_CUBE", "Cube with labels (optional)", extension="nc",
-                                            optional=True),
-                 "A cube on the same grid with a label variable, e.g. the target cube stacked with its labels.")
-        self.add(QgsProcessingParameterMultipleLayers("LABEL_SLICES", "Label slices (optional)",
-                                                      QgsProcessing.TypeRaster, optional=True),
-                 "Alternatively, label rasters (1 ore, 0 barren, nodata unknown) named by elevation.")
+        add_label_parameters(self)
         self.add(QgsProcessingParameterFileDestination("OUTPUT_REPORT", "Comparison report", "HTML files (*.html)"),
                  "The methods' curves on one plot each and their scores side by side.")
         self.add(QgsProcessingParameterFileDestination("OUTPUT_JSON", "Metrics of every method (JSON)",
@@ -53,8 +48,7 @@ class CompareMethods(Mpm3dAlgorithm):
 
     def execute(self, parameters, context, feedback):
         cubes = self.file_list(parameters, "PROSPECTIVITY", context)
-        label_cube = self.parameterAsFile(parameters, "LABEL_CUBE", context) or None
-        slices = self.layer_files(parameters, "LABEL_SLICES", context, feedback)
+        label_cube, slices = labels_given(self, parameters, context, feedback)
         report = self.output_file(parameters, "OUTPUT_REPORT", context)
         json_path = self.output_file(parameters, "OUTPUT_JSON", context) or None
         outputs = compare_job(cubes, label_cube, report, json_path, self.progress(feedback), slices)

@@ -226,10 +226,9 @@ def predict_job(model_path: str, cube_path: str, out_cube: str, out_folder: str,
 def evaluate_job(prospectivity_path: str, labels_path: str | None, report: str | None, json_path: str | None,
                  progress, label_slices: list[str] | None = None) -> dict:
     """Scores; labels come from label slices, a label cube, or the prospectivity cube itself."""
-    from .atomic import atomic_group
     from .cubefile import CubeReader
     from .metrics import evaluate
-    from .reports import write_evaluation_report, write_metrics_json
+    from .reports import write_evaluation_report
 
     reader = CubeReader(prospectivity_path, "PROSPECTIVITY")
     probability = reader.read_variable("prospectivity")
@@ -240,14 +239,23 @@ def evaluate_job(prospectivity_path: str, labels_path: str | None, report: str |
                "CAPTURE_TOP10": metrics["capture_top10"], "CAPTURE_TOP20": metrics["capture_top20"]}
     meta = {"prospectivity": prospectivity_path, "labels": labels_path or "label slices"}
     progress(0.9, "Writing the report")
-    with atomic_group():  # the report and the JSON appear together
+    _write_scores(outputs, report, lambda path: write_evaluation_report(path, metrics, meta), json_path, metrics)
+    progress(1.0, f"AUC {metrics['auc']:.4f}")
+    return outputs
+
+
+def _write_scores(outputs: dict, report: str | None, write_report, json_path: str | None, metrics: dict) -> None:
+    """The report (``write_report(report)``) and the metrics as JSON, each where asked; both appear, or neither."""
+    from .atomic import atomic_group
+    from .reports import write_metrics_json
+
+    with atomic_group():
         if report:
-            write_evaluation_report(report, metrics, meta)
+            write_report(report)
             outputs["OUTPUT_REPORT"] = report
         if json_path:
             write_metrics_json(json_path, metrics)
             outputs["OUTPUT_JSON"] = json_path
-    progress(1.0, f"AUC {metrics['auc']:.4f}")
 
 
 def _labels_on_grid(reader, labels_path: str | None, label_slices: list[str] | None) -> np.ndarray:
@@ -281,11 +289,10 @@ def compare_job(prospectivity_paths: list[str], labels_path: str | None, report:
     method is compared on the numbers its own evaluation shows. Labels as for ``evaluate_job``, on the grid
     of the first cube (and so of all).
     """
-    from .atomic import atomic_group
     from .cubefile import CubeReader
     from .metrics import evaluate, trust_summary
     from .paths import same_file
-    from .reports import write_comparison_report, write_metrics_json
+    from .reports import write_comparison_report
     from .slices import grid_differences
 
     if len(prospectivity_paths) < 2:
@@ -313,13 +320,8 @@ def compare_job(prospectivity_paths: list[str], labels_path: str | None, report:
                             **trust_summary(probability, label_array, **maps)}
     progress(0.9, "Writing the report")
     outputs = {"METHODS": len(names), "AUCS": ", ".join(f"{n} {m['auc']:.4f}" for n, m in comparison.items())}
-    with atomic_group():  # the report and the JSON appear together
-        if report:
-            write_comparison_report(report, comparison, {"labels": labels_path or "label slices"})
-            outputs["OUTPUT_REPORT"] = report
-        if json_path:
-            write_metrics_json(json_path, comparison)
-            outputs["OUTPUT_JSON"] = json_path
+    meta = {"labels": labels_path or "label slices"}
+    _write_scores(outputs, report, lambda path: write_comparison_report(path, comparison, meta), json_path, comparison)
     progress(1.0, f"AUC: {outputs['AUCS']}")
     return outputs
 
@@ -331,4 +333,3 @@ def _method_names(readers: list) -> list[str]:
              for reader in readers]
     return [f"{name} ({os.path.join(os.path.basename(os.path.dirname(reader.path)), os.path.basename(reader.path))})"
             if names.count(name) > 1 else name for name, reader in zip(names, readers, strict=True)]
-    return outputs
