@@ -21,7 +21,8 @@ class EvaluateProspectivity(Mpm3dAlgorithm):
     SUMMARY = (
         "Scores a prospectivity cube against known ore labels, the way prospectivity modellers do: ROC AUC and "
         "curve, success-rate (capture-efficiency) curve, prediction-volume (P-V) plot, the share of ore captured "
-        "in the top 5, 10 and 20 % of the volume, and the same per level. Labels are used here only to score."
+        "in the top 5, 10 and 20 % of the volume, and the same per level. Labels are used here only to score. "
+        "To set several methods' predictions side by side, use 'Compare prospectivity methods'."
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
