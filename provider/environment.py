@@ -185,14 +185,19 @@ def pip_install_command(python: str, requirements: Sequence[str], build: TorchBu
 
 
 def pip_progress(line: str) -> tuple[float | None, str | None]:
-    """One line of pip's output as (fraction of the current download or None, message worth showing or None)."""
+    """One line of pip's output as (how far the install step is, 0..1, or None; message worth showing or None).
+    A download (``--progress-bar raw``) sweeps the first 85 %, one file after another (torch's is the one that
+    takes long); unpacking and installing come after."""
     text = line.strip()
     raw = re.fullmatch(r"Progress (\d+) of (\d+)", text)
     if raw:
         total = int(raw.group(2))
-        return (int(raw.group(1)) / total if total else None), None
-    if text.startswith(("Collecting ", "Downloading ", "Installing collected packages", "Successfully installed",
-                        "Requirement already satisfied", "ERROR", "WARNING")) or "Downloading " in text[:40]:
+        return (0.85 * int(raw.group(1)) / total if total else None), None
+    if text.startswith("Installing collected packages"):
+        return 0.9, text
+    if text.startswith("Successfully installed"):
+        return 1.0, text
+    if text.startswith(("Collecting ", "Downloading ", "Requirement already satisfied", "ERROR", "WARNING")):
         return None, text
     return None, None
 
@@ -221,6 +226,7 @@ def create_environment(target: str, base: BasePython, build: TorchBuild, report:
     parent, name = os.path.split(target)
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f".{name}.building-", dir=parent)
+    os.chmod(staging, 0o755)  # mkdtemp's 0700 would stay with the environment after the rename
     try:
         _build(staging, base, build, report, cancelled, wheel_folder, requirements, environ, platform)
         _swap_into_place(staging, target, platform)
@@ -241,7 +247,7 @@ def _build(staging, base, build, report, cancelled, wheel_folder, requirements, 
     run("venv", [base.path, "-m", "venv", "--system-site-packages", staging])
     python = venv_python(staging, platform)
     report(STEPS["pip"][0], "Updating pip (for download progress)")
-    run("pip", pip_install_command(python, ["--upgrade", "pip"], build, wheel_folder, False), must_succeed=False)
+    run("pip", pip_install_command(python, ["--upgrade", "pip"], None, wheel_folder, False), must_succeed=False)
     version = run("pip", [python, "-m", "pip", "--version"], must_succeed=False)
     requirements = list(requirements or [build.requirement, *OTHER_PACKAGES]) + [f"numpy=={base.numpy}"]
     report(STEPS["install"][0], f"Installing {', '.join(requirements)} ({build.reason or build.name})")
@@ -260,15 +266,12 @@ def _runner(report: Report, cancelled: Callable[[], bool], environ, platform):
     def run(step: str, command: list[str], must_succeed: bool = True) -> str:
         start, end = STEPS[step]
         seen: list[str] = []
-        shown = [start]
 
         def relay(line: str) -> None:
             seen.append(line)
             fraction, message = pip_progress(line)
-            if fraction is not None:
-                shown[0] = max(shown[0], start + (end - start) * fraction)
             if fraction is not None or message:
-                report(shown[0], message or "")
+                report(None if fraction is None else start + (end - start) * fraction, message or "")
 
         finished = watch(child_process(command, environ, platform), relay, cancelled, merge_stderr=True)
         if finished.cancelled:

@@ -91,11 +91,12 @@ def test_base_python_is_the_installations_never_qgis_itself():
 
 
 def test_pip_lines_become_progress_and_messages():
-    assert pip_progress("Progress 50 of 200\n") == (0.25, None)
+    assert pip_progress("Progress 50 of 200\n") == (0.85 * 0.25, None)
+    assert pip_progress("Installing collected packages: torch\n") == (0.9, "Installing collected packages: torch")
     assert pip_progress("Collecting torch==2.13.0+cpu\n") == (None, "Collecting torch==2.13.0+cpu")
     assert pip_progress("  Downloading https://download.pytorch.org/whl/cpu/torch-2.13.0.whl (190.2 MB)\n")[1] \
         .startswith("Downloading https://download.pytorch.org")
-    assert pip_progress("Successfully installed safetensors-0.4.5 torch-2.13.0+cpu\n")[1].startswith("Successfully")
+    assert pip_progress("Successfully installed safetensors-0.4.5 torch-2.13.0+cpu\n")[0] == 1.0
     assert pip_progress("   ━━━━━━━━━━━━━━━━━━━━ 190.2/190.2 MB 11.0 MB/s eta 0:00:00\n") == (None, None)
     assert pip_supports_raw_progress("pip 26.2.1 from /x/pip (python 3.11)")
     assert not pip_supports_raw_progress("pip 23.0.1 from /usr/lib/python3/dist-packages/pip (python 3.11)")
@@ -145,6 +146,7 @@ def test_the_environment_imports_what_the_worker_needs(made):
     record = json.load(open(os.path.join(target, "mpm3d-environment.json"), encoding="utf-8"))
     assert record["torch_build"] == "cpu" and record["wheel_folder"] == wheels
     assert _siblings(target) == ["wheels", "worker env 证据"]  # no staging folder left
+    assert os.stat(target).st_mode & 0o755 == 0o755
     fractions = [f for f, _ in reports if f is not None]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert any(m.startswith("Successfully installed") for _, m in reports)
