@@ -37,6 +37,7 @@ from core.sampling import (  # noqa: E402
     padded_standardised,
     standardise,
 )
+from core.selection import embed_and_score  # noqa: E402
 from core.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
 from core.synthetic import synthetic_pair  # noqa: E402
 from core.train import TrainConfig, source_samples, train  # noqa: E402
@@ -80,11 +81,9 @@ def representations(model, cube, role: str, flat: np.ndarray, device: str) -> np
     if not model.networks:
         return _standardised_centres(cube, flat, stats)
     torch_device = torch.device(device)
-    net = model.networks[0].to(torch_device).eval()
     patches = PatchGatherer(padded_standardised(cube, stats, model.patch_size // 2), model.patch_size, torch_device)
-    with torch.inference_mode():
-        embedding = net.embed(patches.gather(patches.centre_index(flat)))
-    return embedding.float().reshape(len(flat), -1).cpu().numpy()
+    return embed_and_score(model.networks[0].to(torch_device).eval(), patches, patches.centre_index(flat),
+                           torch_device)[0]
 
 
 def dense_speedup(model, cube, device: str, n_patch_voxels: int = 4000) -> dict:

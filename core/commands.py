@@ -169,12 +169,14 @@ def transfer_section(source, target, result) -> dict:
     from .novelty import novelty_map
     from .predict import predict_ensemble
     from .sampling import FeatureStats
-    from .transfer import feature_shift
+    from .transfer import embedding_pad, feature_shift
 
     model = result.model
     target_stats = FeatureStats.from_dict(model.normalisation["target"])  # computed by training already
     _, novelty = novelty_map(model.source_sample, target, target_stats, seed=model.provenance["seed"])
-    section = {"transfer": feature_shift(source, target, seed=model.provenance["seed"]), "novelty": novelty}
+    section = {"transfer": feature_shift(source, target, seed=model.provenance["seed"]), "novelty": novelty,
+               "embedding_pad": embedding_pad(model, source, target, seed=model.provenance["seed"],
+                                              device=result.device)}
     if model.n_members > 1:
         spread = predict_ensemble(model, target, device=result.device)[1]
         section["ensemble_spread"] = float(np.nanmean(spread))

@@ -24,7 +24,7 @@ from scipy.stats import ks_2samp
 
 from .errors import Mpm3dError
 from .grid import Cube
-from .metrics import proxy_a_distance
+from .metrics import MAX_PAD_SAMPLES, proxy_a_distance
 
 HIST_BINS = 40
 # The histograms span the pooled 0.1-99.9 % quantiles, so a few extreme voxels do not squash every bar
@@ -102,6 +102,41 @@ def feature_shift(source: Cube, target: Cube, seed: int = 0) -> dict:
             samples[kind][1].append(t[target_pick])
     pad = {kind: proxy_a_distance(np.stack(s, axis=1), np.stack(t, axis=1), seed) for kind, (s, t) in samples.items()}
     return {"features": features, "pad": pad, "n_source": n_source, "n_target": n_target, "seed": int(seed)}
+
+
+def embedding_pad(model, source: Cube, target: Cube, seed: int = 0, device: str = "cpu") -> dict | None:
+    """PAD of the first network's pooled embedding of source against target voxels, with its initial weights
+    (rebuilt from its seed) and as trained: did training make the deposits look alike to the network?
+    None for the forest, which has no embedding."""
+    import torch
+
+    from .model import ProspectivityNet, resolve_device
+    from .sampling import FeatureStats, PatchGatherer, padded_standardised
+    from .selection import embed_and_score
+
+    if not model.networks:
+        return None
+    torch_device = resolve_device(device)
+    trained = model.networks[0]
+    p = trained.config.patch_size
+    rng = np.random.default_rng([seed, 4])
+    gatherers = []
+    for cube, role in ((source, "source"), (target, "target")):
+        stats = FeatureStats.from_dict(model.normalisation[role])
+        gatherer = PatchGatherer(padded_standardised(cube, stats, p // 2), p, torch_device)
+        voxels = rng.choice(np.flatnonzero(cube.valid), min(MAX_PAD_SAMPLES, int(cube.valid.sum())), replace=False)
+        gatherers.append((gatherer, gatherer.centre_index(voxels)))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(model.provenance["members"][0]["seed"])  # as training seeded it before building it
+        initial = ProspectivityNet(trained.config)
+
+    def pad(net) -> float:
+        net.to(torch_device).eval()
+        embedded = [embed_and_score(net, gatherer, centres, torch_device)[0] for gatherer, centres in gatherers]
+        net.cpu()
+        return proxy_a_distance(*embedded, seed=seed)
+
+    return {"before": pad(initial), "after": pad(trained)}
 
 
 def _subsample(n: int, rng: np.random.Generator) -> np.ndarray:

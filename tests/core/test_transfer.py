@@ -6,7 +6,7 @@ import pytest
 from core.errors import Mpm3dError
 from core.grid import Cube
 from core.synthetic import synthetic_pair
-from core.transfer import HIST_BINS, feature_shift, transfer_verdict
+from core.transfer import HIST_BINS, embedding_pad, feature_shift, transfer_verdict
 
 AGREE = "After per-deposit standardisation the feature distributions agree"
 BLIND_SPOT = "no label-free method can see"
@@ -157,3 +157,27 @@ def test_extras_below_their_thresholds_or_absent_say_nothing():
 def test_an_embedding_that_grew_apart_is_said_so():
     verdict = transfer_verdict(quiet_shift(), {"embedding_pad": {"before": 0.4, "after": 0.9}})
     assert "training made them more separable" in verdict[0]
+
+
+def test_embedding_pad_before_and_after_training_and_none_for_the_forest(pair):
+    """Identical deposits look alike to any network (PAD near 0); the 'before' network is rebuilt from the seed
+    without touching the caller's random state, and the forest has no embedding to measure."""
+    import torch
+
+    from core.train import TrainConfig, train
+
+    source, target = pair
+    config = TrainConfig(method="dann", patch_size=5, epochs=2, batch_size=32, device="cpu", seed=3, members=1)
+    model = train(source, target, config).model
+    torch.manual_seed(11)
+    expected_next = torch.rand(1)
+    torch.manual_seed(11)
+    pad = embedding_pad(model, source, target, seed=3)
+    assert torch.equal(torch.rand(1), expected_next)
+    assert set(pad) == {"before", "after"} and all(0.0 <= value <= 2.0 for value in pad.values())
+    assert pad == embedding_pad(model, source, target, seed=3)
+    twin = like(source, source.features.copy())
+    same = embedding_pad(train(source, twin, config).model, source, twin, seed=3)
+    assert same["before"] < 0.1 and same["after"] < 0.1
+    forest = train(source, target, TrainConfig(method="rf", patch_size=5, batch_size=32, seed=3)).model
+    assert embedding_pad(forest, source, target) is None
