@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,6 +17,9 @@ from .atomic import atomic_group
 from .cubefile import CubeReader, save_cube, write_cube
 from .grid import LABEL_ORE
 from .slices import level_files, level_spacing, read_slices, write_cube_slices, write_slices
+
+if TYPE_CHECKING:  # the model module imports torch, which the data jobs do without
+    from .model import TrainedModel
 
 Progress = Callable[..., None]
 
@@ -49,7 +53,8 @@ def stack(evidence: Sequence[str], output: str, labels: Sequence[str] | None = N
           units: dict[str, str] | None = None) -> dict:
     """Depth slices -> cube file; returns the cube path, level count, features, their units and any warnings.
 
-    ``units`` (band name -> unit) overrides what the bands' metadata says."""
+    ``units`` (band name -> unit) overrides what the bands' metadata says.
+    """
     warnings: list[str] = []
     cube = read_slices(evidence, elevations, labels, on_progress=lambda f: on_progress(0.8 * f, "Reading slices"),
                        on_warning=warnings.append, units=units)
@@ -130,7 +135,7 @@ def write_prospectivity(cube_path: str, grid, maps: dict[str, np.ndarray], folde
     return outputs
 
 
-def prediction_attributes(model, model_path: str, cube_path: str) -> dict:
+def prediction_attributes(model: TrainedModel, model_path: str, cube_path: str) -> dict:
     """What a prospectivity cube records of its making, so that it can be traced without the run's log: the
     model (method, absolute file, features, ensemble members), its training as the model file records it, and
     the cube predicted. What a model file of an earlier version does not record is left out, not guessed."""

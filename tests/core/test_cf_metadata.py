@@ -152,7 +152,7 @@ def test_the_maps_are_dimensionless_in_zero_one(tmp_path):
 
 @pytest.mark.parametrize("name", ["cube_0_1_0.nc", "prospectivity_0_1_0.nc"])
 def test_cubes_of_version_0_1_0_still_read(name):
-    """Written by mpm3d 0.1.0 (z standard_name height, no axis on x and y, no units): read as before."""
+    """Written by mpm3d 0.1.0 (z standard_name height; no units, flags or Conventions CF-1.8): read as before."""
     path = os.path.join(DATA, name)
     variable = "density" if name.startswith("cube") else "prospectivity"
     assert _attributes(path, variable)["z"]["standard_name"] == "height"
