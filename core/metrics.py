@@ -90,16 +90,25 @@ def trust_summary(prospectivity: np.ndarray, label: np.ndarray, uncertainty: np.
                   novelty: np.ndarray | None = None) -> dict:
     """How far to trust a prediction by its own maps: mean uncertainty, share of the volume with novelty
     above 0.5 (where the model extrapolates), and for each map the AUC in the half it trusts and the other
-    half (``auc_by_halves``). A map the prediction does not have is left out."""
+    half (``auc_by_halves``). A map the prediction does not have is left out; one that is the same everywhere
+    (a single network's uncertainty: no members to disagree) has no halves to score."""
     summary = {}
     if uncertainty is not None:
         summary["mean_uncertainty"] = float(np.nanmean(uncertainty)) if np.isfinite(uncertainty).any() else None
-        summary["uncertainty_halves"] = auc_by_halves(prospectivity, label, uncertainty)
+        summary["uncertainty_halves"] = _trusted_halves(prospectivity, label, uncertainty)
     if novelty is not None:
         known = np.isfinite(novelty)
         summary["novel_share"] = float(np.mean(novelty[known] > 0.5)) if known.any() else None
-        summary["novelty_halves"] = auc_by_halves(prospectivity, label, novelty)
+        summary["novelty_halves"] = _trusted_halves(prospectivity, label, novelty)
     return summary
+
+
+def _trusted_halves(prospectivity: np.ndarray, label: np.ndarray, by: np.ndarray) -> dict:
+    halves = auc_by_halves(prospectivity, label, by)
+    known = by[np.isfinite(by)]
+    if known.size == 0 or known.min() == known.max():  # every voxel in one half: it would score as the whole
+        halves.update(auc_low=None, auc_high=None)
+    return halves
 
 
 def roc_auc(positive_scores: np.ndarray, negative_scores: np.ndarray) -> float:

@@ -31,6 +31,8 @@ th { background: #f2f2f2; } td.key, th.key { text-align: left; } th[colspan] { t
 img { max-width: 100%; display: block; margin: 0.5em 0; }
 h3 { font-size: 1em; margin-top: 1.2em; }
 td.warn { background: #fde2c8; }
+table.scores { font-size: 0.82em; } table.scores td { white-space: nowrap; }
+table.scores th, table.scores td { padding: 0.2em 0.35em; }
 ul.verdict { background: #f7f7f2; border-left: 4px solid #c77d2b; padding: 0.6em 1em 0.6em 2em; line-height: 1.4; }
 ul.verdict li { margin: 0.35em 0; }
 """
@@ -499,7 +501,8 @@ def write_comparison_report(path: str, comparison: dict[str, dict], meta: dict) 
               "prospectivity (a random map captures x %). P-V: the threshold where the share of ore above it equals "
               "the share of the volume below it. Certain / uncertain half: the AUC in the half of the volume where "
               "the ensemble's members (a forest's trees) agree most / least; familiar / novel half: the same split "
-              "by novelty. A map that means something scores higher in the half it trusts. The best value of each "
+              "by novelty. A map that means something scores higher in the half it trusts. A single network's "
+              "uncertainty is 0 everywhere (no members to disagree), so it has no halves. The best value of each "
               "score is in bold."),
         _image(_comparison_roc_figure(comparison, colours)),
         _image(_comparison_success_figure(comparison, colours)),
@@ -526,7 +529,7 @@ def _comparison_table(comparison: dict[str, dict]) -> str:
     columns = [column for column in COMPARISON_COLUMNS
                if any(_present(_comparison_value(metrics, column[1])) for metrics in comparison.values())]
     formats = {"auc": lambda v: _fixed(v, 3), "share": _share, "fixed": lambda v: _fixed(v, 3)}
-    lines = ["<table>", '<tr><th class="key">method</th>'
+    lines = ['<table class="scores">', '<tr><th class="key">method</th>'
              + "".join(f"<th>{html.escape(heading)}</th>" for heading, *_ in columns) + "</tr>"]
     best = {}
     for heading, key, _, better in columns:

@@ -182,3 +182,6 @@ def test_trust_summary_reports_only_the_maps_a_prediction_has():
     assert summary["mean_uncertainty"] == pytest.approx(uncertainty.mean())
     assert summary["novel_share"] == pytest.approx(np.mean(novelty[1:] > 0.5))
     assert summary["novelty_halves"] == auc_by_halves(prospectivity, label, novelty)
+    single_network = trust_summary(prospectivity, label, uncertainty=np.zeros(label.shape))
+    assert single_network["mean_uncertainty"] == 0.0
+    assert single_network["uncertainty_halves"]["auc_low"] is None is single_network["uncertainty_halves"]["auc_high"]
