@@ -147,8 +147,7 @@ def _write_netcdf(path: str, grid: Grid, srs, features, feature_names: list[str]
     for name, data in extra.items():
         described = name in MAP_LONG_NAMES
         add_variable(name, np.asarray(data, np.float32), gdal.GDT_Float32, float("nan"),
-                     MAP_LONG_NAMES.get(name, name), "1" if described else units.get(name),
-                     [0.0, 1.0] if described else None)
+                     MAP_LONG_NAMES.get(name, name), "1" if described else None, [0.0, 1.0] if described else None)
     if label is not None:
         # int16 on disk: GDAL before 3.7 has no Int8 and would take an int8 buffer as unsigned
         add_variable("label", np.asarray(label, np.int16), gdal.GDT_Int16, -1,
