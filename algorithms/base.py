@@ -31,6 +31,7 @@ from qgis.core import (
     QgsRasterShader,
     QgsSingleBandPseudoColorRenderer,
 )
+from qgis.PyQt.QtCore import QUrl
 from qgis.PyQt.QtGui import QColor, QIcon
 
 from ..core.atomic import check_output_path
@@ -107,6 +108,13 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
     def shortHelpString(self):  # noqa: N802
         items = "".join(f"<dt><b>{name}</b></dt><dd>{text}</dd>" for name, text in self._help)
         return f"<p>{self.SUMMARY}</p><dl>{items}</dl>"
+
+    def shortDescription(self):  # noqa: N802 - QGIS API: the toolbox's tooltip
+        return self.SUMMARY.split(". ")[0].rstrip(".") + "."
+
+    def helpUrl(self):  # noqa: N802 - QGIS API: the dialog's Help button
+        """The algorithm's page among the plugin's files, so that help works offline (scripts/build_help.py)."""
+        return QUrl.fromLocalFile(os.path.join(PLUGIN_DIR, "help", f"{self.NAME}.html")).toString()
 
     def progress(self, feedback, start: float = 0.0, end: float = 100.0):
         """A core progress callback (fraction 0..1) mapped onto [start, end] %, raising on Cancel."""

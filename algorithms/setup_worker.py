@@ -50,8 +50,9 @@ class SetupWorker(Mpm3dAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
         self.add(QgsProcessingParameterFolderDestination("FOLDER", "Environment folder", default_folder()),
-                 "Where the environment goes; an environment already there is replaced once the new one works. "
-                 "A folder holding other files is refused.")
+                 "Where the environment goes; by default mpm3d/worker-python3.X in your QGIS profile folder, "
+                 "outside the plugin, so that updating the plugin keeps it. An environment already there is "
+                 "replaced once the new one works; a folder holding other files is refused.")
         self.add(QgsProcessingParameterEnum("BUILD", "PyTorch build", BUILD_LABELS, defaultValue=0),
                  "auto asks nvidia-smi for the driver version and takes the newest CUDA build it runs; CPU only "
                  "is the smallest download; CUDA fails with the reason when no suitable driver answers.")

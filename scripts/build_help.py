@@ -1,0 +1,100 @@
+"""Write help/<algorithm>.html for every mpm3d algorithm from its own summary and parameter help.
+
+The pages are committed and ship in the plugin zip, so the dialog's Help button works offline and on a
+read-only installation; tests/qgis/test_help_pages.py fails when a page no longer matches its algorithm
+(run ``make help`` then).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import project  # noqa: E402 - the headless QGIS and the `mpm3d` import live there
+
+HELP_DIR = os.path.join(project.PLUGIN_DIR, "help")
+STYLE = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em;line-height:1.4}"
+         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .5em;vertical-align:top;"
+         "text-align:left}code{background:#f4f4f4}")
+
+
+def _default(definition) -> str:
+    """A parameter's default in words; none for outputs (a destination's default names the user's folders)."""
+    from qgis.core import QgsProcessingDestinationParameter, QgsProcessingParameterEnum
+
+    value = definition.defaultValue()
+    if isinstance(definition, QgsProcessingDestinationParameter) or value is None or value == "":
+        return ""
+    if isinstance(definition, QgsProcessingParameterEnum) and isinstance(value, int):
+        return definition.options()[value]
+    return str(value)
+
+
+def help_page(algorithm) -> str:
+    """One algorithm's page: what it does, each parameter with its help, its outputs, a qgis_process call."""
+    from qgis.core import QgsProcessingParameterDefinition
+
+    rows = []
+    for definition in algorithm.parameterDefinitions():
+        notes = [note for flag, note in ((QgsProcessingParameterDefinition.FlagOptional, "optional"),
+                                         (QgsProcessingParameterDefinition.FlagAdvanced, "advanced"))
+                 if definition.flags() & flag]
+        rows.append(f"<tr><td><b>{html.escape(definition.description())}</b><br><code>{definition.name()}"
+                    f"</code>{' (' + ', '.join(notes) + ')' if notes else ''}</td>"
+                    f"<td>{html.escape(_default(definition))}</td><td>{html.escape(definition.help())}</td></tr>")
+    outputs = "".join(f"<li><code>{o.name()}</code>: {html.escape(o.description())}</li>"
+                      for o in algorithm.outputDefinitions())
+    call = " ".join(f"{d.name()}=..." for d in algorithm.parameterDefinitions()
+                    if not d.flags() & QgsProcessingParameterDefinition.FlagOptional and d.defaultValue() is None)
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(algorithm.displayName())} - mpm3d</title><style>{STYLE}</style></head><body>\n"
+            f"<p><a href=\"index.html\">mpm3d help</a> &gt; {html.escape(algorithm.group())}</p>\n"
+            f"<h1>{html.escape(algorithm.displayName())}</h1>\n<p>{html.escape(algorithm.SUMMARY)}</p>\n"
+            f"<h2>Parameters</h2>\n<table><tr><th>Parameter</th><th>Default</th><th>What it means</th></tr>\n"
+            + "\n".join(rows) + "\n</table>\n"
+            f"<h2>Outputs</h2>\n<ul>{outputs}</ul>\n"
+            f"<h2>Headless</h2>\n<pre>qgis_process run mpm3d:{algorithm.name()} -- {call}</pre>\n"
+            "</body></html>\n")
+
+
+def index_page(algorithms) -> str:
+    """The list of pages, by group."""
+    items = "\n".join(f"<li>{html.escape(a.group())}: <a href=\"{a.name()}.html\">{html.escape(a.displayName())}"
+                      f"</a> - {html.escape(a.shortDescription())}</li>" for a in algorithms)
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>mpm3d help</title>"
+            f"<style>{STYLE}</style></head><body>\n<h1>mpm3d algorithms</h1>\n<ul>\n{items}\n</ul>\n</body></html>\n")
+
+
+def pages() -> dict[str, str]:
+    """File name -> page, for every algorithm mpm3d registers."""
+    project._qgis()
+    from mpm3d.algorithms import ALGORITHMS
+
+    algorithms = []
+    for kind in ALGORITHMS:
+        algorithm = kind()
+        algorithm.initAlgorithm()
+        algorithms.append(algorithm)
+    algorithms.sort(key=lambda a: (a.group(), a.displayName()))
+    found = {f"{a.name()}.html": help_page(a) for a in algorithms}
+    found["index.html"] = index_page(algorithms)
+    return found
+
+
+def main() -> int:
+    os.makedirs(HELP_DIR, exist_ok=True)
+    written = pages()
+    for name in os.listdir(HELP_DIR):
+        if name.endswith(".html") and name not in written:
+            os.remove(os.path.join(HELP_DIR, name))
+    for name, text in written.items():
+        with open(os.path.join(HELP_DIR, name), "w", encoding="utf-8", newline="\n") as page:
+            page.write(text)
+    print(f"{len(written)} pages in {HELP_DIR}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
