@@ -55,9 +55,6 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--variables", nargs="*", help="variables to write (default: all features, label)")
 
     add_model_commands(commands)
-    return parser
-
-
 
     compare = commands.add_parser("compare", help="score several methods' prospectivity cubes against the same "
                                                   "labels, side by side in one report")
@@ -65,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--labels", help="cube file with a label variable on the same grid")
     compare.add_argument("--report", help="HTML comparison report")
     compare.add_argument("--json", dest="json_path", help="every method's metrics as JSON")
+    return parser
+
+
 def run(args: argparse.Namespace, reporter: Reporter) -> dict:
     def progress(fraction, message="", **fields):
         reporter.progress(fraction, message, **fields)
@@ -75,11 +75,11 @@ def run(args: argparse.Namespace, reporter: Reporter) -> dict:
         return jobs.stack(args.evidence, args.out, args.labels, args.elevations, progress, parse_units(args.units))
     if args.command == "export":
         return jobs.export(args.cube, args.out, args.prefix, args.variables, progress)
+    if args.command == "compare":
+        return compare_job(args.prospectivity, args.labels, args.report, args.json_path, progress)
     return run_model_command(args, progress, reporter)
 
 
-    if args.command == "compare":
-        return compare_job(args.prospectivity, args.labels, args.report, args.json_path, progress)
 PATH_ARGUMENTS = ("out", "evidence", "labels", "cube", "source", "target", "report", "model", "out_cube",
                   "out_folder", "prospectivity", "json_path")
 
@@ -102,13 +102,13 @@ def command_paths(args: argparse.Namespace) -> tuple[dict, dict]:
         return {"--cube": [args.cube]}, {"--out": [jobs.export_pattern(args.cube, args.out, args.prefix)]}
     if args.command == "synth":
         return {}, {}
-    return model_command_paths(args)
-
-
     if args.command == "compare":
         given = {"--labels": args.labels, "--report": args.report, "--json": args.json_path}
         listed = {option: [path] if path else [] for option, path in given.items()}
         return ({"--prospectivity": args.prospectivity, "--labels": listed.pop("--labels")}, listed)
+    return model_command_paths(args)
+
+
 def check_paths(args: argparse.Namespace) -> None:
     absolute_paths(args)
     check_distinct(*command_paths(args))
