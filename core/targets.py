@@ -53,6 +53,7 @@ def extract_targets(
     predicted volume, so it may continue outside). ``companions`` are maps on the same grid
     ("uncertainty", "novelty") reported as ``mean_<name>``; with ``max_uncertainty`` a voxel whose
     uncertainty exceeds it joins no body. With ``label``, the share of the body's known voxels that are ore.
+    Every target also carries the ``cut`` (probability) it was extracted at.
     """
     prospectivity = _checked_probability(prospectivity, grid)
     cut = _cut(prospectivity, threshold, top_percent)
@@ -136,8 +137,9 @@ def extract_targets(
             target["known_ore_voxels"] = int(n_known_ore[b])
             target["ore_share"] = float(n_known_ore[b] / n_known[b]) if n_known[b] else None
         targets.append(target)
-    # Bodies are numbered in the cube's (z, y, x) order, so the stable sort breaks the last ties by it.
-    targets.sort(key=lambda t: (-t["mass_above_cut"], -t["max_prob"], -t["top_z"]))
+    # Masses equal but for rounding are a tie. Bodies are numbered in the cube's (z, y, x) order, so the stable
+    # sort breaks the last ties by it.
+    targets.sort(key=lambda t: (-round(t["mass_above_cut"], 9), -t["max_prob"], -t["top_z"]))
     return [{"rank": rank, **target} for rank, target in enumerate(targets, start=1)]
 
 
