@@ -60,6 +60,7 @@ class _Group:
         self.pending: list[tuple[str, str]] = []
         self.folders: list[str] = []
         self.stagings: list[str] = []
+        self.committed = False  # every file moved in: a signal held during the commit may still surface after
 
 
 def new_folders(path: str) -> list[str]:
@@ -117,17 +118,15 @@ def atomic_group() -> Iterator[None]:
         return
     group = _Group()
     token = _group.set(group)
-    committed = False
     try:
         yield
         _commit(group)
-        committed = True
     finally:
         _group.reset(token)
-        if not committed or not os.environ.get(KEEP_PREVIOUS_ENV):
+        if not group.committed or not os.environ.get(KEEP_PREVIOUS_ENV):
             for staging in group.stagings:
                 shutil.rmtree(staging, ignore_errors=True)
-        if not committed:
+        if not group.committed:
             _remove_empty(group.folders)
 
 
@@ -184,6 +183,7 @@ def _commit(group: _Group) -> None:
                 if entry["had_previous"]:
                     os.replace(entry["path"], entry["previous"])
                 os.replace(entry["tmp"], entry["path"])
+            group.committed = True  # before the held SIGTERM is let through: its journal must outlive the exit
         except BaseException as exc:
             roll_back(entries)
             if isinstance(exc, OSError):
