@@ -49,7 +49,7 @@ class SetupWorker(Mpm3dAlgorithm):
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
-        self.add(QgsProcessingParameterFolderDestination("FOLDER", "Environment folder", default_folder()),
+        self.add(QgsProcessingParameterFolderDestination("FOLDER", "Environment folder", default_folder(), True),
                  "Where the environment goes; by default mpm3d/worker-python3.X in your QGIS profile folder, "
                  "outside the plugin, so that updating the plugin keeps it. An environment already there is "
                  "replaced once the new one works; a folder holding other files is refused.")
