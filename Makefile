@@ -52,15 +52,18 @@ install: setup
 	ln -sfn "$(CURDIR)" "$(QGIS_PROFILE_DIR)/python/plugins/mpm3d"
 	$(PY) scripts/qgis_process.py plugins enable mpm3d
 
-# The plugin zip for "Install from ZIP" and plugins.qgis.org, from the committed files less the development ones,
-# checked offline as the repository checks uploads (scripts/check_plugin_zip.py). The maintainer's e-mail and URLs
-# are not in metadata.txt (nothing invented): give them here for an upload-ready zip.
+# The plugin zip for "Install from ZIP" and plugins.qgis.org, from a commit (ZIP_REF, default HEAD: never a
+# half-edited working tree) less the development files, checked offline as the repository checks uploads
+# (scripts/check_plugin_zip.py). The maintainer's e-mail and URLs are not in metadata.txt (nothing invented):
+# give them here for an upload-ready zip.
 DIST_DIR ?= dist
+ZIP_REF ?= HEAD
 ZIP_BUILD := $(DIST_DIR)/.zip-build
+ZIP_EXCLUDE := ':!tests' ':!bench' ':!scripts' ':!.ci' ':!Makefile' ':!requirements.txt' ':!pyproject.toml' \
+	':!.gitignore'
 zip:
-	rm -rf "$(ZIP_BUILD)" && mkdir -p "$(ZIP_BUILD)/mpm3d"
-	git ls-files | grep -vE '^(tests|bench|scripts|\.ci)/|^(Makefile|requirements.txt|pyproject.toml|\.gitignore)$$' \
-	  | xargs -I{} cp --parents {} "$(ZIP_BUILD)/mpm3d/"
+	rm -rf "$(ZIP_BUILD)" && mkdir -p "$(ZIP_BUILD)"
+	git archive --format=tar --prefix=mpm3d/ "$(ZIP_REF)" -- . $(ZIP_EXCLUDE) | tar -x -C "$(ZIP_BUILD)"
 	$(if $(PLUGIN_EMAIL),echo "email=$(PLUGIN_EMAIL)" >> "$(ZIP_BUILD)/mpm3d/metadata.txt")
 	$(if $(PLUGIN_TRACKER),echo "tracker=$(PLUGIN_TRACKER)" >> "$(ZIP_BUILD)/mpm3d/metadata.txt")
 	$(if $(PLUGIN_REPOSITORY),echo "repository=$(PLUGIN_REPOSITORY)" >> "$(ZIP_BUILD)/mpm3d/metadata.txt")
