@@ -14,6 +14,7 @@ from ..core.jobs import MAP_OUTPUTS, map_prefix
 from ..core.slices import elevation_from_name, level_files
 from ..provider.worker import run_core
 from .base import WorkerAlgorithm, folder_parameter_value, map_styler, style_on_load
+from .styles import title_legend, write_raster_styles
 
 
 def load_level_rasters(paths, group: str, context, output_name: str, kind: str = "prospectivity",
@@ -32,8 +33,17 @@ def load_level_rasters(paths, group: str, context, output_name: str, kind: str =
         if grouped:
             details.groupName = group
             details.layerSortKey = sort_offset + sort_key
-        details.setPostProcessor(style_on_load(map_styler(kind)))
+        details.setPostProcessor(style_on_load(_styled_and_titled(kind, context.project())))
         context.addLayerToLoadOnCompletion(path, details)
+
+
+def _styled_and_titled(kind: str, project):
+    style = map_styler(kind)
+
+    def apply(layer) -> None:
+        style(layer)
+        title_legend(layer, project, kind)
+    return apply
 
 
 class PredictProspectivity(WorkerAlgorithm):
@@ -69,7 +79,8 @@ class PredictProspectivity(WorkerAlgorithm):
                  "The prospectivity cube file.")
         self.add(QgsProcessingParameterFolderDestination("OUTPUT_FOLDER", "Folder for level rasters"),
                  "Receives one GeoTIFF per level and map, e.g. prospectivity_z-0450.tif, "
-                 "prospectivity_uncertainty_z-0450.tif and prospectivity_novelty_z-0450.tif.")
+                 "prospectivity_uncertainty_z-0450.tif and prospectivity_novelty_z-0450.tif, each with a .qml "
+                 "style beside it, so the rasters open styled in any project.")
         self.addOutput(QgsProcessingOutputMultipleLayers("OUTPUT_LAYERS", "Prospectivity levels"))
         self.addOutput(QgsProcessingOutputMultipleLayers("UNCERTAINTY_LAYERS", "Uncertainty levels"))
         self.addOutput(QgsProcessingOutputMultipleLayers("NOVELTY_LAYERS", "Novelty levels"))
@@ -100,6 +111,10 @@ class PredictProspectivity(WorkerAlgorithm):
         outputs = {"OUTPUT_CUBE": out_cube, "OUTPUT_FOLDER": folder}
         for offset, (kind, key) in enumerate(MAP_OUTPUTS.items()):
             outputs[key] = result.get(key, [])
+            unstyled = write_raster_styles(outputs[key], kind)
+            if unstyled:
+                feedback.reportError(f"Could not write the .qml style beside {len(unstyled)} {kind} rasters "
+                                     f"(e.g. {unstyled[0]}); the rasters are complete and open unstyled.", False)
             if context.project() is not None and outputs[key]:
                 load_level_rasters(outputs[key], prefix, context, key, kind, sort_offset=1000 * offset)
         feedback.pushInfo(f"Wrote {sum(len(outputs[key]) for key in MAP_OUTPUTS.values())} level rasters "

@@ -61,7 +61,7 @@ def test_without_validation_blocks_the_last_epoch_is_kept(cubes, tmp_path):
 
 def test_prediction_gives_styled_level_rasters_on_the_cube_grid(trained, cubes, tmp_path, synthetic_slices):
     import processing
-    from qgis.core import QgsProject, QgsSingleBandPseudoColorRenderer
+    from qgis.core import QgsMapLayerLegendUtils, QgsProject, QgsRasterLayer, QgsSingleBandPseudoColorRenderer
 
     result = processing.runAndLoadResults("mpm3d:predict_prospectivity", {
         "MODEL": trained["OUTPUT_MODEL"], "CUBE": cubes["target"], "PREFIX": "dann_cta",
@@ -82,11 +82,21 @@ def test_prediction_gives_styled_level_rasters_on_the_cube_grid(trained, cubes, 
     assert np.array_equal(values == nodata, evidence_nodata)
     loaded = [lyr for lyr in QgsProject.instance().mapLayers().values() if lyr.name().startswith("dann_cta z")]
     assert len(loaded) == 8
+    root = QgsProject.instance().layerTreeRoot()
     for layer in loaded:
         renderer = layer.renderer()
         assert isinstance(renderer, QgsSingleBandPseudoColorRenderer)
         assert (renderer.classificationMin(), renderer.classificationMax()) == (0.0, 1.0)
+        # the legend is headed by what the map shows, not GDAL's "Band 1: prospectivity (Gray)"
+        assert QgsMapLayerLegendUtils.legendNodeUserLabel(root.findLayer(layer.id()), 0) == "prospectivity"
     QgsProject.instance().removeAllMapLayers()
+    # opened anywhere else, each level raster of each map takes the style written beside it
+    for key, high in (("OUTPUT_LAYERS", 1.0), ("UNCERTAINTY_LAYERS", 0.25), ("NOVELTY_LAYERS", 1.0)):
+        for path in result[key]:
+            assert os.path.exists(os.path.splitext(path)[0] + ".qml")
+            renderer = QgsRasterLayer(path, "opened elsewhere").renderer()
+            assert isinstance(renderer, QgsSingleBandPseudoColorRenderer)
+            assert (renderer.classificationMin(), renderer.classificationMax()) == (0.0, high)
 
 
 def test_evaluation_scores_against_label_slices(trained, cubes, tmp_path, synthetic_slices):
