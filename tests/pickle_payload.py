@@ -1,4 +1,4 @@
-"""A pickle payload for the model-loading tests."""
+"""A pickle payload for the model-loading tests (core and algorithms alike)."""
 
 
 class CreatesMarker:

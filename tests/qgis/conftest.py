@@ -53,14 +53,16 @@ def synthetic_slices(provider, tmp_path_factory):
 def hooked_python(tmp_path_factory):
     """A worker interpreter that runs the real worker with a test hook chosen by MPM3D_TEST_HOOK:
     ``kill_after_progress`` (SIGKILL after the first progress line, like the out-of-memory killer),
-    ``kill_in_rasters`` (SIGKILL while the level rasters are being written), ``kill_in_commit_N`` (SIGKILL
-    right after the Nth rename of the commit), ``sigint_after_progress`` (Ctrl-C), ``slow`` (a pause
-    after every progress line, so that Cancel lands in the middle of the job)."""
+    ``kill_in_rasters`` (SIGKILL while the level rasters are being written), ``kill_in_report`` (SIGKILL while
+    the training report is being written, the model file already staged), ``kill_in_commit_N`` (SIGKILL
+    right after the Nth rename of the commit), ``sigterm_in_commit_N`` (SIGTERM, what Cancel sends, right
+    after the Nth rename), ``sigint_after_progress`` (Ctrl-C), ``slow`` (a pause after every progress line,
+    so that Cancel lands in the middle of the job), ``no_cuda`` (torch sees no GPU, as on a machine without one)."""
     folder = tmp_path_factory.mktemp("hooked_python")
     hook = folder / "hook.py"
     hook.write_text(f'''import os, signal, sys, time
 sys.path.insert(0, {REPO!r})
-import core.atomic, core.cli, core.progress, core.slices
+import core.atomic, core.cli, core.progress, core.reports, core.slices
 ''' + '''hook = os.environ.get("MPM3D_TEST_HOOK", "")
 emit = core.progress.Reporter.progress
 if hook == "kill_after_progress":
@@ -87,14 +89,24 @@ if hook == "kill_in_rasters":
             os.kill(os.getpid(), signal.SIGKILL)
         return write_raster(*args, **kwargs)
     core.slices.write_raster = killing_write_raster
-if hook.startswith("kill_in_commit"):  # SIGKILL between two renames of the commit: after the Nth one
+if hook == "kill_in_report":
+    write_report = core.reports.write_training_report
+    def killing_write_report(path, *args, **kwargs):
+        write_report(path, *args, **kwargs)
+        os.kill(os.getpid(), signal.SIGKILL)
+    core.reports.write_training_report = killing_write_report
+if hook.startswith(("kill_in_commit", "sigterm_in_commit")):  # a signal between two renames: after the Nth one
     replace, renames = os.replace, []
-    def killing_replace(*args, **kwargs):
+    sent = signal.SIGKILL if hook.startswith("kill") else signal.SIGTERM
+    def signalling_replace(*args, **kwargs):
         replace(*args, **kwargs)
         renames.append(args)
         if len(renames) == int(hook.rsplit("_", 1)[1]):
-            os.kill(os.getpid(), signal.SIGKILL)
-    core.atomic.os.replace = killing_replace
+            os.kill(os.getpid(), sent)
+    core.atomic.os.replace = signalling_replace
+if hook == "no_cuda":
+    import torch
+    torch.cuda.is_available = lambda: False
 sys.exit(core.cli.main(sys.argv[1:]))
 ''')
     wrapper = folder / "python"

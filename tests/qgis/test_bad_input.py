@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 from algorithm_calls import fails as _fails
 from algorithm_calls import run as _run
+from file_state import checksums, tree
 from osgeo import gdal
+from pickle_payload import CreatesMarker
 from qgis.core import QgsProcessingFeedback
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -41,13 +43,6 @@ class Recorder(QgsProcessingFeedback):
         super().setProgressText(text)
         if self.cancel_at_first_message:
             self.cancel()
-
-
-
-
-def _tree(folder):
-    return sorted(os.path.relpath(os.path.join(root, name), folder)
-                  for root, dirs, files in os.walk(folder) for name in files + dirs)
 
 
 def _copy(src, dst, change=None, nodata="keep", after=None, **translate):
@@ -177,13 +172,13 @@ def test_slices_with_one_elevation_twice_or_none_in_the_name(slices, tmp_path):
     unnamed = _copy(evidence[0], tmp_path / "evidence_top.tif")
     _fails("mpm3d:stack_slices", {"EVIDENCE": evidence[1:] + [unnamed], "OUTPUT": tmp_path / "b.nc"},
            r"No elevation in the file name of evidence_top\.tif.*ELEVATIONS")
-    assert _tree(tmp_path) == sorted(["again_" + os.path.basename(evidence[0]), "evidence_top.tif"])
+    assert tree(tmp_path) == sorted(["again_" + os.path.basename(evidence[0]), "evidence_top.tif"])
 
 
 def test_a_single_level_is_not_a_cube(slices, tmp_path):
     _fails("mpm3d:stack_slices", {"EVIDENCE": slices["SOURCE_EVIDENCE"][:1], "OUTPUT": tmp_path / "cube.nc"},
            r"EVIDENCE holds 1 slice\(s\); a cube needs at least 3 levels.*give one raster per depth level")
-    assert _tree(tmp_path) == []
+    assert tree(tmp_path) == []
 
 
 def test_an_existing_cube_is_replaced_only_on_success(slices, tmp_path):
@@ -192,9 +187,9 @@ def test_an_existing_cube_is_replaced_only_on_success(slices, tmp_path):
     cube = tmp_path / "cube.nc"
     cube.write_bytes(b"earlier cube")
     _fails("mpm3d:stack_slices", {"EVIDENCE": slices["SOURCE_EVIDENCE"][:2], "OUTPUT": cube}, "at least 3 levels")
-    assert cube.read_bytes() == b"earlier cube" and _tree(tmp_path) == ["cube.nc"]
+    assert cube.read_bytes() == b"earlier cube" and tree(tmp_path) == ["cube.nc"]
     _stack(slices["SOURCE_EVIDENCE"], cube)
-    assert CubeReader(str(cube)).grid.shape[0] == 8 and _tree(tmp_path) == ["cube.nc"]
+    assert CubeReader(str(cube)).grid.shape[0] == 8 and tree(tmp_path) == ["cube.nc"]
 
 
 def test_uneven_levels_are_stacked_with_a_warning_and_an_attribute(slices, tmp_path):
@@ -320,7 +315,7 @@ def test_a_batch_larger_than_the_samples_keeps_the_earlier_model(cubes, tmp_path
            r"batch size 100000 is larger than the \d+ training samples per epoch.*lower the batch size \(BATCH_SIZE\)")
     assert (tmp_path / "model.safetensors").read_bytes() == b"earlier model"
     assert (tmp_path / "training.html").read_text() == "earlier report"
-    assert _tree(tmp_path) == ["model.safetensors", "training.html"]
+    assert tree(tmp_path) == ["model.safetensors", "training.html"]
 
 
 def test_a_target_with_other_features_is_refused(cubes, tmp_path):
@@ -345,7 +340,7 @@ def test_unwritable_training_outputs_are_named_before_the_worker_starts(cubes, t
            r"OUTPUT_MODEL: cannot write .*file\.txt/model\.safetensors: .*is a file, not a folder; choose another")
     _fails("mpm3d:train_model", _train(cubes, tmp_path, OUTPUT_REPORT=str(tmp_path)),
            r"OUTPUT_REPORT: cannot write .*: it is a folder; give a file name")
-    assert _tree(tmp_path) == ["file.txt"]
+    assert tree(tmp_path) == ["file.txt"]
 
 
 def test_auto_device_falls_back_to_the_cpu(model):
@@ -354,11 +349,8 @@ def test_auto_device_falls_back_to_the_cpu(model):
     assert model["DEVICE_USED"] == ("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def test_cuda_without_a_gpu_is_a_clear_error(cubes, tmp_path):
-    import torch
-
-    if torch.cuda.is_available():
-        pytest.skip("this machine has CUDA")
+def test_cuda_without_a_gpu_is_a_clear_error(cubes, tmp_path, worker_hook):
+    worker_hook("no_cuda")  # the worker's torch sees no GPU, on a machine with CUDA as on one without
     _fails("mpm3d:train_model", _train(cubes, tmp_path / "out", DEVICE=1),
            r"CUDA was requested \(DEVICE set to cuda.*no CUDA device; set DEVICE to auto .* or cpu")
     assert not (tmp_path / "out").exists()
@@ -377,16 +369,6 @@ def test_a_model_applied_to_a_cube_with_other_features_is_refused(model, cubes, 
     assert not (tmp_path / "out").exists()
 
 
-class _CreatesMarker:
-    """Unpickling this creates a file: proof of whether anything ran the pickle."""
-
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (open, (self.marker, "w"))
-
-
 def _bad_model(kind, good, folder):
     path = os.path.join(folder, f"{kind}.safetensors")
     data = open(good, "rb").read()
@@ -395,7 +377,7 @@ def _bad_model(kind, good, folder):
     elif kind == "not_a_model":
         open(path, "w").write("weights, honestly\n")
     elif kind == "pickle":
-        open(path, "wb").write(pickle.dumps({"weights": _CreatesMarker(os.path.join(folder, "payload-ran"))}))
+        open(path, "wb").write(pickle.dumps({"weights": CreatesMarker(os.path.join(folder, "payload-ran"))}))
     elif kind == "version":
         import json
 
@@ -417,7 +399,7 @@ def _bad_model(kind, good, folder):
 def test_model_files_that_are_not_good_models_are_refused_unrun(model, cubes, tmp_path, kind, match):
     path = _bad_model(kind, model["OUTPUT_MODEL"], str(tmp_path))
     _fails("mpm3d:predict_prospectivity", _predict(path, cubes["target"], tmp_path / "out"), match)
-    assert _tree(tmp_path) == [os.path.basename(path)]  # no payload ran, no output
+    assert tree(tmp_path) == [os.path.basename(path)]  # no payload ran, no output
 
 
 def test_prediction_outputs_that_cannot_be_written_are_named(model, cubes, tmp_path):
@@ -429,7 +411,7 @@ def test_prediction_outputs_that_cannot_be_written_are_named(model, cubes, tmp_p
            _predict(model["OUTPUT_MODEL"], cubes["target"], tmp_path,
                     OUTPUT_CUBE=str(tmp_path / "file.txt" / "p.nc")),
            r"OUTPUT_CUBE: cannot write .*is a file, not a folder")
-    assert _tree(tmp_path) == ["file.txt"]
+    assert tree(tmp_path) == ["file.txt"]
 
 
 # --- A worker that dies, and Cancel at every stage ----------------------------------------------------------
@@ -440,16 +422,21 @@ def test_a_training_worker_killed_mid_run_is_a_clear_error(cubes, tmp_path, work
     _fails("mpm3d:train_model", _train(cubes, tmp_path),
            r"worker process was killed \(for example by the out-of-memory killer\); no output was written\. "
            r"Lower BATCH_SIZE or PATCH_SIZE\.")
-    assert _tree(tmp_path) == ["model.safetensors"]
+    assert tree(tmp_path) == ["model.safetensors"]
     assert (tmp_path / "model.safetensors").read_bytes() == b"earlier model"
 
 
 def test_a_prediction_worker_killed_while_writing_leaves_neither_cube_nor_rasters(
         model, cubes, tmp_path, worker_hook):
+    """SIGKILL while the second level raster is written, over an earlier run: no new file, no half-written raster,
+    and the earlier cube and rasters byte for byte; into a new folder: not even the folder."""
+    _run("mpm3d:predict_prospectivity", _predict(model["OUTPUT_MODEL"], cubes["target"], tmp_path / "earlier"))
+    before = checksums(tmp_path), tree(tmp_path)
     worker_hook("kill_in_rasters")
-    _fails("mpm3d:predict_prospectivity", _predict(model["OUTPUT_MODEL"], cubes["target"], tmp_path / "new"),
-           r"worker process was killed .*no output was written\. Lower CHUNK_VOXELS\.")
-    assert not (tmp_path / "new").exists()  # earlier outputs kept: see test_bad_input_outputs.py
+    for folder in ("earlier", "new"):
+        _fails("mpm3d:predict_prospectivity", _predict(model["OUTPUT_MODEL"], cubes["target"], tmp_path / folder),
+               r"worker process was killed .*no output was written\. Lower CHUNK_VOXELS\.")
+    assert (checksums(tmp_path), tree(tmp_path)) == before  # "new" was never made
 
 
 def test_cancel_while_stacking_leaves_no_cube(slices, tmp_path):
@@ -466,7 +453,7 @@ def test_cancel_while_training_leaves_no_model(cubes, tmp_path, worker_hook):
     feedback = Recorder(cancel=True)
     _fails("mpm3d:train_model", _train(cubes, tmp_path), CANCELLED, feedback)
     assert feedback.isCanceled()
-    assert _tree(tmp_path) == ["model.safetensors"]
+    assert tree(tmp_path) == ["model.safetensors"]
     assert (tmp_path / "model.safetensors").read_bytes() == b"earlier model"
 
 
@@ -521,7 +508,7 @@ def test_evaluation_without_labels_or_with_an_unwritable_report_is_named(prospec
     _fails("mpm3d:evaluate_prospectivity",
            _evaluate(prospectivity, tmp_path / "file.txt", LABEL_SLICES=slices["TARGET_LABELS"]),
            r"OUTPUT_REPORT: cannot write .*is a file, not a folder")
-    assert _tree(tmp_path) == ["file.txt"]
+    assert tree(tmp_path) == ["file.txt"]
 
 
 def test_cancel_while_evaluating_leaves_no_report(prospectivity, slices, tmp_path):
@@ -562,7 +549,7 @@ def test_qgis_process_zero_epochs(cubes, qgis_profile, tmp_path):
 
 def test_qgis_process_refuses_a_pickled_model_without_running_it(cubes, qgis_profile, tmp_path):
     evil = tmp_path / "evil.safetensors"
-    evil.write_bytes(pickle.dumps({"weights": _CreatesMarker(str(tmp_path / "payload-ran"))}))
+    evil.write_bytes(pickle.dumps({"weights": CreatesMarker(str(tmp_path / "payload-ran"))}))
     _qgis_process_fails("mpm3d:predict_prospectivity", _predict(str(evil), cubes["target"], str(tmp_path / "out")),
                         qgis_profile, "is not an mpm3d model file", "MODEL")
-    assert _tree(tmp_path) == ["evil.safetensors"]
+    assert tree(tmp_path) == ["evil.safetensors"]

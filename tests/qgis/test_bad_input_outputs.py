@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from algorithm_calls import fails as _fails
 from algorithm_calls import run as _run
+from file_state import checksums
 from qgis.core import QgsProcessingFeedback
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -31,20 +32,6 @@ class Warnings(QgsProcessingFeedback):
     def reportError(self, error, fatalError=False):  # noqa: N802, N803 - QGIS API
         self.warnings.append(error)
         super().reportError(error, fatalError)
-
-
-
-
-def checksums(*folders):
-    """SHA-256 of every file under the folders (a changed, added or removed file changes the dict)."""
-    out = {}
-    for folder in folders:
-        for root, _dirs, files in os.walk(folder):
-            for name in files:
-                path = os.path.join(root, name)
-                with open(path, "rb") as handle:
-                    out[path] = hashlib.sha256(handle.read()).hexdigest()
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -154,17 +141,21 @@ def _predict(workspace, folder, **extra):
             "OUTPUT_CUBE": folder / "p.nc", "OUTPUT_FOLDER": folder / "levels", **extra}
 
 
-@pytest.mark.parametrize("kill_after", [1, 4, 33])
-def test_a_worker_killed_between_the_renames_of_its_commit_leaves_the_earlier_run_intact(
-        workspace, tmp_path, worker_hook, kill_after):
+@pytest.mark.parametrize("hook", ["kill_in_commit_1", "kill_in_commit_4", "kill_in_commit_33", "sigterm_in_commit_4",
+                                  "sigterm_in_commit_50"])
+def test_a_worker_stopped_between_the_renames_of_its_commit_leaves_the_earlier_run_intact(
+        workspace, tmp_path, worker_hook, hook):
     """SIGKILL after the 1st, 4th or 33rd rename of a prediction's commit (50 in all: 25 files, each earlier one
-    moved aside first) (an earlier file moved aside, a new one
-    moved in): every earlier output is back, no new one and no staging folder remains."""
+    moved aside first, then the new one moved in), or SIGTERM (what Cancel sends) after the 4th or the last:
+    every earlier output is back, no new one and no staging folder remains."""
     first = _run("mpm3d:predict_prospectivity", _predict(workspace, tmp_path))
     before = checksums(tmp_path)
-    worker_hook(f"kill_in_commit_{kill_after}")
-    _fails("mpm3d:predict_prospectivity", _predict(workspace, tmp_path, DEVICE=2), r"worker process was killed")
-    assert checksums(tmp_path) == before
+    worker_hook(hook)
+    how = "stopped with exit code 143" if hook.startswith("sigterm") else \
+        r"was killed \(for example by the out-of-memory killer\)"
+    _fails("mpm3d:predict_prospectivity", _predict(workspace, tmp_path, DEVICE=2),
+           rf"worker process {how}; no output was written")
+    assert checksums(tmp_path) == before and sorted(os.listdir(tmp_path)) == ["levels", "p.nc"]
     layers = first["OUTPUT_LAYERS"] + first["UNCERTAINTY_LAYERS"] + first["NOVELTY_LAYERS"]
     assert len(layers) == 24
     assert sorted(os.listdir(tmp_path / "levels")) == sorted(os.path.basename(p) for p in layers)
@@ -278,16 +269,19 @@ def test_ctrl_c_to_qgis_process_cancels_with_a_failure_status(workspace, qgis_pr
 
 # --- Failures injected where they hurt: while writing and between the renames of a commit -------------------
 
-def test_a_training_worker_killed_between_model_and_report_keeps_the_earlier_pair(workspace, tmp_path, worker_hook):
-    """Two renames into a commit of model + report (earlier model aside, new model in), the worker dies: the
-    earlier model and report are both back, byte for byte."""
+@pytest.mark.parametrize("hook", ["kill_in_report", "kill_in_commit_2"])
+def test_a_training_worker_killed_between_model_and_report_keeps_the_earlier_pair(workspace, tmp_path, worker_hook,
+                                                                                  hook):
+    """The worker dies with the new model staged and its report just written, or two renames into the commit
+    of model + report (earlier model aside, new model in): the earlier model and report are both back, byte for
+    byte, and nothing else is there."""
     parameters = {"SOURCE": workspace["source"], "TARGET": workspace["target"], **TINY,
                   "OUTPUT_MODEL": tmp_path / "m.safetensors", "OUTPUT_REPORT": tmp_path / "r.html"}
     _run("mpm3d:train_model", parameters)
     before = checksums(tmp_path)
-    worker_hook("kill_in_commit_2")
+    worker_hook(hook)
     _fails("mpm3d:train_model", {**parameters, "SEED": 7}, r"worker process was killed")
-    assert checksums(tmp_path) == before
+    assert checksums(tmp_path) == before and sorted(os.listdir(tmp_path)) == ["m.safetensors", "r.html"]
 
 
 def test_a_stack_that_fails_while_writing_or_committing_keeps_the_earlier_cube(workspace, tmp_path, monkeypatch):
