@@ -97,11 +97,10 @@ class SetupWorker(Mpm3dAlgorithm):
 
 
 def _reporter(feedback):
-    """pip's progress on the bar, its messages in the log and under the bar."""
+    """pip's progress on the bar, its messages under the bar (which the log keeps too)."""
     def report(fraction, message: str) -> None:
         if fraction is not None:
             feedback.setProgress(100.0 * fraction)
         if message:
-            feedback.setProgressText(message[:200])
-            feedback.pushInfo(message)
+            feedback.setProgressText(message)
     return report

@@ -71,3 +71,28 @@ def test_a_python_without_torch_is_pointed_to_the_setup(provider, tmp_path, monk
     ok, message = QgsApplication.processingRegistry().algorithmById("mpm3d:predict_prospectivity").canExecute()
     assert not ok
     assert "Run 'Set up the PyTorch environment'" in message and "qgis_process run mpm3d:setup_worker" in message
+
+
+def test_from_the_zip_into_a_clean_profile_the_setup_selects_its_python(offline, tmp_path):
+    """The plugin as a user gets it (make zip, unpacked into a fresh profile), run headless."""
+    import subprocess
+    import zipfile
+
+    import qgis_process
+
+    subprocess.run(["make", "-s", "zip", f"DIST_DIR={tmp_path / 'dist'}"], cwd=qgis_process.PLUGIN_DIR, check=True,
+                   capture_output=True)
+    profile = tmp_path / "profile"
+    plugins = profile / "profiles" / "default" / "python" / "plugins"
+    plugins.mkdir(parents=True)
+    zipfile.ZipFile(tmp_path / "dist" / "mpm3d.zip").extractall(plugins)
+    qgis_process.run(["plugins", "enable", "mpm3d"], str(profile), check=True)
+    wheels = fake_worker_wheels(str(tmp_path / "wheels"))
+    finished, parsed = qgis_process.run_algorithm(
+        "mpm3d:setup_worker", {"FOLDER": tmp_path / "worker env", "BUILD": 1, "WHEEL_FOLDER": wheels},
+        str(profile), timeout=600)
+    assert finished.returncode == 0, finished.stdout[-2000:] + finished.stderr[-2000:]
+    python = parsed["results"]["PYTHON"]
+    assert python == str(tmp_path / "worker env" / "bin" / "python") and os.path.isfile(python)
+    settings = (profile / "profiles" / "default" / "QGIS" / "QGIS3.ini").read_text(encoding="utf-8")
+    assert f"MPM3D_PYTHON={python}" in settings
