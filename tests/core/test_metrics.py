@@ -127,7 +127,7 @@ def test_mmd_subsamples_large_inputs_and_drops_nan_rows():
     a[0] = np.nan
     b = rng.normal(size=(4000, 3)) + 1.0
     assert np.isfinite(mmd_rbf(a, b))
-    with pytest.raises(Mpm3dError):
+    with pytest.raises(Mpm3dError, match=r"^The MMD needs at least one finite sample from each domain\.$"):
         mmd_rbf(np.full((3, 2), np.nan), b)
 
 

@@ -173,14 +173,16 @@ def test_a_forest_trained_on_the_source_loses_accuracy_on_the_target(pair):
 
 
 @pytest.mark.parametrize(
-    "arguments",
+    "arguments, message",
     [
-        {"kind": "neighbour"},
-        {"kind": "source", "shape": (16, 40)},
-        {"kind": "source", "shape": (1, 40, 40)},
-        {"kind": "source", "voxel_size": (50.0, 0.0, 40.0)},
+        ({"kind": "neighbour"}, r"^unknown synthetic deposit kind 'neighbour': use one of \['source', 'target'\]$"),
+        ({"kind": "source", "shape": (16, 40)}, r"^a synthetic deposit needs at least 2 voxels along z, y and x, "
+                                                r"not \(16, 40\)$"),
+        ({"kind": "source", "shape": (1, 40, 40)}, r"needs at least 2 voxels along z, y and x, not \(1, 40, 40\)$"),
+        ({"kind": "source", "voxel_size": (50.0, 0.0, 40.0)}, r"^voxel sizes \(dz, dy, dx\) must be positive, "
+                                                              r"not \(50\.0, 0\.0, 40\.0\)$"),
     ],
 )
-def test_bad_arguments_are_refused_with_a_message(arguments):
-    with pytest.raises(Mpm3dError):
+def test_bad_arguments_are_refused_with_a_message(arguments, message):
+    with pytest.raises(Mpm3dError, match=message):
         synthetic_deposit(**arguments)
