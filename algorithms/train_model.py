@@ -9,6 +9,7 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
+from ..core.selection import SELECTION_LABELS, SELECTION_RULES
 from ..provider.worker import run_core
 from .base import WorkerAlgorithm
 
@@ -22,14 +23,6 @@ METHODS = [
     ("rf", "Random forest on the centre voxel (source only)"),
 ]
 
-# How a network's epoch is chosen without target labels (core/selection.py; the names are the core's).
-SELECTIONS = [
-    ("source_val", "Best source validation AUC (spatial blocks)"),
-    ("entropy", "Lowest prediction entropy on the target"),
-    ("dev", "Deep embedded validation (DEV): source loss weighted towards the target"),
-    ("mixval", "MixVal: consistency on mixed target patches"),
-    ("average", "Average of the last quarter of the epochs' weights"),
-]
 
 
 class TrainModel(WorkerAlgorithm):
@@ -79,7 +72,7 @@ class TrainModel(WorkerAlgorithm):
                  "epoch. 0 trains on every labelled voxel and keeps the last epoch: use it when the ore is too "
                  "concentrated to be split into blocks.", advanced=True)
         self.add(QgsProcessingParameterEnum("SELECTION", "Epoch choice (no target labels)",
-                                            [label for _, label in SELECTIONS], defaultValue=0),
+                                            [SELECTION_LABELS[rule] for rule in SELECTION_RULES], defaultValue=0),
                  "Which epoch's weights each network keeps. Every rule's score is computed each epoch and shown in "
                  "the training report. The source validation AUC cannot see adaptation; the others read the "
                  "unlabelled target: entropy prefers confident target maps, DEV weights the source validation "
@@ -135,7 +128,7 @@ class TrainModel(WorkerAlgorithm):
             "--device", self.device_argument(parameters, context),
             "--seed", self.parameterAsInt(parameters, "SEED", context),
             "--members", self.parameterAsInt(parameters, "ENSEMBLE_MEMBERS", context),
-            "--selection", SELECTIONS[self.parameterAsEnum(parameters, "SELECTION", context)][0],
+            "--selection", SELECTION_RULES[self.parameterAsEnum(parameters, "SELECTION", context)],
         ]
         if report:
             arguments += ["--report", report]

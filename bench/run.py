@@ -37,7 +37,7 @@ from core.sampling import (  # noqa: E402
     padded_standardised,
     standardise,
 )
-from core.selection import embed_and_score  # noqa: E402
+from core.selection_scores import embed_and_score  # noqa: E402
 from core.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
 from core.synthetic import synthetic_pair  # noqa: E402
 from core.train import TrainConfig, source_samples, train  # noqa: E402

@@ -29,13 +29,8 @@ from run import EpochTrace  # noqa: E402  (bench/run.py: the per-epoch target AU
 
 from core.model import ProspectivityNet, config_for_method, resolve_device  # noqa: E402
 from core.sampling import cube_stats  # noqa: E402
-from core.selection import (  # noqa: E402
-    SELECTION_LABELS,
-    SELECTION_RULES,
-    average_states,
-    averaged_epochs,
-    chosen_epoch,
-)
+from core.selection import SELECTION_LABELS, SELECTION_RULES, averaged_epochs, chosen_epoch  # noqa: E402
+from core.selection_scores import average_states  # noqa: E402
 from core.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
 from core.synthetic import synthetic_pair  # noqa: E402
 from core.train import TrainConfig, train  # noqa: E402

@@ -9,10 +9,12 @@ import argparse
 import math
 import os
 import time
+from dataclasses import asdict
 
 import numpy as np
 
 from .errors import Mpm3dError
+from .selection import SELECTION_RULES
 
 
 def finite(text: str) -> float:
@@ -46,9 +48,9 @@ def add_model_commands(commands) -> None:
     train.add_argument("--members", type=int, default=0,
                        help="ensemble members, each trained from its own seed (0: 5 on CUDA, 3 on the CPU); "
                             "the random forest's members are its trees")
-    train.add_argument("--selection", default="source_val",
-                       help="how a network's epoch is chosen without target labels: source_val, entropy, dev, "
-                            "mixval or average (of the last quarter of the epochs)")
+    train.add_argument("--selection", default="source_val", choices=SELECTION_RULES,
+                       help="how a network's epoch is chosen without target labels (average: of the last quarter "
+                            "of the epochs' weights)")
 
     predict = commands.add_parser("predict", help="dense prospectivity of a cube: cube file and level rasters")
     predict.add_argument("--model", required=True)
@@ -156,7 +158,7 @@ def train_job(args: argparse.Namespace, progress) -> dict:
                 "method": config.method, "feature_names": source.feature_names,
                 "config": {**vars(args), "members": members}, "source": args.source, "target": args.target,
                 "device": result.device, "best_epoch": result.best_epoch, "selection": config.selection,
-                "ensemble": [member.history for member in result.members], **transfer})
+                "ensemble": [asdict(member) for member in result.members], **transfer})
             outputs["OUTPUT_REPORT"] = args.report
     best = ", ".join(str(member.best_epoch) for member in result.members)
     progress(1.0, f"Best epoch {best}, source spatial-block validation AUC {result.val_auc}")

@@ -19,7 +19,8 @@ import numpy as np
 
 from . import __version__
 from .atomic import atomic_path
-from .transfer import KS_WARN, OUTSIDE_WARN, best_member_epoch, transfer_verdict
+from .selection import RULE_SCORES, SELECTION_LABELS, averaged_epochs, chosen_epoch
+from .transfer import KS_WARN, OUTSIDE_WARN, transfer_verdict
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1000px; color: #222; }
@@ -45,6 +46,9 @@ HISTORY_COLUMNS = (
     "lambda",
     "lr",
     "val_auc",
+    "entropy",
+    "dev",
+    "mixval",
     "disc_acc",
     "patches_per_s",
     "seconds",
@@ -83,6 +87,7 @@ def write_training_report(path: str, history: list[dict], meta: dict) -> None:
         meta = {key: value for key, value in meta.items() if key not in ("ensemble", "ensemble_spread")}
     else:
         body += _network_curves(history, meta.get("best_epoch"), with_discriminator=transfer is None)
+        body += _selection_section(history, meta.get("selection"), len(history))
     if transfer is not None:
         verdict = meta["verdict"] if meta.get("verdict") is not None else transfer_verdict(transfer, meta)
         body += _transfer_section(transfer, verdict, meta, [] if forest else history)
@@ -318,14 +323,15 @@ def _novelty_tables(novelty: dict) -> list[str]:
     return body
 
 
-def _ensemble_section(members: list[list[dict]], spread) -> list[str]:
-    """Every network member's best epoch and validation AUC, and their curves with the spread per epoch."""
+def _ensemble_section(members: list[dict], spread) -> list[str]:
+    """Every network member's chosen epoch and validation AUC, and their curves with the spread per epoch."""
     body = ["<h2>Ensemble members</h2>"]
     if spread is not None:
         body.append(_key_value_table({"members' mean spread of prospectivity on the target (SD)": _fixed(spread, 3)}))
-    best = [best_member_epoch(history) if history else {} for history in members]
     body.append(_table(("member", "best epoch", "source validation AUC"),
-                       ([number, row.get("epoch"), row.get("val_auc")] for number, row in enumerate(best, 1))))
+                       ([number, _epoch_kept(member), member.get("val_auc")]
+                        for number, member in enumerate(members, 1))))
+    members = [member["history"] for member in members]
     auc = _member_matrix(members, "val_auc")
     if np.any(np.isfinite(auc[1])):
         body.append(_image(_members_figure([("Source spatial-block validation AUC per member", "AUC", auc)])))
@@ -787,3 +793,31 @@ def _pv_figure(pv: dict):
     volume_handles, volume_labels = volume_axes.get_legend_handles_labels()
     axes.legend(ore_handles + volume_handles, ore_labels + volume_labels, loc="lower left")
     return figure
+
+
+def _epoch_kept(member: dict):
+    """The epoch a member's weights come from, or the epochs they average."""
+    averaged = member.get("averaged_epochs")
+    return f"mean of {averaged[0]}-{averaged[-1]}" if averaged and len(averaged) > 1 else member.get("best_epoch")
+
+
+def _selection_section(history: list[dict], rule: str | None, epochs: int) -> list[str]:
+    """Which epoch each label-free rule would keep, and which one training used."""
+    if not any(row.get("entropy") is not None for row in history):
+        return []  # trained by a version without the label-free scores
+    rule = rule or "source_val"
+    rows = []
+    for name in (*RULE_SCORES, "average"):
+        if name == "average":
+            kept = averaged_epochs(epochs)
+            epoch, score = f"mean of {kept[0]}-{kept[-1]}" if len(kept) > 1 else kept[0], None
+        else:
+            epoch = chosen_epoch(history, name)
+            score = history[epoch - 1].get(RULE_SCORES[name][0])
+        rows.append([SELECTION_LABELS[name] + (" (used)" if name == rule else ""), epoch, score])
+    return ["<h2>Epoch choice</h2>", _table(("rule", "epoch kept", "its score"), rows), _note(
+        "Every rule reads only the source's labels and the target's unlabelled evidence. Entropy: the mean "
+        "uncertainty of the target predictions (lower: more confident). DEV: the source validation loss "
+        "weighted by how target-like each voxel looks to the network (lower is better). MixVal: how often "
+        "predictions on blends of two target patches follow the dominant one (higher is better). Which rule "
+        "helps on the project's synthetic pair: bench/selection/results.md.")]

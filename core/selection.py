@@ -18,134 +18,18 @@ what each rule would have chosen; ``TrainConfig.selection`` says which one retur
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-
-import numpy as np
-import torch
-from torch.nn import functional as nnf
-
-from .metrics import roc_auc
-from .model import ProspectivityNet, autocast_for
-from .sampling import PatchGatherer, SourceSplit
 
 SELECTION_RULES = ("source_val", "entropy", "dev", "mixval", "average")
 SELECTION_LABELS = {
-    "source_val": "source validation AUC",
-    "entropy": "lowest target prediction entropy",
-    "dev": "deep embedded validation (DEV)",
-    "mixval": "MixVal (mixed target patches)",
-    "average": "average of the last quarter of the epochs",
+    "source_val": "Best source validation AUC (spatial blocks)",
+    "entropy": "Lowest prediction entropy on the target",
+    "dev": "Deep embedded validation (DEV): source loss weighted towards the target",
+    "mixval": "MixVal: consistency on mixed target patches",
+    "average": "Average of the last quarter of the epochs' weights",
 }
 # The epoch scores each rule reads, and whether the rule keeps the highest.
 RULE_SCORES = {"source_val": ("val_auc", True), "entropy": ("entropy", False), "dev": ("dev", False),
                "mixval": ("mixval", True)}
-PROBE_VOXELS = 4096
-MIX_WEIGHT = 0.55  # the dominant patch's share, as in MixVal and SKADA-Bench
-EVAL_BATCH = 1024
-
-
-@dataclass
-class SelectionProbe:
-    """Fixed voxels the scores read every epoch, drawn once so that epochs are compared on the same ones."""
-
-    target_centres: torch.Tensor
-    mix_partners: torch.Tensor  # a permutation of target_centres' positions: each patch's mixing partner
-    source_centres: torch.Tensor  # source training voxels, DEV's "source" side of the domain classifier
-    val_weights: np.ndarray  # per validation voxel: undoes the validation set's thinning of one class
-
-
-def selection_probe(split: SourceSplit, val_labels: np.ndarray, source_patches: PatchGatherer,
-                    target_patches: PatchGatherer, target_voxels: np.ndarray,
-                    rng: np.random.Generator) -> SelectionProbe:
-    """Draw the probe's voxels from ``rng`` (a generator of its own, so the training draws stay as they were)."""
-    targets = rng.choice(target_voxels, min(PROBE_VOXELS, len(target_voxels)), replace=False)
-    train_voxels = np.concatenate([split.train_ore, split.train_barren])
-    sources = rng.choice(train_voxels, min(PROBE_VOXELS, len(train_voxels)), replace=False)
-    n_blocks = np.array([len(split.val_barren), len(split.val_ore)], dtype=float)
-    n_set = np.array([np.sum(val_labels == 0), np.sum(val_labels == 1)], dtype=float)
-    per_class = np.divide(n_blocks / n_blocks.sum(), n_set / max(n_set.sum(), 1), out=np.zeros(2), where=n_set > 0)
-    return SelectionProbe(
-        target_patches.centre_index(np.sort(targets)),
-        torch.from_numpy(rng.permutation(len(targets))),
-        source_patches.centre_index(np.sort(sources)),
-        per_class[val_labels.astype(int)],
-    )
-
-
-def epoch_scores(net: ProspectivityNet, probe: SelectionProbe, source_patches: PatchGatherer,
-                 target_patches: PatchGatherer, val_centres: torch.Tensor, val_labels: np.ndarray,
-                 device: torch.device) -> dict[str, float | None]:
-    """Every rule's score of the network as it is now (eval mode, no augmentation)."""
-    net.eval()
-    val_embedding, val_logits = embed_and_score(net, source_patches, val_centres, device)
-    target_embedding, target_logits = embed_and_score(net, target_patches, probe.target_centres, device)
-    source_embedding, _ = embed_and_score(net, source_patches, probe.source_centres, device)
-    val_auc = None
-    if len(val_labels):
-        val_auc = float(roc_auc(val_logits[val_labels == 1], val_logits[val_labels == 0]))
-    dev = None
-    if len(val_labels):
-        dev = deep_embedded_validation(source_embedding, target_embedding, val_embedding, val_logits, val_labels,
-                                       probe.val_weights)
-    return {"val_auc": val_auc, "entropy": mean_entropy(target_logits),
-            "dev": dev, "mixval": _mixval(net, target_patches, probe, target_logits, device)}
-
-
-def mean_entropy(logits: np.ndarray) -> float:
-    """Mean binary entropy (nats) of the predictions: confident maps score low."""
-    z = logits.astype(np.float64)
-    return float(np.mean(np.logaddexp(0.0, z) - z / (1.0 + np.exp(-z))))  # softplus(z) - z p, stable for any z
-
-
-def deep_embedded_validation(source_embedding: np.ndarray, target_embedding: np.ndarray,
-                             val_embedding: np.ndarray, val_logits: np.ndarray, val_labels: np.ndarray,
-                             val_weights: np.ndarray) -> float:
-    """DEV's estimate of the target risk from the source validation loss (You et al. 2019, eq. 9)."""
-    from sklearn.linear_model import LogisticRegression
-
-    both = np.concatenate([source_embedding, target_embedding])
-    centre, scale = both.mean(axis=0), both.std(axis=0) + 1e-6
-    domain = np.concatenate([np.ones(len(source_embedding)), np.zeros(len(target_embedding))])
-    classifier = LogisticRegression(max_iter=1000).fit((both - centre) / scale, domain)
-    p_source = np.clip(classifier.predict_proba((val_embedding - centre) / scale)[:, 1], 1e-6, 1 - 1e-6)
-    weights = (len(source_embedding) / len(target_embedding)) * (1 - p_source) / p_source * val_weights
-    logits = torch.from_numpy(val_logits.astype(np.float64))
-    loss = nnf.binary_cross_entropy_with_logits(logits, torch.from_numpy(val_labels.astype(np.float64)),
-                                                reduction="none").numpy()
-    weighted = weights * loss
-    variance = np.var(weights, ddof=1) if len(weights) > 1 else 0.0
-    eta = -np.cov(weighted, weights)[0, 1] / variance if variance > 0 else 0.0
-    return float(np.mean(weighted) + eta * np.mean(weights) - eta)
-
-
-def _mixval(net, target_patches, probe, target_logits, device) -> float:
-    pseudo = target_logits > 0
-    partners = probe.mix_partners.numpy()
-    hits = []
-    with torch.inference_mode(), autocast_for(device):
-        for start in range(0, len(pseudo), EVAL_BATCH):
-            window = slice(start, start + EVAL_BATCH)
-            own = target_patches.gather(probe.target_centres[window])
-            other = target_patches.gather(probe.target_centres[probe.mix_partners[window].to(device)])
-            mixed = net(MIX_WEIGHT * own + (1 - MIX_WEIGHT) * other).flatten().float().cpu().numpy()
-            hits.append((mixed > 0) == pseudo[window])
-    hits = np.concatenate(hits)
-    same = pseudo == pseudo[partners]
-    accuracies = [hits[group].mean() for group in (same, ~same) if group.any()]
-    return float(np.mean(accuracies))
-
-
-def embed_and_score(net, patches: PatchGatherer, centres: torch.Tensor, device) -> tuple[np.ndarray, np.ndarray]:
-    """Pooled embeddings (N, C) and ore logits (N,) of the patches around ``centres``."""
-    embeddings, logits = [], []
-    with torch.inference_mode(), autocast_for(device):
-        for start in range(0, len(centres), EVAL_BATCH):
-            embedding = net.embed(patches.gather(centres[start:start + EVAL_BATCH]))
-            logits.append(net.label_head(embedding).flatten().float().cpu())
-            embeddings.append(embedding.flatten(1).float().cpu())
-    if not logits:
-        return np.zeros((0, net.config.n_embedding)), np.zeros(0)
-    return torch.cat(embeddings).numpy(), torch.cat(logits).numpy()
 
 
 def chosen_epoch(history: list[dict], rule: str) -> int:
@@ -162,14 +46,3 @@ def averaged_epochs(epochs: int) -> list[int]:
     """The last quarter of the epochs (at least one), whose weights ``average`` takes."""
     n = max(1, math.ceil(epochs / 4))
     return list(range(epochs - n + 1, epochs + 1))
-
-
-def average_states(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    """Element-wise mean of floating-point weights and BatchNorm statistics; counters from the last state."""
-    averaged = {}
-    for name, last in states[-1].items():
-        if last.is_floating_point():
-            averaged[name] = torch.stack([state[name].float() for state in states]).mean(0).to(last.dtype)
-        else:
-            averaged[name] = last.clone()
-    return averaged

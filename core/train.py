@@ -41,15 +41,8 @@ from .sampling import (
     spatial_block_split,
     standardise,
 )
-from .selection import (
-    SELECTION_RULES,
-    average_states,
-    averaged_epochs,
-    chosen_epoch,
-    embed_and_score,
-    epoch_scores,
-    selection_probe,
-)
+from .selection import SELECTION_RULES, averaged_epochs, chosen_epoch
+from .selection_scores import average_states, embed_and_score, epoch_scores, selection_probe
 
 MAX_VALIDATION_VOXELS = 20_000
 # The discriminator must keep up with the features it judges, or in a run of a few hundred steps it never

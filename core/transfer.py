@@ -112,7 +112,7 @@ def embedding_pad(model, source: Cube, target: Cube, seed: int = 0, device: str 
 
     from .model import ProspectivityNet, resolve_device
     from .sampling import FeatureStats, PatchGatherer, padded_standardised
-    from .selection import embed_and_score
+    from .selection_scores import embed_and_score
 
     if not model.networks:
         return None
@@ -174,7 +174,8 @@ def transfer_verdict(shift: dict, extras: dict | None = None) -> list[str]:
     """Plain-words sentences, each with its reason, on how far the transfer can be trusted.
 
     ``shift`` is what ``feature_shift`` returns. ``extras`` may hold, each optional:
-    "ensemble" (list of member histories, each a list of epoch dicts with "epoch" and "val_auc"),
+    "ensemble" (one dict per member: "history", the epoch dicts; "best_epoch" and "val_auc", the source
+    validation AUC of the weights training returned),
     "ensemble_spread" (the members' SD of prospectivity averaged over the target), "novelty"
     ({"share_above_half", "mean", "domain_auc", "importance": {feature: value}}, any key optional)
     and "embedding_pad" ({"before": float, "after": float}: PAD of the network's embedding of source
@@ -260,12 +261,6 @@ def _raw_sentences(raw: dict[str, dict]) -> list[str]:
             "since a truly higher value is then read as ordinary: check which before trusting the predictions."]
 
 
-def best_member_epoch(history: list[dict]) -> dict:
-    """The epoch with the best source validation AUC (the last when none was scored), as training keeps it."""
-    scored = [row for row in history if row.get("val_auc") is not None]
-    return max(scored, key=lambda row: row["val_auc"]) if scored else history[-1]
-
-
 def _novelty_sentences(novelty: dict | None) -> list[str]:
     if not novelty:
         return []
@@ -292,7 +287,7 @@ def _novelty_sentences(novelty: dict | None) -> list[str]:
     return sentences
 
 
-def _ensemble_sentences(members: list[list[dict]] | None, spread: float | None) -> list[str]:
+def _ensemble_sentences(members: list[dict] | None, spread: float | None) -> list[str]:
     sentences = []
     if spread is not None and spread > SPREAD_WARN:
         sentences.append(
@@ -300,8 +295,7 @@ def _ensemble_sentences(members: list[list[dict]] | None, spread: float | None) 
             "the prediction there depends on the training seed; use the uncertainty output and trust most the "
             "voxels where the members agree."
         )
-    aucs = [best_member_epoch(h)["val_auc"] for h in members or [] if h]
-    aucs = [a for a in aucs if a is not None]
+    aucs = [member["val_auc"] for member in members or [] if member.get("val_auc") is not None]
     if len(aucs) > 1 and max(aucs) - min(aucs) >= MEMBER_AUC_RANGE_WARN:
         sentences.append(
             f"The members' source validation AUC ranges from {min(aucs):.2f} to {max(aucs):.2f}: training is "

@@ -251,7 +251,8 @@ def test_random_forest_report_shows_only_what_applies(tmp_path, shift):
     assert settings == {"method": "rf", "negative_ratio": "1", "val_fraction": "0.25", "seed": "3"}
     assert "Per epoch" not in text and "discriminator" not in text.lower() and "loss" not in text.lower()
 
-    write_training_report(str(path), forest_history, {**meta, "transfer": shift, "ensemble": [forest_history],
+    forest_member = {"history": forest_history, "best_epoch": 1}
+    write_training_report(str(path), forest_history, {**meta, "transfer": shift, "ensemble": [forest_member],
                                                       "ensemble_spread": 0.1391})
     text, parser = parse(path)
     assert parser.alts == ["Feature importances (mean decrease in impurity)", "Raw values: source and target",
@@ -288,9 +289,11 @@ def test_ensemble_report_lists_every_member(tmp_path, shift):
         rows = history(len(member_aucs))
         for row, auc in zip(rows, member_aucs, strict=True):
             row["val_auc"] = auc
-        members.append(rows)
+        best = max(rows[1:], key=lambda row: row["val_auc"])  # as training's default rule keeps it
+        members.append({"history": rows, "best_epoch": best["epoch"], "val_auc": best["val_auc"]})
     path = tmp_path / "ensemble.html"
-    write_training_report(str(path), members[0], transfer_meta(shift, ensemble=members, ensemble_spread=0.1234))
+    write_training_report(str(path), members[0]["history"],
+                          transfer_meta(shift, ensemble=members, ensemble_spread=0.1234))
     text, parser = parse(path)
     section = text.index("<h2>Ensemble members</h2>")
     assert table_with(parser, "member") == [["member", "best epoch", "source validation AUC"],
@@ -301,3 +304,26 @@ def test_ensemble_report_lists_every_member(tmp_path, shift):
                                 "Label loss (source) per member; Domain loss per member"]
     assert text.index("Label loss (source) per member") > section
     assert any("ensemble's members disagree strongly" in item and "0.12" in item for item in parser.items)
+
+
+def test_the_epoch_choice_names_each_rules_epoch_and_the_one_used(tmp_path):
+    rows = history(8)
+    for row, (entropy, dev, mixval) in zip(rows, [(0.6, 0.9, 0.70), (0.5, 0.4, 0.71), (0.3, 0.5, 0.90),
+                                                  (0.2, 0.6, 0.80), (0.25, 0.7, 0.75), (0.4, 0.8, 0.60),
+                                                  (0.5, 0.9, 0.60), (0.6, 0.9, 0.60)], strict=True):
+        row.update(entropy=entropy, dev=dev, mixval=mixval)
+    path = tmp_path / "training.html"
+    write_training_report(str(path), rows, {**META, "selection": "entropy"})
+    _, parser = parse(path)
+    choice = table_with(parser, "rule")
+    best_val = max(rows[1:], key=lambda row: row["val_auc"])["epoch"]  # epoch 1 has none
+    assert [row[:2] for row in choice[1:]] == [
+        ["Best source validation AUC (spatial blocks)", str(best_val)],
+        ["Lowest prediction entropy on the target (used)", "4"],
+        ["Deep embedded validation (DEV): source loss weighted towards the target", "2"],
+        ["MixVal: consistency on mixed target patches", "3"],
+        ["Average of the last quarter of the epochs' weights", "mean of 7-8"]]
+    assert choice[2][2] == "0.2"
+    write_training_report(str(path), history(8), META)  # a model trained before the label-free scores
+    _, parser = parse(path)
+    assert not any(table and table[0] and table[0][0] == "rule" for table in parser.tables)

@@ -10,14 +10,8 @@ import torch
 
 from core.errors import Mpm3dError
 from core.grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN
-from core.selection import (
-    SELECTION_RULES,
-    average_states,
-    averaged_epochs,
-    chosen_epoch,
-    deep_embedded_validation,
-    mean_entropy,
-)
+from core.selection import SELECTION_RULES, averaged_epochs, chosen_epoch
+from core.selection_scores import average_states, deep_embedded_validation, mean_entropy
 from core.synthetic import synthetic_pair
 from core.train import TrainConfig, train
 

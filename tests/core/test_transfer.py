@@ -117,8 +117,10 @@ def quiet_shift() -> dict:
             "pad": {"raw": 0.05, "standardised": 0.01}}
 
 
-def member(best_auc: float, best_epoch: int, epochs: int = 4) -> list[dict]:
-    return [{"epoch": e, "val_auc": best_auc if e == best_epoch else best_auc - 0.01} for e in range(1, epochs + 1)]
+def member(best_auc: float, best_epoch: int, epochs: int = 4) -> dict:
+    """One member as training reports it: its epochs and the validation AUC of the epoch it kept."""
+    history = [{"epoch": e, "val_auc": best_auc if e == best_epoch else best_auc - 0.01} for e in range(1, epochs + 1)]
+    return {"history": history, "best_epoch": best_epoch, "val_auc": best_auc}
 
 
 def test_extras_each_add_their_sentence_above_their_threshold():
