@@ -72,10 +72,8 @@ def driver_version(nvidia_smi_output: str | None) -> tuple[int, int] | None:
 
 def nvidia_smi_output(environ: Mapping[str, str] | None = None) -> str | None:
     """What ``nvidia-smi`` says about the driver; None where there is none or it fails."""
-    child = child_process(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"], environ)
     try:
-        run = subprocess.run(child.command, env=child.env, capture_output=True, text=True, timeout=30,
-                             stdin=subprocess.DEVNULL, creationflags=child.creationflags)
+        run = child_process(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"], environ).run(30)
     except (OSError, subprocess.SubprocessError):
         return None
     return run.stdout if run.returncode == 0 else None
@@ -150,10 +148,8 @@ def probe_base(python: str, environ: Mapping[str, str] | None = None) -> BasePyt
     that has QGIS's numpy and GDAL."""
     if not os.path.isfile(python):
         return None
-    child = child_process([python, "-c", BASE_PROBE], environ)
     try:
-        run = subprocess.run(child.command, env=child.env, capture_output=True, text=True, timeout=60,
-                             stdin=subprocess.DEVNULL, creationflags=child.creationflags)
+        run = child_process([python, "-c", BASE_PROBE], environ).run(60)
         answer = json.loads(run.stdout.strip().splitlines()[-1])
     except (OSError, subprocess.SubprocessError, ValueError, IndexError):
         return None

@@ -35,6 +35,11 @@ class ChildProcess:
     env: dict[str, str]
     creationflags: int = 0
 
+    def run(self, timeout: float) -> subprocess.CompletedProcess:
+        """Run to the end with its output captured as text (a short probe, not a job to watch)."""
+        return subprocess.run(self.command, env=self.env, capture_output=True, encoding="utf-8", errors="replace",
+                              timeout=timeout, stdin=subprocess.DEVNULL, creationflags=self.creationflags)
+
 
 def child_environment(environ: Mapping[str, str] | None = None, extra: Mapping[str, str] | None = None
                       ) -> dict[str, str]:

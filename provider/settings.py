@@ -88,10 +88,8 @@ def check_worker_python(python: str | None = None) -> str:
         problem = (f"The worker Python '{python}' does not exist. {SETUP_ADVICE} Or set another in Processing > "
                    "Options > Providers > mpm3d, or in the environment variable MPM3D_PYTHON.")
     else:
-        child = child_process([python, "-c", WORKER_PROBE])
         try:
-            run = subprocess.run(child.command, env=child.env, capture_output=True, text=True, timeout=120,
-                                 stdin=subprocess.DEVNULL, creationflags=child.creationflags)
+            run = child_process([python, "-c", WORKER_PROBE]).run(120)
             answered = PROBE_ANSWER in run.stdout
             error = "" if answered else (run.stderr.strip().splitlines() or ["no answer"])[-1]
         except (OSError, subprocess.SubprocessError) as exc:
