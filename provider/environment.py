@@ -158,7 +158,8 @@ def probe_base(python: str, environ: Mapping[str, str] | None = None) -> BasePyt
 
 def find_base_python(candidates: Sequence[str], version: Sequence[int],
                      environ: Mapping[str, str] | None = None) -> BasePython:
-    """The first candidate that runs, is QGIS's Python version and has numpy and GDAL."""
+    """The first candidate that runs, is QGIS's Python version and has numpy and GDAL, probed in the clean
+    environment the worker gets: a launcher that starts only with QGIS's PYTHONHOME is passed over."""
     for candidate in candidates:
         base = probe_base(candidate, environ)
         if base is not None and base.version == tuple(version[:2]):

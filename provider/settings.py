@@ -33,7 +33,8 @@ def default_python() -> str:
 
 def register_settings() -> None:
     ProcessingConfig.addSetting(Setting(
-        GROUP, PYTHON_SETTING, "Python interpreter with PyTorch for training and prediction",
+        GROUP, PYTHON_SETTING, "Python interpreter with PyTorch for training and prediction (set by 'Set up the "
+        "PyTorch environment')",
         default_python(), valuetype=Setting.FILE))
     ProcessingConfig.addSetting(Setting(
         GROUP, DEVICE_SETTING, "Default compute device (auto = CUDA when available)",

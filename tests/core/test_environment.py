@@ -90,6 +90,14 @@ def test_base_python_is_the_installations_never_qgis_itself():
         assert not any("qgis" in os.path.basename(c).lower() for c in candidates)
 
 
+def test_the_setup_logic_imports_no_qgis():
+    code = ("import sys, provider.environment, provider.process\n"
+            "assert not [m for m in sys.modules if m.split('.')[0] in ('qgis', 'PyQt5', 'processing')]\n")
+    run = subprocess.run([sys.executable, "-c", code], cwd=os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))), capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+
+
 def test_pip_lines_become_progress_and_messages():
     assert pip_progress("Progress 50 of 200\n") == (0.85 * 0.25, None)
     assert pip_progress("Installing collected packages: torch\n") == (0.9, "Installing collected packages: torch")
