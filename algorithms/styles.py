@@ -9,6 +9,7 @@ into the file.
 import os
 
 import numpy as np
+from osgeo import gdal
 from qgis.core import (
     Qgis,
     QgsFeatureRequest,
@@ -42,13 +43,9 @@ def write_raster_styles(paths, kind: str) -> list[str]:
     rasters whose style could not be written (the rasters themselves are complete either way)."""
     if not paths:
         return []
-    layer = QgsRasterLayer(paths[0], kind, "gdal")
-    map_styler(kind)(layer)
-    document = QDomDocument("qgis")
-    error = layer.exportNamedStyle(document)
-    if error:
+    text = _raster_style_text(kind)
+    if text is None:
         return list(paths)
-    text = document.toString()
     failed = []
     for path in paths:
         try:
@@ -57,6 +54,21 @@ def write_raster_styles(paths, kind: str) -> list[str]:
         except OSError:
             failed.append(path)
     return failed
+
+
+def _raster_style_text(kind: str) -> str | None:
+    """The QML of one map's style, made on a one-pixel raster in memory: opening the user's raster to style
+    it would leave a statistics file (.aux.xml) beside it."""
+    carrier = f"/vsimem/mpm3d_{kind}_style.tif"
+    gdal.GetDriverByName("GTiff").Create(carrier, 1, 1, 1, gdal.GDT_Float32).FlushCache()  # dropped: closed
+    try:
+        layer = QgsRasterLayer(carrier, kind, "gdal")
+        map_styler(kind)(layer)
+        document = QDomDocument("qgis")
+        error = layer.exportNamedStyle(document)
+        return None if error else document.toString()
+    finally:
+        gdal.Unlink(carrier)
 
 
 def title_legend(layer, project, title: str) -> None:
