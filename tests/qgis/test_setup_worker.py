@@ -20,12 +20,21 @@ def offline(monkeypatch):
 
 @pytest.fixture()
 def saved_setting(provider):
+    """The worker-Python setting as it was, or unset again: writing back the default would pin a path of this
+    test session (the plugin's temporary link) into the settings that later sessions read."""
     from mpm3d.provider.settings import PYTHON_SETTING
     from processing.core.ProcessingConfig import ProcessingConfig
+    from qgis.core import QgsSettings
 
-    before = ProcessingConfig.getSetting(PYTHON_SETTING)
+    setting = ProcessingConfig.settings[PYTHON_SETTING]
+    was_set = QgsSettings().contains(setting.qname)
+    before = setting.value
     yield
-    ProcessingConfig.setSettingValue(PYTHON_SETTING, before)
+    if was_set:
+        ProcessingConfig.setSettingValue(PYTHON_SETTING, before)
+    else:
+        setting.value = setting.default
+        QgsSettings().remove(setting.qname)
 
 
 def test_setup_makes_the_worker_python_and_selects_it(provider, offline, saved_setting, tmp_path):
