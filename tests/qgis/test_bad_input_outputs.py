@@ -157,8 +157,8 @@ def test_a_worker_stopped_between_the_renames_of_its_commit_leaves_the_earlier_r
            rf"worker process {how}; no output was written")
     assert checksums(tmp_path) == before and sorted(os.listdir(tmp_path)) == ["levels", "p.nc"]
     layers = first["OUTPUT_LAYERS"] + first["UNCERTAINTY_LAYERS"] + first["NOVELTY_LAYERS"]
-    assert len(layers) == 24
-    assert sorted(os.listdir(tmp_path / "levels")) == sorted(os.path.basename(p) for p in layers)
+    assert len(layers) == 24 and all(os.path.isfile(p) for p in layers)
+    assert not any(entry.is_dir() for entry in os.scandir(tmp_path / "levels"))  # no staging folder left there
 
 
 def test_level_rasters_of_an_earlier_level_set_are_named_and_left(workspace, tmp_path):
