@@ -13,6 +13,9 @@ what each rule would have chosen; ``TrainConfig.selection`` says which one retur
 - ``mixval``: MixVal (Hu et al. 2023): target patches mixed 55:45, scored against the dominant patch's
   pseudo-label, the mean of the same-class and cross-class accuracies. Highest wins.
 - ``average``: no epoch chosen; the mean of the weights of the last quarter of the epochs.
+
+Where the user gives target drill holes and a mode that reads them (TARGET_LABEL_MODES), the rule is
+``target_holes`` instead: the highest AUC on the validating holes' voxels, whatever SELECTION says.
 """
 
 from __future__ import annotations
@@ -27,9 +30,17 @@ SELECTION_LABELS = {
     "mixval": "MixVal: consistency on mixed target patches",
     "average": "Average of the last quarter of the epochs' weights",
 }
+HOLE_RULE = "target_holes"
 # The epoch scores each rule reads, and whether the rule keeps the highest.
 RULE_SCORES = {"source_val": ("val_auc", True), "entropy": ("entropy", False), "dev": ("dev", False),
-               "mixval": ("mixval", True)}
+               "mixval": ("mixval", True), HOLE_RULE: ("target_holes_auc", True)}
+# What training does with target drill holes (a label cube of voxelised holes): nothing, choose, or learn.
+TARGET_LABEL_MODES = ("ignore", "validate", "train")
+TARGET_LABEL_LABELS = {
+    "ignore": "Ignore: never read target holes (label-free adaptation)",
+    "validate": "Validate: the holes choose the epoch and score the model, never train it",
+    "train": "Train: some holes join the label loss, the others choose and score",
+}
 
 
 def chosen_epoch(history: list[dict], rule: str) -> int:

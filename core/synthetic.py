@@ -28,6 +28,7 @@ from scipy.ndimage import gaussian_filter, map_coordinates
 
 from .errors import Mpm3dError
 from .grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN, Cube, Grid
+from .voxelise import cell_indices
 
 FEATURE_NAMES: list[str] = [
     "fault_distance",
@@ -152,6 +153,146 @@ def synthetic_pair(
         synthetic_deposit("source", shape, voxel_size, seed),
         synthetic_deposit("target", shape, voxel_size, seed, same_ore_zone),
     )
+
+
+HOLE_PLACEMENTS = ("grid", "anomaly")
+GRADE_CUTOFF = 1.0  # g/t: the synthetic assays' grade is at or above it exactly where a sample is ore
+DRILL_HOLE_COLUMNS = ("hole_id", "x", "y", "z", "ore", "grade")
+
+
+@dataclass
+class DrillHoles:
+    """Drill holes as an explorer's sample table: one row per downhole sample, and the holes' collars.
+
+    ``samples`` maps each of DRILL_HOLE_COLUMNS to an array (x, y in the cube's CRS, z elevation in m,
+    ore 1/0, grade in g/t); ``collars`` maps hole_id, x, y, z, azimuth_deg, dip_deg and length_m to arrays.
+    """
+
+    samples: dict[str, np.ndarray]
+    collars: dict[str, np.ndarray]
+
+    @property
+    def n_holes(self) -> int:
+        return len(self.collars["hole_id"])
+
+    def write_csv(self, path: str) -> str:
+        """The samples as CSV (x, y, z, ore, grade, hole_id), the table *Voxelise drill-hole samples* reads."""
+        from .atomic import atomic_path
+
+        columns = ["x", "y", "z", "ore", "grade", "hole_id"]
+        formats = ["%.2f", "%.2f", "%.2f", "%d", "%.3f", "%s"]
+        rows = zip(*(self.samples[c] for c in columns), strict=True)
+        with atomic_path(path) as staged, open(staged, "w", encoding="utf-8", newline="") as handle:
+            handle.write(",".join(columns) + "\n")
+            handle.writelines(",".join(f % v for f, v in zip(formats, row, strict=True)) + "\n" for row in rows)
+        return path
+
+
+def drill_holes(cube: Cube, k: int, seed: int = 0, placement: str = "grid", dip_deg: float = 90.0,
+                azimuth_deg: float | None = None, spacing_m: float | None = None) -> DrillHoles:
+    """``k`` drill holes through a labelled (synthetic) cube, logged against its true labels.
+
+    Placed as an explorer would: ``grid``, the nodes of a coarse square grid over the deposit (a seeded
+    offset, k of the nodes drawn at random when the grid has more); ``anomaly``, columns where the
+    alteration at the top of the model is in its upper fifth, drawn in a seeded order and kept at least a
+    grid spacing apart, as surface anomalies are drilled first. Each hole starts at the top of the model in
+    its column and runs ``dip_deg`` below horizontal (90: vertical) towards ``azimuth_deg`` (default: against
+    the fault's dip, so an inclined hole crosses it steeply) until it leaves the grid. Samples every
+    ``spacing_m`` (default half the smallest voxel edge, so a hole is a connected run of voxels); samples in
+    voxels without evidence or label are not logged. Grades are at or above GRADE_CUTOFF exactly for ore.
+    """
+    if cube.label is None:
+        raise Mpm3dError("drill holes are logged against the cube's labels; this cube has none")
+    if placement not in HOLE_PLACEMENTS:
+        raise Mpm3dError(f"unknown hole placement {placement!r}; use one of {', '.join(HOLE_PLACEMENTS)}")
+    if k < 1:
+        raise Mpm3dError(f"at least one drill hole is needed, got {k}")
+    if not 0 < dip_deg <= 90:
+        raise Mpm3dError(f"the hole dip must be above 0 and at most 90 degrees below horizontal, got {dip_deg}")
+    grid = cube.grid
+    dx, dy = grid.pixel_size
+    dz = float(np.median(np.abs(np.diff(grid.z)))) if len(grid.z) > 1 else 1.0
+    rng = np.random.default_rng([int(seed), 7])
+    valid = cube.valid & (cube.label != LABEL_UNKNOWN)
+    drilled = valid.any(axis=0)
+    if not drilled.any():
+        raise Mpm3dError("the cube has no labelled voxel with evidence to drill")
+    top_level = np.argmax(valid, axis=0)
+    spacing_cells = max(1.0, np.sqrt(drilled.sum() / k))
+    if placement == "grid":
+        collars = _grid_collars(drilled, k, spacing_cells, rng)
+    else:
+        if "alteration" not in cube.feature_names:
+            raise Mpm3dError("'anomaly' placement reads the alteration feature, which this cube does not have")
+        at_top = np.take_along_axis(cube.features[cube.feature_names.index("alteration")], top_level[None], 0)[0]
+        at_top = np.where(drilled, at_top, np.nan)
+        candidates = np.argwhere(drilled & (at_top >= np.nanpercentile(at_top, 80)))
+        collars = _spread_collars(candidates[rng.permutation(len(candidates))], k, spacing_cells)
+    kind = cube.attrs.get("kind")
+    if azimuth_deg is None:
+        azimuth_deg = (_DEPOSITS[kind].strike_deg if kind in _DEPOSITS else 0.0) + 270.0
+    azimuth, dip = np.radians(azimuth_deg), np.radians(dip_deg)
+    direction = np.array([np.sin(azimuth) * np.cos(dip), np.cos(azimuth) * np.cos(dip), -np.sin(dip)])
+    step = spacing_m or 0.5 * min(dx, dy, dz)
+    reach = float(np.linalg.norm((np.array(grid.shape) + 1) * np.array([dz, dy, dx])))  # the grid's diagonal
+    along = np.arange(0.5 * step, reach, step)
+    columns = {c: [] for c in DRILL_HOLE_COLUMNS}
+    heads = {"hole_id": [], "x": [], "y": [], "z": [], "azimuth_deg": [], "dip_deg": [], "length_m": []}
+    for number, (row, col) in enumerate(collars, start=1):
+        name = f"DH{number:02d}"
+        start = np.array([grid.x[col], grid.y[row], grid.z[top_level[row, col]] + dz / 2])
+        points = start[None] + along[:, None] * direction[None]
+        c, r, lev = cell_indices(points[:, 0], points[:, 1], points[:, 2], grid)
+        inside = (c >= 0) & (r >= 0) & (lev >= 0)
+        last = len(inside) if inside.all() else int(np.argmin(inside))  # the hole ends where it leaves the grid
+        keep = np.zeros(len(points), bool)
+        keep[:last] = valid[lev[:last], r[:last], c[:last]]
+        ore = cube.label[lev[keep], r[keep], c[keep]].astype(np.int64)
+        n = int(keep.sum())
+        grade = np.where(ore == LABEL_ORE, GRADE_CUTOFF + rng.lognormal(0.3, 0.7, n),
+                         0.95 * GRADE_CUTOFF * rng.beta(0.7, 4.0, n))
+        for key, values in (("hole_id", [name] * n), ("x", points[keep, 0]), ("y", points[keep, 1]),
+                            ("z", points[keep, 2]), ("ore", ore), ("grade", grade)):
+            columns[key].append(np.asarray(values))
+        for key, value in (("hole_id", name), ("x", start[0]), ("y", start[1]), ("z", start[2]),
+                           ("azimuth_deg", azimuth_deg % 360), ("dip_deg", dip_deg), ("length_m", last * step)):
+            heads[key].append(value)
+    return DrillHoles({key: np.concatenate(parts) for key, parts in columns.items()},
+                      {key: np.asarray(values) for key, values in heads.items()})
+
+
+def _grid_collars(drilled: np.ndarray, k: int, spacing: float, rng: np.random.Generator) -> list[tuple[int, int]]:
+    """Nodes of a square grid ``spacing`` cells apart over the drilled columns (seeded offset), k drawn."""
+    rows, cols = np.nonzero(drilled)
+    offset = rng.uniform(0, spacing, 2)
+    nodes = [(int(round(r)), int(round(c)))
+             for r in np.arange(rows.min() + offset[0] / 2, rows.max() + 1, spacing)
+             for c in np.arange(cols.min() + offset[1] / 2, cols.max() + 1, spacing)]
+    nodes = [node for node in nodes if node[0] < drilled.shape[0] and node[1] < drilled.shape[1] and drilled[node]]
+    nodes = [nodes[i] for i in rng.permutation(len(nodes))]
+    chosen = nodes[:k]
+    if len(chosen) < k:  # a ragged outline leaves too few nodes: the rest at random drilled columns
+        chosen += _spread_collars(np.argwhere(drilled)[rng.permutation(int(drilled.sum()))], k - len(chosen),
+                                  spacing / 2, chosen)
+    return chosen
+
+
+def _spread_collars(candidates: np.ndarray, k: int, spacing: float,
+                    taken: list[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
+    """The first ``k`` candidate columns (in the given order) at least ``spacing`` cells from those taken,
+    the spacing halved until k are found."""
+    taken = list(taken or [])
+    chosen: list[tuple[int, int]] = []
+    while len(chosen) < k and spacing >= 0.5:
+        for row, col in candidates:
+            if len(chosen) == k:
+                break
+            if all((row - r) ** 2 + (col - c) ** 2 >= spacing**2 for r, c in taken + chosen):
+                chosen.append((int(row), int(col)))
+        spacing /= 2
+    if len(chosen) < k:
+        raise Mpm3dError(f"the cube has too few drilled columns for {k} holes")
+    return chosen
 
 
 class _Noise:

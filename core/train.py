@@ -1,8 +1,22 @@
 """Training: DANN-CTA and its ablations on source + target patches, or the random-forest baseline.
 
-Target labels are never read here: the target cube contributes its evidence (unlabelled patches for
-the domain loss, and its own standardisation statistics) and nothing else. A network's epoch is chosen
-by the rule ``TrainConfig.selection`` names (core/selection.py); every rule's scores are kept per epoch.
+The target cube's labels are never read here: it contributes its evidence (unlabelled patches for the
+domain loss, and its own standardisation statistics). Target drill holes come apart, as a label cube of
+voxelised holes, and only in the mode ``TrainConfig.target_labels`` names:
+
+- ``ignore``: not read (label-free adaptation).
+- ``validate``: all holes choose the epoch (rule ``target_holes``) and give a target AUC with a bootstrap
+  interval over holes; they never reach a loss, so every epoch's weights are those of ``ignore``.
+- ``train``: the holes are dealt into folds; fold 0 validates as above, the others' voxels join the label
+  loss. The scheme is the simplest semi-supervised adaptation that works with few labels: the training
+  holes' patches are added to every labelled batch (class-balanced, a quarter of the batch) and their loss
+  is added with a weight, on top of the source label loss and the domain loss ("supervised DA" as in
+  Saenko et al. 2010 and the S+T baseline of Saito et al. 2019). MME (Saito et al. 2019) needs a cosine
+  classifier and an entropy game tuned per data set, and fine-tuning on a handful of holes overfits them
+  and forgets the source; adding them to the batch keeps one training, one schedule and one network.
+
+A network's epoch is otherwise chosen by the rule ``TrainConfig.selection`` names (core/selection.py);
+every rule's scores are kept per epoch.
 """
 
 from __future__ import annotations
@@ -18,8 +32,8 @@ import torch
 from torch.nn import functional as nnf
 
 from .errors import Mpm3dError
-from .grid import LABEL_BARREN, LABEL_ORE, Cube
-from .metrics import roc_auc
+from .grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN, Cube
+from .metrics import hole_auc, roc_auc
 from .model import (
     METHODS,
     ForestArrays,
@@ -41,8 +55,9 @@ from .sampling import (
     spatial_block_split,
     standardise,
 )
-from .selection import SELECTION_RULES, averaged_epochs, chosen_epoch
+from .selection import HOLE_RULE, RULE_SCORES, SELECTION_RULES, TARGET_LABEL_MODES, averaged_epochs, chosen_epoch
 from .selection_scores import average_states, embed_and_score, epoch_scores, selection_probe
+from .voxelise import hole_folds, hole_groups, near_labels
 
 MAX_VALIDATION_VOXELS = 20_000
 # The discriminator must keep up with the features it judges, or in a run of a few hundred steps it never
@@ -50,6 +65,8 @@ MAX_VALIDATION_VOXELS = 20_000
 DISCRIMINATOR_LR_FACTOR = 10.0
 PROGRESS_CALLS_PER_EPOCH = 20
 MEMBER_SEED_STRIDE = 1000
+HOLE_BATCH_SHARE = 4  # train mode: one hole patch per 4 source patches in each labelled batch
+HOLE_SCORE = RULE_SCORES[HOLE_RULE][0]
 
 
 @dataclass
@@ -73,6 +90,11 @@ class TrainConfig:
     members: int = 1
     # how a network's weights are chosen among its epochs, without target labels: core/selection.py
     selection: str = "source_val"
+    # target drill holes (a label cube given to train()): "ignore", "validate" or "train" (module docstring)
+    target_labels: str = "ignore"
+    target_label_weight: float = 1.0  # train mode: weight of the holes' label loss beside the source's
+    hole_folds: int = 3  # train mode: holes dealt into this many folds; fold 0 validates, the others train
+    hole_cv: bool = False  # train mode: one training per fold, for a leave-holes-out AUC (folds x the cost)
 
 
 @dataclass
@@ -88,10 +110,23 @@ class MemberRun:
 
 
 @dataclass
+class HoleSplit:
+    """Target drill-hole voxels as one training reads them: flat indices into the target cube."""
+
+    val_voxels: np.ndarray
+    val_labels: np.ndarray
+    val_holes: np.ndarray  # the hole of each validating voxel, for the bootstrap over holes
+    train_voxels: np.ndarray  # train mode: training holes' voxels whose patches miss every validating voxel
+    train_labels: np.ndarray
+    summary: dict
+
+
+@dataclass
 class TrainResult:
     model: TrainedModel
     members: list[MemberRun]
     device: str
+    target_holes: dict | None = None  # with holes: the validation AUC and interval, and the cross-validation
 
     @property
     def history(self) -> list[dict]:
@@ -136,9 +171,12 @@ def train(
     config: TrainConfig,
     on_progress: Callable[[dict], None] | None = None,
     on_epoch_end: Callable[[int, ProspectivityNet], None] | None = None,
+    target_holes: np.ndarray | None = None,
 ) -> TrainResult:
     """Train ``config.method`` on the labelled ``source`` and the unlabelled ``target``.
 
+    ``target_holes`` is a label cube on the target's grid (1 ore, 0 barren, -1 elsewhere: voxelised drill
+    holes), read only in the modes that use it (``config.target_labels``).
     ``on_epoch_end(epoch, net)`` sees a network after each epoch, in eval mode, before training
     goes on; the benchmark traces diagnostics with it. It must not change the network.
     """
@@ -147,24 +185,16 @@ def train(
     source_stats = _domain_stats(source, "SOURCE")
     target_stats = source_stats if config.target_normalisation == "source" else _domain_stats(target, "TARGET")
     normalisation = {"source": source_stats.to_dict(), "target": target_stats.to_dict()}
-    n_members = 1 if config.method == "rf" else config.members
-    models, runs = [], []
-    for member in range(n_members):
-        member_config = replace(config, seed=member_seed(config.seed, member))
-        split, validation, rng = source_samples(source, member_config)
-        _check_batch(split, config)
-        member_progress = None if on_progress is None else (
-            lambda event, member=member: on_progress({**event, "member": member + 1, "members": n_members}))
-        if config.method == "rf":
-            model, history = _train_forest(source, source_stats, split, validation, member_config, rng)
-            run = MemberRun(member_config.seed, history, 1, history[0]["val_auc"])
-        else:
-            model, run = _train_network(
-                source, target, source_stats, target_stats, split, validation, member_config, device, rng,
-                member_progress, on_epoch_end,
-            )
-        models.append(model)
-        runs.append(run)
+    holes = None if config.target_labels == "ignore" else target_hole_split(target_holes, target.valid, config)
+    n_runs = config.hole_folds if config.hole_cv else 1
+
+    def fit(fold_holes: HoleSplit | None, fold: int, hook):
+        fold_progress = None if on_progress is None else (
+            lambda event: on_progress({**event, "fold": fold + 1, "folds": n_runs}))
+        return _fit_members(source, target, source_stats, target_stats, config, device, fold_holes, fold_progress,
+                            hook)
+
+    models, runs, split = fit(holes, 0, on_epoch_end)
     trained = TrainedModel(
         method=config.method,
         feature_names=list(source.feature_names),
@@ -191,7 +221,113 @@ def train(
     trained.source_sample = source_sample(source, source_stats, np.random.default_rng([config.seed, 2]))
     result = TrainResult(trained, runs, str(device))
     trained.val_auc = result.val_auc
+    if holes is not None:
+        scored = [(_hole_probability(trained, target, holes, device), holes)]
+        result.target_holes = {"mode": config.target_labels, **holes.summary,
+                               "validation": hole_auc(scored[0][0], holes.val_labels, holes.val_holes, config.seed)}
+        for fold in range(1, n_runs):
+            fold_holes = target_hole_split(target_holes, target.valid, config, fold)
+            fold_models, _, _ = fit(fold_holes, fold, None)
+            fold_model = replace(trained, networks=fold_models if config.method != "rf" else [],
+                                 forest=fold_models[0] if config.method == "rf" else None)
+            scored.append((_hole_probability(fold_model, target, fold_holes, device), fold_holes))
+        if n_runs > 1:
+            result.target_holes["cross_validation"] = hole_auc(
+                *(np.concatenate(parts) for parts in zip(*((p, h.val_labels, h.val_holes) for p, h in scored),
+                                                          strict=True)), config.seed)
+        trained.provenance["target_holes"] = result.target_holes
     return result
+
+
+def _fit_members(source, target, source_stats, target_stats, config, device, holes, on_progress, on_epoch_end):
+    """Every ensemble member (the forest alone), each from its own seed: (models, runs, the first's split)."""
+    n_members = 1 if config.method == "rf" else config.members
+    models, runs, splits = [], [], []
+    for member in range(n_members):
+        member_config = replace(config, seed=member_seed(config.seed, member))
+        split, validation, rng = source_samples(source, member_config)
+        _check_batch(split, config)
+        member_progress = None if on_progress is None else (
+            lambda event, member=member: on_progress({**event, "member": member + 1, "members": n_members}))
+        if config.method == "rf":
+            model, history = _train_forest(source, source_stats, split, validation, member_config, rng, target,
+                                           target_stats, holes)
+            run = MemberRun(member_config.seed, history, 1, history[0]["val_auc"])
+        else:
+            model, run = _train_network(
+                source, target, source_stats, target_stats, split, validation, member_config, device, rng,
+                member_progress, on_epoch_end, holes,
+            )
+        models.append(model)
+        runs.append(run)
+        splits.append(split)
+    return models, runs, splits[0]
+
+
+def target_hole_split(label: np.ndarray | None, valid: np.ndarray, config: TrainConfig, fold: int = 0) -> HoleSplit:
+    """The holes of a label cube (whole holes: core.voxelise.hole_groups) split for ``config.target_labels``.
+
+    validate: every hole validates. train: holes dealt into ``config.hole_folds`` folds (ore spread over
+    them); ``fold`` validates, the rest train, less any training voxel whose patch would reach a validating
+    voxel. Refused with the reason where the holes cannot do what the mode asks.
+    """
+    mode = config.target_labels
+    if label is None:
+        raise Mpm3dError(f"TARGET_LABELS '{mode}' needs the target's drill holes as a label cube (TARGET_HOLES), "
+                         "e.g. from 'Voxelise drill-hole samples to labels'; without holes, use 'ignore'")
+    label = np.asarray(label)
+    if label.shape != valid.shape:
+        raise Mpm3dError(f"the drill-hole label cube (TARGET_HOLES) has shape {label.shape}, the target cube "
+                         f"{valid.shape} (z, y, x): voxelise the holes onto the TARGET cube's grid")
+    outside = int(np.sum((label != LABEL_UNKNOWN) & ~valid))
+    label = np.where(valid, label, LABEL_UNKNOWN)
+    groups, n_holes = hole_groups(label)
+    counts = {"ore_voxels": int(np.sum(label == LABEL_ORE)), "barren_voxels": int(np.sum(label == LABEL_BARREN))}
+    if n_holes == 0:
+        raise Mpm3dError(f"the drill-hole label cube (TARGET_HOLES) marks no voxel where the target has evidence "
+                         f"({outside} labelled voxels lie in its nodata): the holes are outside the target cube")
+    if not counts["ore_voxels"] or not counts["barren_voxels"]:
+        missing = "ore (1)" if not counts["ore_voxels"] else "barren (0)"
+        raise Mpm3dError(f"the {n_holes} target drill hole(s) (TARGET_HOLES) hold no {missing} voxel "
+                         f"({counts['ore_voxels']} ore, {counts['barren_voxels']} barren): they can neither score "
+                         "nor choose a model; TARGET_LABELS 'ignore' trains without them")
+    summary = {"holes": n_holes, **counts, "outside_evidence": outside, "folds": 1}
+    flat_groups = groups.ravel()
+    if mode == "validate":
+        voxels = np.flatnonzero(flat_groups)
+        return HoleSplit(voxels, (label.ravel()[voxels] == LABEL_ORE).astype(np.float32), flat_groups[voxels],
+                         np.zeros(0, np.int64), np.zeros(0, np.float32), {**summary, "validating_holes": n_holes,
+                                                                          "training_holes": 0})
+    folds = min(config.hole_folds, n_holes)
+    ore_holes = len(np.unique(groups[label == LABEL_ORE]))
+    if n_holes < 2 or ore_holes < 2:
+        raise Mpm3dError(f"TARGET_LABELS 'train' needs at least 2 drill holes that cut ore, one to validate and one "
+                         f"to train; the {n_holes} hole(s) given hold ore in {ore_holes}. Use 'validate', or add "
+                         "holes")
+    fold_of = hole_folds(groups, n_holes, label, folds, config.seed)[flat_groups]
+    labelled = flat_groups > 0
+    validating = labelled & (fold_of == fold)
+    near = near_labels(np.where(validating.reshape(label.shape), label, LABEL_UNKNOWN), config.patch_size // 2)
+    training = labelled & (fold_of != fold) & ~near.ravel()
+    flat_label = label.ravel()
+    for role, mask in (("validating", validating), ("training", training)):
+        if not np.any(flat_label[mask] == LABEL_ORE) or not np.any(flat_label[mask] == LABEL_BARREN):
+            raise Mpm3dError(f"the {role} drill holes of fold {fold + 1} of {folds} hold "
+                             f"{int(np.sum(flat_label[mask] == LABEL_ORE))} ore and "
+                             f"{int(np.sum(flat_label[mask] == LABEL_BARREN))} barren voxels; each side needs "
+                             "both. Use fewer folds (HOLE_FOLDS), 'validate', or more holes")
+    val_voxels, train_voxels = np.flatnonzero(validating), np.flatnonzero(training)
+    return HoleSplit(val_voxels, (flat_label[val_voxels] == LABEL_ORE).astype(np.float32), flat_groups[val_voxels],
+                     train_voxels, (flat_label[train_voxels] == LABEL_ORE).astype(np.float32),
+                     {**summary, "folds": folds, "validating_holes": len(np.unique(flat_groups[val_voxels])),
+                      "training_holes": len(np.unique(flat_groups[labelled & (fold_of != fold)])),
+                      "training_voxels_near_validation": int(np.sum(labelled & (fold_of != fold) & near.ravel()))})
+
+
+def _hole_probability(model: TrainedModel, target: Cube, holes: HoleSplit, device: torch.device) -> np.ndarray:
+    """The model's ore probability at the validating hole voxels, as prediction computes it."""
+    indices = np.stack(np.unravel_index(holes.val_voxels, target.grid.shape), axis=1)
+    return model.predict_patches(target, indices, device=str(device), normalisation="target")
 
 
 def _check_batch(split: SourceSplit, config: TrainConfig) -> None:
@@ -254,6 +390,18 @@ def _check_inputs(source: Cube, target: Cube, config: TrainConfig) -> None:
     if config.selection not in SELECTION_RULES:
         raise Mpm3dError(f"unknown epoch selection rule (SELECTION) '{config.selection}'; choose one of "
                          f"{', '.join(SELECTION_RULES)}")
+    if config.target_labels not in TARGET_LABEL_MODES:
+        raise Mpm3dError(f"unknown target label mode (TARGET_LABELS) '{config.target_labels}'; choose one of "
+                         f"{', '.join(TARGET_LABEL_MODES)}")
+    if not (math.isfinite(config.target_label_weight) and config.target_label_weight >= 0):
+        raise Mpm3dError(f"the weight of the target holes' loss (TARGET_LABEL_WEIGHT) must be a finite number of "
+                         f"at least 0, got {config.target_label_weight}")
+    if config.hole_folds < 2:
+        raise Mpm3dError(f"the drill holes need at least 2 folds (HOLE_FOLDS), one to validate and one to train; "
+                         f"got {config.hole_folds}")
+    if config.hole_cv and config.target_labels != "train":
+        raise Mpm3dError("the leave-holes-out cross-validation (HOLE_CROSS_VALIDATION) scores training on holes: it "
+                         f"needs TARGET_LABELS 'train', not '{config.target_labels}'")
     if config.members < 1:
         raise Mpm3dError(f"an ensemble needs at least one member (ENSEMBLE_MEMBERS), got {config.members}")
     if config.batch_size < 2:
@@ -320,15 +468,27 @@ def _auc(scores: np.ndarray, labels: np.ndarray) -> float | None:
     return float(roc_auc(scores[labels == 1], scores[labels == 0]))
 
 
-def _train_forest(source, source_stats, split, validation, config, rng):
-    """Random forest on the centre voxel's standardised evidence, sampled like the networks' patches."""
+def _train_forest(source, source_stats, split, validation, config, rng, target, target_stats, holes):
+    """Random forest on the centre voxel's standardised evidence, sampled like the networks' patches.
+
+    Train mode adds the training holes' voxels, weighted so that they weigh ``target_label_weight`` times
+    the source samples together, each class half of that (the networks' balanced hole batches).
+    """
     from sklearn.ensemble import RandomForestClassifier
 
     started = time.perf_counter()
     voxels, labels = draw_source_epoch(split, config.negative_ratio, rng)
     flat = source.features.reshape(len(source.feature_names), -1)
     forest = RandomForestClassifier(n_estimators=200, min_samples_leaf=5, n_jobs=2, random_state=config.seed)
-    forest.fit(standardise(flat[:, voxels], source_stats).T, labels)
+    samples, weights = standardise(flat[:, voxels], source_stats).T, None
+    if holes is not None and len(holes.train_voxels):
+        on_target = standardise(target.features.reshape(len(target.feature_names), -1)[:, holes.train_voxels],
+                                target_stats).T
+        per_class = np.bincount(holes.train_labels.astype(int), minlength=2)
+        weights = np.concatenate([np.ones(len(voxels)), config.target_label_weight * len(voxels) / 2
+                                  / per_class[holes.train_labels.astype(int)]])
+        samples, labels = np.concatenate([samples, on_target]), np.concatenate([labels, holes.train_labels])
+    forest.fit(samples, labels, sample_weight=weights)
     arrays = ForestArrays.from_sklearn(forest)
     val_voxels, val_labels = validation
     val_auc = _auc(arrays.predict(standardise(flat[:, val_voxels], source_stats).T), val_labels)
@@ -355,7 +515,7 @@ def _deterministic(device: torch.device):
 
 
 def _train_network(source, target, source_stats, target_stats, split, validation, config, device, rng,
-                   on_progress, on_epoch_end):
+                   on_progress, on_epoch_end, holes=None):
     """Minibatch training; each step sees B labelled source patches and B + B unlabelled ones.
 
     The label loss uses the class-balanced labelled patches. The domain loss compares B source and B
@@ -366,6 +526,10 @@ def _train_network(source, target, source_stats, target_stats, split, validation
     mixture everywhere and the methods differ only in attention and the domain loss. Without a domain
     head a probe discriminator learns on detached features, so ``disc_acc`` still measures how
     separable the domains are, without the probe shaping them.
+    With target ``holes`` (HoleSplit) the validating holes' AUC is scored every epoch and chooses it; in
+    train mode the training holes' patches join each labelled batch (module docstring). Their draws come
+    from a generator of their own, and nothing else changes, so without training holes the weights of
+    every epoch are those of a run without holes.
     """
     torch.manual_seed(config.seed)
     half = config.patch_size // 2
@@ -393,6 +557,11 @@ def _train_network(source, target, source_stats, target_stats, split, validation
     report_every = max(1, steps // PROGRESS_CALLS_PER_EPOCH)
     selection_samples = selection_probe(split, val_labels, source_patches, target_patches, target_voxels,
                                         np.random.default_rng([config.seed, 3]))
+    rule = config.selection if holes is None else HOLE_RULE
+    hole_batch = max(2, batch // HOLE_BATCH_SHARE) if holes is not None and len(holes.train_voxels) else 0
+    if holes is not None:
+        hole_centres = target_patches.centre_index(holes.val_voxels)
+        hole_rng = np.random.default_rng([config.seed, 4])
     history, states = [], []
     with _deterministic(device):
         for epoch in range(1, config.epochs + 1):
@@ -403,6 +572,12 @@ def _train_network(source, target, source_stats, target_stats, split, validation
             source_labels = torch.from_numpy(labels[:n_used]).to(device)
             unlabelled_source = _augmented(source_patches, rng.choice(source_voxels, n_used), rng)
             unlabelled_target = _augmented(target_patches, rng.choice(target_voxels, n_used), rng)
+            if hole_batch:
+                hole_voxels, hole_labels = _balanced_draw(holes.train_voxels, holes.train_labels, steps * hole_batch,
+                                                          hole_rng)
+                labelled_holes = _augmented(target_patches, hole_voxels, hole_rng)
+                hole_targets = torch.from_numpy(hole_labels).to(device)
+                hole_loss_sum = torch.zeros((), device=device)
             sums = torch.zeros(3, device=device)  # label loss, domain loss, discriminator hits
             net.train()
             for step in range(steps):
@@ -412,20 +587,27 @@ def _train_network(source, target, source_stats, target_stats, split, validation
                 for group in optimizer.param_groups:
                     group["lr"] = lr * group["lr_factor"]
                 window = slice(step * batch, (step + 1) * batch)
-                x = torch.cat([labelled(window), unlabelled_source(window), unlabelled_target(window)])
+                hole_window = slice(step * hole_batch, (step + 1) * hole_batch)
+                parts = [labelled(window)] + ([labelled_holes(hole_window)] if hole_batch else [])
+                x = torch.cat(parts + [unlabelled_source(window), unlabelled_target(window)])
                 with autocast_for(device):
                     embedding = net.embed(x)
-                    label_logits = net.label_head(embedding[:batch]).flatten().float()
-                    domain_embedding = embedding[batch:]
+                    label_logits = net.label_head(embedding[:batch + hole_batch]).flatten().float()
+                    domain_embedding = embedding[batch + hole_batch:]
                     if has_domain_head:
                         domain_logits = net.domain_logits(domain_embedding, lambda_)
                     else:
                         domain_logits = probe(domain_embedding.detach())
                     domain_logits = domain_logits.flatten().float()
-                loss_label = nnf.binary_cross_entropy_with_logits(label_logits, source_labels[window])
+                loss_label = nnf.binary_cross_entropy_with_logits(label_logits[:batch], source_labels[window])
                 loss_domain = nnf.binary_cross_entropy_with_logits(domain_logits, domain_targets)
+                loss = loss_label + loss_domain
+                if hole_batch:
+                    loss_holes = nnf.binary_cross_entropy_with_logits(label_logits[batch:], hole_targets[hole_window])
+                    loss = loss + config.target_label_weight * loss_holes
+                    hole_loss_sum += loss_holes.detach()
                 optimizer.zero_grad(set_to_none=True)
-                (loss_label + loss_domain).backward()
+                loss.backward()
                 optimizer.step()
                 with torch.no_grad():
                     hits = ((domain_logits > 0).float() == domain_targets).float().mean()
@@ -443,6 +625,11 @@ def _train_network(source, target, source_stats, target_stats, split, validation
                     "(undeclared nodata such as -9999 or -3.4e38)")
             scores = epoch_scores(net, selection_samples, source_patches, target_patches, val_centres, val_labels,
                                   device)
+            if holes is not None:
+                scores[HOLE_SCORE] = _auc(embed_and_score(net, target_patches, hole_centres, device)[1],
+                                          holes.val_labels)
+            if hole_batch:
+                scores["loss_holes"] = float(hole_loss_sum) / steps
             states.append({k: v.detach().to("cpu", copy=True) for k, v in net.state_dict().items()})
             entry = {
                 "epoch": epoch,
@@ -462,14 +649,24 @@ def _train_network(source, target, source_stats, target_stats, split, validation
             if on_progress is not None:
                 on_progress({"stage": "train", "epochs": config.epochs, "step": steps, "steps": steps,
                              **entry})
-    if config.selection == "average":
+    if rule == "average":
         averaged = averaged_epochs(config.epochs)
         net.load_state_dict(average_states([states[epoch - 1] for epoch in averaged]))
         val_auc = _auc(embed_and_score(net, source_patches, val_centres, device)[1], val_labels)
         return net.cpu().eval(), MemberRun(config.seed, history, averaged[-1], val_auc, averaged)
-    best = chosen_epoch(history, config.selection)
+    best = chosen_epoch(history, rule)
     net.load_state_dict(states[best - 1])
     return net.cpu().eval(), MemberRun(config.seed, history, best, history[best - 1]["val_auc"])
+
+
+def _balanced_draw(voxels: np.ndarray, labels: np.ndarray, n: int,
+                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` voxels drawn with replacement, half ore and half barren, shuffled: (voxels, float32 labels)."""
+    n_ore = n // 2
+    drawn = np.concatenate([rng.choice(voxels[labels == 1], n_ore), rng.choice(voxels[labels == 0], n - n_ore)])
+    targets = np.concatenate([np.ones(n_ore), np.zeros(n - n_ore)]).astype(np.float32)
+    order = rng.permutation(n)
+    return drawn[order], targets[order]
 
 
 def _augmented(patches: PatchGatherer, voxels: np.ndarray, rng: np.random.Generator):

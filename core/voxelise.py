@@ -1,4 +1,5 @@
-"""Labels from 3D samples (drill-hole intervals, assays): points voxelised onto a cube grid."""
+"""Labels from 3D samples (drill-hole intervals, assays): points voxelised onto a cube grid, and the drill
+holes such a label cube holds (which voxels belong to one hole, which lie near any)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def voxelise_samples(
     missing_xy = ~(np.isfinite(x) & np.isfinite(y))
     missing_z = ~missing_xy & ~np.isfinite(z)
     missing_value = ~missing_xy & ~missing_z & ~np.isfinite(values)
-    col, row, level = _cell_indices(x, y, z, grid)
+    col, row, level = cell_indices(x, y, z, grid)
     inside = (col >= 0) & (row >= 0) & (level >= 0)
     usable = ~(missing_xy | missing_z | missing_value)
     outside = usable & ~inside
@@ -107,7 +108,7 @@ def _sample_values(
     return values, np.where(np.isfinite(values), values, -np.inf) >= threshold
 
 
-def _cell_indices(x: np.ndarray, y: np.ndarray, z: np.ndarray, grid: Grid) -> tuple[np.ndarray, ...]:
+def cell_indices(x: np.ndarray, y: np.ndarray, z: np.ndarray, grid: Grid) -> tuple[np.ndarray, ...]:
     """Column, row and level of the voxel holding each point; -1 outside the grid or where missing.
 
     Cells are half-open: a point on the boundary between two cells goes to the east, south and
@@ -127,3 +128,45 @@ def _bin(values: np.ndarray, ascending_edges: np.ndarray) -> np.ndarray:
     index = np.searchsorted(ascending_edges, values, side="right") - 1
     valid = np.isfinite(values) & (index >= 0) & (index < len(ascending_edges) - 1)
     return np.where(valid, index, -1)
+
+
+def hole_groups(label: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each labelled voxel's hole (1..n; 0 for unlabelled voxels) and the number of holes n.
+
+    A label cube records no hole identity, whoever made it (this voxelisation, label slices, another tool),
+    so a hole is a 26-connected group of labelled voxels: a hole sampled at less than a voxel's spacing is
+    one connected run of voxels, vertical or inclined. Holes that touch become one group, the safe way to
+    err: a group is never split between training and validation.
+    """
+    from scipy import ndimage
+
+    groups, n = ndimage.label(np.asarray(label) != LABEL_UNKNOWN, structure=np.ones((3, 3, 3), bool))
+    return groups, int(n)
+
+
+def near_labels(label: np.ndarray, buffer: int) -> np.ndarray:
+    """Voxels within ``buffer`` voxels (along z, y and x at once) of a labelled voxel, the labelled ones included.
+
+    A patch of p voxels reaches p // 2 voxels out, so a voxel within ``buffer`` = p - 1 of a hole shares
+    evidence with a patch the hole's labels trained or chose on.
+    """
+    from scipy import ndimage
+
+    labelled = np.asarray(label) != LABEL_UNKNOWN
+    return ndimage.maximum_filter(labelled, size=2 * int(buffer) + 1, mode="constant", cval=False)
+
+
+def hole_folds(groups: np.ndarray, n_holes: int, label: np.ndarray, folds: int, seed: int) -> np.ndarray:
+    """Fold (0..folds-1) of each hole 1..n (index 0 unused), whole holes only.
+
+    Holes that cut ore are dealt out first, in a seeded order, then the barren ones, so that ore is spread
+    over the folds as evenly as the holes allow: a fold without ore cannot be scored.
+    """
+    ids = np.arange(1, n_holes + 1)
+    has_ore = np.zeros(n_holes + 1, bool)
+    has_ore[np.unique(groups[np.asarray(label) == LABEL_ORE])] = True
+    rng = np.random.default_rng([int(seed), 5])
+    order = np.concatenate([rng.permutation(ids[has_ore[1:]]), rng.permutation(ids[~has_ore[1:]])])
+    fold = np.zeros(n_holes + 1, np.int64)
+    fold[order] = np.arange(len(order)) % folds
+    return fold
