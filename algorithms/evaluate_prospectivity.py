@@ -7,9 +7,10 @@ from qgis.core import (
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterMultipleLayers,
+    QgsProcessingParameterNumber,
 )
 
-from ..core.commands import evaluate_job
+from ..core.commands import DEFAULT_HOLE_BUFFER, evaluate_job
 from ..core.cubefile import CubeReader
 from .base import Mpm3dAlgorithm
 
@@ -22,6 +23,7 @@ class EvaluateProspectivity(Mpm3dAlgorithm):
         "Scores a prospectivity cube against known ore labels, the way prospectivity modellers do: ROC AUC and "
         "curve, success-rate (capture-efficiency) curve, prediction-volume (P-V) plot, the share of ore captured "
         "in the top 5, 10 and 20 % of the volume, and the same per level. Labels are used here only to score. "
+        "Given the drill holes that trained or chose the model (HOLES), only voxels away from them are scored. "
         "To set several methods' predictions side by side, use 'Compare prospectivity methods'."
     )
 
@@ -29,6 +31,17 @@ class EvaluateProspectivity(Mpm3dAlgorithm):
         self.add(QgsProcessingParameterFile("PROSPECTIVITY", "Prospectivity cube", extension="nc"),
                  "A cube written by 'Predict prospectivity'.")
         add_label_parameters(self)
+        self.add(QgsProcessingParameterFile("HOLES", "Drill holes used by training (optional)", extension="nc",
+                                            optional=True),
+                 "The label cube of the target drill holes given to 'Train prospectivity model' in validate or train "
+                 "mode (on this cube's grid). Every voxel within HOLE_BUFFER voxels of a hole is left out of the "
+                 "scores, so the holes that trained or chose the model do not flatter it.")
+        self.add(QgsProcessingParameterNumber("HOLE_BUFFER", "Buffer around the drill holes (voxels)",
+                                              QgsProcessingParameterNumber.Integer, DEFAULT_HOLE_BUFFER, minValue=1,
+                                              maxValue=1000),
+                 "At least the model's patch size - 1 (8 for the default 9-voxel patch): half a patch for the scored "
+                 "voxel's own patch plus half a patch for the holes' influence, the patches they trained or chose "
+                 "on. Used only with HOLES.")
         self.add(QgsProcessingParameterFileDestination("OUTPUT_REPORT", "Evaluation report", "HTML files (*.html)"),
                  "ROC, success-rate and P-V plots and a per-level table.")
         self.add(QgsProcessingParameterFileDestination("OUTPUT_JSON", "Metrics (JSON)", "JSON files (*.json)",
@@ -41,7 +54,10 @@ class EvaluateProspectivity(Mpm3dAlgorithm):
                  advanced=True)
         for key, label in (("AUC", "ROC AUC"), ("CAPTURE_TOP5", "Ore captured in the top 5 % of the volume"),
                            ("CAPTURE_TOP10", "Ore captured in the top 10 % of the volume"),
-                           ("CAPTURE_TOP20", "Ore captured in the top 20 % of the volume")):
+                           ("CAPTURE_TOP20", "Ore captured in the top 20 % of the volume"),
+                           ("N_HOLES", "Drill holes kept away from (with HOLES)"),
+                           ("SCORED_VOXELS", "Voxels with a prediction away from the holes (with HOLES)"),
+                           ("EXCLUDED_VOXELS", "Voxels with a prediction left out near the holes (with HOLES)")):
             self.addOutput(QgsProcessingOutputNumber(key, label))
 
     def execute(self, parameters, context, feedback):
@@ -54,7 +70,14 @@ class EvaluateProspectivity(Mpm3dAlgorithm):
             feedback.pushInfo("No labels: nothing scored (no LABEL_CUBE or LABEL_SLICES given, none in the "
                               "PROSPECTIVITY cube); no report written.")
             return {}
-        outputs = evaluate_job(prospectivity, label_cube, report, json_path, self.progress(feedback), slices)
+        outputs = evaluate_job(prospectivity, label_cube, report, json_path, self.progress(feedback), slices,
+                               self.parameterAsFile(parameters, "HOLES", context) or None,
+                               self.parameterAsInt(parameters, "HOLE_BUFFER", context))
+        if "N_HOLES" in outputs:
+            feedback.pushInfo(f"Scored {outputs['SCORED_VOXELS']} voxels more than "
+                              f"{self.parameterAsInt(parameters, 'HOLE_BUFFER', context)} voxels from the "
+                              f"{outputs['N_HOLES']} drill holes; {outputs['EXCLUDED_VOXELS']} voxels near them "
+                              "left out.")
         feedback.pushInfo(f"ROC AUC {outputs['AUC']:.4f}; ore captured in the top 10 % of the volume: "
                           f"{outputs['CAPTURE_TOP10']:.1%}")
         return outputs

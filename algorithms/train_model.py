@@ -3,13 +3,14 @@
 from qgis.core import (
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
 )
 
-from ..core.selection import SELECTION_LABELS, SELECTION_RULES
+from ..core.selection import SELECTION_LABELS, SELECTION_RULES, TARGET_LABEL_LABELS, TARGET_LABEL_MODES
 from ..provider.worker import run_core
 from .base import WorkerAlgorithm
 
@@ -22,7 +23,13 @@ METHODS = [
     ("cnn", "CNN: plain 3D CNN (source only)"),
     ("rf", "Random forest on the centre voxel (source only)"),
 ]
-
+# outputs that only a run with target drill holes gives: (name, description)
+HOLE_OUTPUTS = [("TARGET_AUC", "Target AUC on the validating drill holes"),
+                ("TARGET_AUC_LOW", "Lower end of its 95 % interval (bootstrap over holes)"),
+                ("TARGET_AUC_HIGH", "Upper end of its 95 % interval (bootstrap over holes)"),
+                ("HOLES_VALIDATING", "Drill holes that chose the epoch and scored"),
+                ("HOLES_TRAINING", "Drill holes that trained"),
+                ("TARGET_CV_AUC", "Leave-holes-out cross-validated target AUC")]
 
 
 class TrainModel(WorkerAlgorithm):
@@ -32,7 +39,8 @@ class TrainModel(WorkerAlgorithm):
     SUMMARY = (
         "Trains a 3D prospectivity model on the labelled source cube and adapts it, without labels, to the "
         "target cube (DANN-CTA: a domain-adversarial 3D CNN with feature, channel and spatial attention). "
-        "Target labels are never read. The best epoch is chosen on source spatial-block validation only. "
+        "The target cube's labels are never read. A few target drill holes, voxelised into a label cube, can "
+        "choose the epoch and score the model (TARGET_LABELS validate) or also train it (train). "
         "Runs in a separate Python process with PyTorch, on CUDA when available."
     )
 
@@ -42,6 +50,35 @@ class TrainModel(WorkerAlgorithm):
         self.add(QgsProcessingParameterFile("TARGET", "Target cube (unlabelled)", extension="nc"),
                  "Cube of the under-explored deposit with the same features in the same order. Any labels it "
                  "holds are ignored by training.")
+        self.add(QgsProcessingParameterEnum("TARGET_LABELS", "Target drill holes",
+                                            [TARGET_LABEL_LABELS[mode] for mode in TARGET_LABEL_MODES],
+                                            defaultValue=0),
+                 "What training does with the target's drill holes (TARGET_HOLES). Ignore: nothing, the label-free "
+                 "adaptation. Validate: the holes choose each network's epoch (SELECTION is then not used) and give "
+                 "a target AUC with a 95 % interval over holes; they never reach a loss. Train: the holes are dealt "
+                 "into folds (HOLE_FOLDS, whole holes, ore spread over them); one fold validates as above, the "
+                 "others join the label loss, weighted by TARGET_LABEL_WEIGHT; training holes within half a patch "
+                 "of a validating one are left out. Validate and train need holes with ore and barren voxels.")
+        self.add(QgsProcessingParameterFile("TARGET_HOLES", "Target drill holes as a label cube (optional)",
+                                            extension="nc", optional=True),
+                 "The target's drill-hole samples voxelised onto the TARGET cube's grid by 'Voxelise drill-hole "
+                 "samples to labels' (1 ore, 0 barren, unknown elsewhere). A hole is a connected run of labelled "
+                 "voxels; holes that touch count as one. Read only when TARGET_LABELS is validate or train.")
+        self.add(QgsProcessingParameterNumber("TARGET_LABEL_WEIGHT", "Weight of the drill holes' label loss",
+                                              QgsProcessingParameterNumber.Double, 1.0, minValue=0.0,
+                                              maxValue=1000.0),
+                 "Train mode: each labelled batch carries one class-balanced hole patch per 4 source patches, and "
+                 "their loss counts this many times the source's (1: as much as the whole source; the random "
+                 "forest weighs the holes' voxels likewise).", advanced=True)
+        self.add(QgsProcessingParameterNumber("HOLE_FOLDS", "Drill-hole folds", QgsProcessingParameterNumber.Integer,
+                                              3, minValue=2, maxValue=100),
+                 "Train mode: the holes are dealt into this many folds (at most one per hole); the first validates, "
+                 "the others train. More folds: more holes train, fewer score.", advanced=True)
+        self.add(QgsProcessingParameterBoolean("HOLE_CROSS_VALIDATION", "Leave-holes-out cross-validation",
+                                               defaultValue=False),
+                 "Train mode: train once more per other fold, each time holding that fold's holes out, and score "
+                 "every hole with the model that never saw it: an honest target AUC of training on holes. Costs "
+                 "HOLE_FOLDS times one training; the model written is the first fold's.")
         self.add(QgsProcessingParameterEnum("METHOD", "Method", [label for _, label in METHODS], defaultValue=0),
                  "DANN-CTA is the method of the paper; the others are its baselines and ablations.")
         self.add(QgsProcessingParameterNumber("EPOCHS", "Epochs", QgsProcessingParameterNumber.Integer, 20,
@@ -99,6 +136,8 @@ class TrainModel(WorkerAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("BEST_EPOCH", "Best epoch"))
         self.addOutput(QgsProcessingOutputString("DEVICE_USED", "Device used"))
         self.addOutput(QgsProcessingOutputNumber("MEMBERS", "Ensemble members (trees for the random forest)"))
+        for name, description in HOLE_OUTPUTS:
+            self.addOutput(QgsProcessingOutputNumber(name, description))
 
     def parameterAsFileOutput(self, parameters, name, context):  # noqa: N802 - QGIS API
         """The model file always ends in .safetensors, so that it is recognised for what it is."""
@@ -129,7 +168,15 @@ class TrainModel(WorkerAlgorithm):
             "--seed", self.parameterAsInt(parameters, "SEED", context),
             "--members", self.parameterAsInt(parameters, "ENSEMBLE_MEMBERS", context),
             "--selection", SELECTION_RULES[self.parameterAsEnum(parameters, "SELECTION", context)],
+            "--target-labels", TARGET_LABEL_MODES[self.parameterAsEnum(parameters, "TARGET_LABELS", context)],
+            "--target-label-weight", self.parameterAsDouble(parameters, "TARGET_LABEL_WEIGHT", context),
+            "--hole-folds", self.parameterAsInt(parameters, "HOLE_FOLDS", context),
         ]
+        holes = self.parameterAsFile(parameters, "TARGET_HOLES", context)
+        if holes:
+            arguments += ["--target-holes", holes]
+        if self.parameterAsBoolean(parameters, "HOLE_CROSS_VALIDATION", context):
+            arguments.append("--hole-cv")
         if report:
             arguments += ["--report", report]
         result = run_core(arguments, feedback, outputs=[model, report],
@@ -139,4 +186,10 @@ class TrainModel(WorkerAlgorithm):
                    "DEVICE_USED": result["DEVICE"], "MEMBERS": result["MEMBERS"]}
         if report:
             outputs["OUTPUT_REPORT"] = report
+        if "TARGET_AUC" in result:
+            outputs.update({name: result.get(name) for name, _ in HOLE_OUTPUTS})
+            interval = f"{result['TARGET_AUC_LOW']:.3f}-{result['TARGET_AUC_HIGH']:.3f}"
+            cross = f", leave-holes-out {result['TARGET_CV_AUC']:.3f}" if "TARGET_CV_AUC" in result else ""
+            feedback.pushInfo(f"Target AUC on {result['HOLES_VALIDATING']} drill holes {result['TARGET_AUC']:.3f} "
+                              f"(95 % interval over holes {interval}){cross}")
         return outputs

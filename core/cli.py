@@ -11,7 +11,15 @@ import signal
 import sys
 
 from . import jobs
-from .commands import add_model_commands, compare_job, finite, model_command_paths, run_model_command
+from .commands import (
+    add_model_commands,
+    add_synth_options,
+    compare_job,
+    finite,
+    model_command_paths,
+    run_model_command,
+    synth_job,
+)
 from .errors import Mpm3dError
 from .paths import absolute, check_distinct
 from .progress import Reporter
@@ -39,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--shape", type=_shape, default=(16, 40, 40), help="levels x rows x columns")
     synth.add_argument("--voxel-size", type=_floats, default=[25.0, 25.0, 25.0], help="dz,dy,dx in metres")
     synth.add_argument("--seed", type=int, default=0)
+    add_synth_options(synth)
 
     stack = commands.add_parser("stack", help="stack depth slices into a cube file")
     stack.add_argument("--evidence", nargs="+", required=True, help="evidence rasters, one per level")
@@ -70,7 +79,7 @@ def run(args: argparse.Namespace, reporter: Reporter) -> dict:
         reporter.progress(fraction, message, **fields)
 
     if args.command == "synth":
-        return jobs.generate_pair(args.out, args.shape, tuple(args.voxel_size), args.seed, progress)
+        return synth_job(args, progress)
     if args.command == "stack":
         return jobs.stack(args.evidence, args.out, args.labels, args.elevations, progress, parse_units(args.units))
     if args.command == "export":
@@ -81,7 +90,7 @@ def run(args: argparse.Namespace, reporter: Reporter) -> dict:
 
 
 PATH_ARGUMENTS = ("out", "evidence", "labels", "cube", "source", "target", "report", "model", "out_cube",
-                  "out_folder", "prospectivity", "json_path")
+                  "out_folder", "prospectivity", "json_path", "target_holes", "holes")
 
 
 def absolute_paths(args: argparse.Namespace) -> None:

@@ -14,7 +14,9 @@ from dataclasses import asdict
 import numpy as np
 
 from .errors import Mpm3dError
-from .selection import SELECTION_RULES
+from .selection import SELECTION_RULES, TARGET_LABEL_MODES
+
+DEFAULT_HOLE_BUFFER = 8  # voxels: p - 1 for the default 9-voxel patch (a scored patch and a hole's patch overlap)
 
 
 def finite(text: str) -> float:
@@ -32,6 +34,16 @@ def add_model_commands(commands) -> None:
     train = commands.add_parser("train", help="train a prospectivity model (DANN-CTA or a baseline)")
     train.add_argument("--source", required=True, help="labelled source cube (.nc)")
     train.add_argument("--target", required=True, help="unlabelled target cube (.nc); its labels are never read")
+    train.add_argument("--target-labels", default="ignore", choices=TARGET_LABEL_MODES,
+                       help="what training does with the target's drill holes (--target-holes): ignore them, let "
+                            "them choose the epoch and score the model (validate), or also train on some (train)")
+    train.add_argument("--target-holes", help="label cube of the target's voxelised drill holes, on its grid")
+    train.add_argument("--target-label-weight", type=finite, default=1.0,
+                       help="train mode: weight of the holes' label loss beside the source's")
+    train.add_argument("--hole-folds", type=int, default=3,
+                       help="train mode: folds the holes are dealt into; one validates, the others train")
+    train.add_argument("--hole-cv", action="store_true",
+                       help="train mode: train once per fold for a leave-holes-out AUC (costs folds x one training)")
     train.add_argument("--out", required=True, help="model file (.safetensors)")
     train.add_argument("--report", help="HTML training report")
     train.add_argument("--method", default="dann_cta", help="dann_cta, dann, cta, cnn or rf")
@@ -67,6 +79,38 @@ def add_model_commands(commands) -> None:
     evaluate.add_argument("--labels", help="cube file with a label variable (default: the prospectivity cube)")
     evaluate.add_argument("--report", help="HTML report")
     evaluate.add_argument("--json", dest="json_path", help="metrics as JSON")
+    evaluate.add_argument("--holes", help="label cube of the drill holes used in training or validation: voxels "
+                                          "near them are not scored")
+    evaluate.add_argument("--hole-buffer", type=int, default=DEFAULT_HOLE_BUFFER,
+                          help="voxels around each hole left out of the scores; at least the patch size - 1")
+
+
+def add_synth_options(synth) -> None:
+    """Drill holes on the synthetic target, for the few-holes case."""
+    from .synthetic import HOLE_PLACEMENTS
+
+    synth.add_argument("--holes", type=int, default=0,
+                       help="drill this many holes on the target and write their samples as target_drill_holes.csv")
+    synth.add_argument("--hole-placement", choices=HOLE_PLACEMENTS, default="grid",
+                       help="grid: a coarse square grid; anomaly: at the strongest alteration at the model's top")
+    synth.add_argument("--hole-dip", type=finite, default=90.0, help="degrees below horizontal (90: vertical)")
+
+
+def synth_job(args: argparse.Namespace, progress) -> dict:
+    """The synthetic pair as slices, and with --holes the target's drill-hole samples beside them."""
+    from . import jobs
+    from .synthetic import GRADE_CUTOFF, drill_holes, synthetic_deposit
+
+    outputs = jobs.generate_pair(args.out, args.shape, tuple(args.voxel_size), args.seed, progress)
+    if args.holes:
+        target = synthetic_deposit("target", args.shape, tuple(args.voxel_size), args.seed)
+        holes = drill_holes(target, args.holes, args.seed, args.hole_placement, args.hole_dip)
+        outputs["TARGET_HOLES_CSV"] = holes.write_csv(os.path.join(args.out, "target_drill_holes.csv"))
+        outputs["TARGET_HOLES"] = holes.n_holes
+        outputs["TARGET_HOLES_ORE_SAMPLES"] = int(holes.samples["ore"].sum())
+        progress(1.0, f"{holes.n_holes} drill holes, {len(holes.samples['ore'])} samples (ore: grade >= "
+                      f"{GRADE_CUTOFF:g})")
+    return outputs
 
 
 def run_model_command(args: argparse.Namespace, progress, reporter) -> dict:
@@ -76,7 +120,8 @@ def run_model_command(args: argparse.Namespace, progress, reporter) -> dict:
         return predict_job(args.model, args.cube, args.out_cube, args.out_folder, args.prefix, args.device,
                            args.chunk_voxels, progress)
     if args.command == "evaluate":
-        return evaluate_job(args.prospectivity, args.labels, args.report, args.json_path, progress)
+        return evaluate_job(args.prospectivity, args.labels, args.report, args.json_path, progress,
+                            holes_path=args.holes, hole_buffer=args.hole_buffer)
     raise Mpm3dError(f"unknown command {args.command}")
 
 
@@ -85,12 +130,14 @@ def model_command_paths(args: argparse.Namespace) -> tuple[dict, dict]:
     from .slices import level_files
 
     if args.command == "train":
-        return ({"--source": [args.source], "--target": [args.target]},
+        return ({"--source": [args.source], "--target": [args.target],
+                 "--target-holes": [args.target_holes] if args.target_holes else []},
                 {"--out": [args.out], "--report": [args.report] if args.report else []})
     if args.command == "predict":
         return ({"--model": [args.model], "--cube": [args.cube]},
                 {"--out-cube": [args.out_cube], "--out-folder": [level_files(args.out_folder, args.prefix)]})
-    return ({"--prospectivity": [args.prospectivity], "--labels": [args.labels] if args.labels else []},
+    return ({"--prospectivity": [args.prospectivity], "--labels": [args.labels] if args.labels else [],
+             "--holes": [args.holes] if args.holes else []},
             {"--report": [args.report] if args.report else [], "--json": [args.json_path] if args.json_path else []})
 
 
@@ -119,26 +166,39 @@ def train_job(args: argparse.Namespace, progress) -> dict:
     if source.label is None:
         raise Mpm3dError(f"The SOURCE cube {args.source} has no labels: stack it again with its label slices "
                          "(LABELS).")
+    warnings = []
+    holes = None
+    if args.target_labels != "ignore" and args.target_holes:
+        holes = label_cube_on_grid(args.target_holes, "TARGET_HOLES", target.grid, "the TARGET cube",
+                                   "voxelise the drill holes onto the TARGET cube")
+    elif args.target_holes:
+        warnings.append("TARGET_HOLES was given but TARGET_LABELS is 'ignore': the drill holes were not read. Choose "
+                        "'validate' or 'train' to use them.")
     members = args.members or default_members(resolve_device(args.device))
     config = TrainConfig(method=args.method, patch_size=args.patch_size, epochs=args.epochs,
                          batch_size=args.batch_size, learning_rate=args.learning_rate,
                          negative_ratio=args.negative_ratio, lambda_max=args.lambda_max, device=args.device,
-                         seed=args.seed, val_fraction=args.val_fraction, members=members, selection=args.selection)
+                         seed=args.seed, val_fraction=args.val_fraction, members=members, selection=args.selection,
+                         target_labels=args.target_labels, target_label_weight=args.target_label_weight,
+                         hole_folds=args.hole_folds, hole_cv=args.hole_cv)
 
     def on_progress(event: dict) -> None:
         epoch_fraction = ((event.get("epoch", 1) - 1) + event.get("step", 0) / max(event.get("steps", 1), 1)) / max(
             event.get("epochs", 1), 1)
         fraction = (event.get("member", 1) - 1 + epoch_fraction) / event.get("members", 1)
+        fraction = (event.get("fold", 1) - 1 + fraction) / event.get("folds", 1)
         message = f"Epoch {event.get('epoch')}/{event.get('epochs')}"
         if event.get("members", 1) > 1:
             message = f"Member {event['member']}/{event['members']}, " + message[0].lower() + message[1:]
+        if event.get("folds", 1) > 1:
+            message = f"Holes fold {event['fold']}/{event['folds']}, " + message[0].lower() + message[1:]
         if "val_auc" in event:
             message += "".join(f", {k} {event[k]:.4g}" for k in ("loss_label", "loss_domain", "lambda", "val_auc",
                                                                   "disc_acc") if event.get(k) is not None)
         progress(0.02 + 0.93 * fraction, message, **{k: v for k, v in event.items() if k != "stage"})
 
     started = time.time()
-    result = train(source, target, config, on_progress)
+    result = train(source, target, config, on_progress, target_holes=holes)
     result.model.provenance.update({"source": os.path.basename(args.source),
                                     "target": os.path.basename(args.target), "versions": _versions(),
                                     "seconds": time.time() - started})
@@ -146,7 +206,10 @@ def train_job(args: argparse.Namespace, progress) -> dict:
     transfer = transfer_section(source, target, result) if args.report else {}
     progress(0.97, "Writing the model file")
     outputs = {"OUTPUT_MODEL": args.out, "VAL_AUC": result.val_auc, "BEST_EPOCH": result.best_epoch,
-               "DEVICE": result.device, "MEMBERS": result.model.n_members, "WARNINGS": []}
+               "DEVICE": result.device, "MEMBERS": result.model.n_members, "WARNINGS": warnings}
+    if result.target_holes:
+        outputs.update(hole_outputs(result.target_holes))
+        outputs["WARNINGS"] += hole_warnings(result.target_holes)
     if same_file(args.source, args.target):
         outputs["WARNINGS"].append("SOURCE and TARGET are the same cube: the model learns nothing about another "
                                    "deposit, and the domain adaptation has nothing to adapt to. Give the "
@@ -163,6 +226,37 @@ def train_job(args: argparse.Namespace, progress) -> dict:
     best = ", ".join(str(member.best_epoch) for member in result.members)
     progress(1.0, f"Best epoch {best}, source spatial-block validation AUC {result.val_auc}")
     return outputs
+
+
+def hole_outputs(summary: dict) -> dict:
+    """The target drill holes' figures as training's outputs: the AUC on the validating holes with its interval,
+    how many holes validated and trained, and the leave-holes-out AUC where it was run."""
+    validation = summary["validation"]
+    outputs = {"TARGET_AUC": validation["auc"], "TARGET_AUC_LOW": validation["low"],
+               "TARGET_AUC_HIGH": validation["high"], "HOLES_VALIDATING": summary["validating_holes"],
+               "HOLES_TRAINING": summary["training_holes"]}
+    cross = summary.get("cross_validation")
+    if cross:
+        outputs.update({"TARGET_CV_AUC": cross["auc"], "TARGET_CV_AUC_LOW": cross["low"],
+                        "TARGET_CV_AUC_HIGH": cross["high"]})
+    return outputs
+
+
+def hole_warnings(summary: dict) -> list[str]:
+    """What a user must know before trusting the holes' figures."""
+    warnings = []
+    validation = summary["validation"]
+    if validation["few_holes"]:
+        warnings.append(f"Only {validation['holes']} drill holes ({validation['holes_with_ore']} with ore) score the "
+                        f"target: the AUC {validation['auc']:.3f} and its 95 % interval ({validation['low']:.3f}-"
+                        f"{validation['high']:.3f}, resampling whole holes) rest on very few holes; read them as a "
+                        "rough guide.")
+    if summary["outside_evidence"]:
+        warnings.append(f"{summary['outside_evidence']} drill-hole voxels lie where the target has no evidence "
+                        "(nodata) and were not used.")
+    warnings.append("The target AUC is measured on the holes that also chose the epoch, so it is slightly "
+                    "optimistic" + ("; the leave-holes-out AUC is not." if summary.get("cross_validation") else "."))
+    return warnings
 
 
 def transfer_section(source, target, result) -> dict:
@@ -228,8 +322,13 @@ def predict_job(model_path: str, cube_path: str, out_cube: str, out_folder: str,
 
 
 def evaluate_job(prospectivity_path: str, labels_path: str | None, report: str | None, json_path: str | None,
-                 progress, label_slices: list[str] | None = None) -> dict:
-    """Scores; labels come from label slices, a label cube, or the prospectivity cube itself."""
+                 progress, label_slices: list[str] | None = None, holes_path: str | None = None,
+                 hole_buffer: int = DEFAULT_HOLE_BUFFER) -> dict:
+    """Scores; labels come from label slices, a label cube, or the prospectivity cube itself.
+
+    With ``holes_path`` (the label cube of the drill holes that trained or chose the model) only voxels more
+    than ``hole_buffer`` voxels from every hole are scored: a patch there shares no evidence with a hole's.
+    """
     from .cubefile import CubeReader
     from .metrics import evaluate
     from .reports import write_evaluation_report
@@ -237,10 +336,28 @@ def evaluate_job(prospectivity_path: str, labels_path: str | None, report: str |
     reader = CubeReader(prospectivity_path, "PROSPECTIVITY")
     probability = reader.read_variable("prospectivity")
     label_array = _labels_on_grid(reader, labels_path, label_slices)
+    away = None
+    if holes_path:
+        holes = label_cube_on_grid(holes_path, "HOLES", reader.grid, "the PROSPECTIVITY cube",
+                                   "give the drill holes voxelised onto the cube that was predicted")
+        away = away_from_holes(probability, label_array, holes, hole_buffer)
+        probability, label_array = away.pop("probability"), away.pop("label")
+        progress(0.2, f"Scoring {away['scored_voxels']} voxels more than {hole_buffer} voxels from the "
+                      f"{away['holes']} drill holes ({away['excluded_voxels']} voxels near them left out)")
     progress(0.3, "Scoring")
+    if away is not None and not (np.any(label_array[np.isfinite(probability)] == 1)
+                                 and np.any(label_array[np.isfinite(probability)] == 0)):
+        raise Mpm3dError(f"Away from the {away['holes']} drill holes (HOLES, a buffer of {hole_buffer} voxels) no "
+                         "ore or no barren voxel with a prediction is left to score: the known labels lie near the "
+                         "holes. Score on labels elsewhere in the deposit; a smaller HOLE_BUFFER than the patch size "
+                         "- 1 would score voxels whose patches the holes trained or chose.")
     metrics = evaluate(probability, label_array, reader.grid.z)
     outputs = {"AUC": metrics["auc"], "CAPTURE_TOP5": metrics["capture_top5"],
                "CAPTURE_TOP10": metrics["capture_top10"], "CAPTURE_TOP20": metrics["capture_top20"]}
+    if away is not None:
+        metrics["away_from_holes"] = away
+        outputs.update({"N_HOLES": away["holes"], "SCORED_VOXELS": away["scored_voxels"],
+                        "EXCLUDED_VOXELS": away["excluded_voxels"]})
     meta = {"prospectivity": prospectivity_path, "labels": labels_path or "label slices"}
     progress(0.9, "Writing the report")
     _write_scores(outputs, report, lambda path: write_evaluation_report(path, metrics, meta), json_path, metrics)
@@ -262,11 +379,48 @@ def _write_scores(outputs: dict, report: str | None, write_report, json_path: st
             outputs["OUTPUT_JSON"] = json_path
 
 
+def away_from_holes(probability: np.ndarray, label: np.ndarray, holes: np.ndarray, buffer: int) -> dict:
+    """The prediction and labels with every voxel within ``buffer`` voxels of a drill hole blanked (NaN, unknown),
+    and how many voxels and holes that concerned: what an honest score of a model that saw the holes reads."""
+    from .grid import LABEL_UNKNOWN
+    from .voxelise import hole_groups, near_labels
+
+    if buffer < 1:
+        raise Mpm3dError(f"the buffer around the drill holes (HOLE_BUFFER) must be at least 1 voxel, got {buffer}; "
+                         "use at least the model's patch size - 1")
+    near = near_labels(holes, buffer)
+    predicted = np.isfinite(probability)
+    return {"probability": np.where(near, np.nan, probability), "label": np.where(near, LABEL_UNKNOWN, label),
+            "holes": hole_groups(holes)[1], "buffer": int(buffer), "excluded_voxels": int(np.sum(near & predicted)),
+            "scored_voxels": int(np.sum(~near & predicted))}
+
+
+def label_cube_on_grid(path: str, parameter: str, grid, grid_name: str, advice: str) -> np.ndarray:
+    """The label variable of the cube file ``path`` (named ``parameter`` in messages), refused unless on ``grid``."""
+    from .cubefile import CubeReader
+
+    label_reader = CubeReader(path, parameter)
+    if not label_reader.has("label"):
+        raise Mpm3dError(f"The {parameter} {path} has no label variable: give a cube stacked with label slices, "
+                         "or drill-hole samples voxelised with 'Voxelise drill-hole samples to labels'.")
+    _check_grid(label_reader, path, parameter, grid, grid_name, advice)
+    return label_reader.read_label()
+
+
+def _check_grid(label_reader, path: str, parameter: str, grid, grid_name: str, advice: str) -> None:
+    from .slices import grid_differences
+
+    problems = grid_differences(label_reader.grid, grid, grid_name)
+    if problems:
+        raise Mpm3dError(f"The {parameter} {path} is not on the grid of {grid_name}: " + "; ".join(problems)
+                         + f". {advice[0].upper()}{advice[1:]}.")
+
+
 def _labels_on_grid(reader, labels_path: str | None, label_slices: list[str] | None) -> np.ndarray:
     """The labels of LABEL_SLICES, of LABEL_CUBE or else of the prospectivity cube itself, refused unless on the
     grid of ``reader``'s cube."""
     from .cubefile import CubeReader
-    from .slices import grid_differences, read_label_slices
+    from .slices import read_label_slices
 
     if label_slices:
         if labels_path:
@@ -277,11 +431,8 @@ def _labels_on_grid(reader, labels_path: str | None, label_slices: list[str] | N
         where = f"The LABEL_CUBE {labels_path}" if labels_path else f"The PROSPECTIVITY cube {reader.path}"
         raise Mpm3dError(f"{where} has no label variable: give a cube stacked with label slices (LABEL_CUBE), "
                          "or the label slices themselves (LABEL_SLICES).")
-    problems = grid_differences(label_reader.grid, reader.grid, "the PROSPECTIVITY cube")
-    if problems:
-        raise Mpm3dError(f"The LABEL_CUBE {labels_path} is not on the grid of the PROSPECTIVITY cube: "
-                         + "; ".join(problems) + ". Predict on the cube that carries the labels, or stack the "
-                         "labels on the same slices.")
+    _check_grid(label_reader, labels_path, "LABEL_CUBE", reader.grid, "the PROSPECTIVITY cube",
+                "predict on the cube that carries the labels, or stack the labels on the same slices")
     return label_reader.read_label()
 
 
