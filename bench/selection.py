@@ -124,7 +124,8 @@ def write_markdown(results: dict, path: str) -> None:
     lines = [
         "# Choosing the epoch without target labels",
         "",
-        f"Regenerate: `make bench-selection BENCH_PROFILE={results['profile']}`. Profile `{results['profile']}`: "
+        f"Regenerate: `.venv/bin/python bench/selection.py --profile {results['profile']} --methods "
+        f"{' '.join(methods)}`. Profile `{results['profile']}`: "
         f"{settings['shape']} voxels per deposit, {settings['epochs']} epochs, patch {settings['patch_size']}, "
         f"batch {settings['batch_size']}, one network per method and seed, device {results['device']}. Target AUC "
         "(mean ± sd over seeds) of the weights each rule returns; target labels are used only to score here. "
