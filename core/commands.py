@@ -14,7 +14,7 @@ from dataclasses import asdict
 import numpy as np
 
 from .errors import Mpm3dError
-from .selection import SELECTION_RULES, TARGET_LABEL_MODES
+from .selection import HOLE_RULE, SELECTION_RULES, TARGET_LABEL_MODES
 
 DEFAULT_HOLE_BUFFER = 8  # voxels: p - 1 for the default 9-voxel patch (a scored patch and a hole's patch overlap)
 
@@ -220,7 +220,8 @@ def train_job(args: argparse.Namespace, progress) -> dict:
             write_training_report(args.report, result.history, {
                 "method": config.method, "feature_names": source.feature_names,
                 "config": {**vars(args), "members": members}, "source": args.source, "target": args.target,
-                "device": result.device, "best_epoch": result.best_epoch, "selection": config.selection,
+                "device": result.device, "best_epoch": result.best_epoch,
+                "selection": config.selection if holes is None else HOLE_RULE,
                 "ensemble": [asdict(member) for member in result.members], **transfer})
             outputs["OUTPUT_REPORT"] = args.report
     best = ", ".join(str(member.best_epoch) for member in result.members)

@@ -30,10 +30,11 @@ SELECTION_LABELS = {
     "mixval": "MixVal: consistency on mixed target patches",
     "average": "Average of the last quarter of the epochs' weights",
 }
-HOLE_RULE = "target_holes"
-# The epoch scores each rule reads, and whether the rule keeps the highest.
+# The epoch scores each label-free rule reads, and whether the rule keeps the highest.
 RULE_SCORES = {"source_val": ("val_auc", True), "entropy": ("entropy", False), "dev": ("dev", False),
-               "mixval": ("mixval", True), HOLE_RULE: ("target_holes_auc", True)}
+               "mixval": ("mixval", True)}
+HOLE_RULE = "target_holes"
+HOLE_SCORE = "target_holes_auc"  # the AUC on the validating target drill holes' voxels, highest wins
 # What training does with target drill holes (a label cube of voxelised holes): nothing, choose, or learn.
 TARGET_LABEL_MODES = ("ignore", "validate", "train")
 TARGET_LABEL_LABELS = {
@@ -45,7 +46,7 @@ TARGET_LABEL_LABELS = {
 
 def chosen_epoch(history: list[dict], rule: str) -> int:
     """The epoch ``rule`` keeps (the earliest of ties); the last epoch where its score is missing."""
-    key, higher = RULE_SCORES[rule]
+    key, higher = (HOLE_SCORE, True) if rule == HOLE_RULE else RULE_SCORES[rule]
     scored = [h for h in history if h.get(key) is not None]
     if not scored:
         return history[-1]["epoch"]

@@ -55,7 +55,14 @@ from .sampling import (
     spatial_block_split,
     standardise,
 )
-from .selection import HOLE_RULE, RULE_SCORES, SELECTION_RULES, TARGET_LABEL_MODES, averaged_epochs, chosen_epoch
+from .selection import (
+    HOLE_RULE,
+    HOLE_SCORE,
+    SELECTION_RULES,
+    TARGET_LABEL_MODES,
+    averaged_epochs,
+    chosen_epoch,
+)
 from .selection_scores import average_states, embed_and_score, epoch_scores, selection_probe
 from .voxelise import hole_folds, hole_groups, near_labels
 
@@ -66,7 +73,6 @@ DISCRIMINATOR_LR_FACTOR = 10.0
 PROGRESS_CALLS_PER_EPOCH = 20
 MEMBER_SEED_STRIDE = 1000
 HOLE_BATCH_SHARE = 4  # train mode: one hole patch per 4 source patches in each labelled batch
-HOLE_SCORE = RULE_SCORES[HOLE_RULE][0]
 
 
 @dataclass
