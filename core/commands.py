@@ -331,7 +331,7 @@ def evaluate_job(prospectivity_path: str, labels_path: str | None, report: str |
     than ``hole_buffer`` voxels from every hole are scored: a patch there shares no evidence with a hole's.
     """
     from .cubefile import CubeReader
-    from .metrics import evaluate
+    from .metrics import away_from_holes, evaluate
     from .reports import write_evaluation_report
 
     reader = CubeReader(prospectivity_path, "PROSPECTIVITY")
@@ -378,22 +378,6 @@ def _write_scores(outputs: dict, report: str | None, write_report, json_path: st
         if json_path:
             write_metrics_json(json_path, metrics)
             outputs["OUTPUT_JSON"] = json_path
-
-
-def away_from_holes(probability: np.ndarray, label: np.ndarray, holes: np.ndarray, buffer: int) -> dict:
-    """The prediction and labels with every voxel within ``buffer`` voxels of a drill hole blanked (NaN, unknown),
-    and how many voxels and holes that concerned: what an honest score of a model that saw the holes reads."""
-    from .grid import LABEL_UNKNOWN
-    from .voxelise import hole_groups, near_labels
-
-    if buffer < 1:
-        raise Mpm3dError(f"the buffer around the drill holes (HOLE_BUFFER) must be at least 1 voxel, got {buffer}; "
-                         "use at least the model's patch size - 1")
-    near = near_labels(holes, buffer)
-    predicted = np.isfinite(probability)
-    return {"probability": np.where(near, np.nan, probability), "label": np.where(near, LABEL_UNKNOWN, label),
-            "holes": hole_groups(holes)[1], "buffer": int(buffer), "excluded_voxels": int(np.sum(near & predicted)),
-            "scored_voxels": int(np.sum(~near & predicted))}
 
 
 def label_cube_on_grid(path: str, parameter: str, grid, grid_name: str, advice: str) -> np.ndarray:

@@ -10,7 +10,8 @@ import numpy as np
 from scipy.stats import rankdata
 
 from .errors import Mpm3dError
-from .grid import LABEL_BARREN, LABEL_ORE
+from .grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN
+from .voxelise import hole_groups, near_labels
 
 MAX_CURVE_POINTS = 500
 TOP_SHARES = {"capture_top5": 0.05, "capture_top10": 0.10, "capture_top20": 0.20}
@@ -119,6 +120,19 @@ def roc_auc(positive_scores: np.ndarray, negative_scores: np.ndarray) -> float:
     ranks = rankdata(np.concatenate([positive_scores, negative_scores]))
     rank_sum = float(ranks[:n_pos].sum())
     return (rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
+
+
+def away_from_holes(probability: np.ndarray, label: np.ndarray, holes: np.ndarray, buffer: int) -> dict:
+    """The prediction and labels with every voxel within ``buffer`` voxels of a drill hole blanked (NaN, unknown),
+    and how many voxels and holes that concerned: what an honest score of a model that saw the holes reads."""
+    if buffer < 1:
+        raise Mpm3dError(f"the buffer around the drill holes (HOLE_BUFFER) must be at least 1 voxel, got {buffer}; "
+                         "use at least the model's patch size - 1")
+    near = near_labels(holes, buffer)
+    predicted = np.isfinite(probability)
+    return {"probability": np.where(near, np.nan, probability), "label": np.where(near, LABEL_UNKNOWN, label),
+            "holes": hole_groups(holes)[1], "buffer": int(buffer), "excluded_voxels": int(np.sum(near & predicted)),
+            "scored_voxels": int(np.sum(~near & predicted))}
 
 
 FEW_HOLES = 5  # fewer holes than this: the interval over holes is itself shaky, and the report says so

@@ -1,5 +1,6 @@
 """The scores of a network's epoch that the selection rules (core/selection.py) read, computed during
-training on fixed samples of both deposits; and the weight average of the ``average`` rule."""
+training on fixed samples of both deposits (and, given target drill holes, on their voxels); and the weight
+average of the ``average`` rule."""
 
 from __future__ import annotations
 
@@ -63,6 +64,13 @@ def epoch_scores(net: ProspectivityNet, probe: SelectionProbe, source_patches: P
                                        probe.val_weights)
     return {"val_auc": val_auc, "entropy": mean_entropy(target_logits),
             "dev": dev, "mixval": _mixval(net, target_patches, probe, target_logits, device)}
+
+
+def hole_epoch_score(net: ProspectivityNet, target_patches: PatchGatherer, centres: torch.Tensor, labels: np.ndarray,
+              device: torch.device) -> float:
+    """The ``target_holes`` rule's score: the AUC of the network's logits on the validating drill-hole voxels."""
+    logits = embed_and_score(net, target_patches, centres, device)[1]
+    return float(roc_auc(logits[labels == 1], logits[labels == 0]))
 
 
 def mean_entropy(logits: np.ndarray) -> float:

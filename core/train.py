@@ -63,7 +63,7 @@ from .selection import (
     averaged_epochs,
     chosen_epoch,
 )
-from .selection_scores import average_states, embed_and_score, epoch_scores, selection_probe
+from .selection_scores import average_states, embed_and_score, epoch_scores, hole_epoch_score, selection_probe
 from .voxelise import hole_folds, hole_groups, near_labels
 
 MAX_VALIDATION_VOXELS = 20_000
@@ -632,8 +632,7 @@ def _train_network(source, target, source_stats, target_stats, split, validation
             scores = epoch_scores(net, selection_samples, source_patches, target_patches, val_centres, val_labels,
                                   device)
             if holes is not None:
-                scores[HOLE_SCORE] = _auc(embed_and_score(net, target_patches, hole_centres, device)[1],
-                                          holes.val_labels)
+                scores[HOLE_SCORE] = hole_epoch_score(net, target_patches, hole_centres, holes.val_labels, device)
             if hole_batch:
                 scores["loss_holes"] = float(hole_loss_sum) / steps
             states.append({k: v.detach().to("cpu", copy=True) for k, v in net.state_dict().items()})
