@@ -192,10 +192,10 @@ def train(
     target_stats = source_stats if config.target_normalisation == "source" else _domain_stats(target, "TARGET")
     normalisation = {"source": source_stats.to_dict(), "target": target_stats.to_dict()}
     holes = None if config.target_labels == "ignore" else target_hole_split(target_holes, target.valid, config)
-    n_runs = config.hole_folds if config.hole_cv else 1
+    n_runs = holes.summary["folds"] if config.hole_cv else 1
 
     def fit(fold_holes: HoleSplit | None, fold: int, hook):
-        fold_progress = None if on_progress is None else (
+        fold_progress = on_progress if on_progress is None or n_runs == 1 else (
             lambda event: on_progress({**event, "fold": fold + 1, "folds": n_runs}))
         return _fit_members(source, target, source_stats, target_stats, config, device, fold_holes, fold_progress,
                             hook)
