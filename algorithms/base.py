@@ -6,14 +6,10 @@ import tempfile
 import traceback
 
 from qgis.core import (
-    QgsColorRampShader,
     QgsCoordinateReferenceSystem,
-    QgsGradientColorRamp,
-    QgsGradientStop,
     QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingException,
-    QgsProcessingLayerPostProcessorInterface,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
@@ -28,11 +24,9 @@ from qgis.core import (
     QgsRasterFileWriter,
     QgsRasterLayer,
     QgsRasterPipe,
-    QgsRasterShader,
-    QgsSingleBandPseudoColorRenderer,
 )
 from qgis.PyQt.QtCore import QUrl
-from qgis.PyQt.QtGui import QColor, QIcon
+from qgis.PyQt.QtGui import QIcon
 
 from ..core.atomic import check_output_path
 from ..core.cubefile import CubeReader, use_probe_python
@@ -41,19 +35,7 @@ from ..core.grid import Grid
 from ..core.paths import absolute, check_distinct, check_not_in_plugin
 from ..core.slices import check_slices_exist
 from ..provider.settings import DEVICES, PLUGIN_DIR, check_worker_python, default_device, worker_python
-
-# The post-processors must outlive the algorithm run (QGIS keeps only a pointer).
-_POST_PROCESSORS = []
-
-# Fixed ramps, one per kind of map, so that a colour means the same on every level and in every run.
-# viridis for prospectivity (perceptually uniform, readable by colour-blind colleagues); a light-to-dark
-# orange-red for the members' disagreement (0 to 0.25: a spread of 0.25 on a 0-1 probability is already
-# total disagreement); light-to-dark purple for novelty (0 to 1).
-PROSPECTIVITY_COLOURS = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"]
-UNCERTAINTY_COLOURS = ["#fff5eb", "#fdbe85", "#fd8d3c", "#d94701", "#7f2704"]
-NOVELTY_COLOURS = ["#fcfbfd", "#cbc9e2", "#9e9ac8", "#6a51a3", "#3f007d"]
-MAP_STYLES = {"prospectivity": (PROSPECTIVITY_COLOURS, 0.0, 1.0), "uncertainty": (UNCERTAINTY_COLOURS, 0.0, 0.25),
-              "novelty": (NOVELTY_COLOURS, 0.0, 1.0)}
+from .styles import store_default_style, style_when_loaded
 
 
 class Cancelled(Exception):
@@ -173,6 +155,19 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
 
     def execute(self, parameters, context, feedback):
         raise NotImplementedError
+
+    def style_output(self, context, dest_id: str, style) -> None:
+        """Style an output layer when QGIS loads it and, when it is a GeoPackage, store the style in it as the
+        default (after the run, once the file is closed), so that it opens styled anywhere."""
+        style_when_loaded(context, dest_id, style)
+        self._stored_styles = [*getattr(self, "_stored_styles", []), (dest_id, style)]
+
+    def postProcessAlgorithm(self, context, feedback):  # noqa: N802 - QGIS API
+        for dest_id, style in getattr(self, "_stored_styles", []):
+            if store_default_style(dest_id, style) is False:
+                feedback.reportError(f"Could not store the layer style in {dest_id}; it opens unstyled elsewhere.",
+                                     False)
+        return {}
 
     # Paths: every one made absolute here, against the project's folder or else the working directory,
     # before anything is read or written (the worker runs elsewhere; a relative path once wrote into
@@ -315,30 +310,6 @@ class WorkerAlgorithm(Mpm3dAlgorithm):
         return DEVICES[self.parameterAsEnum(parameters, "DEVICE", context)]
 
 
-def map_renderer(provider, kind: str = "prospectivity", band: int = 1) -> QgsSingleBandPseudoColorRenderer:
-    """The fixed ramp of one kind of map (prospectivity, uncertainty, novelty) with a five-class legend."""
-    colours, low, high = MAP_STYLES[kind]
-    ramp = QgsGradientColorRamp(QColor(colours[0]), QColor(colours[-1]))
-    ramp.setStops([QgsGradientStop(i / 4, QColor(c)) for i, c in enumerate(colours[1:-1], start=1)])
-    shader_function = QgsColorRampShader(low, high, ramp, QgsColorRampShader.Interpolated)
-    shader_function.setClip(False)
-    shader_function.classifyColorRamp(5, -1)
-    shader = QgsRasterShader(low, high)
-    shader.setRasterShaderFunction(shader_function)
-    renderer = QgsSingleBandPseudoColorRenderer(provider, band, shader)
-    renderer.setClassificationMin(low)
-    renderer.setClassificationMax(high)
-    return renderer
-
-
-def map_styler(kind: str):
-    """A function that styles a loaded raster layer with the ramp of ``kind``."""
-    def style(layer: QgsRasterLayer) -> None:
-        layer.setRenderer(map_renderer(layer.dataProvider(), kind))
-        layer.triggerRepaint()
-    return style
-
-
 def _layer_path(layer) -> str:
     return os.path.abspath(layer.source().split("|")[0])
 
@@ -367,28 +338,3 @@ def read_prospectivity_cube(algorithm, parameters, context) -> CubeReader:
         raise Mpm3dError(f"PROSPECTIVITY: {reader.path} has no 'prospectivity' variable; give a cube written by "
                          "'Predict prospectivity'.")
     return reader
-
-
-class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
-    """Styles a sink layer once QGIS has loaded it: the layer object exists only then."""
-
-    def __init__(self, style):
-        super().__init__()
-        self._style = style
-
-    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - QGIS API
-        self._style(layer)
-        layer.triggerRepaint()
-
-
-def style_on_load(style) -> StyleOnLoad:
-    """A post-processor that styles a layer once loaded, kept alive for QGIS."""
-    processor = StyleOnLoad(style)
-    _POST_PROCESSORS.append(processor)
-    return processor
-
-
-def style_when_loaded(context, dest_id: str, style) -> None:
-    """Run ``style(layer)`` on the output layer if it is loaded into the project (toolbox, model end)."""
-    if context.willLoadLayerOnCompletion(dest_id):
-        context.layerToLoadOnCompletionDetails(dest_id).setPostProcessor(style_on_load(style))

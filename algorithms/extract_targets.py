@@ -6,10 +6,7 @@ from qgis.core import (
     QgsFeatureSink,
     QgsField,
     QgsFields,
-    QgsFillSymbol,
     QgsGeometry,
-    QgsGraduatedSymbolRenderer,
-    QgsMarkerSymbol,
     QgsPoint,
     QgsProcessing,
     QgsProcessingException,
@@ -18,27 +15,20 @@ from qgis.core import (
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFile,
     QgsProcessingParameterNumber,
-    QgsRendererRange,
     QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QVariant
-from qgis.PyQt.QtGui import QColor
 
 from ..core.cubefile import CubeReader
 from ..core.errors import Mpm3dError
 from ..core.targets import COMPANIONS, DEFAULT_MIN_DROP, extract_targets
-from .base import Mpm3dAlgorithm, cube_crs, read_prospectivity_cube, style_when_loaded
+from .base import Mpm3dAlgorithm, cube_crs, read_prospectivity_cube
+from .styles import footprint_styler, target_styler
 
 # The two ways to cut, each with its own parameter, so a number can only mean one thing.
 CUT_BY = ["Top percentage of the volume (TOP_PERCENT)", "Probability at or above MIN_PROBABILITY"]
 CUT_PARAMETERS = ("TOP_PERCENT", "MIN_PROBABILITY")
 DEFAULTS = {"TOP_PERCENT": 5.0, "MIN_PROBABILITY": 0.5}
-
-# (first rank, last rank, marker size in mm, colour) of the legend bands: the best targets stand out in colour
-# and size. Reds to pale pinks: no colour of the prospectivity (viridis), uncertainty (oranges) or novelty
-# (purples) ramps, so a target never reads as a probability.
-RANK_BANDS = [(1, 1, 6.0, "#e41a1c"), (2, 3, 5.0, "#f768a1"), (4, 5, 4.2, "#fa9fb5"), (6, 10, 3.5, "#fcc5c0"),
-              (11, None, 2.8, "#fde0dd")]
 
 FIELDS = [("rank", QVariant.Int), ("centroid_x", QVariant.Double), ("centroid_y", QVariant.Double),
           ("centroid_z", QVariant.Double), ("top_z", QVariant.Double), ("bottom_z", QVariant.Double),
@@ -49,27 +39,6 @@ FIELDS = [("rank", QVariant.Int), ("centroid_x", QVariant.Double), ("centroid_y"
           ("mean_novelty", QVariant.Double)]
 # The core's name of each field's value where it differs.
 VALUES = {"centroid_x": "x", "centroid_y": "y", "centroid_z": "z", "known_ore": "known_ore_voxels"}
-
-
-def rank_renderer(n_targets: int, polygons: bool = False) -> QgsGraduatedSymbolRenderer:
-    """Rank bands in the targets' own palette, rank 1 strongest: markers for the points, outlined
-    half-transparent fills for the footprints."""
-    ranges = []
-    for first, last, size, colour in RANK_BANDS:
-        if first > n_targets:
-            break
-        last = max(n_targets, first) if last is None else last
-        if polygons:
-            fill = QColor(colour)
-            fill.setAlpha(110)
-            symbol = QgsFillSymbol.createSimple({"color": fill.name(QColor.HexArgb), "outline_color": colour,
-                                                 "outline_width": "0.6"})
-        else:
-            symbol = QgsMarkerSymbol.createSimple({"name": "circle", "color": colour, "size": str(size),
-                                                   "outline_color": "black"})
-        label = f"Rank {first}" if first == last else f"Ranks {first}-{last}"
-        ranges.append(QgsRendererRange(first, last, symbol, label))
-    return QgsGraduatedSymbolRenderer("rank", ranges)
 
 
 class ExtractTargets(Mpm3dAlgorithm):
@@ -204,11 +173,10 @@ class ExtractTargets(Mpm3dAlgorithm):
         else:
             feedback.reportError(f"No body in {cut} reaches the minimum size; the layer is empty.", False)
         n_targets = len(targets)
-        style_when_loaded(context, dest_id, lambda layer: layer.setRenderer(rank_renderer(n_targets)))
+        self.style_output(context, dest_id, target_styler(n_targets, 1.5 * max(grid.pixel_size)))
         results = {"OUTPUT": dest_id, "TARGETS": n_targets}
         if footprints is not None:
-            style_when_loaded(context, footprints_id,
-                              lambda layer: layer.setRenderer(rank_renderer(n_targets, polygons=True)))
+            self.style_output(context, footprints_id, footprint_styler(n_targets))
             results["OUTPUT_FOOTPRINTS"] = footprints_id
         return results
 

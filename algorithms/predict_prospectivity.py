@@ -13,8 +13,8 @@ from qgis.core import (
 from ..core.jobs import MAP_OUTPUTS, map_prefix
 from ..core.slices import elevation_from_name, level_files
 from ..provider.worker import run_core
-from .base import WorkerAlgorithm, folder_parameter_value, map_styler, style_on_load
-from .styles import title_legend, write_raster_styles
+from .base import WorkerAlgorithm, folder_parameter_value
+from .styles import map_styler, style_on_load, title_legend, write_raster_styles
 
 
 def load_level_rasters(paths, group: str, context, output_name: str, kind: str = "prospectivity",

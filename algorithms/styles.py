@@ -12,18 +12,26 @@ import numpy as np
 from osgeo import gdal
 from qgis.core import (
     Qgis,
+    QgsColorRampShader,
     QgsFeatureRequest,
+    QgsFillSymbol,
+    QgsGradientColorRamp,
+    QgsGradientStop,
     QgsGraduatedSymbolRenderer,
     QgsMapLayerLegendUtils,
     QgsMarkerSymbol,
+    QgsPalLayerSettings,
+    QgsProcessingLayerPostProcessorInterface,
     QgsRasterLayer,
+    QgsRasterShader,
     QgsRendererRange,
+    QgsSingleBandPseudoColorRenderer,
+    QgsTextFormat,
     QgsVectorLayer,
+    QgsVectorLayerSimpleLabeling,
 )
 from qgis.PyQt.QtGui import QColor, QMatrix4x4
 from qgis.PyQt.QtXml import QDomDocument
-
-from .base import PROSPECTIVITY_COLOURS, map_styler
 
 try:  # the 3D library is an optional part of a QGIS build
     from qgis._3d import (
@@ -35,7 +43,25 @@ try:  # the 3D library is an optional part of a QGIS build
 except ImportError:
     QgsRuleBased3DRenderer = None
 
+# The post-processors must outlive the algorithm run (QGIS keeps only a pointer).
+_POST_PROCESSORS = []
+
+# Fixed ramps, one per kind of map, so that a colour means the same on every level and in every run.
+# viridis for prospectivity (perceptually uniform, readable by colour-blind colleagues); a light-to-dark
+# orange-red for the members' disagreement (0 to 0.25: a spread of 0.25 on a 0-1 probability is already
+# total disagreement); light-to-dark purple for novelty (0 to 1).
+PROSPECTIVITY_COLOURS = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"]
+UNCERTAINTY_COLOURS = ["#fff5eb", "#fdbe85", "#fd8d3c", "#d94701", "#7f2704"]
+NOVELTY_COLOURS = ["#fcfbfd", "#cbc9e2", "#9e9ac8", "#6a51a3", "#3f007d"]
+MAP_STYLES = {"prospectivity": (PROSPECTIVITY_COLOURS, 0.0, 1.0), "uncertainty": (UNCERTAINTY_COLOURS, 0.0, 0.25),
+              "novelty": (NOVELTY_COLOURS, 0.0, 1.0)}
 VOXEL_CLASSES = 5
+
+# (first rank, last rank, marker size in mm, colour) of the legend bands: the best targets stand out in colour
+# and size. Reds to pale pinks: no colour of the prospectivity (viridis), uncertainty (oranges) or novelty
+# (purples) ramps, so a target never reads as a probability.
+RANK_BANDS = [(1, 1, 6.0, "#e41a1c"), (2, 3, 5.0, "#f768a1"), (4, 5, 4.2, "#fa9fb5"), (6, 10, 3.5, "#fcc5c0"),
+              (11, None, 2.8, "#fde0dd")]
 
 
 def write_raster_styles(paths, kind: str) -> list[str]:
@@ -86,12 +112,25 @@ def save_default_style(layer: QgsVectorLayer) -> bool:
     return not message
 
 
+def store_default_style(dest_id: str, style) -> bool | None:
+    """Style the layer of a GeoPackage output and store that style in the file as its default; None when the
+    output is not a GeoPackage file (a temporary layer keeps its style only in the project)."""
+    path = dest_id.split("|")[0]
+    if not path.lower().endswith(".gpkg") or not os.path.isfile(path):
+        return None
+    layer = QgsVectorLayer(dest_id, os.path.splitext(os.path.basename(path))[0], "ogr")
+    if not layer.isValid():
+        return False
+    style(layer)
+    return save_default_style(layer)
+
+
 def voxel_classes(threshold: float) -> list[tuple[float, float, QColor]]:
     """(lower, upper, colour) of five equal classes from the threshold to 1, each coloured as its middle is
     on the level rasters' 0-1 ramp: a colour means the same in 2D and 3D, and no class is empty by design."""
     edges = np.linspace(threshold, 1.0, VOXEL_CLASSES + 1)
-    return [(float(low), float(high), ramp_colour((low + high) / 2)) for low, high in zip(edges, edges[1:],
-                                                                                          strict=True)]
+    return [(float(low), float(high), ramp_colour((low + high) / 2))
+            for low, high in zip(edges[:-1], edges[1:], strict=True)]
 
 
 def ramp_colour(value: float) -> QColor:
@@ -147,3 +186,124 @@ def voxel_styler(threshold: float, size: tuple[float, float, float]):
         if QgsRuleBased3DRenderer is not None:
             layer.setRenderer3D(voxel_box_renderer_3d(threshold, size))
     return style
+
+
+def map_renderer(provider, kind: str = "prospectivity", band: int = 1) -> QgsSingleBandPseudoColorRenderer:
+    """The fixed ramp of one kind of map (prospectivity, uncertainty, novelty) with a five-class legend."""
+    colours, low, high = MAP_STYLES[kind]
+    ramp = QgsGradientColorRamp(QColor(colours[0]), QColor(colours[-1]))
+    ramp.setStops([QgsGradientStop(i / 4, QColor(c)) for i, c in enumerate(colours[1:-1], start=1)])
+    shader_function = QgsColorRampShader(low, high, ramp, QgsColorRampShader.Interpolated)
+    shader_function.setClip(False)
+    shader_function.classifyColorRamp(5, -1)
+    shader = QgsRasterShader(low, high)
+    shader.setRasterShaderFunction(shader_function)
+    renderer = QgsSingleBandPseudoColorRenderer(provider, band, shader)
+    renderer.setClassificationMin(low)
+    renderer.setClassificationMax(high)
+    return renderer
+
+
+def map_styler(kind: str):
+    """A function that styles a loaded raster layer with the ramp of ``kind``."""
+    def style(layer: QgsRasterLayer) -> None:
+        layer.setRenderer(map_renderer(layer.dataProvider(), kind))
+        layer.triggerRepaint()
+    return style
+
+
+class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
+    """Styles a sink layer once QGIS has loaded it: the layer object exists only then."""
+
+    def __init__(self, style):
+        super().__init__()
+        self._style = style
+
+    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - QGIS API
+        self._style(layer)
+        layer.triggerRepaint()
+
+
+def style_on_load(style) -> StyleOnLoad:
+    """A post-processor that styles a layer once loaded, kept alive for QGIS."""
+    processor = StyleOnLoad(style)
+    _POST_PROCESSORS.append(processor)
+    return processor
+
+
+def style_when_loaded(context, dest_id: str, style) -> None:
+    """Run ``style(layer)`` on the output layer if it is loaded into the project (toolbox, model end)."""
+    if context.willLoadLayerOnCompletion(dest_id):
+        context.layerToLoadOnCompletionDetails(dest_id).setPostProcessor(style_on_load(style))
+
+
+def rank_renderer(n_targets: int, polygons: bool = False) -> QgsGraduatedSymbolRenderer:
+    """Rank bands in the targets' own palette, rank 1 strongest: markers for the points, outlined
+    half-transparent fills for the footprints."""
+    ranges = []
+    for first, last, size, colour in RANK_BANDS:
+        if first > n_targets:
+            break
+        last = max(n_targets, first) if last is None else last
+        if polygons:
+            fill = QColor(colour)
+            fill.setAlpha(110)
+            symbol = QgsFillSymbol.createSimple({"color": fill.name(QColor.HexArgb), "outline_color": colour,
+                                                 "outline_width": "0.6"})
+        else:
+            symbol = QgsMarkerSymbol.createSimple({"name": "circle", "color": colour, "size": str(size),
+                                                   "outline_color": "black"})
+        label = f"Rank {first}" if first == last else f"Ranks {first}-{last}"
+        ranges.append(QgsRendererRange(first, last, symbol, label))
+    return QgsGraduatedSymbolRenderer("rank", ranges)
+
+
+def target_styler(n_targets: int, radius: float):
+    """Target points: rank bands in 2D and, in the 3D view, spheres of the same colours at their centroid's
+    depth (without a 3D renderer QGIS would drape them flat onto the terrain)."""
+    def style(layer):
+        layer.setRenderer(rank_renderer(n_targets))
+        if QgsRuleBased3DRenderer is not None:
+            layer.setRenderer3D(_rank_spheres(n_targets, radius))
+    return style
+
+
+def footprint_styler(n_targets: int):
+    """Footprints: outlined rank-band fills labelled with the rank and the depth range, e.g. '#1 (-300 to
+    -780 m)', so a plan view says which body is which and how deep it sits."""
+    def style(layer):
+        layer.setRenderer(rank_renderer(n_targets, polygons=True))
+        settings = QgsPalLayerSettings()
+        settings.isExpression = True
+        settings.fieldName = ("'#' || \"rank\" || ' (' || format_number(\"top_z\", 0) || ' to ' || "
+                              "format_number(\"bottom_z\", 0) || ' m)'")
+        text = QgsTextFormat()
+        text.setSize(9)
+        text.buffer().setEnabled(True)
+        text.buffer().setSize(1.0)
+        settings.setFormat(text)
+        layer.setLabeling(QgsVectorLayerSimpleLabeling(settings))
+        layer.setLabelsEnabled(True)
+    return style
+
+
+def _rank_spheres(n_targets: int, radius: float):
+    absolute = (Qgis.AltitudeClamping.Absolute if hasattr(Qgis, "AltitudeClamping")
+                else Qgs3DTypes.AltClampAbsolute)
+    root = QgsRuleBased3DRenderer.Rule(None)
+    for first, last, _, colour in RANK_BANDS:
+        if first > n_targets:
+            break
+        material = QgsPhongMaterialSettings()
+        material.setDiffuse(QColor(colour))
+        material.setAmbient(QColor(colour).darker(150))
+        symbol = QgsPoint3DSymbol()
+        symbol.setShape(QgsPoint3DSymbol.Sphere)
+        symbol.setShapeProperties({"radius": radius})
+        symbol.setMaterial(material)
+        symbol.setAltitudeClamping(absolute)
+        condition = f'"rank" >= {first}' + (f' AND "rank" <= {last}' if last is not None else "")
+        rule = QgsRuleBased3DRenderer.Rule(symbol, condition)
+        rule.setDescription(f"Rank {first}" if first == last else f"Ranks {first}-{last or n_targets}")
+        root.appendChild(rule)
+    return QgsRuleBased3DRenderer(root)

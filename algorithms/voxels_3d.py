@@ -1,15 +1,11 @@
 """Prospectivity voxels for 3D view: voxel centres above a threshold as a PointZ layer, styled 0-1."""
 
 from qgis.core import (
-    Qgis,
     QgsFeature,
-    QgsFeatureRequest,
     QgsFeatureSink,
     QgsField,
     QgsFields,
     QgsGeometry,
-    QgsGraduatedSymbolRenderer,
-    QgsMarkerSymbol,
     QgsPoint,
     QgsProcessing,
     QgsProcessingException,
@@ -17,77 +13,14 @@ from qgis.core import (
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFile,
     QgsProcessingParameterNumber,
-    QgsRendererRange,
     QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QVariant
-from qgis.PyQt.QtGui import QColor
 
 from ..core.grid import Grid
 from ..core.targets import COMPANIONS, voxel_points
-from .base import PROSPECTIVITY_COLOURS, Mpm3dAlgorithm, cube_crs, read_prospectivity_cube, style_when_loaded
-
-try:  # the 3D library is an optional part of a QGIS build
-    from qgis._3d import (
-        Qgs3DTypes,
-        QgsPhongMaterialSettings,
-        QgsPoint3DSymbol,
-        QgsRuleBased3DRenderer,
-    )
-except ImportError:
-    QgsRuleBased3DRenderer = None
-
-# Upper bounds of the five prospectivity classes, one per colour of the shared ramp.
-CLASS_UPPER_BOUNDS = [0.2, 0.4, 0.6, 0.8, 1.0]
-
-
-def prospectivity_classes():
-    """(lower, upper, colour) of the five 0-1 classes of the shared ramp."""
-    lowers = [0.0] + CLASS_UPPER_BOUNDS[:-1]
-    return list(zip(lowers, CLASS_UPPER_BOUNDS, PROSPECTIVITY_COLOURS, strict=True))
-
-
-def prospectivity_point_renderer(field: str = "prospectivity") -> QgsGraduatedSymbolRenderer:
-    """The shared 0-1 ramp as five graduated classes; the most prospective points are drawn on top."""
-    ranges = []
-    for lower, upper, colour in prospectivity_classes():
-        symbol = QgsMarkerSymbol.createSimple({"name": "square", "color": colour, "outline_style": "no"})
-        ranges.append(QgsRendererRange(lower, upper, symbol, f"{lower:.1f} - {upper:.1f}"))
-    renderer = QgsGraduatedSymbolRenderer(field, ranges)
-    renderer.setOrderBy(QgsFeatureRequest.OrderBy([QgsFeatureRequest.OrderByClause(field, True)]))
-    renderer.setOrderByEnabled(True)
-    return renderer
-
-
-def prospectivity_voxel_renderer_3d(voxel_size: float, field: str = "prospectivity"):
-    """Cubes of one voxel's width at their true elevation, one colour per class: without a 3D renderer
-    QGIS would drape the points flat onto the terrain."""
-    absolute = (Qgis.AltitudeClamping.Absolute if hasattr(Qgis, "AltitudeClamping")
-                else Qgs3DTypes.AltClampAbsolute)
-    root = QgsRuleBased3DRenderer.Rule(None)
-    for index, (lower, upper, colour) in enumerate(prospectivity_classes()):
-        material = QgsPhongMaterialSettings()
-        material.setDiffuse(QColor(colour))
-        material.setAmbient(QColor(colour).darker(200))
-        symbol = QgsPoint3DSymbol()
-        symbol.setShape(QgsPoint3DSymbol.Cube)
-        symbol.setShapeProperties({"size": voxel_size})
-        symbol.setMaterial(material)
-        symbol.setAltitudeClamping(absolute)
-        above = f'"{field}" >= {lower}' if index == 0 else f'"{field}" > {lower}'
-        rule = QgsRuleBased3DRenderer.Rule(symbol, f'{above} AND "{field}" <= {upper}')
-        rule.setDescription(f"{lower:.1f} - {upper:.1f}")
-        root.appendChild(rule)
-    return QgsRuleBased3DRenderer(root)
-
-
-def style_prospectivity_points(voxel_size: float):
-    """The styling of a voxel layer: 2D graduated classes and, where QGIS has 3D, coloured cubes."""
-    def style(layer):
-        layer.setRenderer(prospectivity_point_renderer())
-        if QgsRuleBased3DRenderer is not None:
-            layer.setRenderer3D(prospectivity_voxel_renderer_3d(voxel_size))
-    return style
+from .base import Mpm3dAlgorithm, cube_crs, read_prospectivity_cube
+from .styles import voxel_styler
 
 
 class ProspectivityVoxels(Mpm3dAlgorithm):
@@ -97,9 +30,10 @@ class ProspectivityVoxels(Mpm3dAlgorithm):
     SUMMARY = (
         "Turns the voxels of a prospectivity cube at or above a threshold into a 3D point layer: one point per "
         "voxel centre, Z = the level's elevation in metres, attributes 'prospectivity' and, where the cube has "
-        "them, 'uncertainty' and 'novelty', styled with the shared "
-        "0-1 colour ramp (and as coloured cubes for the 3D view). Open View > 3D Map View to see the bodies "
-        "in depth; tilt the camera below the terrain plane to look at deep levels."
+        "them, 'uncertainty' and 'novelty'. Styled in five classes from the threshold to 1, each in the level "
+        "rasters' colour for its value, and in the 3D view as boxes of the voxel's true size (cell width and "
+        "level spacing), so that levels touch; a GeoPackage output keeps the style as its default. Open View > "
+        "3D Map View to see the bodies in depth; tilt the camera below the terrain plane to look at deep levels."
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
@@ -151,5 +85,5 @@ class ProspectivityVoxels(Mpm3dAlgorithm):
         if written == 0:
             feedback.reportError(f"No voxel reaches the threshold {threshold:g}; the layer is empty.", False)
         feedback.pushInfo(f"Wrote {written} voxels at or above {threshold:g} from {len(grid.z)} levels.")
-        style_when_loaded(context, dest_id, style_prospectivity_points(min(grid.pixel_size)))
+        self.style_output(context, dest_id, voxel_styler(threshold, (*grid.pixel_size, grid.level_spacing)))
         return {"OUTPUT": dest_id, "VOXELS": written}

@@ -50,11 +50,15 @@ class Grid:
         y = y0 + dy * (np.arange(height) + 0.5)
         return cls(crs=crs, x=np.asarray(x, float), y=np.asarray(y, float), z=np.asarray(z, float))
 
+    @property
+    def level_spacing(self) -> float:
+        """Metres between levels: the median gap (1 m for a single level)."""
+        return float(np.median(np.abs(np.diff(self.z)))) if len(self.z) > 1 else 1.0
+
     def voxel_volume(self) -> float:
-        """Cubic metres of one voxel (level spacing from the median gap)."""
+        """Cubic metres of one voxel."""
         dx, dy = self.pixel_size
-        dz = float(np.median(np.abs(np.diff(self.z)))) if len(self.z) > 1 else 1.0
-        return dx * dy * dz
+        return dx * dy * self.level_spacing
 
 
 @dataclass

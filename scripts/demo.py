@@ -92,10 +92,13 @@ def main() -> None:
     voxels = step("voxels_3d", {"PROSPECTIVITY": best, "THRESHOLD": 0.5,
                                 "OUTPUT": os.path.join(out, "prospectivity_voxels_3d.gpkg")}, profile)
     project = os.path.join(out, "mpm3d_demo.qgz")
-    from project import build_project, styled_vector_layers
+    from project import build_project, vector_layers
 
-    vectors = styled_vector_layers(targets["OUTPUT"], voxels["OUTPUT"], voxel_size=25.0)
-    build_project(project, {m: (s["levels"], s["prefix"]) for m, s in scores.items()}, vectors)
+    footprints, points, voxel_layer = vector_layers(targets["OUTPUT"], targets["OUTPUT_FOOTPRINTS"],
+                                                    voxels["OUTPUT"])
+    build_project(project, {m: (s["levels"], s["prefix"]) for m, s in scores.items()}, "dann_cta",
+                  [footprints, points, voxel_layer], scene_layers=[footprints, points, voxel_layer],
+                  off_in_2d=[voxel_layer])
     with open(os.path.join(out, "summary.json"), "w") as handle:
         json.dump(scores, handle, indent=2)
     print("\nTarget deposit, scored against its labels (never used in training):")

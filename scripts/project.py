@@ -18,6 +18,12 @@ def _qgis():
     if QgsApplication.instance() is None:
         _qgis.app = QgsApplication([], False)
         _qgis.app.initQgis()
+    try:  # 3D renderers are read back from styles only once QGIS's 3D library has registered them
+        from qgis._3d import Qgs3D
+
+        Qgs3D.initialize()
+    except ImportError:
+        pass
     bundled_plugins = os.path.join(QgsApplication.pkgDataPath(), "python", "plugins")  # QGIS's `processing`
     if bundled_plugins not in sys.path:
         sys.path.append(bundled_plugins)
@@ -32,7 +38,7 @@ def _qgis():
 def level_layers(folder: str, group_name: str, prefix: str, kind: str = "prospectivity"):
     """Styled raster layers of one map's level rasters (``prefix`` as given to prediction), top level first."""
     _qgis()
-    from mpm3d.algorithms.base import map_styler
+    from mpm3d.algorithms.styles import map_styler
     from mpm3d.core.jobs import map_prefix
     from mpm3d.core.slices import elevation_from_name, level_files
     from qgis.core import QgsRasterLayer
@@ -50,53 +56,144 @@ def level_layers(folder: str, group_name: str, prefix: str, kind: str = "prospec
     return layers
 
 
-def styled_vector_layers(targets_path: str, voxels_path: str, voxel_size: float):
-    """The exploration targets (styled by rank) and the 3D voxels (0-1 ramp, 3D renderer) of the demo."""
+def vector_layers(targets_path: str, footprints_path: str, voxels_path: str):
+    """The targets' footprints and points and the 3D voxels, opened as any user would open the GeoPackages:
+    they carry the styles the algorithms stored in them (2D, labels and 3D)."""
     _qgis()
-    from mpm3d.algorithms.extract_targets import rank_renderer
-    from mpm3d.algorithms.voxels_3d import style_prospectivity_points
     from qgis.core import QgsVectorLayer
 
-    targets = QgsVectorLayer(targets_path, "Exploration targets", "ogr")
-    voxels = QgsVectorLayer(voxels_path, "Prospectivity voxels (3D)", "ogr")
-    for layer in (targets, voxels):
+    layers = []
+    for path, name in ((footprints_path, "Target footprints"), (targets_path, "Exploration targets"),
+                       (voxels_path, "Prospectivity voxels (3D)")):
+        layer = QgsVectorLayer(path, name, "ogr")
         if not layer.isValid():
-            raise RuntimeError(f"QGIS cannot open {layer.source()}")
-    targets.setRenderer(rank_renderer(targets.featureCount()))
-    style_prospectivity_points(voxel_size)(voxels)
-    return [targets, voxels]
+            raise RuntimeError(f"QGIS cannot open {path}")
+        layers.append(layer)
+    return layers
 
 
-def build_project(path: str, level_folders: dict[str, tuple[str, str]], extra_layers=()) -> str:
-    """One group per method (the first visible), holding a subgroup per map (prospectivity, uncertainty,
-    novelty), top level first inside each; ``level_folders`` maps a method to (folder, prefix)."""
+def build_project(path: str, level_folders: dict[str, tuple[str, str]], shown: str, vectors=(),
+                  scene_layers=(), off_in_2d=()) -> str:
+    """A project that reads at a glance as opened.
+
+    The targets on top (footprints labelled by rank and depth, the points); the voxels listed but off in
+    2D (they draw every depth at once) and on in the saved 3D view. Below, one group per method in a
+    mutually exclusive group, ``shown`` checked; in each, a group per map (prospectivity, uncertainty,
+    novelty), one shown at a time, and in each map its levels, one shown at a time, the top level first.
+    ``level_folders`` maps a method to (folder, prefix). ``scene_layers`` are the layers of the 3D view
+    saved with the project; ``off_in_2d`` those of ``vectors`` left unchecked in the 2D map.
+    """
     _qgis()
+    from mpm3d.algorithms.styles import title_legend
     from mpm3d.core.jobs import MAP_OUTPUTS
     from qgis.core import QgsProject
 
     project = QgsProject()
     root = project.layerTreeRoot()
-    for index, (method, (folder, prefix)) in enumerate(level_folders.items()):
-        group = root.addGroup(f"{method}")
+    targets = root.addGroup("Targets")
+    for layer in vectors:
+        project.addMapLayer(layer, False)
+        node = targets.addLayer(layer)
+        node.setItemVisibilityChecked(layer.id() not in {hidden.id() for hidden in off_in_2d})
+    maps = root.addGroup("Prospectivity maps")
+    first_layer = None
+    for method, (folder, prefix) in level_folders.items():
+        group = maps.addGroup(method)
         for kind in MAP_OUTPUTS:
             layers = level_layers(folder, method, prefix, kind)
             if not layers:
                 continue
             subgroup = group.addGroup(f"{method} {kind}")
-            for position, layer in enumerate(layers):
+            for layer in layers:
                 project.addMapLayer(layer, False)
-                node = subgroup.addLayer(layer)
-                node.setItemVisibilityChecked(index == 0 and kind == "prospectivity" and position == 0)
-            subgroup.setExpanded(index == 0 and kind == "prospectivity")
-            if index == 0 and kind == "prospectivity":
-                project.setCrs(layers[0].crs())
-        group.setExpanded(index == 0)
-    for position, layer in enumerate(extra_layers):
-        project.addMapLayer(layer, False)
-        root.insertLayer(position, layer)
+                subgroup.addLayer(layer)
+                title_legend(layer, project, kind)
+            subgroup.setIsMutuallyExclusive(True, 0)  # the top level shown
+            subgroup.setExpanded(method == shown and kind == "prospectivity")
+            first_layer = first_layer or (layers[0] if method == shown else None)
+        group.setIsMutuallyExclusive(True, 0)  # prospectivity shown
+        group.setExpanded(method == shown)
+    maps.setIsMutuallyExclusive(True, list(level_folders).index(shown))
+    project.setCrs(first_layer.crs())
+    if scene_layers:
+        add_scene_view(project, list(scene_layers), first_layer.extent(), _elevation_range(level_folders))
     if not project.write(path):
         raise RuntimeError(f"Could not write the project {path}")
     return path
+
+
+SCENE_VIEW = "Prospectivity in 3D"
+
+
+def add_scene_view(project, layers, extent, z_range: tuple[float, float], pitch: float = 55.0,
+                   yaw: float = 20.0) -> None:
+    """Save a 3D map view with the project, as QGIS 3.22 desktop writes one (``mapViewDocks3D``): its layers,
+    a flat terrain over ``extent`` and the camera on the middle of the volume, far enough to see it whole.
+
+    QGIS 3.22 has no Python API that writes a 3D view (Qgs3DMapSettings.writeXml crashes without a terrain
+    generator, and QgsProject.viewsManager() came in 3.24), so the element is written when the project is.
+    """
+    from qgis.PyQt.QtXml import QDomDocument
+
+    centre = extent.center()
+    low, high = z_range
+    span = max(extent.width(), extent.height(), high - low)
+
+    def write(document: QDomDocument) -> None:
+        docks = document.createElement("mapViewDocks3D")
+        view = document.createElement("view")
+        view.setAttribute("name", SCENE_VIEW)
+        view.setAttribute("isOpen", "1")
+        settings = document.createElement("qgis3d")
+        for tag, attributes in (
+                ("origin", {"x": centre.x(), "y": centre.y(), "z": 0}),
+                ("camera", {"field-of-view": 45, "projection-type": 1, "camera-navigation-mode": "basic-navigation",
+                            "camera-movement-speed": 5}),
+                ("color", {"background": "255,255,255,255", "selection": "255,255,0,255"})):
+            element = document.createElement(tag)
+            for key, value in attributes.items():
+                element.setAttribute(key, str(value))
+            settings.appendChild(element)
+        crs = document.createElement("crs")
+        project.crs().writeXml(crs, document)
+        settings.appendChild(crs)
+        terrain = document.createElement("terrain")
+        for key, value in {"exaggeration": 1, "texture-size": 1024, "max-terrain-error": 3, "max-ground-error": 1,
+                           "shading-enabled": 0, "elevation-offset": 0, "show-labels": 1}.items():
+            terrain.setAttribute(key, str(value))
+        listed = document.createElement("layers")
+        for layer in layers:
+            entry = document.createElement("layer")
+            entry.setAttribute("id", layer.id())
+            listed.appendChild(entry)
+        terrain.appendChild(listed)
+        generator = document.createElement("generator")
+        generator.setAttribute("type", "flat")
+        bounds = document.createElement("extent")
+        for key, value in (("xmin", extent.xMinimum()), ("ymin", extent.yMinimum()), ("xmax", extent.xMaximum()),
+                           ("ymax", extent.yMaximum())):
+            bounds.setAttribute(key, repr(value))
+        generator.appendChild(bounds)
+        terrain.appendChild(generator)
+        settings.appendChild(terrain)
+        view.appendChild(settings)
+        camera = document.createElement("camera")  # the pose: world x, world y (= -north), elevation
+        for key, value in {"x": 0.0, "y": 0.0, "elev": (low + high) / 2, "dist": 1.6 * span, "pitch": pitch,
+                           "yaw": yaw}.items():
+            camera.setAttribute(key, repr(float(value)))
+        view.appendChild(camera)
+        docks.appendChild(view)
+        document.documentElement().appendChild(docks)
+
+    project.writeProject.connect(write)
+
+
+def _elevation_range(level_folders) -> tuple[float, float]:
+    from mpm3d.core.slices import elevation_from_name, level_files
+
+    elevations = [elevation_from_name(p) for folder, prefix in level_folders.values()
+                  for p in glob.glob(level_files(folder, prefix))]
+    return min(elevations), max(elevations)
 
 
 def render_png(layers, path: str, size: int = 512) -> str:

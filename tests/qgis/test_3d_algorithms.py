@@ -198,8 +198,7 @@ def loaded_layer(result, output="OUTPUT"):
 
 def test_known_bodies_become_ranked_targets_with_flags_and_footprints(provider, tmp_path):
     import processing
-    from mpm3d.algorithms.extract_targets import RANK_BANDS
-    from mpm3d.algorithms.voxels_3d import prospectivity_classes
+    from mpm3d.algorithms.styles import PROSPECTIVITY_COLOURS, RANK_BANDS
     from mpm3d.core.cubefile import write_cube
     from qgis.core import NULL, QgsProcessing, QgsWkbTypes
 
@@ -225,7 +224,7 @@ def test_known_bodies_become_ranked_targets_with_flags_and_footprints(provider, 
         # the targets' own palette, never a colour of the prospectivity ramp
         colours = {r.symbol().color().name() for r in layer.renderer().ranges()}
         assert colours == {colour for _, _, _, colour in RANK_BANDS[:3]}
-        assert not colours & {colour for _, _, colour in prospectivity_classes()}
+        assert not colours & set(PROSPECTIVITY_COLOURS)
     east, west, deep, edge = sorted(points.getFeatures(), key=lambda f: f["rank"])
     # The bridge joins the blocks but they are two targets; its three voxels go to one side or the other.
     assert east["centroid_x"] > grid.x[6] and west["centroid_x"] < grid.x[4]

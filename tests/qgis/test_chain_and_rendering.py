@@ -28,7 +28,9 @@ def run_chain(synthetic_slices, qgis_profile, folder, **labels):
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     levels = os.listdir(folder / "levels")
     for kind in ("prospectivity_z", "prospectivity_uncertainty_z", "prospectivity_novelty_z"):
-        assert len([name for name in levels if name.startswith(kind)]) == len(synthetic_slices["TARGET_EVIDENCE"])
+        for extension in (".tif", ".qml"):  # each level raster with its style beside it
+            assert len([name for name in levels if name.startswith(kind) and name.endswith(extension)]) == len(
+                synthetic_slices["TARGET_EVIDENCE"])
     for name in ("train:model", "train:training_report", "predict:prospectivity_cube"):
         assert os.path.getsize(outputs[name]) > 0, name
     assert result["results"]["predict:prospectivity_cube"] == str(outputs["predict:prospectivity_cube"])
@@ -82,7 +84,7 @@ def test_the_shipped_chain_is_what_its_generator_writes_and_reads_as_a_user_need
 
 def test_rendered_levels_are_not_blank_and_use_the_ramp(provider, tmp_path):
     """Render a styled level raster to PNG headlessly and look at its colours."""
-    from mpm3d.algorithms.base import PROSPECTIVITY_COLOURS
+    from mpm3d.algorithms.styles import PROSPECTIVITY_COLOURS
     from mpm3d.core.grid import Grid
     from mpm3d.core.slices import write_slices
     from project import level_layers, render_png
