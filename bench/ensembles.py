@@ -10,7 +10,6 @@ chooses a default. Writes bench/ensembles/results.md and results.json (or --out-
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -28,6 +27,9 @@ from core.sampling import cube_stats  # noqa: E402
 from core.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
 from core.synthetic import synthetic_pair  # noqa: E402
 from core.train import TrainConfig, train  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import parse_arguments, save_results  # noqa: E402
 
 METHODS = ("dann_cta", "dann", "cnn", "rf")
 PROFILES = {
@@ -116,18 +118,8 @@ def write_markdown(results: dict, path: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", choices=sorted(PROFILES), default="quick")
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
-    parser.add_argument("--seeds", nargs="+", type=int)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--out-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "ensembles"))
-    args = parser.parse_args()
-    results = run(args.profile, args.methods, args.device, args.seeds)
-    os.makedirs(args.out_dir, exist_ok=True)
-    with open(os.path.join(args.out_dir, "results.json"), "w") as handle:
-        json.dump(results, handle, indent=1)
-    write_markdown(results, os.path.join(args.out_dir, "results.md"))
+    args = parse_arguments(__doc__.splitlines()[0], PROFILES, METHODS, "ensembles", method_choices=METHODS)
+    save_results(run(args.profile, args.methods, args.device, args.seeds), args.out_dir, write_markdown)
 
 
 if __name__ == "__main__":

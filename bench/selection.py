@@ -14,7 +14,6 @@ wins on at least 60 % of the (method, seed) pairs. Writes bench/selection/result
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -25,6 +24,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from common import parse_arguments, save_results  # noqa: E402
 from run import EpochTrace  # noqa: E402  (bench/run.py: the per-epoch target AUC of the main benchmark)
 
 from core.model import ProspectivityNet, config_for_method, resolve_device  # noqa: E402
@@ -157,18 +157,8 @@ def write_markdown(results: dict, path: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", choices=sorted(PROFILES), default="quick")
-    parser.add_argument("--methods", nargs="+", default=list(METHODS))
-    parser.add_argument("--seeds", nargs="+", type=int, default=PICK_SEEDS + CONFIRM_SEEDS)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--out-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "selection"))
-    args = parser.parse_args()
-    results = run(args.profile, args.methods, args.device, args.seeds)
-    os.makedirs(args.out_dir, exist_ok=True)
-    with open(os.path.join(args.out_dir, "results.json"), "w") as handle:
-        json.dump(results, handle, indent=1)
-    write_markdown(results, os.path.join(args.out_dir, "results.md"))
+    args = parse_arguments(__doc__.splitlines()[0], PROFILES, METHODS, "selection", PICK_SEEDS + CONFIRM_SEEDS)
+    save_results(run(args.profile, args.methods, args.device, args.seeds), args.out_dir, write_markdown)
 
 
 if __name__ == "__main__":

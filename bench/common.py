@@ -1,0 +1,29 @@
+"""What the benchmark scripts share: their command line and how they save their results."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def parse_arguments(description: str, profiles, methods, out_name: str, default_seeds=None,
+                    method_choices=None) -> argparse.Namespace:
+    """--profile, --methods, --seeds, --device and --out-dir (default bench/<out_name>)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--profile", choices=sorted(profiles), default="quick")
+    parser.add_argument("--methods", nargs="+", default=list(methods), choices=method_choices)
+    parser.add_argument("--seeds", nargs="+", type=int, default=default_seeds)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--out-dir", default=os.path.join(BENCH_DIR, out_name))
+    return parser.parse_args()
+
+
+def save_results(results: dict, out_dir: str, write_markdown) -> None:
+    """results.json (every run) and results.md (the table a reader wants) in ``out_dir``."""
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "results.json"), "w") as handle:
+        json.dump(results, handle, indent=1)
+    write_markdown(results, os.path.join(out_dir, "results.md"))
