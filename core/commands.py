@@ -207,9 +207,10 @@ def train_job(args: argparse.Namespace, progress) -> dict:
     progress(0.97, "Writing the model file")
     outputs = {"OUTPUT_MODEL": args.out, "VAL_AUC": result.val_auc, "BEST_EPOCH": result.best_epoch,
                "DEVICE": result.device, "MEMBERS": result.model.n_members, "WARNINGS": warnings}
-    if result.target_holes:
-        outputs.update(hole_outputs(result.target_holes))
-        outputs["WARNINGS"] += hole_warnings(result.target_holes)
+    hole_figures = hole_outputs(result.target_holes) if result.target_holes else {}
+    hole_notes = hole_warnings(result.target_holes) if result.target_holes else []
+    outputs.update(hole_figures)
+    outputs["WARNINGS"] += hole_notes
     if same_file(args.source, args.target):
         outputs["WARNINGS"].append("SOURCE and TARGET are the same cube: the model learns nothing about another "
                                    "deposit, and the domain adaptation has nothing to adapt to. Give the "
@@ -222,7 +223,8 @@ def train_job(args: argparse.Namespace, progress) -> dict:
                 "config": {**vars(args), "members": members}, "source": args.source, "target": args.target,
                 "device": result.device, "best_epoch": result.best_epoch,
                 "selection": config.selection if holes is None else HOLE_RULE,
-                "ensemble": [asdict(member) for member in result.members], **transfer})
+                "ensemble": [asdict(member) for member in result.members], **transfer,
+                **({"target_holes": {**hole_figures, "warnings": hole_notes}} if hole_figures else {})})
             outputs["OUTPUT_REPORT"] = args.report
     best = ", ".join(str(member.best_epoch) for member in result.members)
     progress(1.0, f"Best epoch {best}, source spatial-block validation AUC {result.val_auc}")

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import __version__
 from .atomic import atomic_path
-from .selection import RULE_SCORES, SELECTION_LABELS, averaged_epochs, chosen_epoch
+from .selection import HOLE_RULE, HOLE_SCORE, RULE_SCORES, SELECTION_LABELS, averaged_epochs, chosen_epoch
 from .transfer import KS_WARN, OUTSIDE_WARN, transfer_verdict
 
 CSS = """
@@ -88,6 +88,8 @@ def write_training_report(path: str, history: list[dict], meta: dict) -> None:
     else:
         body += _network_curves(history, meta.get("best_epoch"), with_discriminator=transfer is None)
         body += _selection_section(history, meta.get("selection"), len(history))
+    if meta.get("target_holes"):
+        body += _holes_section(meta["target_holes"])
     if transfer is not None:
         verdict = meta["verdict"] if meta.get("verdict") is not None else transfer_verdict(transfer, meta)
         body += _transfer_section(transfer, verdict, meta, [] if forest else history)
@@ -807,17 +809,35 @@ def _selection_section(history: list[dict], rule: str | None, epochs: int) -> li
         return []  # trained by a version without the label-free scores
     rule = rule or "source_val"
     rows = []
-    for name in (*RULE_SCORES, "average"):
+    holes = any(row.get(HOLE_SCORE) is not None for row in history)
+    for name in (*RULE_SCORES, "average", *([HOLE_RULE] if holes else [])):
         if name == "average":
             kept = averaged_epochs(epochs)
             epoch, score = f"mean of {kept[0]}-{kept[-1]}" if len(kept) > 1 else kept[0], None
         else:
             epoch = chosen_epoch(history, name)
-            score = history[epoch - 1].get(RULE_SCORES[name][0])
-        rows.append([SELECTION_LABELS[name] + (" (used)" if name == rule else ""), epoch, score])
+            score = history[epoch - 1].get(HOLE_SCORE if name == HOLE_RULE else RULE_SCORES[name][0])
+        label = SELECTION_LABELS.get(name, "Best AUC on the validating target drill holes")
+        rows.append([label + (" (used)" if name == rule else ""), epoch, score])
     return ["<h2>Epoch choice</h2>", _table(("rule", "epoch kept", "its score"), rows), _note(
         "Every rule reads only the source's labels and the target's unlabelled evidence. Entropy: the mean "
         "uncertainty of the target predictions (lower: more confident). DEV: the source validation loss "
         "weighted by how target-like each voxel looks to the network (lower is better). MixVal: how often "
         "predictions on blends of two target patches follow the dominant one (higher is better). Which rule "
         "helps on the project's synthetic pair: bench/selection/results.md.")]
+
+
+def _holes_section(holes: dict) -> list[str]:
+    """The target drill holes' figures: the only scores of this model on the target itself."""
+    rows = {"target AUC on the validating holes": holes.get("TARGET_AUC"),
+            "95 % interval (bootstrap over whole holes)": (
+                f"{holes['TARGET_AUC_LOW']:.3f} - {holes['TARGET_AUC_HIGH']:.3f}"
+                if holes.get("TARGET_AUC_LOW") is not None else None),
+            "holes validating": holes.get("HOLES_VALIDATING"), "holes training": holes.get("HOLES_TRAINING"),
+            "leave-holes-out target AUC": holes.get("TARGET_CV_AUC")}
+    body = ["<h2>Target drill holes</h2>",
+            _key_value_table({key: value for key, value in rows.items() if value is not None})]
+    body += [_note(warning) for warning in holes.get("warnings", [])]
+    body.append(_note("Evaluate the prediction with HOLES set to these holes so that the voxels they trained or "
+                      "chose on are left out of its scores."))
+    return body

@@ -327,3 +327,20 @@ def test_the_epoch_choice_names_each_rules_epoch_and_the_one_used(tmp_path):
     write_training_report(str(path), history(8), META)  # a model trained before the label-free scores
     _, parser = parse(path)
     assert not any(table and table[0] and table[0][0] == "rule" for table in parser.tables)
+
+
+def test_a_model_chosen_on_target_drill_holes_reports_their_figures(tmp_path):
+    rows = history(4)
+    for row, (auc, holes_auc) in zip(rows, [(0.5, 0.70), (0.6, 0.90), (0.7, 0.80), (0.8, 0.85)], strict=True):
+        row.update(entropy=auc, dev=auc, mixval=auc, target_holes_auc=holes_auc)
+    path = tmp_path / "training.html"
+    holes = {"TARGET_AUC": 0.9, "TARGET_AUC_LOW": 0.81, "TARGET_AUC_HIGH": 0.97, "HOLES_VALIDATING": 4,
+             "HOLES_TRAINING": 0, "warnings": ["Only 4 drill holes (2 with ore) score the target"]}
+    write_training_report(str(path), rows, {**META, "selection": "target_holes", "target_holes": holes})
+    text, parser = parse(path)
+    choice = table_with(parser, "rule")
+    assert choice[-1][:2] == ["Best AUC on the validating target drill holes (used)", "2"]
+    assert not any("(used)" in row[0] for row in choice[1:-1])
+    figures = dict(table_with(parser, "target AUC on the validating holes"))
+    assert figures["95 % interval (bootstrap over whole holes)"] == "0.810 - 0.970"
+    assert figures["holes validating"] == "4" and "Only 4 drill holes (2 with ore)" in text
