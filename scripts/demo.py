@@ -92,13 +92,16 @@ def main() -> None:
     voxels = step("voxels_3d", {"PROSPECTIVITY": best, "THRESHOLD": 0.5,
                                 "OUTPUT": os.path.join(out, "prospectivity_voxels_3d.gpkg")}, profile)
     project = os.path.join(out, "mpm3d_demo.qgz")
-    from project import build_project, vector_layers
+    from project import build_project, render_project, render_scene_png, vector_layers
 
     footprints, points, voxel_layer = vector_layers(targets["OUTPUT"], targets["OUTPUT_FOOTPRINTS"],
                                                     voxels["OUTPUT"])
     build_project(project, {m: (s["levels"], s["prefix"]) for m, s in scores.items()}, "dann_cta",
                   [footprints, points, voxel_layer], scene_layers=[footprints, points, voxel_layer],
                   off_in_2d=[voxel_layer])
+    map_png = os.path.join(out, "project_as_opened.png")
+    shown = render_project(project, map_png)
+    scene_png = render_scene_png(voxels["OUTPUT"], targets["OUTPUT"], os.path.join(out, "scene_3d.png"))
     with open(os.path.join(out, "summary.json"), "w") as handle:
         json.dump(scores, handle, indent=2)
     print("\nTarget deposit, scored against its labels (never used in training):")
@@ -122,6 +125,8 @@ def main() -> None:
     print(target_table(targets["OUTPUT"]))
     print(f"3D voxels:           {voxels['OUTPUT']} ({voxels['VOXELS']} voxels with p >= 0.5)")
     print(f"QGIS project:        {project}")
+    print(f"  as opened:         {map_png} ({', '.join(shown)})")
+    print(f"  3D view's layers:  {scene_png}")
     print(f"Open it with `qgis {project}`; View > 3D Map View shows the voxels and targets in depth.")
 
 

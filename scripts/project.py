@@ -196,8 +196,9 @@ def _elevation_range(level_folders) -> tuple[float, float]:
     return min(elevations), max(elevations)
 
 
-def render_png(layers, path: str, size: int = 512) -> str:
-    """Render layers to a PNG headlessly (what a user would see in the map canvas)."""
+def render_png(layers, path: str, size: int = 512, extent_layer=None) -> str:
+    """Render layers (the first drawn on top) to a PNG headlessly, as the map canvas shows them, over the
+    extent of ``extent_layer`` (else the first layer's)."""
     _qgis()
     from qgis.core import QgsMapRendererParallelJob, QgsMapSettings
     from qgis.PyQt.QtCore import QSize
@@ -206,7 +207,7 @@ def render_png(layers, path: str, size: int = 512) -> str:
     settings = QgsMapSettings()
     settings.setLayers(list(layers))
     settings.setDestinationCrs(layers[0].crs())
-    settings.setExtent(layers[0].extent())
+    settings.setExtent((extent_layer or layers[0]).extent())
     settings.setOutputSize(QSize(size, size))
     settings.setBackgroundColor(QColor("white"))
     job = QgsMapRendererParallelJob(settings)
@@ -214,4 +215,54 @@ def render_png(layers, path: str, size: int = 512) -> str:
     job.waitForFinished()
     if not job.renderedImage().save(path, "PNG"):
         raise RuntimeError(f"Could not save {path}")
+    return path
+
+
+def render_project(project_path: str, path: str, size: int = 640) -> list[str]:
+    """The project's map as opened: every layer the layer tree shows, in its drawing order, over the extent
+    of the bottom one (the shown level raster). Returns the names of the layers drawn."""
+    _qgis()
+    from qgis.core import QgsProject
+
+    project = QgsProject()
+    if not project.read(project_path):
+        raise RuntimeError(f"QGIS cannot read the project {project_path}")
+    shown = [node.layer() for node in project.layerTreeRoot().findLayers() if node.isVisible()]
+    render_png(shown, path, size, extent_layer=shown[-1])
+    return [layer.name() for layer in shown]
+
+
+def render_scene_png(voxels_path: str, targets_path: str, path: str) -> str:
+    """What the saved 3D view holds, drawn with matplotlib (QGIS 3.22 cannot render its 3D view without a
+    GL context): voxels at their elevation in the level rasters' colours, targets as numbered spheres."""
+    import matplotlib
+    import numpy as np
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from osgeo import ogr
+
+    def rows(file, fields):
+        source = ogr.Open(file)  # kept while its layer is read: OGR frees the layer with its data source
+        return [(*feature.GetGeometryRef().GetPoint(), *(feature.GetField(f) for f in fields))
+                for feature in source.GetLayer(0)]
+
+    voxels = rows(voxels_path, ["prospectivity"])
+    targets = sorted(rows(targets_path, ["rank"]), key=lambda row: row[3])
+    figure = plt.figure(figsize=(8, 6.5))
+    axes = figure.add_subplot(projection="3d", computed_zorder=False)  # targets drawn over the voxel cloud
+    x, y, z, p = (np.array(column) for column in zip(*voxels, strict=True))
+    west, south = x.min(), y.min()  # metres from the model's south-west corner: readable ticks
+    drawn = axes.scatter(x - west, y - south, z, c=p, cmap="viridis", vmin=0, vmax=1, marker="s", s=6, alpha=0.15,
+                         depthshade=False, zorder=1)
+    for tx, ty, tz, rank in targets[:10]:
+        axes.scatter([tx - west], [ty - south], [tz], s=160 if rank == 1 else 80, zorder=5, depthshade=False,
+                     color="#e41a1c" if rank == 1 else "#f768a1", edgecolor="black")
+        axes.text(tx - west, ty - south, tz, f"  {rank}", fontsize=10, weight="bold", zorder=6)
+    axes.set(xlabel="east of the model's west edge (m)", ylabel="north of its south edge (m)",
+             zlabel="elevation (m)", title="Prospectivity voxels (p >= 0.5) and the ten best targets, in depth")
+    axes.view_init(elev=25, azim=-60)
+    figure.colorbar(drawn, ax=axes, shrink=0.6, label="prospectivity")
+    figure.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(figure)
     return path
