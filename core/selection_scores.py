@@ -38,7 +38,8 @@ def selection_probe(split: SourceSplit, val_labels: np.ndarray, source_patches: 
     sources = rng.choice(train_voxels, min(PROBE_VOXELS, len(train_voxels)), replace=False)
     n_blocks = np.array([len(split.val_barren), len(split.val_ore)], dtype=float)
     n_set = np.array([np.sum(val_labels == 0), np.sum(val_labels == 1)], dtype=float)
-    per_class = np.divide(n_blocks / n_blocks.sum(), n_set / max(n_set.sum(), 1), out=np.zeros(2), where=n_set > 0)
+    per_class = np.divide(n_blocks / max(n_blocks.sum(), 1), n_set / max(n_set.sum(), 1), out=np.zeros(2),
+                          where=n_set > 0)  # no validation blocks (VALIDATION_FRACTION 0): no weights to give
     return SelectionProbe(
         target_patches.centre_index(np.sort(targets)),
         torch.from_numpy(rng.permutation(len(targets))),

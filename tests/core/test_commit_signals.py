@@ -13,9 +13,11 @@ import pytest
 from core.atomic import KEEP_PREVIOUS_ENV, RUN_ID_ENV, settle_run
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# a worker that writes a.txt and b.txt as one set, with the command line's SIGTERM handler, and sends itself
-# SIGTERM right after the Nth rename of its commit (4 in all: each earlier file aside, then the new one in)
-WORKER = f"""import os, signal, sys
+# a worker that writes a.txt and b.txt as one set, with the command line's SIGTERM handler, and sends its main
+# thread SIGTERM right after the Nth rename of its commit (4 in all: each earlier file aside, then the new one
+# in). Sent to the thread, not the process: a process-directed signal may land on one of numpy's threads and
+# reach Python only after the script has ended, which made the last-rename case flaky under load.
+WORKER = f"""import os, signal, sys, threading
 sys.path.insert(0, {REPO!r})
 from core import atomic, cli
 signal.signal(signal.SIGTERM, cli._terminate)
@@ -24,7 +26,7 @@ def signalling_replace(*args):
     replace(*args)
     renames.append(args)
     if len(renames) == int(sys.argv[2]):
-        os.kill(os.getpid(), signal.SIGTERM)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
 atomic.os.replace = signalling_replace
 with atomic.atomic_group():
     for name in ("a.txt", "b.txt"):
