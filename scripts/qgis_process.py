@@ -42,7 +42,10 @@ def isolated_profile(profile_root: str) -> str:
     link = os.path.join(plugins, "mpm3d")
     if not os.path.islink(link):
         os.symlink(PLUGIN_DIR, link)
-    run(["plugins", "enable", "mpm3d"], profile_root, check=True)
+    enabled = run(["plugins", "enable", "mpm3d"], profile_root)
+    if enabled.returncode != 0 and "already enabled" not in enabled.stdout + enabled.stderr:  # a rerun: fine
+        raise RuntimeError(f"qgis_process plugins enable mpm3d failed ({enabled.returncode}):\n"
+                           f"{enabled.stdout[-3000:]}\n{enabled.stderr[-3000:]}")
     return profile_root
 
 
