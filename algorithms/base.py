@@ -29,12 +29,13 @@ from qgis.PyQt.QtCore import QUrl
 from qgis.PyQt.QtGui import QIcon
 
 from ..core.atomic import check_output_path
+from ..core.choices import DEVICES
 from ..core.cubefile import CubeReader, use_probe_python
 from ..core.errors import Mpm3dError
 from ..core.grid import Grid
 from ..core.paths import absolute, check_distinct, check_not_in_plugin
 from ..core.slices import check_slices_exist
-from ..provider.settings import DEVICES, PLUGIN_DIR, check_worker_python, default_device, worker_python
+from ..provider.settings import PLUGIN_DIR, check_worker_python, default_device, worker_python
 from .styles import store_default_style, style_when_loaded
 
 
@@ -303,7 +304,8 @@ class WorkerAlgorithm(Mpm3dAlgorithm):
         return (not problem, problem)
 
     def add_device_parameter(self):
-        self.add(QgsProcessingParameterEnum("DEVICE", "Device", DEVICES, defaultValue=DEVICES.index(default_device())),
+        self.add(QgsProcessingParameterEnum("DEVICE", "Device", list(DEVICES),
+                                            defaultValue=DEVICES.index(default_device())),
                  "auto: CUDA when the worker's PyTorch sees a GPU, else the CPU.", advanced=True)
 
     def device_argument(self, parameters, context) -> str:

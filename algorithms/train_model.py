@@ -10,19 +10,14 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
+from ..core.choices import METHOD_LABELS, METHODS
+from ..core.choices import TRAINING_DEFAULTS as DEFAULTS
 from ..core.selection import SELECTION_LABELS, SELECTION_RULES, TARGET_LABEL_LABELS, TARGET_LABEL_MODES
 from ..provider.worker import run_core
 from .base import WorkerAlgorithm
 
 MODEL_EXTENSION = ".safetensors"
 
-METHODS = [
-    ("dann_cta", "DANN-CTA: domain adaptation with triple attention (the paper's method)"),
-    ("dann", "DANN: domain adaptation, no attention"),
-    ("cta", "CTA: triple attention, no domain adaptation"),
-    ("cnn", "CNN: plain 3D CNN (source only)"),
-    ("rf", "Random forest on the centre voxel (source only)"),
-]
 # outputs that only a run with target drill holes gives: (name, description)
 HOLE_OUTPUTS = [("TARGET_AUC", "Target AUC on the validating drill holes"),
                 ("TARGET_AUC_LOW", "Lower end of its 95 % interval (bootstrap over holes)"),
@@ -79,32 +74,36 @@ class TrainModel(WorkerAlgorithm):
                  "Train mode: train once more per other fold, each time holding that fold's holes out, and score "
                  "every hole with the model that never saw it: an honest target AUC of training on holes. Costs "
                  "HOLE_FOLDS times one training; the model written is the first fold's.")
-        self.add(QgsProcessingParameterEnum("METHOD", "Method", [label for _, label in METHODS], defaultValue=0),
+        self.add(QgsProcessingParameterEnum("METHOD", "Method", [METHOD_LABELS[m] for m in METHODS],
+                                            defaultValue=METHODS.index(DEFAULTS["method"])),
                  "DANN-CTA is the method of the paper; the others are its baselines and ablations.")
-        self.add(QgsProcessingParameterNumber("EPOCHS", "Epochs", QgsProcessingParameterNumber.Integer, 20,
-                                              minValue=1, maxValue=10000),
+        self.add(QgsProcessingParameterNumber("EPOCHS", "Epochs", QgsProcessingParameterNumber.Integer,
+                                              DEFAULTS["epochs"], minValue=1, maxValue=10000),
                  "Passes over the source samples (all ore voxels and the sampled barren ones).")
         self.add(QgsProcessingParameterNumber("PATCH_SIZE", "Patch size (voxels, odd)",
-                                              QgsProcessingParameterNumber.Integer, 9, minValue=3, maxValue=31),
+                                              QgsProcessingParameterNumber.Integer, DEFAULTS["patch_size"], minValue=3,
+                                              maxValue=31),
                  "Edge length of the cubic neighbourhood the network sees around each voxel.", advanced=True)
         self.add(QgsProcessingParameterNumber("BATCH_SIZE", "Batch size (per deposit)",
-                                              QgsProcessingParameterNumber.Integer, 128, minValue=2),
+                                              QgsProcessingParameterNumber.Integer, DEFAULTS["batch_size"], minValue=2),
                  "Source patches per step; as many target patches join them. Lower it if memory runs out.",
                  advanced=True)
         self.add(QgsProcessingParameterNumber("LEARNING_RATE", "Learning rate",
-                                              QgsProcessingParameterNumber.Double, 0.001, minValue=1e-6),
+                                              QgsProcessingParameterNumber.Double, DEFAULTS["learning_rate"],
+                                              minValue=1e-6),
                  "Initial learning rate mu0, annealed as mu0 / (1 + 10 p)^0.75 over training progress p.",
                  advanced=True)
         self.add(QgsProcessingParameterNumber("NEGATIVE_RATIO", "Barren samples per ore sample",
-                                              QgsProcessingParameterNumber.Double, 1.0, minValue=0.01,
-                                              maxValue=1000.0),
+                                              QgsProcessingParameterNumber.Double, DEFAULTS["negative_ratio"],
+                                              minValue=0.01, maxValue=1000.0),
                  "Barren voxels drawn anew each epoch for every ore voxel.", advanced=True)
         self.add(QgsProcessingParameterNumber("LAMBDA_MAX", "Domain adaptation weight (lambda max)",
-                                              QgsProcessingParameterNumber.Double, 1.0, minValue=0.0),
+                                              QgsProcessingParameterNumber.Double, DEFAULTS["lambda_max"],
+                                              minValue=0.0),
                  "Final weight of the reversed domain gradient; it rises as 2/(1+exp(-10 p)) - 1.", advanced=True)
         self.add(QgsProcessingParameterNumber("VALIDATION_FRACTION", "Validation fraction (source x-y blocks)",
-                                              QgsProcessingParameterNumber.Double, 0.25, minValue=0.0,
-                                              maxValue=0.9),
+                                              QgsProcessingParameterNumber.Double, DEFAULTS["val_fraction"],
+                                              minValue=0.0, maxValue=0.9),
                  "Share of the source's 4 x 4 x-y blocks held out (whole columns, with a buffer) to choose the best "
                  "epoch. 0 trains on every labelled voxel and keeps the last epoch: use it when the ore is too "
                  "concentrated to be split into blocks.", advanced=True)
@@ -156,7 +155,7 @@ class TrainModel(WorkerAlgorithm):
             "--source", self.parameterAsFile(parameters, "SOURCE", context),
             "--target", self.parameterAsFile(parameters, "TARGET", context),
             "--out", model,
-            "--method", METHODS[self.parameterAsEnum(parameters, "METHOD", context)][0],
+            "--method", METHODS[self.parameterAsEnum(parameters, "METHOD", context)],
             "--epochs", self.parameterAsInt(parameters, "EPOCHS", context),
             "--patch-size", self.parameterAsInt(parameters, "PATCH_SIZE", context),
             "--batch-size", self.parameterAsInt(parameters, "BATCH_SIZE", context),

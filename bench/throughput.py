@@ -17,6 +17,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from core.choices import TRAINING_DEFAULTS  # noqa: E402
 from core.grid import Cube, Grid  # noqa: E402
 from core.synthetic import synthetic_pair  # noqa: E402
 from core.train import TrainConfig, train  # noqa: E402
@@ -64,8 +65,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--train-shape", type=_shape, default=(24, 64, 64))
     parser.add_argument("--dense-shape", type=_shape, default=(32, 128, 128))
-    parser.add_argument("--patch-size", type=int, default=9)
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--patch-size", type=int, default=TRAINING_DEFAULTS["patch_size"])
+    parser.add_argument("--batch-size", type=int, default=TRAINING_DEFAULTS["batch_size"])
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--methods", nargs="+", default=["dann_cta", "cnn"])
     parser.add_argument("--out")

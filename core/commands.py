@@ -13,6 +13,7 @@ from dataclasses import asdict
 
 import numpy as np
 
+from .choices import DEVICES, METHODS, TRAINING_DEFAULTS
 from .errors import Mpm3dError
 from .selection import HOLE_RULE, SELECTION_RULES, TARGET_LABEL_MODES
 
@@ -46,16 +47,16 @@ def add_model_commands(commands) -> None:
                        help="train mode: train once per fold for a leave-holes-out AUC (costs folds x one training)")
     train.add_argument("--out", required=True, help="model file (.safetensors)")
     train.add_argument("--report", help="HTML training report")
-    train.add_argument("--method", default="dann_cta", help="dann_cta, dann, cta, cnn or rf")
-    train.add_argument("--patch-size", type=int, default=9)
-    train.add_argument("--epochs", type=int, default=20)
-    train.add_argument("--batch-size", type=int, default=128)
-    train.add_argument("--learning-rate", type=finite, default=1e-3)
-    train.add_argument("--negative-ratio", type=finite, default=1.0)
-    train.add_argument("--lambda-max", type=finite, default=1.0)
-    train.add_argument("--val-fraction", type=finite, default=0.25,
+    train.add_argument("--method", default=TRAINING_DEFAULTS["method"], help=", ".join(METHODS))
+    train.add_argument("--patch-size", type=int, default=TRAINING_DEFAULTS["patch_size"])
+    train.add_argument("--epochs", type=int, default=TRAINING_DEFAULTS["epochs"])
+    train.add_argument("--batch-size", type=int, default=TRAINING_DEFAULTS["batch_size"])
+    train.add_argument("--learning-rate", type=finite, default=TRAINING_DEFAULTS["learning_rate"])
+    train.add_argument("--negative-ratio", type=finite, default=TRAINING_DEFAULTS["negative_ratio"])
+    train.add_argument("--lambda-max", type=finite, default=TRAINING_DEFAULTS["lambda_max"])
+    train.add_argument("--val-fraction", type=finite, default=TRAINING_DEFAULTS["val_fraction"],
                        help="share of the source's x-y blocks held out to choose the epoch; 0: keep the last epoch")
-    train.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
+    train.add_argument("--device", choices=DEVICES, default="auto")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--members", type=int, default=0,
                        help="ensemble members, each trained from its own seed (0: 5 on CUDA, 3 on the CPU); "
@@ -70,7 +71,7 @@ def add_model_commands(commands) -> None:
     predict.add_argument("--out-cube", required=True, help="prospectivity cube (.nc)")
     predict.add_argument("--out-folder", required=True, help="folder for one GeoTIFF per level")
     predict.add_argument("--prefix", default="prospectivity")
-    predict.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
+    predict.add_argument("--device", choices=DEVICES, default="auto")
     predict.add_argument("--chunk-voxels", type=int, default=0,
                          help="output voxels per forward pass, bounds memory (0: 1 million on CPU, 8 on CUDA)")
 

@@ -18,13 +18,12 @@ import torch
 from torch import nn
 from torch.nn import functional as nnf
 
+from .choices import DOMAIN_HEAD_METHODS, NETWORK_METHODS, TRAINING_DEFAULTS
 from .errors import Mpm3dError
 
 if TYPE_CHECKING:
     from .novelty import SourceSample
 
-METHODS = ("dann_cta", "dann", "cta", "cnn", "rf")
-NETWORK_METHODS = ("dann_cta", "dann", "cta", "cnn")
 
 
 @dataclass
@@ -32,7 +31,7 @@ class ModelConfig:
     """Architecture of the network; JSON-able so a model file can rebuild it."""
 
     n_features: int
-    patch_size: int = 9
+    patch_size: int = TRAINING_DEFAULTS["patch_size"]
     channels: tuple[int, ...] = (32, 64, 64)
     feature_attention: bool = True
     channel_attention: bool = True
@@ -76,7 +75,7 @@ def config_for_method(method: str, n_features: int, patch_size: int) -> ModelCon
         feature_attention=attention,
         channel_attention=attention,
         spatial_attention=attention,
-        domain_head=method in ("dann_cta", "dann"),
+        domain_head=method in DOMAIN_HEAD_METHODS,
     )
 
 

@@ -20,8 +20,9 @@ import safetensors.numpy
 import torch
 
 from .atomic import atomic_path
+from .choices import METHODS, NETWORK_METHODS
 from .errors import Mpm3dError
-from .model import METHODS, NETWORK_METHODS, ForestArrays, ModelConfig, ProspectivityNet, TrainedModel
+from .model import ForestArrays, ModelConfig, ProspectivityNet, TrainedModel
 
 FORMAT = "mpm3d-model"
 FORMAT_VERSION = 1

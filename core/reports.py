@@ -19,6 +19,7 @@ import numpy as np
 
 from . import __version__
 from .atomic import atomic_path
+from .choices import DOMAIN_HEAD_METHODS
 from .selection import HOLE_RULE, HOLE_SCORE, RULE_SCORES, SELECTION_LABELS, averaged_epochs, chosen_epoch
 from .transfer import KS_WARN, OUTSIDE_WARN, transfer_verdict
 
@@ -190,7 +191,6 @@ def _discriminator_figure(history: list[dict]) -> list[str]:
 # Settings that only a network uses; a random forest is fitted on the source's centre voxels alone.
 NETWORK_SETTINGS = frozenset({"patch_size", "epochs", "batch_size", "learning_rate", "lambda_max", "weight_decay",
                               "device", "target_normalisation"})
-DOMAIN_HEAD_METHODS = ("dann_cta", "dann")
 
 
 # How the command line was called, not how the model was trained.

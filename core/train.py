@@ -31,11 +31,11 @@ import numpy as np
 import torch
 from torch.nn import functional as nnf
 
+from .choices import METHODS, TRAINING_DEFAULTS
 from .errors import Mpm3dError
 from .grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN, Cube
 from .metrics import hole_auc, roc_auc
 from .model import (
-    METHODS,
     ForestArrays,
     ProspectivityNet,
     TrainedModel,
@@ -79,17 +79,18 @@ HOLE_BATCH_SHARE = 4  # train mode: one hole patch per 4 source patches in each 
 class TrainConfig:
     """Everything that decides a training run; with the seed and the data it decides the weights."""
 
-    method: str = "dann_cta"
-    patch_size: int = 9
-    epochs: int = 20
-    batch_size: int = 128  # per step: B labelled source patches, and B source + B target for the domain loss
-    learning_rate: float = 1e-3
-    negative_ratio: float = 1.0
-    lambda_max: float = 1.0
+    method: str = TRAINING_DEFAULTS["method"]
+    patch_size: int = TRAINING_DEFAULTS["patch_size"]
+    epochs: int = TRAINING_DEFAULTS["epochs"]
+    # per step: B labelled source patches, and B source + B target for the domain loss
+    batch_size: int = TRAINING_DEFAULTS["batch_size"]
+    learning_rate: float = TRAINING_DEFAULTS["learning_rate"]
+    negative_ratio: float = TRAINING_DEFAULTS["negative_ratio"]
+    lambda_max: float = TRAINING_DEFAULTS["lambda_max"]
     weight_decay: float = 1e-4
     device: str = "auto"
     seed: int = 0
-    val_fraction: float = 0.25
+    val_fraction: float = TRAINING_DEFAULTS["val_fraction"]
     # "own": each deposit standardised by its own statistics; "source": the target by the source's (an ablation)
     target_normalisation: str = "own"
     # networks trained from their own seeds; their spread is the map's uncertainty (the forest's are its trees)

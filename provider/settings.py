@@ -6,6 +6,7 @@ import sys
 
 from processing.core.ProcessingConfig import ProcessingConfig, Setting
 
+from ..core.choices import DEVICES
 from ..core.paths import PLUGIN_DIR
 from .environment import OTHER_PACKAGES, PROBE_ANSWER, PYTORCH_INDEX, TORCH_VERSION, WORKER_PROBE
 from .process import child_process, venv_python
@@ -13,7 +14,6 @@ from .process import child_process, venv_python
 GROUP = "mpm3d"
 PYTHON_SETTING = "MPM3D_PYTHON"
 DEVICE_SETTING = "MPM3D_DEVICE"
-DEVICES = ["auto", "cuda", "cpu"]
 SETUP_ALGORITHM = "mpm3d:setup_worker"
 
 
@@ -38,7 +38,7 @@ def register_settings() -> None:
         default_python(), valuetype=Setting.FILE))
     ProcessingConfig.addSetting(Setting(
         GROUP, DEVICE_SETTING, "Default compute device (auto = CUDA when available)",
-        "auto", valuetype=Setting.SELECTION, options=DEVICES))
+        "auto", valuetype=Setting.SELECTION, options=list(DEVICES)))
     ProcessingConfig.readSettings()
 
 

@@ -69,7 +69,7 @@ OUTPUT_HELP = {
 def build(path: str = MODEL_PATH) -> str:
     """Write the chain to ``path`` (the shipped file by default) and return the path."""
     _qgis()
-    from mpm3d.algorithms.train_model import METHODS
+    from mpm3d.core.choices import METHOD_LABELS, METHODS, TRAINING_DEFAULTS
     from qgis.core import (
         QgsProcessing,
         QgsProcessingModelAlgorithm,
@@ -92,10 +92,12 @@ def build(path: str = MODEL_PATH) -> str:
         QgsProcessingParameterMultipleLayers("target_evidence", "Target evidence slices", QgsProcessing.TypeRaster),
         QgsProcessingParameterMultipleLayers("target_labels", "Target label slices (optional, scoring only)",
                                              QgsProcessing.TypeRaster, optional=True),
-        QgsProcessingParameterEnum("method", "Method", [label for _, label in METHODS], defaultValue=0),
-        QgsProcessingParameterNumber("epochs", "Epochs", QgsProcessingParameterNumber.Integer, 20, minValue=1),
+        QgsProcessingParameterEnum("method", "Method", [METHOD_LABELS[m] for m in METHODS],
+                                   defaultValue=METHODS.index(TRAINING_DEFAULTS["method"])),
+        QgsProcessingParameterNumber("epochs", "Epochs", QgsProcessingParameterNumber.Integer,
+                                     TRAINING_DEFAULTS["epochs"], minValue=1),
         QgsProcessingParameterNumber("patch_size", "Patch size (voxels, odd)", QgsProcessingParameterNumber.Integer,
-                                     9, minValue=3, maxValue=31),
+                                     TRAINING_DEFAULTS["patch_size"], minValue=3, maxValue=31),
     ]
     for row, parameter in enumerate(inputs):
         parameter.setHelp(PARAMETER_HELP[parameter.name()])

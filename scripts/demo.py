@@ -17,8 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import qgis_process  # noqa: E402
 
-METHODS = ("dann_cta", "cnn", "rf")
-METHOD_INDEX = {"dann_cta": 0, "dann": 1, "cta": 2, "cnn": 3, "rf": 4}  # order of the METHOD enum
+DEMO_METHODS = ("dann_cta", "cnn", "rf")
 # Uncertainty and novelty of each prediction, and whether they mean something: the target AUC in the half of the
 # volume each calls trustworthy against the other half (target labels score there, nothing else).
 TRUST_KEYS = ("mean_uncertainty", "uncertainty_halves", "novel_share", "novelty_halves")
@@ -55,9 +54,14 @@ def main() -> None:
     labelled_target = step("stack_slices", {"EVIDENCE": data["TARGET_EVIDENCE"], "LABELS": data["TARGET_LABELS"],
                                             "OUTPUT": os.path.join(out, "target_with_labels.nc")}, profile)["OUTPUT"]
     scores = {}
-    for method in METHODS:
+    from project import _qgis
+
+    _qgis()  # the plugin importable as mpm3d, for its list of methods (the METHOD enum's order)
+    from mpm3d.core.choices import METHODS
+
+    for method in DEMO_METHODS:
         folder = os.path.join(out, method)
-        model = step("train_model", {"SOURCE": source, "TARGET": target, "METHOD": METHOD_INDEX[method],
+        model = step("train_model", {"SOURCE": source, "TARGET": target, "METHOD": METHODS.index(method),
                                      "EPOCHS": args.epochs, "PATCH_SIZE": args.patch_size, "SEED": args.seed,
                                      "DEVICE": 0, "ENSEMBLE_MEMBERS": args.members,
                                      "OUTPUT_MODEL": os.path.join(folder, "model.safetensors"),

@@ -5,8 +5,8 @@ import dataclasses
 import numpy as np
 import pytest
 
+from core.choices import METHODS
 from core.errors import Mpm3dError
-from core.model import METHODS
 from core.predict import SlabSource, predict_cube, predict_patches
 from core.sampling import cube_stats, standardise
 from core.synthetic import synthetic_pair

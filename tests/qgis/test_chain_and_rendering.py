@@ -56,7 +56,7 @@ def test_the_shipped_chain_scores_a_labelled_target(synthetic_slices, qgis_profi
 def test_the_shipped_chain_is_what_its_generator_writes_and_reads_as_a_user_needs(provider, tmp_path):
     """The model file in the plugin is build_model3.py's output; its id, help, outputs and method names."""
     import build_model3
-    from mpm3d.algorithms.train_model import METHODS
+    from mpm3d.core.choices import METHOD_LABELS
     from qgis.core import QgsApplication, QgsProcessingModelAlgorithm
 
     def content(path):  # Qt writes the XML attributes in an order of its own each run: compare what they say
@@ -74,7 +74,7 @@ def test_the_shipped_chain_is_what_its_generator_writes_and_reads_as_a_user_need
     for definition in inputs:
         assert definition.help() and build_model3.PARAMETER_HELP[definition.name()] in help_text, definition.name()
     assert chain.parameterDefinition("target_labels").flags() & definition.FlagOptional
-    assert chain.parameterDefinition("method").options() == [label for _, label in METHODS]
+    assert chain.parameterDefinition("method").options() == list(METHOD_LABELS.values())
     assert all(" " in option for option in chain.parameterDefinition("method").options())  # words, not codes
     descriptions = [output.description() for output in chain.outputDefinitions()]
     assert len(descriptions) == 6 and all(descriptions), descriptions

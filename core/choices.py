@@ -1,0 +1,22 @@
+"""The choices a user meets everywhere (command line, algorithms, shipped chain, demo, benchmark), defined
+once: adding a method or changing a default is one edit here. No torch: the QGIS side imports it."""
+
+from __future__ import annotations
+
+# Method name -> its label in every method list, in the order of those lists (an algorithm's enum index).
+METHOD_LABELS = {
+    "dann_cta": "DANN-CTA: domain adaptation with triple attention (the paper's method)",
+    "dann": "DANN: domain adaptation, no attention",
+    "cta": "CTA: triple attention, no domain adaptation",
+    "cnn": "CNN: plain 3D CNN (source only)",
+    "rf": "Random forest on the centre voxel (source only)",
+}
+METHODS = tuple(METHOD_LABELS)
+NETWORK_METHODS = tuple(method for method in METHODS if method != "rf")
+DOMAIN_HEAD_METHODS = ("dann_cta", "dann")  # the adapting ones: a domain head behind the reversed gradient
+
+DEVICES = ("auto", "cuda", "cpu")  # auto: CUDA where the worker's PyTorch sees a GPU, else the CPU
+
+# Training's defaults, the paper's where it gives them (patch 9).
+TRAINING_DEFAULTS = {"method": "dann_cta", "patch_size": 9, "epochs": 20, "batch_size": 128, "learning_rate": 1e-3,
+                     "negative_ratio": 1.0, "lambda_max": 1.0, "val_fraction": 0.25}
