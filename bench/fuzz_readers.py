@@ -34,6 +34,7 @@ from core.grid import Cube, Grid  # noqa: E402
 from core.model import ForestArrays, ProspectivityNet, TrainedModel, config_for_method  # noqa: E402
 from core.modelfile import SAFETENSORS_DTYPE_BYTES, load_model, save_model  # noqa: E402
 from core.novelty import SourceSample  # noqa: E402
+from core.predict import predict_cube  # noqa: E402
 
 PROBE_TIMEOUT_S = 3.0  # a damaged file that hangs HDF5 costs this much per case here (60 s in real use)
 MODEL_BUDGET_S = 5.0
@@ -213,7 +214,7 @@ def _use_model(path: str) -> None:
     """Loaded is not enough: the model must also predict, where a hidden inconsistency would show."""
     model = load_model(path)
     features = np.random.default_rng(0).normal(size=(len(model.feature_names), *GRID.shape)).astype(np.float32)
-    model.predict_dense(Cube(GRID, features, list(model.feature_names)), device="cpu")
+    predict_cube(model, Cube(GRID, features, list(model.feature_names)), device="cpu")
 
 
 def run_case(reader: str, data: bytes, path: str) -> tuple[str, float]:

@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from core.metrics import evaluate, labelled_scores, proxy_a_distance, roc_auc  # noqa: E402
 from core.model import TrainedModel  # noqa: E402
+from core.predict import predict_cube, predict_patches  # noqa: E402
 from core.sampling import (  # noqa: E402
     FeatureStats,
     PatchGatherer,
@@ -88,7 +89,6 @@ def representations(model, cube, role: str, flat: np.ndarray, device: str) -> np
 
 def dense_speedup(model, cube, device: str, n_patch_voxels: int = 4000) -> dict:
     """Dense prediction of the whole cube against one patch per voxel on a sample of voxels."""
-    from core.predict import predict_cube, predict_patches
 
     predict_cube(model, cube, device=device)  # warm-up
     started = time.perf_counter()
@@ -121,7 +121,7 @@ class EpochTrace:
     def __call__(self, epoch: int, net) -> None:
         model = TrainedModel(method=self.method, feature_names=list(self.target.feature_names),
                              patch_size=net.config.patch_size, normalisation={"target": self.stats}, networks=[net])
-        probability = model.predict_dense(self.target, device=self.device, normalisation="target")
+        probability = predict_cube(model, self.target, device=self.device, normalisation="target")
         self.aucs.append(_target_auc(probability, self.labels))
 
 
@@ -191,7 +191,7 @@ def run(profile_name: str, methods, device: str, out_dir: str, seeds=None, varia
                 trace = EpochTrace(method, target, target_labels, device, stats["target"]) if method != "rf" else None
                 result = train(source, target, config, on_epoch_end=trace)
                 run["train_s"] = time.perf_counter() - started
-                probability = result.model.predict_dense(target, device=device, normalisation="target")
+                probability = predict_cube(result.model, target, device=device, normalisation="target")
                 rep_source = representations(result.model, source, "source", source_flat, device)
                 rep_target = representations(result.model, target, "target", target_flat, device)
                 run.update(source_val_auc=result.val_auc, best_epoch=result.best_epoch,
@@ -201,7 +201,7 @@ def run(profile_name: str, methods, device: str, out_dir: str, seeds=None, varia
                     run.update(target_auc_by_epoch=trace.aucs, target_auc_last_epoch=trace.aucs[-1])
                 if method in SOURCE_STATS_METHODS and target_normalisation == "own":
                     run["target_auc_source_stats"] = _target_auc(
-                        result.model.predict_dense(target, device=device, normalisation="source"), target_labels)
+                        predict_cube(result.model, target, device=device, normalisation="source"), target_labels)
             metrics = evaluate(probability, target_labels, target.grid.z)
             run.update(target_auc=metrics["auc"], capture_top10=metrics["capture_top10"],
                        pad_after=proxy_a_distance(rep_source, rep_target, seed=seed))

@@ -9,7 +9,6 @@ computed from values inside the receptive field of the voxel it acts on.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -338,17 +337,3 @@ class TrainedModel:
         """Ensemble members: the networks, or the forest's trees."""
         return len(self.networks) if self.networks else self.forest.n_trees
 
-    def predict_dense(self, cube, device: str = "auto", chunk_voxels: int | None = None,
-                      on_progress: Callable[[dict], None] | None = None,
-                      normalisation: str = "own") -> np.ndarray:
-        """Prospectivity (Z, Y, X); see :func:`core.predict.predict_cube`."""
-        from .predict import predict_cube
-
-        return predict_cube(self, cube, device, chunk_voxels, on_progress, normalisation)
-
-    def predict_patches(self, cube, indices: np.ndarray, device: str = "auto",
-                        normalisation: str = "own") -> np.ndarray:
-        """Prospectivity at (N, 3) voxel indices; see :func:`core.predict.predict_patches`."""
-        from .predict import predict_patches
-
-        return predict_patches(self, cube, indices, device, normalisation)

@@ -45,6 +45,7 @@ from .model import (
     resolve_device,
 )
 from .novelty import source_sample
+from .predict import predict_patches
 from .sampling import (
     N_TRANSFORMS,
     PatchGatherer,
@@ -334,7 +335,7 @@ def target_hole_split(label: np.ndarray | None, valid: np.ndarray, config: Train
 def _hole_probability(model: TrainedModel, target: Cube, holes: HoleSplit, device: torch.device) -> np.ndarray:
     """The model's ore probability at the validating hole voxels, as prediction computes it."""
     indices = np.stack(np.unravel_index(holes.val_voxels, target.grid.shape), axis=1)
-    return model.predict_patches(target, indices, device=str(device), normalisation="target")
+    return predict_patches(model, target, indices, device=str(device), normalisation="target")
 
 
 def _check_batch(split: SourceSplit, config: TrainConfig) -> None:

@@ -35,3 +35,29 @@ def test_importing_all_of_core_loads_no_qgis():
             + "assert not bad, bad\n")
     run = subprocess.run([sys.executable, "-c", code], cwd=os.path.dirname(CORE), capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
+
+
+def _core_imports(path) -> set[str]:
+    """The core modules a core module imports when it runs (an `if TYPE_CHECKING:` block never runs)."""
+    tree = ast.parse(open(path, encoding="utf-8").read(), path)
+    skipped = {id(node) for block in ast.walk(tree) if isinstance(block, ast.If)
+               and getattr(block.test, "id", None) == "TYPE_CHECKING" for node in ast.walk(block)}
+    return {node.module.split(".")[0] for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module and id(node) not in skipped}
+
+
+def test_no_import_circle_inside_core():
+    """A circle (model imports predict imports model) means neither module can be read, tested or moved alone."""
+    graph = {name[:-3]: _core_imports(os.path.join(CORE, name)) for name in os.listdir(CORE) if name.endswith(".py")}
+    circles = []
+
+    def visit(module, path):
+        for imported in sorted(graph.get(module, ())):
+            if imported in path:
+                circles.append(" -> ".join(path[path.index(imported):] + [imported]))
+            elif imported in graph:
+                visit(imported, path + [imported])
+
+    for module in sorted(graph):
+        visit(module, [module])
+    assert circles == []

@@ -13,6 +13,7 @@ from pickle_payload import CreatesMarker
 
 from core.errors import Mpm3dError
 from core.modelfile import FORMAT, FORMAT_VERSION, load_model, save_model
+from core.predict import predict_cube, predict_patches
 from core.synthetic import synthetic_pair
 from core.train import TrainConfig, train
 
@@ -47,11 +48,11 @@ def test_round_trip_predicts_identically(tmp_path, pair, models, method):
     loaded = load_model(path)
     assert loaded.method == method and loaded.feature_names == models[method].feature_names
     assert loaded.normalisation == models[method].normalisation
-    np.testing.assert_array_equal(loaded.predict_dense(target, device="cpu"),
-                                  models[method].predict_dense(target, device="cpu"))
+    np.testing.assert_array_equal(predict_cube(loaded, target, device="cpu"),
+                                  predict_cube(models[method], target, device="cpu"))
     indices = np.argwhere(target.valid)[::11]
-    np.testing.assert_array_equal(loaded.predict_patches(target, indices, device="cpu"),
-                                  models[method].predict_patches(target, indices, device="cpu"))
+    np.testing.assert_array_equal(predict_patches(loaded, target, indices, device="cpu"),
+                                  predict_patches(models[method], target, indices, device="cpu"))
     assert os.listdir(tmp_path) == [f"{method}.safetensors"]  # no temporary file left behind
 
 
@@ -138,5 +139,5 @@ def test_a_one_network_file_of_an_earlier_version_still_loads(saved, pair, model
     safetensors.numpy.save_file(legacy, saved, metadata=metadata)
     loaded = load_model(saved)
     assert len(loaded.networks) == 1 and loaded.source_sample is None
-    np.testing.assert_array_equal(loaded.predict_dense(target, device="cpu"),
-                                  models["dann_cta"].predict_dense(target, device="cpu"))
+    np.testing.assert_array_equal(predict_cube(loaded, target, device="cpu"),
+                                  predict_cube(models["dann_cta"], target, device="cpu"))

@@ -9,6 +9,7 @@ import torch
 from core.errors import Mpm3dError
 from core.grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN
 from core.metrics import labelled_scores, roc_auc
+from core.predict import predict_cube, predict_patches
 from core.sampling import (
     PatchGatherer,
     cube_stats,
@@ -43,7 +44,7 @@ def profile_runs():
     for method in ("dann_cta", "cnn", "rf"):
         events = []
         result = train(source, target, TrainConfig(method=method, **PROFILE_CONFIG), events.append)
-        probability = result.model.predict_dense(target, device="cpu")
+        probability = predict_cube(result.model, target, device="cpu")
         auc = roc_auc(*labelled_scores(probability, target_label))
         runs[method] = {"result": result, "target_auc": auc, "events": events}
     return runs
@@ -148,7 +149,7 @@ def test_target_labels_are_never_read(small_pair, method):
     for first, second in zip(*(r.model.source_sample for r in results), strict=True):  # what novelty is measured on
         np.testing.assert_array_equal(first, second)
     indices = np.argwhere(target.valid)[::7]
-    predictions = [r.model.predict_patches(target, indices, device="cpu") for r in results]
+    predictions = [predict_patches(r.model, target, indices, device="cpu") for r in results]
     np.testing.assert_array_equal(*predictions)
     if method != "rf":
         assert len(results[0].model.networks) == 2
@@ -316,7 +317,7 @@ def test_training_steps_on_the_device_give_a_model_that_saves_and_predicts(small
     for saved, trained in zip(loaded.networks, result.model.networks, strict=True):
         first, second = saved.state_dict(), trained.state_dict()
         assert all(torch.equal(first[k], second[k]) for k in first)
-    probability = loaded.predict_dense(target, device=device)
+    probability = predict_cube(loaded, target, device=device)
     assert np.all(np.isfinite(probability[target.valid]))
     assert 0 <= np.nanmin(probability) and np.nanmax(probability) <= 1
 
