@@ -14,7 +14,7 @@ from qgis.core import (
     QgsProcessingParameterMultipleLayers,
 )
 
-from ..core.commands import compare_job
+from ..core.jobs import compare_job
 from .base import Mpm3dAlgorithm
 from .evaluate_prospectivity import add_label_parameters, labels_given
 

@@ -10,8 +10,8 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
-from ..core.commands import DEFAULT_HOLE_BUFFER, evaluate_job
 from ..core.cubefile import CubeReader
+from ..core.jobs import DEFAULT_HOLE_BUFFER, evaluate_job
 from .base import Mpm3dAlgorithm
 
 

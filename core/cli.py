@@ -11,16 +11,9 @@ import signal
 import sys
 
 from . import jobs
-from .commands import (
-    add_model_commands,
-    add_synth_options,
-    compare_job,
-    finite,
-    model_command_paths,
-    run_model_command,
-    synth_job,
-)
+from .commands import add_model_commands, add_synth_options, finite, model_command_paths, run_model_command, synth_job
 from .errors import Mpm3dError
+from .jobs import compare_job
 from .paths import absolute, check_distinct
 from .progress import Reporter
 from .slices import parse_units

@@ -15,8 +15,11 @@ import numpy as np
 
 from .atomic import atomic_group
 from .cubefile import CubeReader, save_cube, write_cube
+from .errors import Mpm3dError
 from .grid import LABEL_ORE
 from .slices import level_files, level_spacing, read_slices, write_cube_slices, write_slices
+
+DEFAULT_HOLE_BUFFER = 8  # voxels: p - 1 for the default 9-voxel patch (a scored patch and a hole's patch overlap)
 
 if TYPE_CHECKING:  # the model module imports torch, which the data jobs do without
     from .model import TrainedModel
@@ -155,3 +158,151 @@ MAP_OUTPUTS = {"prospectivity": "OUTPUT_LAYERS", "uncertainty": "UNCERTAINTY_LAY
 def map_prefix(prefix: str, name: str) -> str:
     """File-name prefix of one map's level rasters: the prospectivity keeps the plain prefix."""
     return prefix if name == "prospectivity" else f"{prefix}_{name}"
+
+
+def evaluate_job(prospectivity_path: str, labels_path: str | None, report: str | None, json_path: str | None,
+                 progress, label_slices: list[str] | None = None, holes_path: str | None = None,
+                 hole_buffer: int = DEFAULT_HOLE_BUFFER) -> dict:
+    """Scores; labels come from label slices, a label cube, or the prospectivity cube itself.
+
+    With ``holes_path`` (the label cube of the drill holes that trained or chose the model) only voxels more
+    than ``hole_buffer`` voxels from every hole are scored: a patch there shares no evidence with a hole's.
+    """
+    from .metrics import away_from_holes, evaluate
+    from .reports import write_evaluation_report
+
+    reader = CubeReader(prospectivity_path, "PROSPECTIVITY")
+    probability = reader.read_variable("prospectivity")
+    label_array = _labels_on_grid(reader, labels_path, label_slices)
+    away = None
+    if holes_path:
+        holes = label_cube_on_grid(holes_path, "HOLES", reader.grid, "the PROSPECTIVITY cube",
+                                   "give the drill holes voxelised onto the cube that was predicted")
+        away = away_from_holes(probability, label_array, holes, hole_buffer)
+        probability, label_array = away.pop("probability"), away.pop("label")
+        progress(0.2, f"Scoring {away['scored_voxels']} voxels more than {hole_buffer} voxels from the "
+                      f"{away['holes']} drill holes ({away['excluded_voxels']} voxels near them left out)")
+    progress(0.3, "Scoring")
+    if away is not None and not (np.any(label_array[np.isfinite(probability)] == 1)
+                                 and np.any(label_array[np.isfinite(probability)] == 0)):
+        raise Mpm3dError(f"Away from the {away['holes']} drill holes (HOLES, a buffer of {hole_buffer} voxels) no "
+                         "ore or no barren voxel with a prediction is left to score: the known labels lie near the "
+                         "holes. Score on labels elsewhere in the deposit; a smaller HOLE_BUFFER than the patch size "
+                         "- 1 would score voxels whose patches the holes trained or chose.")
+    metrics = evaluate(probability, label_array, reader.grid.z)
+    outputs = {"AUC": metrics["auc"], "CAPTURE_TOP5": metrics["capture_top5"],
+               "CAPTURE_TOP10": metrics["capture_top10"], "CAPTURE_TOP20": metrics["capture_top20"]}
+    if away is not None:
+        metrics["away_from_holes"] = away
+        outputs.update({"N_HOLES": away["holes"], "SCORED_VOXELS": away["scored_voxels"],
+                        "EXCLUDED_VOXELS": away["excluded_voxels"]})
+    meta = {"prospectivity": prospectivity_path, "labels": labels_path or "label slices"}
+    progress(0.9, "Writing the report")
+    _write_scores(outputs, report, lambda path: write_evaluation_report(path, metrics, meta), json_path, metrics)
+    progress(1.0, f"AUC {metrics['auc']:.4f}")
+    return outputs
+
+
+def _write_scores(outputs: dict, report: str | None, write_report, json_path: str | None, metrics: dict) -> None:
+    """The report (``write_report(report)``) and the metrics as JSON, each where asked; both appear, or neither."""
+    from .reports import write_metrics_json
+
+    with atomic_group():
+        if report:
+            write_report(report)
+            outputs["OUTPUT_REPORT"] = report
+        if json_path:
+            write_metrics_json(json_path, metrics)
+            outputs["OUTPUT_JSON"] = json_path
+
+
+def label_cube_on_grid(path: str, parameter: str, grid, grid_name: str, advice: str) -> np.ndarray:
+    """The label variable of the cube file ``path`` (named ``parameter`` in messages), refused unless on ``grid``."""
+
+    label_reader = CubeReader(path, parameter)
+    if not label_reader.has("label"):
+        raise Mpm3dError(f"The {parameter} {path} has no label variable: give a cube stacked with label slices, "
+                         "or drill-hole samples voxelised with 'Voxelise drill-hole samples to labels'.")
+    _check_grid(label_reader, path, parameter, grid, grid_name, advice)
+    return label_reader.read_label()
+
+
+def _check_grid(label_reader, path: str, parameter: str, grid, grid_name: str, advice: str) -> None:
+    from .slices import grid_differences
+
+    problems = grid_differences(label_reader.grid, grid, grid_name)
+    if problems:
+        raise Mpm3dError(f"The {parameter} {path} is not on the grid of {grid_name}: " + "; ".join(problems)
+                         + f". {advice[0].upper()}{advice[1:]}.")
+
+
+def _labels_on_grid(reader, labels_path: str | None, label_slices: list[str] | None) -> np.ndarray:
+    """The labels of LABEL_SLICES, of LABEL_CUBE or else of the prospectivity cube itself, refused unless on the
+    grid of ``reader``'s cube."""
+    from .slices import read_label_slices
+
+    if label_slices:
+        if labels_path:
+            raise Mpm3dError("Give labels either as LABEL_CUBE or as LABEL_SLICES, not both.")
+        return read_label_slices(label_slices, reader.grid, "LABEL_SLICES", "the PROSPECTIVITY cube")
+    label_reader = CubeReader(labels_path, "LABEL_CUBE") if labels_path else reader
+    if not label_reader.has("label"):
+        where = f"The LABEL_CUBE {labels_path}" if labels_path else f"The PROSPECTIVITY cube {reader.path}"
+        raise Mpm3dError(f"{where} has no label variable: give a cube stacked with label slices (LABEL_CUBE), "
+                         "or the label slices themselves (LABEL_SLICES).")
+    _check_grid(label_reader, labels_path, "LABEL_CUBE", reader.grid, "the PROSPECTIVITY cube",
+                "predict on the cube that carries the labels, or stack the labels on the same slices")
+    return label_reader.read_label()
+
+
+def compare_job(prospectivity_paths: list[str], labels_path: str | None, report: str | None,
+                json_path: str | None, progress, label_slices: list[str] | None = None) -> dict:
+    """Several predictions of one deposit (one per method) scored against the same labels, side by side.
+
+    Each cube is scored as ``evaluate_job`` scores one, plus its own trust maps (``trust_summary``), so a
+    method is compared on the numbers its own evaluation shows. Labels as for ``evaluate_job``, on the grid
+    of the first cube (and so of all).
+    """
+    from .metrics import evaluate, trust_summary
+    from .paths import same_file
+    from .reports import write_comparison_report
+    from .slices import grid_differences
+
+    if len(prospectivity_paths) < 2:
+        raise Mpm3dError(f"Comparing methods needs at least two prospectivity cubes (PROSPECTIVITY), got "
+                         f"{len(prospectivity_paths)}; to score one cube, use 'Evaluate prospectivity'.")
+    for i, path in enumerate(prospectivity_paths):
+        for other in prospectivity_paths[:i]:
+            if same_file(path, other):
+                raise Mpm3dError(f"PROSPECTIVITY: {path} is given twice; give each method's prediction once.")
+    readers = [CubeReader(path, "PROSPECTIVITY") for path in prospectivity_paths]
+    first = readers[0]
+    for reader in readers[1:]:
+        problems = grid_differences(reader.grid, first.grid, f"the first PROSPECTIVITY cube {first.path}")
+        if problems:
+            raise Mpm3dError(f"PROSPECTIVITY: {reader.path} is not on the grid of {first.path}: "
+                             + "; ".join(problems) + ". Compare predictions of the same cube, one per method.")
+    label_array = _labels_on_grid(first, labels_path, label_slices)
+    names = _method_names(readers)
+    comparison = {}
+    for k, (name, reader) in enumerate(zip(names, readers, strict=True)):
+        progress(0.05 + 0.8 * k / len(readers), f"Scoring {name}")
+        probability = reader.read_variable("prospectivity")
+        maps = {kind: reader.read_variable(kind) for kind in ("uncertainty", "novelty") if reader.has(kind)}
+        comparison[name] = {"prospectivity": reader.path, **evaluate(probability, label_array, first.grid.z),
+                            **trust_summary(probability, label_array, **maps)}
+    progress(0.9, "Writing the report")
+    outputs = {"METHODS": len(names), "AUCS": ", ".join(f"{n} {m['auc']:.4f}" for n, m in comparison.items())}
+    meta = {"labels": labels_path or "label slices"}
+    _write_scores(outputs, report, lambda path: write_comparison_report(path, comparison, meta), json_path, comparison)
+    progress(1.0, f"AUC: {outputs['AUCS']}")
+    return outputs
+
+
+def _method_names(readers: list) -> list[str]:
+    """Each prediction by its model's method (the file's name when it does not say); predictions of one
+    method are told apart by their folder and file name."""
+    names = [reader.attrs.get("mpm3d_method") or os.path.splitext(os.path.basename(reader.path))[0]
+             for reader in readers]
+    return [f"{name} ({os.path.join(os.path.basename(os.path.dirname(reader.path)), os.path.basename(reader.path))})"
+            if names.count(name) > 1 else name for name, reader in zip(names, readers, strict=True)]

@@ -61,3 +61,17 @@ def test_no_import_circle_inside_core():
     for module in sorted(graph):
         visit(module, [module])
     assert circles == []
+
+
+def test_no_algorithm_imports_the_command_line_layer():
+    """Algorithms call the core's jobs (core.jobs) directly or run the worker; the command line's argument
+    parsing (core.cli, core.commands) is for the worker and scripts, not something an algorithm reaches into."""
+    algorithms = os.path.join(os.path.dirname(CORE), "algorithms")
+    offenders = []
+    for name in sorted(os.listdir(algorithms)):
+        if name.endswith(".py"):
+            tree = ast.parse(open(os.path.join(algorithms, name), encoding="utf-8").read(), name)
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.module in ("core.cli", "core.commands"):
+                    offenders.append(f"{name}: {node.module}")
+    assert offenders == []

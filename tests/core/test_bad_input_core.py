@@ -12,7 +12,7 @@ import pytest
 import safetensors.numpy
 from pickle_payload import CreatesMarker
 
-from core import atomic, commands, jobs, slices
+from core import atomic, jobs, slices
 from core.atomic import atomic_group, atomic_path
 from core.cubefile import CubeReader, write_cube
 from core.errors import Mpm3dError
@@ -98,7 +98,7 @@ def test_evaluation_report_and_json_appear_together(tmp_path, grid, monkeypatch)
 
     monkeypatch.setattr("core.reports.write_metrics_json", no_space)
     with pytest.raises(OSError):
-        commands.evaluate_job(cube, None, str(report), str(json_path), lambda *a, **k: None)
+        jobs.evaluate_job(cube, None, str(report), str(json_path), lambda *a, **k: None)
     assert _tree(tmp_path) == ["p.nc"]
 
 
@@ -109,7 +109,7 @@ def test_a_label_cube_on_a_shifted_grid_is_refused(tmp_path, grid):
     labels = write_cube(str(tmp_path / "labels.nc"), shifted, label=label)
     with pytest.raises(Mpm3dError, match=r"LABEL_CUBE .*labels\.nc is not on the grid of the PROSPECTIVITY cube: "
                                          r"extent.*Predict on the cube that carries the labels"):
-        commands.evaluate_job(cube, labels, str(tmp_path / "r.html"), None, lambda *a, **k: None)
+        jobs.evaluate_job(cube, labels, str(tmp_path / "r.html"), None, lambda *a, **k: None)
 
 
 def test_level_spacing_is_stored_and_reported():

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from core.cli import main
-from core.commands import evaluate_job, label_cube_on_grid
 from core.cubefile import write_cube
 from core.errors import Mpm3dError
 from core.grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN
+from core.jobs import evaluate_job, label_cube_on_grid
 from core.metrics import away_from_holes, hole_auc, roc_auc
 from core.synthetic import GRADE_CUTOFF, drill_holes, synthetic_pair
 from core.train import TrainConfig, target_hole_split, train
