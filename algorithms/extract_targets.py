@@ -1,6 +1,5 @@
 """Extract exploration targets: distinct high-prospectivity bodies as ranked 3D points and plan footprints."""
 
-import numpy as np
 from qgis.core import (
     QgsFeature,
     QgsFeatureSink,
@@ -19,8 +18,8 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
-from ..core.cubefile import CubeReader
 from ..core.errors import Mpm3dError
+from ..core.jobs import label_cube_on_grid
 from ..core.targets import COMPANIONS, DEFAULT_MIN_DROP, extract_targets
 from .base import Mpm3dAlgorithm, cube_crs, read_prospectivity_cube
 from .styles import footprint_styler, target_styler
@@ -120,7 +119,10 @@ class ExtractTargets(Mpm3dAlgorithm):
                 self.parameterAsDouble(parameters, unused, context) != DEFAULTS[unused]:
             feedback.reportError(f"{unused} is not used: CUT_BY is '{CUT_BY[mode]}'. To cut by {unused}, set CUT_BY "
                                  f"to {1 - mode} ('{CUT_BY[1 - mode]}').", False)
-        label = self._labels(self.parameterAsFile(parameters, "LABEL_CUBE", context), grid)
+        labels_path = self.parameterAsFile(parameters, "LABEL_CUBE", context)
+        label = label_cube_on_grid(labels_path, "LABEL_CUBE", grid, "the PROSPECTIVITY cube",
+                                   "predict on the cube that carries the labels, or stack the labels on the same "
+                                   "slices") if labels_path else None
         max_uncertainty = (self.parameterAsDouble(parameters, "MAX_UNCERTAINTY", context)
                            if parameters.get("MAX_UNCERTAINTY") not in (None, "") else None)
         if max_uncertainty is not None and not reader.has("uncertainty"):
@@ -180,17 +182,3 @@ class ExtractTargets(Mpm3dAlgorithm):
             results["OUTPUT_FOOTPRINTS"] = footprints_id
         return results
 
-    @staticmethod
-    def _labels(path: str, grid) -> np.ndarray | None:
-        """The label variable of LABEL_CUBE, checked to lie on the prospectivity grid."""
-        if not path:
-            return None
-        reader = CubeReader(path, "LABEL_CUBE")
-        if not reader.has("label"):
-            raise Mpm3dError(f"LABEL_CUBE: {path} has no label variable.")
-        same_grid = reader.grid.shape == grid.shape and all(
-            np.allclose(getattr(reader.grid, axis), getattr(grid, axis)) for axis in ("x", "y", "z"))
-        if not same_grid:
-            raise Mpm3dError(f"LABEL_CUBE: {path} (grid {reader.grid.shape}) is not on the grid of the "
-                             f"prospectivity cube {grid.shape}: voxel centres or levels differ.")
-        return reader.read_label()
