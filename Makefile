@@ -4,7 +4,7 @@ SYSTEM_PYTHON ?= /usr/bin/python3
 VENV := .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := qgis python3-qgis qgis-providers python3-gdal gdal-bin python3-sklearn \
-	python3-matplotlib python3-scipy python3-venv python3-pip
+	python3-matplotlib python3-scipy python3-venv python3-pip qttools5-dev-tools
 DEMO_DIR ?= demo_output
 BENCH_PROFILE ?= quick
 BENCH_VARIANT ?= as_designed
@@ -16,19 +16,29 @@ QGIS_PROFILE_DIR ?= $(HOME)/.local/share/QGIS/QGIS3/profiles/default
 export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup system-packages test lint demo install zip help bench bench-ensembles bench-selection bench-fuzz clean
+.PHONY: setup system-packages test lint demo install zip help translations bench bench-ensembles bench-selection \
+	bench-fuzz clean
 
-setup: system-packages $(VENV)/.installed
+setup: system-packages $(VENV)/.installed translations
 
 # QGIS, GDAL and the scientific stack come from Debian; installed here when root, else the command is printed.
 system-packages:
 	@if $(SYSTEM_PYTHON) -c "import qgis.core, osgeo.gdal, sklearn, scipy, matplotlib, ensurepip" 2>/dev/null \
-	    && command -v qgis_process >/dev/null; then :; \
+	    && command -v qgis_process >/dev/null && command -v $(LRELEASE) >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(APT_PACKAGES); \
 	else \
 	  echo "Missing system packages. Run:  sudo apt-get install -y $(APT_PACKAGES)"; exit 1; \
 	fi
+
+# The interface's translations: i18n/mpm3d_<locale>.ts (kept with scripts/update_translations.py) compiled to the
+# .qm files the plugin loads for QGIS's locale (lrelease, from Debian's qttools5-dev-tools).
+LRELEASE ?= lrelease
+TRANSLATIONS := $(patsubst %.ts,%.qm,$(wildcard i18n/*.ts))
+translations: $(TRANSLATIONS)
+
+i18n/%.qm: i18n/%.ts
+	$(LRELEASE) -silent $< -qm $@
 
 # torch etc. in a venv of QGIS's own Python that also sees the system packages (QGIS, GDAL).
 $(VENV)/.installed: requirements.txt
@@ -64,6 +74,7 @@ ZIP_EXCLUDE := ':!tests' ':!bench' ':!scripts' ':!.ci' ':!Makefile' ':!requireme
 zip:
 	rm -rf "$(ZIP_BUILD)" && mkdir -p "$(ZIP_BUILD)"
 	git archive --format=tar --prefix=mpm3d/ "$(ZIP_REF)" -- . $(ZIP_EXCLUDE) | tar -x -C "$(ZIP_BUILD)"
+	for ts in "$(ZIP_BUILD)"/mpm3d/i18n/*.ts; do [ -e "$$ts" ] || continue; $(LRELEASE) -silent "$$ts" -qm "$${ts%.ts}.qm"; done
 	$(if $(PLUGIN_EMAIL),echo "email=$(PLUGIN_EMAIL)" >> "$(ZIP_BUILD)/mpm3d/metadata.txt")
 	$(if $(PLUGIN_TRACKER),echo "tracker=$(PLUGIN_TRACKER)" >> "$(ZIP_BUILD)/mpm3d/metadata.txt")
 	$(if $(PLUGIN_REPOSITORY),echo "repository=$(PLUGIN_REPOSITORY)" >> "$(ZIP_BUILD)/mpm3d/metadata.txt")
@@ -94,6 +105,11 @@ bench-ensembles: setup
 # Label-free rules for choosing a network's epoch, picked on seeds 0-4, confirmed on 5-9 -> bench/selection/results.md
 bench-selection: setup
 	$(PY) bench/selection.py --profile $(BENCH_PROFILE)
+
+# Target AUC against the number of target drill holes (k = 0-20), the train mode's label weight picked on seeds
+# 0-4 and confirmed on 5-9 first -> bench/holes/results.md and results.png (quick: 2 CPU cores, about an hour)
+bench-holes: setup
+	$(PY) bench/holes.py --profile $(BENCH_PROFILE)
 
 bench-fuzz: setup  # thousands of hostile cube and model files -> bench/fuzz_results.md
 	$(PY) bench/fuzz_readers.py
