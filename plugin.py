@@ -2,6 +2,7 @@
 
 from qgis.core import QgsApplication
 
+from .provider.i18n import load_translator, unload_translator
 from .provider.provider import Mpm3dProvider
 
 
@@ -9,6 +10,9 @@ class Mpm3dPlugin:
     def __init__(self, iface):
         self.iface = iface
         self.provider = None
+        # QGIS's interface language (Settings > Options > General, or locale/userLocale), before any algorithm is
+        # made: the desktop, the Model Designer and qgis_process all create the plugin through here.
+        load_translator()
 
     def initProcessing(self):  # noqa: N802 - called by QGIS (also headless)
         if self.provider is None:
@@ -22,3 +26,4 @@ class Mpm3dPlugin:
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
+        unload_translator()

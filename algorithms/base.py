@@ -35,6 +35,7 @@ from ..core.errors import Mpm3dError
 from ..core.grid import Grid
 from ..core.paths import absolute, check_distinct, check_not_in_plugin
 from ..core.slices import check_slices_exist
+from ..provider.i18n import tr
 from ..provider.settings import PLUGIN_DIR, check_worker_python, default_device, worker_python
 from .styles import store_default_style, style_when_loaded
 
@@ -44,7 +45,12 @@ class Cancelled(Exception):
 
 
 class Mpm3dAlgorithm(QgsProcessingAlgorithm):
-    """Subclasses set NAME, DISPLAY, GROUP, SUMMARY and define parameters with ``add``."""
+    """Subclasses set NAME, DISPLAY, GROUP, SUMMARY and define parameters with ``add``.
+
+    DISPLAY, GROUP, SUMMARY, and each parameter's description, help and enum options and each output's
+    description, are written in English and shown through ``tr()`` (provider/i18n.py); NAME, the group's id and
+    the parameters' names are never translated.
+    """
 
     NAME = ""
     DISPLAY = ""
@@ -59,10 +65,10 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
         return self.NAME
 
     def displayName(self):  # noqa: N802 - QGIS API
-        return self.DISPLAY
+        return tr(self.DISPLAY)
 
     def group(self):
-        return self.GROUP
+        return tr(self.GROUP)
 
     def groupId(self):  # noqa: N802
         return self.GROUP.lower().replace(" ", "_")
@@ -81,6 +87,10 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
         if isinstance(parameter, QgsProcessingParameterNumber) and \
                 parameter.dataType() == QgsProcessingParameterNumber.Integer and parameter.maximum() > 2**31 - 1:
             parameter.setMaximum(2**31 - 1)
+        parameter.setDescription(tr(parameter.description()))
+        if isinstance(parameter, QgsProcessingParameterEnum):
+            parameter.setOptions([tr(option) for option in parameter.options()])
+        help_text = tr(help_text)
         parameter.setHelp(help_text)
         if advanced:
             parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
@@ -88,12 +98,19 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(parameter)
         return parameter
 
+    def addOutput(self, output):  # noqa: N802 - QGIS API
+        output.setDescription(tr(output.description()))
+        return super().addOutput(output)
+
     def shortHelpString(self):  # noqa: N802
         items = "".join(f"<dt><b>{name}</b></dt><dd>{text}</dd>" for name, text in self._help)
-        return f"<p>{self.SUMMARY}</p><dl>{items}</dl>"
+        return f"<p>{tr(self.SUMMARY)}</p><dl>{items}</dl>"
 
     def shortDescription(self):  # noqa: N802 - QGIS API: the toolbox's tooltip
-        return self.SUMMARY.split(". ")[0].rstrip(".") + "."
+        summary = tr(self.SUMMARY)
+        if "。" in summary:  # a Chinese full stop ends the first sentence
+            return summary.split("。")[0] + "。"
+        return summary.split(". ")[0].rstrip(".") + "."
 
     def helpUrl(self):  # noqa: N802 - QGIS API: the dialog's Help button
         """The algorithm's page among the plugin's files, so that help works offline (scripts/build_help.py)."""

@@ -7,6 +7,7 @@ from qgis.core import QgsApplication, QgsProcessingModelAlgorithm, QgsProcessing
 from qgis.PyQt.QtGui import QIcon
 
 from ..algorithms import ALGORITHMS
+from .i18n import tr
 from .settings import PLUGIN_DIR, register_settings, unregister_settings
 
 
@@ -39,10 +40,10 @@ class Mpm3dProvider(QgsProcessingProvider):
         return "mpm3d"
 
     def name(self):
-        return "3D Prospectivity (DANN-CTA)"
+        return tr("3D Prospectivity (DANN-CTA)")
 
     def longName(self):  # noqa: N802
-        return "mpm3d - 3D mineral prospectivity with domain adaptation"
+        return tr("mpm3d - 3D mineral prospectivity with domain adaptation")
 
     def icon(self):
         return QIcon(os.path.join(PLUGIN_DIR, "icon.svg"))

@@ -9,6 +9,7 @@ from processing.core.ProcessingConfig import ProcessingConfig, Setting
 from ..core.choices import DEVICES
 from ..core.paths import PLUGIN_DIR
 from .environment import OTHER_PACKAGES, PROBE_ANSWER, PYTORCH_INDEX, TORCH_VERSION, WORKER_PROBE
+from .i18n import tr
 from .process import child_process, venv_python
 
 GROUP = "mpm3d"
@@ -33,11 +34,11 @@ def default_python() -> str:
 
 def register_settings() -> None:
     ProcessingConfig.addSetting(Setting(
-        GROUP, PYTHON_SETTING, "Python interpreter with PyTorch for training and prediction (set by 'Set up the "
-        "PyTorch environment')",
+        GROUP, PYTHON_SETTING, tr("Python interpreter with PyTorch for training and prediction (set by 'Set up the "
+                                  "PyTorch environment')"),
         default_python(), valuetype=Setting.FILE))
     ProcessingConfig.addSetting(Setting(
-        GROUP, DEVICE_SETTING, "Default compute device (auto = CUDA when available)",
+        GROUP, DEVICE_SETTING, tr("Default compute device (auto = CUDA when available)"),
         "auto", valuetype=Setting.SELECTION, options=list(DEVICES)))
     ProcessingConfig.readSettings()
 
@@ -59,16 +60,17 @@ def default_device() -> str:
     return value if value in DEVICES else "auto"
 
 
-SETUP_ADVICE = (f"Run 'Set up the PyTorch environment' (Processing Toolbox > mpm3d > Setup, or qgis_process run "
-                f"{SETUP_ALGORITHM}), which installs PyTorch and selects it here.")
+def setup_advice() -> str:
+    return tr("Run 'Set up the PyTorch environment' (Processing Toolbox > mpm3d > Setup, or qgis_process run "
+              "{algorithm}), which installs PyTorch and selects it here.").format(algorithm=SETUP_ALGORITHM)
 
 
 def pip_hint(python: str) -> str:
     """The pip command for those who prefer it, naming the CPU build: a plain ``pip install torch`` on Linux
     pulls gigabytes of CUDA libraries."""
     cpu = "" if sys.platform == "darwin" else f"+cpu --extra-index-url {PYTORCH_INDEX}cpu"
-    return (f"Or install it into this Python yourself: \"{python}\" -m pip install torch=={TORCH_VERSION}{cpu} "
-            f"{' '.join(OTHER_PACKAGES)}")
+    return tr("Or install it into this Python yourself: {command}").format(
+        command=f"\"{python}\" -m pip install torch=={TORCH_VERSION}{cpu} {' '.join(OTHER_PACKAGES)}")
 
 
 def set_worker_python(python: str) -> None:
@@ -86,8 +88,9 @@ def check_worker_python(python: str | None = None) -> str:
     if python in _checked:
         return _checked[python]
     if not os.path.isfile(python):
-        problem = (f"The worker Python '{python}' does not exist. {SETUP_ADVICE} Or set another in Processing > "
-                   "Options > Providers > mpm3d, or in the environment variable MPM3D_PYTHON.")
+        problem = tr("The worker Python '{python}' does not exist. {advice} Or set another in Processing > "
+                     "Options > Providers > mpm3d, or in the environment variable MPM3D_PYTHON.").format(
+            python=python, advice=setup_advice())
     else:
         try:
             run = child_process([python, "-c", WORKER_PROBE]).run(120)
@@ -98,10 +101,12 @@ def check_worker_python(python: str | None = None) -> str:
         if answered:
             problem = ""
         elif "Error" in error:  # a Python that lacks a package
-            problem = f"The worker Python '{python}' cannot run mpm3d ({error}). {SETUP_ADVICE} {pip_hint(python)}"
+            problem = tr("The worker Python '{python}' cannot run mpm3d ({error}). {advice} {hint}").format(
+                python=python, error=error, advice=setup_advice(), hint=pip_hint(python))
         else:
-            problem = (f"The worker Python '{python}' did not answer as a Python interpreter would ({error}). "
-                       f"{SETUP_ADVICE} Or set the Python that has PyTorch in Processing > Options > Providers > "
-                       "mpm3d, or in the environment variable MPM3D_PYTHON.")
+            problem = tr("The worker Python '{python}' did not answer as a Python interpreter would ({error}). "
+                         "{advice} Or set the Python that has PyTorch in Processing > Options > Providers > "
+                         "mpm3d, or in the environment variable MPM3D_PYTHON.").format(
+                python=python, error=error, advice=setup_advice())
     _checked[python] = problem
     return problem
