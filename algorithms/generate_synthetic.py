@@ -1,14 +1,17 @@
 """Generate synthetic deposit pair: demo and test data with a realistic domain shift."""
 
 from qgis.core import (
+    QgsProcessingOutputFile,
     QgsProcessingOutputFolder,
     QgsProcessingOutputMultipleLayers,
     QgsProcessingOutputNumber,
+    QgsProcessingParameterEnum,
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterNumber,
 )
 
 from ..core import jobs
+from ..core.synthetic import HOLE_PLACEMENTS
 from .base import Mpm3dAlgorithm, folder_parameter_value
 
 
@@ -39,6 +42,23 @@ class GenerateSyntheticPair(Mpm3dAlgorithm):
                  "Vertical distance between depth slices in metres.")
         self.add(QgsProcessingParameterNumber("SEED", "Random seed", QgsProcessingParameterNumber.Integer, 0,
                                               minValue=0), "Same seed, same deposits.", advanced=True)
+        self.add(QgsProcessingParameterNumber("TARGET_DRILL_HOLES", "Drill holes on the target",
+                                              QgsProcessingParameterNumber.Integer, 0, minValue=0, maxValue=500),
+                 "Drill this many holes on the target deposit and write their downhole samples (x, y, z, ore flag, "
+                 "grade, hole) as target_drill_holes.csv in the output folder: the few-holes case of an "
+                 "under-explored deposit. 'Voxelise drill-hole samples to labels' turns the table into the label "
+                 "cube that training (TARGET_HOLES) and evaluation (HOLES) read. 0: no holes.")
+        self.add(QgsProcessingParameterEnum("HOLE_PLACEMENT", "Where the holes are collared",
+                                            ["On a coarse square grid", "At the strongest surface anomalies"],
+                                            defaultValue=0),
+                 "Grid: the nodes of a coarse grid over the deposit, a systematic programme. Anomalies: columns "
+                 "where alteration at the top of the model is strongest, kept a grid spacing apart, as explorers "
+                 "drill surface anomalies first.", advanced=True)
+        self.add(QgsProcessingParameterNumber("HOLE_DIP", "Hole dip (degrees below horizontal)",
+                                              QgsProcessingParameterNumber.Double, 90.0, minValue=1.0,
+                                              maxValue=90.0),
+                 "90: vertical holes. Inclined holes are drilled against the fault's dip, so that they cross it "
+                 "steeply.", advanced=True)
         self.add(QgsProcessingParameterFolderDestination("OUTPUT_FOLDER", "Output folder"),
                  "Folder that receives source/ and target/ subfolders of slices.")
         for key in ("SOURCE", "TARGET"):
@@ -46,6 +66,8 @@ class GenerateSyntheticPair(Mpm3dAlgorithm):
             self.addOutput(QgsProcessingOutputMultipleLayers(f"{key}_LABELS", f"{key.title()} label slices"))
             self.addOutput(QgsProcessingOutputNumber(f"{key}_ORE_FRACTION", f"{key.title()} ore fraction"))
         self.addOutput(QgsProcessingOutputFolder("OUTPUT_FOLDER", "Output folder"))
+        self.addOutput(QgsProcessingOutputFile("TARGET_HOLES_CSV", "Target drill-hole samples (CSV)"))
+        self.addOutput(QgsProcessingOutputNumber("TARGET_HOLES", "Drill holes on the target"))
 
     def execute(self, parameters, context, feedback):
         shape = tuple(self.parameterAsInt(parameters, key, context) for key in ("LEVELS", "ROWS", "COLUMNS"))
@@ -53,9 +75,16 @@ class GenerateSyntheticPair(Mpm3dAlgorithm):
         spacing = self.parameterAsDouble(parameters, "LEVEL_SPACING", context)
         folder = folder_parameter_value(self, parameters, "OUTPUT_FOLDER", context)
         outputs = jobs.generate_pair(folder, shape, (spacing, cell, cell),
-                                     self.parameterAsInt(parameters, "SEED", context), self.progress(feedback))
+                                     self.parameterAsInt(parameters, "SEED", context), self.progress(feedback),
+                                     self.parameterAsInt(parameters, "TARGET_DRILL_HOLES", context),
+                                     HOLE_PLACEMENTS[self.parameterAsEnum(parameters, "HOLE_PLACEMENT", context)],
+                                     self.parameterAsDouble(parameters, "HOLE_DIP", context))
         for key in ("SOURCE", "TARGET"):
             feedback.pushInfo(f"{key.title()}: {len(outputs[f'{key}_EVIDENCE'])} levels, "
                               f"ore fraction {outputs[f'{key}_ORE_FRACTION']:.2%}")
+        if "TARGET_HOLES_CSV" in outputs:
+            feedback.pushInfo(f"Target drill holes: {outputs['TARGET_HOLES']}, "
+                              f"{outputs['TARGET_HOLES_ORE_SAMPLES']} ore samples -> {outputs['TARGET_HOLES_CSV']}")
         outputs.pop("FEATURES")
+        outputs.pop("TARGET_HOLES_ORE_SAMPLES", None)
         return outputs

@@ -12,6 +12,7 @@ import numpy as np
 from osgeo import gdal
 from qgis.core import (
     Qgis,
+    QgsCategorizedSymbolRenderer,
     QgsColorRampShader,
     QgsFeatureRequest,
     QgsFillSymbol,
@@ -24,6 +25,7 @@ from qgis.core import (
     QgsProcessingLayerPostProcessorInterface,
     QgsRasterLayer,
     QgsRasterShader,
+    QgsRendererCategory,
     QgsRendererRange,
     QgsSingleBandPseudoColorRenderer,
     QgsTextFormat,
@@ -157,21 +159,11 @@ def voxel_box_renderer_3d(threshold: float, size: tuple[float, float, float], fi
     """3D: each voxel a box of its true extent (dx, dy and the level spacing dz) at its elevation, so levels
     touch instead of floating apart; without a 3D renderer QGIS would drape the points flat."""
     dx, dy, dz = size
-    absolute = (Qgis.AltitudeClamping.Absolute if hasattr(Qgis, "AltitudeClamping")
-                else Qgs3DTypes.AltClampAbsolute)
     scale = QMatrix4x4()
     scale.scale(dx, dz, dy)  # the 3D scene's axes: x east, y up, z south
     root = QgsRuleBased3DRenderer.Rule(None)
     for index, (lower, upper, colour) in enumerate(voxel_classes(threshold)):
-        material = QgsPhongMaterialSettings()
-        material.setDiffuse(colour)
-        material.setAmbient(colour.darker(200))
-        symbol = QgsPoint3DSymbol()
-        symbol.setShape(QgsPoint3DSymbol.Cube)
-        symbol.setShapeProperties({"size": 1.0})
-        symbol.setTransform(scale)
-        symbol.setMaterial(material)
-        symbol.setAltitudeClamping(absolute)
+        symbol = _point_3d(colour, QgsPoint3DSymbol.Cube, {"size": 1.0}, scale, shade=200)
         above = f'"{field}" >= {lower}' if index == 0 else f'"{field}" > {lower}'
         rule = QgsRuleBased3DRenderer.Rule(symbol, f'{above} AND "{field}" <= {upper}')
         rule.setDescription(f"{lower:.2f} - {upper:.2f}")
@@ -288,22 +280,54 @@ def footprint_styler(n_targets: int):
 
 
 def _rank_spheres(n_targets: int, radius: float):
-    absolute = (Qgis.AltitudeClamping.Absolute if hasattr(Qgis, "AltitudeClamping")
-                else Qgs3DTypes.AltClampAbsolute)
     root = QgsRuleBased3DRenderer.Rule(None)
     for first, last, _, colour in RANK_BANDS:
         if first > n_targets:
             break
-        material = QgsPhongMaterialSettings()
-        material.setDiffuse(QColor(colour))
-        material.setAmbient(QColor(colour).darker(150))
-        symbol = QgsPoint3DSymbol()
-        symbol.setShape(QgsPoint3DSymbol.Sphere)
-        symbol.setShapeProperties({"radius": radius})
-        symbol.setMaterial(material)
-        symbol.setAltitudeClamping(absolute)
         condition = f'"rank" >= {first}' + (f' AND "rank" <= {last}' if last is not None else "")
-        rule = QgsRuleBased3DRenderer.Rule(symbol, condition)
+        rule = QgsRuleBased3DRenderer.Rule(_sphere(colour, radius), condition)
         rule.setDescription(f"Rank {first}" if first == last else f"Ranks {first}-{last or n_targets}")
         root.appendChild(rule)
     return QgsRuleBased3DRenderer(root)
+
+
+def _sphere(colour: str, radius: float):
+    return _point_3d(QColor(colour), QgsPoint3DSymbol.Sphere, {"radius": radius})
+
+
+def _point_3d(colour: QColor, shape, properties: dict, transform=None, shade: int = 150):
+    """A 3D point symbol of ``colour`` at the point's own Z (absolute altitude), not draped onto the terrain."""
+    absolute = (Qgis.AltitudeClamping.Absolute if hasattr(Qgis, "AltitudeClamping")
+                else Qgs3DTypes.AltClampAbsolute)
+    material = QgsPhongMaterialSettings()
+    material.setDiffuse(colour)
+    material.setAmbient(colour.darker(shade))
+    symbol = QgsPoint3DSymbol()
+    symbol.setShape(shape)
+    symbol.setShapeProperties(properties)
+    if transform is not None:
+        symbol.setTransform(transform)
+    symbol.setMaterial(material)
+    symbol.setAltitudeClamping(absolute)
+    return symbol
+
+
+HOLE_SAMPLES = ((1, "Ore sample", "#d7191c", 2.4), (0, "Barren sample", "#7f7f7f", 1.2))  # value, label, colour, mm
+
+
+def drill_hole_styler(radius: float):
+    """Drill-hole samples (field ``ore``): ore red and larger, barren grey, in plan and, in the 3D view, as
+    spheres at the samples' own elevation, so that the holes read as lines of beads through the voxels."""
+    def style(layer):
+        categories = [QgsRendererCategory(value, QgsMarkerSymbol.createSimple(
+            {"name": "circle", "color": colour, "size": str(size), "outline_style": "no"}), label)
+            for value, label, colour, size in HOLE_SAMPLES]
+        layer.setRenderer(QgsCategorizedSymbolRenderer("ore", categories))
+        if QgsRuleBased3DRenderer is not None:
+            root = QgsRuleBased3DRenderer.Rule(None)
+            for value, label, colour, _ in HOLE_SAMPLES:
+                rule = QgsRuleBased3DRenderer.Rule(_sphere(colour, radius if value else radius / 2), f'"ore" = {value}')
+                rule.setDescription(label)
+                root.appendChild(rule)
+            layer.setRenderer3D(QgsRuleBased3DRenderer(root))
+    return style

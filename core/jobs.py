@@ -32,12 +32,15 @@ def _quiet(*_args, **_kwargs) -> None:
 
 
 def generate_pair(folder: str, shape: tuple[int, int, int], voxel_size: tuple[float, float, float],
-                  seed: int = 0, on_progress: Progress = _quiet) -> dict:
-    """The synthetic source and target deposits as evidence and label slices, one folder each."""
-    from .synthetic import synthetic_pair
+                  seed: int = 0, on_progress: Progress = _quiet, holes: int = 0, hole_placement: str = "grid",
+                  hole_dip: float = 90.0) -> dict:
+    """The synthetic source and target deposits as evidence and label slices, one folder each; with ``holes``,
+    that many drill holes on the target, their samples in ``target_drill_holes.csv`` beside the folders."""
+    from .synthetic import GRADE_CUTOFF, drill_holes, synthetic_pair
 
     on_progress(0.0, "Generating the synthetic deposit pair")
     source, target = synthetic_pair(shape=shape, voxel_size=voxel_size, seed=seed)
+    drilled = drill_holes(target, holes, seed, hole_placement, hole_dip) if holes else None
     outputs: dict = {"OUTPUT_FOLDER": folder}
     with atomic_group():
         for index, (key, cube) in enumerate((("SOURCE", source), ("TARGET", target))):
@@ -47,6 +50,12 @@ def generate_pair(folder: str, shape: tuple[int, int, int], voxel_size: tuple[fl
             outputs[f"{key}_LABELS"] = written["labels"]
             outputs[f"{key}_ORE_FRACTION"] = float(np.mean(cube.label[cube.label >= 0] == LABEL_ORE))
             on_progress((index + 1) / 2, f"Wrote {len(cube.grid.z)} levels of the {key.lower()} deposit")
+        if drilled is not None:
+            outputs["TARGET_HOLES_CSV"] = drilled.write_csv(os.path.join(folder, "target_drill_holes.csv"))
+            outputs["TARGET_HOLES"] = drilled.n_holes
+            outputs["TARGET_HOLES_ORE_SAMPLES"] = int(drilled.samples["ore"].sum())
+            on_progress(1.0, f"{drilled.n_holes} drill holes on the target, {len(drilled.samples['ore'])} samples, "
+                             f"{outputs['TARGET_HOLES_ORE_SAMPLES']} of them ore (grade >= {GRADE_CUTOFF:g})")
     outputs["FEATURES"] = list(source.feature_names)
     return outputs
 

@@ -21,6 +21,7 @@ and noisier logs. A model trained on the source alone therefore loses accuracy o
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -176,7 +177,8 @@ class DrillHoles:
         return len(self.collars["hole_id"])
 
     def write_csv(self, path: str) -> str:
-        """The samples as CSV (x, y, z, ore, grade, hole_id), the table *Voxelise drill-hole samples* reads."""
+        """The samples as CSV (x, y, z, ore, grade, hole_id), the table *Voxelise drill-hole samples* reads, with
+        the column types beside it (.csvt), so that GDAL and QGIS read x, y, z and grade as numbers."""
         from .atomic import atomic_path
 
         columns = ["x", "y", "z", "ore", "grade", "hole_id"]
@@ -185,6 +187,8 @@ class DrillHoles:
         with atomic_path(path) as staged, open(staged, "w", encoding="utf-8", newline="") as handle:
             handle.write(",".join(columns) + "\n")
             handle.writelines(",".join(f % v for f, v in zip(formats, row, strict=True)) + "\n" for row in rows)
+        with atomic_path(os.path.splitext(path)[0] + ".csvt") as staged, open(staged, "w", encoding="utf-8") as handle:
+            handle.write('"Real","Real","Real","Integer","Real","String"\n')
         return path
 
 

@@ -2,7 +2,9 @@
 
 generate -> stack source (with labels) and target (without) -> train each method (an ensemble of 3
 networks, or the forest) -> predict the target (prospectivity, uncertainty, novelty) -> evaluate each against
-the target labels (scoring only) and compare the methods in one report -> a QGIS project with the results.
+the target labels (scoring only) and compare the methods in one report -> the few-holes case: 5 drill holes on
+the target, voxelised, DANN-CTA trained with them (TARGET_LABELS train) and every map scored away from them ->
+a QGIS project with the results and the holes.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ def main() -> None:
     parser.add_argument("--patch-size", type=int, default=7, help="7 keeps the demo quick on a laptop CPU")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--members", type=int, default=3, help="ensemble members per network method")
+    parser.add_argument("--holes", type=int, default=5, help="drill holes on the target for the few-holes case (0: "
+                        "skip it)")
     args = parser.parse_args()
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
@@ -46,6 +50,7 @@ def main() -> None:
     print(f"mpm3d demo in {out}")
     data = step("generate_synthetic_pair", {"LEVELS": 24, "ROWS": 64, "COLUMNS": 64, "CELL_SIZE": 25,
                                             "LEVEL_SPACING": 40, "SEED": args.seed,
+                                            "TARGET_DRILL_HOLES": args.holes, "HOLE_PLACEMENT": 1,  # at anomalies
                                             "OUTPUT_FOLDER": os.path.join(out, "slices")}, profile)
     source = step("stack_slices", {"EVIDENCE": data["SOURCE_EVIDENCE"], "LABELS": data["SOURCE_LABELS"],
                                    "OUTPUT": os.path.join(out, "source.nc")}, profile)["OUTPUT"]
@@ -87,6 +92,7 @@ def main() -> None:
         comparison = json.load(handle)
     for method, s in scores.items():  # how far to trust each map, as the comparison measured it
         s.update({key: comparison[method][key] for key in TRUST_KEYS})
+    few = few_holes_case(args, data, target, out, profile, scores) if args.holes else None
     best = os.path.join(out, "dann_cta", "prospectivity.nc")
     targets = step("extract_targets", {"PROSPECTIVITY": best, "CUT_BY": 0, "TOP_PERCENT": 5, "MIN_VOXELS": 5,
                                        "LABEL_CUBE": labelled_target,
@@ -100,14 +106,21 @@ def main() -> None:
 
     footprints, points, voxel_layer = vector_layers(targets["OUTPUT"], targets["OUTPUT_FOOTPRINTS"],
                                                     voxels["OUTPUT"])
-    build_project(project, {m: (s["levels"], s["prefix"]) for m, s in scores.items()}, "dann_cta",
-                  [footprints, points, voxel_layer], scene_layers=[footprints, points, voxel_layer],
-                  off_in_2d=[voxel_layer])
+    vectors = [footprints, points, voxel_layer]
+    level_folders = {m: (s["levels"], s["prefix"]) for m, s in scores.items()}
+    if few:
+        from mpm3d.core.synthetic import CRS
+        from project import drill_hole_layer
+
+        vectors.insert(2, drill_hole_layer(data["TARGET_HOLES_CSV"], CRS, radius=10.0))
+        level_folders[HOLES_RUN] = (few["levels"], few["prefix"])
+    build_project(project, level_folders, "dann_cta", vectors, scene_layers=vectors, off_in_2d=[voxel_layer])
     map_png = os.path.join(out, "project_as_opened.png")
     shown = render_project(project, map_png)
-    scene_png = render_scene_png(voxels["OUTPUT"], targets["OUTPUT"], os.path.join(out, "scene_3d.png"))
+    scene_png = render_scene_png(voxels["OUTPUT"], targets["OUTPUT"], os.path.join(out, "scene_3d.png"),
+                                 data.get("TARGET_HOLES_CSV"))
     with open(os.path.join(out, "summary.json"), "w") as handle:
-        json.dump(scores, handle, indent=2)
+        json.dump({**scores, **({HOLES_RUN: few} if few else {})}, handle, indent=2)
     print("\nTarget deposit, scored against its labels (never used in training):")
     print(f"  {'method':<10} {'members':>7} {'target AUC':>10} {'top-10% capture':>16} {'source val AUC':>15}")
     for method, s in scores.items():
@@ -120,6 +133,8 @@ def main() -> None:
     for method, s in scores.items():
         print(f"  {method:<10} {s['mean_uncertainty']:>16.3f} {_pair(s['uncertainty_halves']):>27} "
               f"{s['novel_share']:>12.1%} {_pair(s['novelty_halves']):>24}")
+    if few:
+        print_few_holes(few)
     print(f"\nComparison report:   {compared['OUTPUT_REPORT']} (every method's curves on one plot, scores side by "
           "side)")
     print(f"Level rasters:       {scores['dann_cta']['levels']}")
@@ -132,6 +147,66 @@ def main() -> None:
     print(f"  as opened:         {map_png} ({', '.join(shown)})")
     print(f"  3D view's layers:  {scene_png}")
     print(f"Open it with `qgis {project}`; View > 3D Map View shows the voxels and targets in depth.")
+
+
+HOLES_RUN = "dann_cta_holes"
+
+
+def few_holes_case(args, data: dict, target: str, out: str, profile: str, scores: dict) -> dict:
+    """The under-explored deposit with a few drill holes, as a geologist would run it: the holes' samples
+    voxelised onto the target's grid, DANN-CTA trained with them in its label loss (TARGET_LABELS train), and
+    this map and the label-free ones all scored on the same voxels, away from the holes (Evaluate's HOLES)."""
+    from mpm3d.core.choices import METHODS
+    from mpm3d.core.selection import TARGET_LABEL_MODES
+    from mpm3d.core.synthetic import CRS
+
+    folder = os.path.join(out, HOLES_RUN)
+    holes = step("voxelise_samples", {"INPUT": data["TARGET_HOLES_CSV"], "X_FIELD": "x", "Y_FIELD": "y",
+                                      "Z_FIELD": "z", "SAMPLE_CRS": CRS, "ORE_FIELD": "ore", "CUBE": target,
+                                      "OUTPUT": os.path.join(out, "target_holes.nc")}, profile)["OUTPUT"]
+    model = step("train_model", {"SOURCE": os.path.join(out, "source.nc"), "TARGET": target,
+                                 "METHOD": METHODS.index("dann_cta"), "EPOCHS": args.epochs,
+                                 "PATCH_SIZE": args.patch_size, "SEED": args.seed, "DEVICE": 0,
+                                 "ENSEMBLE_MEMBERS": args.members, "TARGET_HOLES": holes,
+                                 "TARGET_LABELS": TARGET_LABEL_MODES.index("train"),
+                                 "OUTPUT_MODEL": os.path.join(folder, "model.safetensors"),
+                                 "OUTPUT_REPORT": os.path.join(folder, "training_report.html")}, profile)
+    prefix = f"{HOLES_RUN}_prospectivity"
+    predicted = step("predict_prospectivity", {
+        "MODEL": model["OUTPUT_MODEL"], "CUBE": target, "PREFIX": prefix,
+        "OUTPUT_CUBE": os.path.join(folder, "prospectivity.nc"), "OUTPUT_FOLDER": os.path.join(folder, "levels")},
+        profile)
+    away = {}
+    for name, prediction, report_folder in [(f"dann_cta + {args.holes} holes", predicted["OUTPUT_CUBE"], folder),
+                                            *((m, s["prediction"], os.path.join(out, m)) for m, s in scores.items())]:
+        scored = step("evaluate_prospectivity", {
+            "PROSPECTIVITY": prediction, "LABEL_SLICES": data["TARGET_LABELS"], "HOLES": holes,
+            "HOLE_BUFFER": args.patch_size - 1,
+            "OUTPUT_REPORT": os.path.join(report_folder, "evaluation_away_from_holes.html"),
+            "OUTPUT_JSON": os.path.join(report_folder, "metrics_away_from_holes.json")}, profile)
+        away[name] = {"target_auc": scored["AUC"], "capture_top10": scored["CAPTURE_TOP10"],
+                      "scored_voxels": scored["SCORED_VOXELS"], "excluded_voxels": scored["EXCLUDED_VOXELS"]}
+    return {"holes": data["TARGET_HOLES"], "holes_csv": data["TARGET_HOLES_CSV"], "label_cube": holes,
+            "validation": {key: model.get(key) for key in ("TARGET_AUC", "TARGET_AUC_LOW", "TARGET_AUC_HIGH",
+                                                           "HOLES_VALIDATING", "HOLES_TRAINING")},
+            "away_from_holes": away, "prediction": predicted["OUTPUT_CUBE"], "levels": predicted["OUTPUT_FOLDER"],
+            "prefix": prefix, "report": model["OUTPUT_REPORT"]}
+
+
+def print_few_holes(few: dict) -> None:
+    scored = next(iter(few["away_from_holes"].values()))
+    v = few["validation"]
+    print(f"\nFew drill holes: {few['holes']} holes on the target; DANN-CTA trained with {v['HOLES_TRAINING']} of "
+          f"them, {v['HOLES_VALIDATING']} validating. Every map scored on the same {scored['scored_voxels']} voxels "
+          f"away from the holes ({scored['excluded_voxels']} near them left out):")
+    print(f"  {'map':<22} {'target AUC':>10} {'top-10% capture':>16}")
+    for name, s in few["away_from_holes"].items():
+        print(f"  {name:<22} {s['target_auc']:>10.3f} {s['capture_top10']:>16.1%}")
+    if v["TARGET_AUC"] is not None:
+        print(f"  The validating holes' own estimate: AUC {v['TARGET_AUC']:.3f}, 95 % interval over holes "
+              f"[{v['TARGET_AUC_LOW']:.3f}, {v['TARGET_AUC_HIGH']:.3f}] ({v['HOLES_VALIDATING']} holes: few, read it "
+              "as a rough check)")
+    print(f"  Training report:   {few['report']}")
 
 
 def target_table(path: str, shown: int = 5) -> str:

@@ -72,6 +72,23 @@ def vector_layers(targets_path: str, footprints_path: str, voxels_path: str):
     return layers
 
 
+def drill_hole_layer(csv_path: str, crs: str, radius: float):
+    """The drill-hole samples as a point layer with Z, read from their CSV table (x, y, z, ore) as a user adds a
+    delimited-text layer, styled ore/barren in plan and as beads along the holes in the 3D view."""
+    _qgis()
+    from mpm3d.algorithms.styles import drill_hole_styler
+    from qgis.core import QgsVectorLayer
+    from qgis.PyQt.QtCore import QUrl
+
+    uri = (f"{QUrl.fromLocalFile(os.path.abspath(csv_path)).toString()}?type=csv&delimiter=,&xField=x&yField=y"
+           f"&zField=z&crs={crs}&spatialIndex=no&subsetIndex=no&watchFile=no")
+    layer = QgsVectorLayer(uri, "Target drill holes", "delimitedtext")
+    if not layer.isValid():
+        raise RuntimeError(f"QGIS cannot open {csv_path} as points")
+    drill_hole_styler(radius)(layer)
+    return layer
+
+
 def build_project(path: str, level_folders: dict[str, tuple[str, str]], shown: str, vectors=(),
                   scene_layers=(), off_in_2d=()) -> str:
     """A project that reads at a glance as opened.
@@ -232,9 +249,10 @@ def render_project(project_path: str, path: str, size: int = 640) -> list[str]:
     return [layer.name() for layer in shown]
 
 
-def render_scene_png(voxels_path: str, targets_path: str, path: str) -> str:
+def render_scene_png(voxels_path: str, targets_path: str, path: str, holes_csv: str | None = None) -> str:
     """What the saved 3D view holds, drawn with matplotlib (QGIS 3.22 cannot render its 3D view without a
-    GL context): voxels at their elevation in the level rasters' colours, targets as numbered spheres."""
+    GL context): voxels at their elevation in the level rasters' colours, targets as numbered spheres, and
+    the drill-hole samples (ore red, barren grey) where given."""
     import matplotlib
     import numpy as np
 
@@ -259,6 +277,13 @@ def render_scene_png(voxels_path: str, targets_path: str, path: str) -> str:
         axes.scatter([tx - west], [ty - south], [tz], s=160 if rank == 1 else 80, zorder=5, depthshade=False,
                      color="#e41a1c" if rank == 1 else "#f768a1", edgecolor="black")
         axes.text(tx - west, ty - south, tz, f"  {rank}", fontsize=10, weight="bold", zorder=6)
+    if holes_csv:
+        samples = np.genfromtxt(holes_csv, delimiter=",", names=True, dtype=None, encoding="utf-8")
+        for ore, colour, size in ((0, "#7f7f7f", 2), (1, "#d7191c", 14)):
+            chosen = samples[samples["ore"] == ore]
+            axes.scatter(chosen["x"] - west, chosen["y"] - south, chosen["z"], s=size, color=colour, zorder=4,
+                         depthshade=False, label="drill-hole " + ("ore" if ore else "barren") + " samples")
+        axes.legend(loc="upper left", fontsize=8)
     axes.set(xlabel="east of the model's west edge (m)", ylabel="north of its south edge (m)",
              zlabel="elevation (m)", title="Prospectivity voxels (p >= 0.5) and the ten best targets, in depth")
     axes.view_init(elev=25, azim=-60)

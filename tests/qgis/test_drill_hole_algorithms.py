@@ -73,3 +73,38 @@ def test_evaluation_leaves_out_the_voxels_near_the_holes(hole_cubes, tmp_path):
     assert away["N_HOLES"] == hole_cubes["n_holes"] and away["EXCLUDED_VOXELS"] > 0
     assert away["SCORED_VOXELS"] + away["EXCLUDED_VOXELS"] == int(cube.valid.sum())
     assert plain.get("N_HOLES") is None and away["AUC"] != plain["AUC"]
+
+
+def test_the_generator_drills_target_holes_that_voxelise_from_the_csv_path(provider, tmp_path):
+    """The few-holes case as the demo chains it: the generator writes the holes' samples beside the slices,
+    and 'Voxelise' reads that CSV by its path (a table with x, y, z fields) into the label the core computes."""
+    from mpm3d.core.cubefile import read_cube
+    from mpm3d.core.synthetic import CRS, drill_holes, synthetic_pair
+    from mpm3d.core.voxelise import hole_groups, voxelise_samples
+
+    shape, cell, spacing = (6, 20, 20), 25.0, 50.0
+    data = run("mpm3d:generate_synthetic_pair", {
+        "LEVELS": shape[0], "ROWS": shape[1], "COLUMNS": shape[2], "CELL_SIZE": cell, "LEVEL_SPACING": spacing,
+        "SEED": 2, "TARGET_DRILL_HOLES": 4, "HOLE_PLACEMENT": 1, "HOLE_DIP": 60, "OUTPUT_FOLDER": tmp_path / "slices"})
+    expected = drill_holes(synthetic_pair(shape=shape, voxel_size=(spacing, cell, cell), seed=2)[1], 4, seed=2,
+                           placement="anomaly", dip_deg=60.0).samples
+    assert data["TARGET_HOLES"] == 4 and data["TARGET_HOLES_CSV"] == str(tmp_path / "slices" / "target_drill_holes.csv")
+    assert os.path.exists(str(tmp_path / "slices" / "target_drill_holes.csvt"))
+    table = np.genfromtxt(data["TARGET_HOLES_CSV"], delimiter=",", names=True, dtype=None, encoding="utf-8")
+    assert len(table) == len(expected["x"]) and np.allclose(table["z"], expected["z"], atol=0.01)
+    assert list(table["ore"]) == list(expected["ore"])
+
+    target = run("mpm3d:stack_slices", {"EVIDENCE": data["TARGET_EVIDENCE"], "OUTPUT": tmp_path / "target.nc"})
+    voxelised = run("mpm3d:voxelise_samples", {
+        "INPUT": data["TARGET_HOLES_CSV"], "X_FIELD": "x", "Y_FIELD": "y", "Z_FIELD": "z", "SAMPLE_CRS": CRS,
+        "ORE_FIELD": "ore", "CUBE": target["OUTPUT"], "OUTPUT": tmp_path / "holes.nc"})
+    label = read_cube(voxelised["OUTPUT"]).label
+    core_label, _ = voxelise_samples(table["x"], table["y"], table["z"], read_cube(target["OUTPUT"]).grid,
+                                     ore=table["ore"])
+    assert voxelised["USED"] == len(table) and np.array_equal(label, core_label)
+    assert hole_groups(label)[1] == 4
+
+
+def test_the_generator_writes_no_holes_by_default(synthetic_slices):
+    assert not synthetic_slices.get("TARGET_HOLES_CSV")
+    assert not os.path.exists(os.path.join(synthetic_slices["OUTPUT_FOLDER"], "target_drill_holes.csv"))
