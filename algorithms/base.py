@@ -144,13 +144,15 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
                     except Mpm3dError as exc:
                         return False, str(exc)
                 if not definition.checkValueIsAcceptable(value, context):
-                    return False, f"{accepted_values(definition)}; got {value!r}."
+                    return False, tr("{accepted}; got {value}.").format(accepted=accepted_values(definition),
+                                                                        value=repr(value))
             return ok, message
         for definition in self.parameterDefinitions():
             if isinstance(definition, QgsProcessingParameterNumber) and parameters.get(definition.name()) is not None:
                 value = self.parameterAsDouble(parameters, definition.name(), context)
                 if not math.isfinite(value):
-                    return False, f"{accepted_values(definition)}, not {value}."
+                    return False, tr("{accepted}, not {value}.").format(accepted=accepted_values(definition),
+                                                                        value=value)
         return ok, message
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
@@ -159,7 +161,7 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
             self.check_paths(parameters, context)
             return self.execute(parameters, context, feedback)
         except Cancelled:
-            raise QgsProcessingException("Cancelled; no output was written, earlier files are as they were.") \
+            raise QgsProcessingException(tr("Cancelled; no output was written, earlier files are as they were.")) \
                 from None
         except Mpm3dError as exc:
             raise QgsProcessingException(str(exc)) from exc
@@ -167,9 +169,9 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
             raise
         except Exception as exc:  # a clear message for the user, the traceback for a bug report
             feedback.pushDebugInfo(traceback.format_exc())
-            raise QgsProcessingException(
-                f"Unexpected failure in '{self.displayName()}': {type(exc).__name__}: {exc}. No output was written; "
-                "please report this with the log.") from exc
+            raise QgsProcessingException(tr(
+                "Unexpected failure in '{algorithm}': {error}. No output was written; please report this with the "
+                "log.").format(algorithm=self.displayName(), error=f"{type(exc).__name__}: {exc}")) from exc
 
     def execute(self, parameters, context, feedback):
         raise NotImplementedError
@@ -183,8 +185,8 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
     def postProcessAlgorithm(self, context, feedback):  # noqa: N802 - QGIS API
         for dest_id, style in getattr(self, "_stored_styles", []):
             if store_default_style(dest_id, style) is False:
-                feedback.reportError(f"Could not store the layer style in {dest_id}; it opens unstyled elsewhere.",
-                                     False)
+                feedback.reportError(tr("Could not store the layer style in {layer}; it opens unstyled "
+                                        "elsewhere.").format(layer=dest_id), False)
         return {}
 
     # Paths: every one made absolute here, against the project's folder or else the working directory,
@@ -262,20 +264,22 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
         """A file GDAL can read for a raster layer; a layer that is not file-backed is written to a temp GeoTIFF."""
         if not isinstance(layer, QgsRasterLayer) or not layer.isValid():
             source = layer.source().split("|")[0]
-            what = "a cube file" if source.lower().endswith(".nc") else "not a raster layer"
-            raise Mpm3dError(f"{parameter}: {source} is {what}; give depth-slice rasters (e.g. GeoTIFF, one per "
-                             "level). A cube file (.nc) goes into a cube parameter, or back to slices with "
-                             "'Export cube to depth slices'.")
+            what = tr("a cube file") if source.lower().endswith(".nc") else tr("not a raster layer")
+            raise Mpm3dError(tr("{parameter}: {source} is {what}; give depth-slice rasters (e.g. GeoTIFF, one per "
+                                "level). A cube file (.nc) goes into a cube parameter, or back to slices with "
+                                "'Export cube to depth slices'.").format(parameter=parameter, source=source, what=what))
         path = layer.source().split("|")[0]
         if layer.providerType() == "gdal" and os.path.isfile(path):
             return os.path.abspath(path)
         target = os.path.join(tempfile.mkdtemp(prefix="mpm3d_"), f"{layer.name()}.tif")
-        feedback.pushInfo(f"Layer {layer.name()} is not a file; writing it to {target}")
+        feedback.pushInfo(tr("Layer {layer} is not a file; writing it to {target}").format(layer=layer.name(),
+                                                                                            target=target))
         writer = QgsRasterFileWriter(target)
         pipe = QgsRasterPipe()
         pipe.set(layer.dataProvider().clone())
         if writer.writeRaster(pipe, layer.width(), layer.height(), layer.extent(), layer.crs()) != 0:
-            raise QgsProcessingException(f"Could not write layer {layer.name()} to a temporary GeoTIFF.")
+            raise QgsProcessingException(tr("Could not write layer {layer} to a temporary GeoTIFF.").format(
+                layer=layer.name()))
         return target
 
     def layer_files(self, parameters, name, context, feedback) -> list[str]:
@@ -300,17 +304,24 @@ def checked_output(name: str, path: str, is_folder: bool = False) -> None:
 
 def accepted_values(definition) -> str:
     """What a parameter accepts, in words, for the message of a rejected value."""
+    named = {"name": definition.name(), "description": definition.description()}
     if isinstance(definition, QgsProcessingParameterNumber):
-        kind = "a whole number" if definition.dataType() == QgsProcessingParameterNumber.Integer else "a number"
+        kind = tr("a whole number") if definition.dataType() == QgsProcessingParameterNumber.Integer else tr("a number")
         low, high = definition.minimum(), definition.maximum()
-        bounds = f" from {low:g} to {high:g}" if high < 1e300 else f" of at least {low:g}" if low > -1e300 else ""
-        return f"{definition.name()} ({definition.description()}) must be {kind}{bounds}"
+        if high < 1e300:
+            return tr("{name} ({description}) must be {kind} from {low} to {high}").format(
+                kind=kind, low=f"{low:g}", high=f"{high:g}", **named)
+        if low > -1e300:
+            return tr("{name} ({description}) must be {kind} of at least {low}").format(kind=kind, low=f"{low:g}",
+                                                                                      **named)
+        return tr("{name} ({description}) must be {kind}").format(kind=kind, **named)
     if isinstance(definition, QgsProcessingParameterFile) and definition.extension():
-        return f"{definition.name()} ({definition.description()}) must be a .{definition.extension()} file"
+        return tr("{name} ({description}) must be a .{extension} file").format(extension=definition.extension(),
+                                                                               **named)
     if isinstance(definition, QgsProcessingParameterEnum):
         options = ", ".join(f"{i} = {option}" for i, option in enumerate(definition.options()))
-        return f"{definition.name()} ({definition.description()}) must be one of {options}"
-    return f"{definition.name()} ({definition.description()}): {definition.help() or 'see the help'}"
+        return tr("{name} ({description}) must be one of {options}").format(options=options, **named)
+    return tr("{name} ({description}): {help}").format(help=definition.help() or tr("see the help"), **named)
 
 
 class WorkerAlgorithm(Mpm3dAlgorithm):
@@ -346,7 +357,8 @@ def cube_crs(grid: Grid, parameter: str) -> QgsCoordinateReferenceSystem:
     """The cube's CRS as QGIS sees it; one QGIS cannot read is reported against the parameter."""
     crs = QgsCoordinateReferenceSystem.fromWkt(grid.crs)
     if not crs.isValid():
-        raise Mpm3dError(f"{parameter}: QGIS does not understand the CRS of the cube ({grid.crs[:80]}...).")
+        raise Mpm3dError(tr("{parameter}: QGIS does not understand the CRS of the cube ({crs}...).").format(
+            parameter=parameter, crs=grid.crs[:80]))
     return crs
 
 
@@ -354,6 +366,6 @@ def read_prospectivity_cube(algorithm, parameters, context) -> CubeReader:
     """The PROSPECTIVITY cube, refused early when it holds no prospectivity."""
     reader = CubeReader(algorithm.parameterAsFile(parameters, "PROSPECTIVITY", context), "PROSPECTIVITY")
     if not reader.has("prospectivity"):
-        raise Mpm3dError(f"PROSPECTIVITY: {reader.path} has no 'prospectivity' variable; give a cube written by "
-                         "'Predict prospectivity'.")
+        raise Mpm3dError(tr("PROSPECTIVITY: {path} has no 'prospectivity' variable; give a cube written by "
+                            "'Predict prospectivity'.").format(path=reader.path))
     return reader

@@ -12,6 +12,7 @@ from qgis.core import (
 
 from ..core.jobs import MAP_OUTPUTS, map_prefix
 from ..core.slices import elevation_from_name, level_files
+from ..provider.i18n import tr
 from ..provider.worker import run_core
 from .base import WorkerAlgorithm, folder_parameter_value
 from .styles import map_styler, style_on_load, title_legend, write_raster_styles
@@ -107,16 +108,18 @@ class PredictProspectivity(WorkerAlgorithm):
             "--out-cube", out_cube, "--out-folder", folder, "--prefix", prefix,
             "--device", self.device_argument(parameters, context),
             "--chunk-voxels", self.parameterAsInt(parameters, "CHUNK_VOXELS", context),
-        ], feedback, outputs=[out_cube, *self._level_patterns(folder, prefix)], memory_hint="Lower CHUNK_VOXELS.")
+        ], feedback, outputs=[out_cube, *self._level_patterns(folder, prefix)], memory_hint=tr("Lower CHUNK_VOXELS."))
         outputs = {"OUTPUT_CUBE": out_cube, "OUTPUT_FOLDER": folder}
         for offset, (kind, key) in enumerate(MAP_OUTPUTS.items()):
             outputs[key] = result.get(key, [])
             unstyled = write_raster_styles(outputs[key], kind)
             if unstyled:
-                feedback.reportError(f"Could not write the .qml style beside {len(unstyled)} {kind} rasters "
-                                     f"(e.g. {unstyled[0]}); the rasters are complete and open unstyled.", False)
+                feedback.reportError(tr("Could not write the .qml style beside {count} {kind} rasters (e.g. {path}); "
+                                        "the rasters are complete and open unstyled.").format(
+                    count=len(unstyled), kind=kind, path=unstyled[0]), False)
             if context.project() is not None and outputs[key]:
                 load_level_rasters(outputs[key], prefix, context, key, kind, sort_offset=1000 * offset)
-        feedback.pushInfo(f"Wrote {sum(len(outputs[key]) for key in MAP_OUTPUTS.values())} level rasters "
-                          f"({', '.join(kind for kind, key in MAP_OUTPUTS.items() if outputs[key])}) to {folder}")
+        feedback.pushInfo(tr("Wrote {count} level rasters ({kinds}) to {folder}").format(
+            count=sum(len(outputs[key]) for key in MAP_OUTPUTS.values()),
+            kinds=", ".join(kind for kind, key in MAP_OUTPUTS.items() if outputs[key]), folder=folder))
         return outputs

@@ -13,6 +13,7 @@ from qgis.core import (
 from ..core.choices import METHOD_LABELS, METHODS
 from ..core.choices import TRAINING_DEFAULTS as DEFAULTS
 from ..core.selection import SELECTION_LABELS, SELECTION_RULES, TARGET_LABEL_LABELS, TARGET_LABEL_MODES
+from ..provider.i18n import tr
 from ..provider.worker import run_core
 from .base import WorkerAlgorithm
 
@@ -148,7 +149,8 @@ class TrainModel(WorkerAlgorithm):
     def execute(self, parameters, context, feedback):
         model = self.output_file(parameters, "OUTPUT_MODEL", context)
         if model != super().parameterAsFileOutput(parameters, "OUTPUT_MODEL", context):
-            feedback.pushInfo(f"OUTPUT_MODEL had no {MODEL_EXTENSION} extension: the model is written to {model}")
+            feedback.pushInfo(tr("OUTPUT_MODEL had no {extension} extension: the model is written to {path}").format(
+                extension=MODEL_EXTENSION, path=model))
         report = self.output_file(parameters, "OUTPUT_REPORT", context)
         arguments = [
             "--json-lines", "train",
@@ -179,8 +181,9 @@ class TrainModel(WorkerAlgorithm):
         if report:
             arguments += ["--report", report]
         result = run_core(arguments, feedback, outputs=[model, report],
-                          memory_hint="Lower BATCH_SIZE or PATCH_SIZE.")
-        feedback.pushInfo(f"Best epoch {result['BEST_EPOCH']}, source validation AUC {result['VAL_AUC']}")
+                          memory_hint=tr("Lower BATCH_SIZE or PATCH_SIZE."))
+        feedback.pushInfo(tr("Best epoch {epoch}, source validation AUC {auc}").format(epoch=result["BEST_EPOCH"],
+                                                                                        auc=result["VAL_AUC"]))
         outputs = {"OUTPUT_MODEL": model, "VAL_AUC": result["VAL_AUC"], "BEST_EPOCH": result["BEST_EPOCH"],
                    "DEVICE_USED": result["DEVICE"], "MEMBERS": result["MEMBERS"]}
         if report:
@@ -188,7 +191,9 @@ class TrainModel(WorkerAlgorithm):
         if "TARGET_AUC" in result:
             outputs.update({name: result.get(name) for name, _ in HOLE_OUTPUTS})
             interval = f"{result['TARGET_AUC_LOW']:.3f}-{result['TARGET_AUC_HIGH']:.3f}"
-            cross = f", leave-holes-out {result['TARGET_CV_AUC']:.3f}" if "TARGET_CV_AUC" in result else ""
-            feedback.pushInfo(f"Target AUC on {result['HOLES_VALIDATING']} drill holes {result['TARGET_AUC']:.3f} "
-                              f"(95 % interval over holes {interval}){cross}")
+            cross = tr(", leave-holes-out {auc}").format(auc=f"{result['TARGET_CV_AUC']:.3f}") \
+                if "TARGET_CV_AUC" in result else ""
+            feedback.pushInfo(tr("Target AUC on {holes} drill holes {auc} (95 % interval over holes {interval}){cross}")
+                              .format(holes=result["HOLES_VALIDATING"], auc=f"{result['TARGET_AUC']:.3f}",
+                                      interval=interval, cross=cross))
         return outputs

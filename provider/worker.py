@@ -11,6 +11,7 @@ import tempfile
 from qgis.core import QgsProcessingException
 
 from ..core.atomic import KEEP_PREVIOUS_ENV, RUN_ID_ENV, new_folders, new_run_id, settle_run
+from .i18n import tr
 from .process import watch, worker_process
 from .settings import PLUGIN_DIR, check_worker_python, worker_python
 
@@ -46,22 +47,23 @@ def run_core(arguments, feedback, outputs=(), memory_hint="", python=None) -> di
     if not finished and (error or {}).get("kind") == "cancelled":  # interrupted from outside (Ctrl-C)
         raise QgsProcessingException(error["message"])
     if not finished and cancelled:
-        raise QgsProcessingException("Cancelled; no output was written, earlier files are as they were.")
+        raise QgsProcessingException(tr("Cancelled; no output was written, earlier files are as they were."))
     if cancelled:
-        feedback.pushInfo("The worker had finished before Cancel took effect; its outputs are complete and kept.")
+        feedback.pushInfo(tr("The worker had finished before Cancel took effect; its outputs are complete and kept."))
     if error is not None:
-        raise QgsProcessingException(error.get("message", "The worker failed."))
+        raise QgsProcessingException(error.get("message", tr("The worker failed.")))
     if not finished:
         if returncode == 0:  # ended "well" without a word: not the worker we started
-            raise QgsProcessingException(
-                f"The mpm3d worker ended without a result; is '{python}' a Python with mpm3d's requirements? Set it in "
-                "Processing > Options > Providers > mpm3d, or with the environment variable MPM3D_PYTHON.")
-        how = "was killed (for example by the out-of-memory killer)" if returncode in (-9, 137) else \
-            f"stopped with exit code {returncode}"
+            raise QgsProcessingException(tr(
+                "The mpm3d worker ended without a result; is '{python}' a Python with mpm3d's requirements? Set it in "
+                "Processing > Options > Providers > mpm3d, or with the environment variable MPM3D_PYTHON.").format(
+                python=python))
+        how = tr("was killed (for example by the out-of-memory killer)") if returncode in (-9, 137) else \
+            tr("stopped with exit code {code}").format(code=returncode)
         hint = f"{memory_hint} " if memory_hint else ""
-        raise QgsProcessingException(
-            f"The mpm3d worker process {how}; no output was written. {hint}"
-            f"Worker messages: {stderr_tail.strip()[-800:] or 'none'}")
+        raise QgsProcessingException(tr(
+            "The mpm3d worker process {how}; no output was written. {hint}Worker messages: {messages}").format(
+            how=how, hint=hint, messages=stderr_tail.strip()[-800:] or tr("none")))
     return result
 
 
@@ -88,7 +90,7 @@ def _supervise(child, workdir, feedback):
             said["error"] = event
 
     finished = watch(child, relay, feedback.isCanceled, cwd=workdir,
-                     on_cancel=lambda: feedback.pushInfo("Cancelling: stopping the worker process."))
+                     on_cancel=lambda: feedback.pushInfo(tr("Cancelling: stopping the worker process.")))
     return finished.returncode, said["result"], said["error"], finished.cancelled, finished.stderr_tail
 
 
