@@ -12,6 +12,7 @@ from qgis.core import (
 
 from ..core.cubefile import CubeReader
 from ..core.jobs import DEFAULT_HOLE_BUFFER, evaluate_job
+from ..provider.i18n import tr
 from .base import Mpm3dAlgorithm
 
 
@@ -67,19 +68,19 @@ class EvaluateProspectivity(Mpm3dAlgorithm):
         json_path = self.output_file(parameters, "OUTPUT_JSON", context) or None
         if self.parameterAsBoolean(parameters, "ALLOW_NO_LABELS", context) and not label_cube and not slices \
                 and not CubeReader(prospectivity, "PROSPECTIVITY").has("label"):
-            feedback.pushInfo("No labels: nothing scored (no LABEL_CUBE or LABEL_SLICES given, none in the "
-                              "PROSPECTIVITY cube); no report written.")
+            feedback.pushInfo(tr("No labels: nothing scored (no LABEL_CUBE or LABEL_SLICES given, none in the "
+                                 "PROSPECTIVITY cube); no report written."))
             return {}
         outputs = evaluate_job(prospectivity, label_cube, report, json_path, self.progress(feedback), slices,
                                self.parameterAsFile(parameters, "HOLES", context) or None,
                                self.parameterAsInt(parameters, "HOLE_BUFFER", context))
         if "N_HOLES" in outputs:
-            feedback.pushInfo(f"Scored {outputs['SCORED_VOXELS']} voxels more than "
-                              f"{self.parameterAsInt(parameters, 'HOLE_BUFFER', context)} voxels from the "
-                              f"{outputs['N_HOLES']} drill holes; {outputs['EXCLUDED_VOXELS']} voxels near them "
-                              "left out.")
-        feedback.pushInfo(f"ROC AUC {outputs['AUC']:.4f}; ore captured in the top 10 % of the volume: "
-                          f"{outputs['CAPTURE_TOP10']:.1%}")
+            feedback.pushInfo(tr("Scored {scored} voxels more than {buffer} voxels from the {holes} drill holes; "
+                                 "{excluded} voxels near them left out.").format(
+                scored=outputs["SCORED_VOXELS"], buffer=self.parameterAsInt(parameters, "HOLE_BUFFER", context),
+                holes=outputs["N_HOLES"], excluded=outputs["EXCLUDED_VOXELS"]))
+        feedback.pushInfo(tr("ROC AUC {auc}; ore captured in the top 10 % of the volume: {capture}").format(
+            auc=f"{outputs['AUC']:.4f}", capture=f"{outputs['CAPTURE_TOP10']:.1%}"))
         return outputs
 
 

@@ -8,6 +8,7 @@ from qgis.core import (
 )
 
 from ..core import jobs
+from ..provider.i18n import tr
 from .base import Mpm3dAlgorithm, folder_parameter_value
 
 
@@ -39,5 +40,6 @@ class ExportSlices(Mpm3dAlgorithm):
                              self.parameterAsString(parameters, "PREFIX", context), None, self.progress(feedback))
         for warning in result["WARNINGS"]:
             feedback.reportError(warning, False)
-        feedback.pushInfo(f"Wrote {len(result['OUTPUT_LAYERS'])} rasters to {folder}")
+        feedback.pushInfo(tr("Wrote {count} rasters to {folder}").format(count=len(result["OUTPUT_LAYERS"]),
+                                                                         folder=folder))
         return {"OUTPUT_FOLDER": folder, "OUTPUT_LAYERS": result["OUTPUT_LAYERS"]}

@@ -21,6 +21,7 @@ from qgis.PyQt.QtCore import QVariant
 from ..core.errors import Mpm3dError
 from ..core.jobs import label_cube_on_grid
 from ..core.targets import COMPANIONS, DEFAULT_MIN_DROP, extract_targets
+from ..provider.i18n import tr
 from .base import Mpm3dAlgorithm, cube_crs, read_prospectivity_cube
 from .styles import footprint_styler, target_styler
 
@@ -117,8 +118,9 @@ class ExtractTargets(Mpm3dAlgorithm):
         value = self.parameterAsDouble(parameters, used, context)
         if parameters.get(unused) not in (None, "") and \
                 self.parameterAsDouble(parameters, unused, context) != DEFAULTS[unused]:
-            feedback.reportError(f"{unused} is not used: CUT_BY is '{CUT_BY[mode]}'. To cut by {unused}, set CUT_BY "
-                                 f"to {1 - mode} ('{CUT_BY[1 - mode]}').", False)
+            feedback.reportError(tr("{unused} is not used: CUT_BY is '{mode}'. To cut by {unused}, set CUT_BY to "
+                                    "{other} ('{other_mode}').").format(
+                unused=unused, mode=tr(CUT_BY[mode]), other=1 - mode, other_mode=tr(CUT_BY[1 - mode])), False)
         labels_path = self.parameterAsFile(parameters, "LABEL_CUBE", context)
         label = label_cube_on_grid(labels_path, "LABEL_CUBE", grid, "the PROSPECTIVITY cube",
                                    "predict on the cube that carries the labels, or stack the labels on the same "
@@ -126,10 +128,10 @@ class ExtractTargets(Mpm3dAlgorithm):
         max_uncertainty = (self.parameterAsDouble(parameters, "MAX_UNCERTAINTY", context)
                            if parameters.get("MAX_UNCERTAINTY") not in (None, "") else None)
         if max_uncertainty is not None and not reader.has("uncertainty"):
-            raise Mpm3dError(f"MAX_UNCERTAINTY: the PROSPECTIVITY cube {reader.path} has no 'uncertainty' variable; "
-                             "predict with a model of several members (ENSEMBLE_MEMBERS) or a random forest, or leave "
-                             "MAX_UNCERTAINTY empty.")
-        feedback.setProgressText("Separating bodies around their probability peaks")
+            raise Mpm3dError(tr("MAX_UNCERTAINTY: the PROSPECTIVITY cube {path} has no 'uncertainty' variable; "
+                                "predict with a model of several members (ENSEMBLE_MEMBERS) or a random forest, or "
+                                "leave MAX_UNCERTAINTY empty.").format(path=reader.path))
+        feedback.setProgressText(tr("Separating bodies around their probability peaks"))
         targets = extract_targets(reader.read_variable("prospectivity"), grid,
                                   threshold=value if used == "MIN_PROBABILITY" else None,
                                   top_percent=value if used == "TOP_PERCENT" else None,
@@ -160,20 +162,25 @@ class ExtractTargets(Mpm3dAlgorithm):
                 feature.setGeometry(geometry)
                 feature.setAttributes(attributes)
                 if not layer.addFeature(feature, QgsFeatureSink.FastInsert):
-                    raise QgsProcessingException(f"Could not write target {target['rank']}: {layer.lastError()}")
+                    raise QgsProcessingException(tr("Could not write target {rank}: {error}").format(
+                        rank=target["rank"], error=layer.lastError()))
         progress(1.0)
 
-        cut = f"the top {value:g} % of the volume" if used == "TOP_PERCENT" else f"probability {value:g}"
+        cut = (tr("the top {value} % of the volume") if used == "TOP_PERCENT" else tr("probability {value}")).format(
+            value=f"{value:g}")
         if targets:
             best = targets[0]
-            feedback.pushInfo(
-                f"{len(targets)} targets in {cut} (probability >= {best['cut']:.3f}); rank 1: {best['n_voxels']} "
-                f"voxels ({best['volume_m3']:.3g} m3), mean probability {best['mean_prob']:.3f}, from "
-                f"{best['top_z']:g} to {best['bottom_z']:g} m. Open at depth: "
-                f"{sum(t['open_at_depth'] for t in targets)}; at the edge of the model: "
-                f"{sum(t['at_edge'] for t in targets)}.")
+            feedback.pushInfo(tr(
+                "{count} targets in {cut} (probability >= {threshold}); rank 1: {voxels} voxels ({volume} m3), mean "
+                "probability {mean}, from {top} to {bottom} m. Open at depth: {open}; at the edge of the model: "
+                "{edge}.").format(
+                count=len(targets), cut=cut, threshold=f"{best['cut']:.3f}", voxels=best["n_voxels"],
+                volume=f"{best['volume_m3']:.3g}", mean=f"{best['mean_prob']:.3f}", top=f"{best['top_z']:g}",
+                bottom=f"{best['bottom_z']:g}", open=sum(t["open_at_depth"] for t in targets),
+                edge=sum(t["at_edge"] for t in targets)))
         else:
-            feedback.reportError(f"No body in {cut} reaches the minimum size; the layer is empty.", False)
+            feedback.reportError(tr("No body in {cut} reaches the minimum size; the layer is empty.").format(cut=cut),
+                                 False)
         n_targets = len(targets)
         self.style_output(context, dest_id, target_styler(n_targets, 1.5 * max(grid.pixel_size)))
         results = {"OUTPUT": dest_id, "TARGETS": n_targets}

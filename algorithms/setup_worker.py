@@ -22,6 +22,7 @@ from ..provider.environment import (
     probe_base,
     torch_build,
 )
+from ..provider.i18n import tr
 from ..provider.settings import set_worker_python
 from .base import Mpm3dAlgorithm
 
@@ -73,16 +74,18 @@ class SetupWorker(Mpm3dAlgorithm):
         try:
             base = self._base_python(parameters, context)
             build = torch_build(choice, None if choice == "cpu" else nvidia_smi_output())
-            feedback.pushInfo(f"Base Python: {base.path} (Python {base.version[0]}.{base.version[1]}, "
-                              f"numpy {base.numpy}); PyTorch: {build.reason}.")
+            feedback.pushInfo(tr("Base Python: {path} (Python {version}, numpy {numpy}); PyTorch: {reason}.").format(
+                path=base.path, version=f"{base.version[0]}.{base.version[1]}", numpy=base.numpy,
+                reason=build.reason))
             python = create_environment(folder, base, build, _reporter(feedback), feedback.isCanceled, wheels)
         except SetupError as exc:
             raise QgsProcessingException(str(exc)) from exc
         set_worker_python(python)
-        feedback.pushInfo(f"Training and prediction now run in {python}.")
+        feedback.pushInfo(tr("Training and prediction now run in {python}.").format(python=python))
         if os.environ.get("MPM3D_PYTHON"):
-            feedback.reportError(f"The environment variable MPM3D_PYTHON ({os.environ['MPM3D_PYTHON']}) still "
-                                 "overrides this setting; unset it to use the new environment.", False)
+            feedback.reportError(tr("The environment variable MPM3D_PYTHON ({python}) still overrides this setting; "
+                                    "unset it to use the new environment.").format(
+                python=os.environ["MPM3D_PYTHON"]), False)
         return {"PYTHON": python, "TORCH_BUILD": build.name}
 
     def _base_python(self, parameters, context):
@@ -92,7 +95,8 @@ class SetupWorker(Mpm3dAlgorithm):
                                     sys.version_info)
         base = probe_base(given)
         if base is None:
-            raise SetupError(f"BASE_PYTHON {given} does not run as a Python with numpy and GDAL.")
+            raise SetupError(tr("BASE_PYTHON {python} does not run as a Python with numpy and GDAL.").format(
+                python=given))
         return base
 
 

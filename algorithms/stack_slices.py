@@ -12,6 +12,7 @@ from qgis.core import (
 from ..core import jobs
 from ..core.errors import Mpm3dError
 from ..core.slices import parse_units
+from ..provider.i18n import tr
 from .base import Mpm3dAlgorithm
 
 
@@ -55,8 +56,8 @@ class StackSlices(Mpm3dAlgorithm):
         try:
             elevations = [float(v) for v in text.replace(";", ",").split(",") if v.strip()] if text else None
         except ValueError as exc:
-            raise Mpm3dError(f"ELEVATIONS must be numbers of metres separated by commas (one per EVIDENCE slice), "
-                             f"got '{text}'") from exc
+            raise Mpm3dError(tr("ELEVATIONS must be numbers of metres separated by commas (one per EVIDENCE "
+                                "slice), got '{text}'").format(text=text)) from exc
         units = parse_units(self.parameterAsString(parameters, "UNITS", context))
         output = self.output_file(parameters, "OUTPUT", context)
         result = jobs.stack(evidence, output, labels, elevations, self.progress(feedback), units)

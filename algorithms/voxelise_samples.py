@@ -25,6 +25,7 @@ from qgis.core import (
 from ..core.cubefile import CubeReader, write_cube
 from ..core.errors import Mpm3dError
 from ..core.voxelise import RULES, voxelise_samples
+from ..provider.i18n import tr
 from .base import Mpm3dAlgorithm, cube_crs
 
 RULE_NAMES = ["Any ore sample makes the voxel ore", "Majority of the samples (a tie counts as ore)",
@@ -48,7 +49,8 @@ def number(value, field: str) -> float:
     except (TypeError, ValueError):
         if value is None or value == NULL or (isinstance(value, str) and not value.strip()):
             return math.nan
-        raise Mpm3dError(f"Field {field} holds {value!r}, which is not a number.") from None
+        raise Mpm3dError(tr("Field {field} holds {value}, which is not a number.").format(
+            field=field, value=repr(value))) from None
 
 
 class VoxeliseSamples(Mpm3dAlgorithm):
@@ -104,24 +106,27 @@ class VoxeliseSamples(Mpm3dAlgorithm):
     def execute(self, parameters, context, feedback):
         source = self.parameterAsSource(parameters, "INPUT", context)
         if source is None:
-            raise Mpm3dError(f"INPUT: {parameters.get('INPUT')} is not a readable layer.")
+            raise Mpm3dError(tr("INPUT: {layer} is not a readable layer.").format(layer=parameters.get("INPUT")))
         has_geometry = QgsWkbTypes.geometryType(source.wkbType()) != QgsWkbTypes.NullGeometry
         if has_geometry and QgsWkbTypes.geometryType(source.wkbType()) != QgsWkbTypes.PointGeometry:
-            raise Mpm3dError(f"INPUT: {source.sourceName()} holds lines or polygons; give points or a table.")
+            raise Mpm3dError(tr("INPUT: {layer} holds lines or polygons; give points or a table.").format(
+                layer=source.sourceName()))
         fields = {name: self.parameterAsString(parameters, name, context)
                   for name in ("X_FIELD", "Y_FIELD", "Z_FIELD", "ORE_FIELD", "GRADE_FIELD")}
         rule = RULES[self.parameterAsEnum(parameters, "RULE", context)]
         cutoff = None if parameters.get("CUTOFF") is None else self.parameterAsDouble(parameters, "CUTOFF", context)
         value_field = self._value_field(fields, cutoff, rule)
         if not has_geometry and not (fields["X_FIELD"] and fields["Y_FIELD"]):
-            raise Mpm3dError(f"INPUT: {source.sourceName()} has no geometry; give X_FIELD and Y_FIELD.")
+            raise Mpm3dError(tr("INPUT: {layer} has no geometry; give X_FIELD and Y_FIELD.").format(
+                layer=source.sourceName()))
         z_from_geometry = QgsWkbTypes.hasZ(source.wkbType())
         if z_from_geometry and fields["Z_FIELD"]:
-            feedback.pushInfo(f"Z comes from the PointZ geometry; Z_FIELD {fields['Z_FIELD']} is not used.")
+            feedback.pushInfo(tr("Z comes from the PointZ geometry; Z_FIELD {field} is not used.").format(
+                field=fields["Z_FIELD"]))
             fields["Z_FIELD"] = ""
         if not z_from_geometry and not fields["Z_FIELD"]:
-            feedback.reportError("The samples have no Z geometry and no Z_FIELD was given: every sample counts "
-                                 "as missing Z.", False)
+            feedback.reportError(tr("The samples have no Z geometry and no Z_FIELD was given: every sample counts "
+                                    "as missing Z."), False)
 
         reader = CubeReader(self.parameterAsFile(parameters, "CUBE", context), "CUBE")
         target_crs = cube_crs(reader.grid, "CUBE")
@@ -129,15 +134,16 @@ class VoxeliseSamples(Mpm3dAlgorithm):
         if not source_crs.isValid():
             source_crs = self.parameterAsCrs(parameters, "SAMPLE_CRS", context)
         if not source_crs.isValid():
-            raise Mpm3dError(f"INPUT: {source.sourceName()} has no CRS; set the layer's CRS, or give SAMPLE_CRS "
-                             "for the coordinates of a table.")
+            raise Mpm3dError(tr("INPUT: {layer} has no CRS; set the layer's CRS, or give SAMPLE_CRS for the "
+                                "coordinates of a table.").format(layer=source.sourceName()))
         transform = None
         if source_crs != target_crs:
             transform = QgsCoordinateTransform(source_crs, target_crs, context.transformContext())
         read_in = source_crs.authid() or source_crs.description()
-        feedback.pushInfo(f"Reading the samples in {read_in}" + (
-            f", reprojected to the cube's CRS {target_crs.authid() or target_crs.description()} (Z unchanged)."
-            if transform else ", the cube's CRS."))
+        feedback.pushInfo(
+            tr("Reading the samples in {crs}, reprojected to the cube's CRS {cube_crs} (Z unchanged).").format(
+                crs=read_in, cube_crs=target_crs.authid() or target_crs.description()) if transform
+            else tr("Reading the samples in {crs}, the cube's CRS.").format(crs=read_in))
 
         x, y, z, value, not_projected = self._read_samples(source, fields, value_field, has_geometry,
                                                            z_from_geometry, transform, feedback)
@@ -145,13 +151,14 @@ class VoxeliseSamples(Mpm3dAlgorithm):
         label, counts = voxelise_samples(x, y, z, reader.grid, ore=None if grade_rule else value,
                                          grade=value if grade_rule else None, cutoff=cutoff, rule=rule)
         if counts["n_used"] == 0:
-            raise Mpm3dError(
-                f"INPUT: none of the {counts['n_samples']} samples labels a voxel of the CUBE ({counts['n_outside']} "
-                f"outside its grid, {counts['n_missing_z']} without Z, {not_projected} not reprojected, "
-                f"{counts['n_missing_value']} without {value_field}), so no label cube was written. Check the "
-                "samples' CRS (or SAMPLE_CRS), that Z is an elevation in metres, positive up (depths are negative), "
-                "and Z_FIELD.")
-        feedback.setProgressText("Writing the cube")
+            raise Mpm3dError(tr(
+                "INPUT: none of the {samples} samples labels a voxel of the CUBE ({outside} outside its grid, "
+                "{missing_z} without Z, {not_projected} not reprojected, {missing_value} without {field}), so no "
+                "label cube was written. Check the samples' CRS (or SAMPLE_CRS), that Z is an elevation in metres, "
+                "positive up (depths are negative), and Z_FIELD.").format(
+                samples=counts["n_samples"], outside=counts["n_outside"], missing_z=counts["n_missing_z"],
+                not_projected=not_projected, missing_value=counts["n_missing_value"], field=value_field))
+        feedback.setProgressText(tr("Writing the cube"))
         cube = reader.read_cube()
         extra = {"prospectivity": reader.read_variable("prospectivity")} if reader.has("prospectivity") else None
         attrs = {**cube.attrs, "label_source": source.sourceName(), "label_rule": rule}
@@ -160,25 +167,27 @@ class VoxeliseSamples(Mpm3dAlgorithm):
         feedback.setProgress(100)
 
         if not_projected:
-            feedback.reportError(f"{not_projected} samples could not be reprojected to the cube's CRS; they count "
-                                 "as samples without x, y.", False)
-        feedback.pushInfo(
-            f"{counts['n_used']} of {counts['n_samples']} samples used: {counts['n_outside']} outside the grid, "
-            f"{counts['n_missing_z']} without Z, {counts['n_missing_xy']} without x, y, "
-            f"{counts['n_missing_value']} without {value_field}. Labels: {counts['n_ore_voxels']} ore and "
-            f"{counts['n_barren_voxels']} barren voxels.")
+            feedback.reportError(tr("{count} samples could not be reprojected to the cube's CRS; they count as "
+                                    "samples without x, y.").format(count=not_projected), False)
+        feedback.pushInfo(tr(
+            "{used} of {samples} samples used: {outside} outside the grid, {missing_z} without Z, {missing_xy} "
+            "without x, y, {missing_value} without {field}. Labels: {ore} ore and {barren} barren voxels.").format(
+            used=counts["n_used"], samples=counts["n_samples"], outside=counts["n_outside"],
+            missing_z=counts["n_missing_z"], missing_xy=counts["n_missing_xy"],
+            missing_value=counts["n_missing_value"], field=value_field, ore=counts["n_ore_voxels"],
+            barren=counts["n_barren_voxels"]))
         return {"OUTPUT": output, "CRS": read_in, **{name: counts[key] for name, key, _ in COUNTS}}
 
     @staticmethod
     def _value_field(fields: dict, cutoff: float | None, rule: str) -> str:
         """The field that says ore or barren, checked against the cut-off and rule before reading anything."""
         if bool(fields["ORE_FIELD"]) == bool(fields["GRADE_FIELD"]):
-            raise Mpm3dError("Give either ORE_FIELD (1 ore, 0 barren) or GRADE_FIELD with CUTOFF, not both "
-                             "and not neither.")
+            raise Mpm3dError(tr("Give either ORE_FIELD (1 ore, 0 barren) or GRADE_FIELD with CUTOFF, not both "
+                                "and not neither."))
         if fields["GRADE_FIELD"] and cutoff is None:
-            raise Mpm3dError(f"GRADE_FIELD {fields['GRADE_FIELD']} needs a CUTOFF grade.")
+            raise Mpm3dError(tr("GRADE_FIELD {field} needs a CUTOFF grade.").format(field=fields["GRADE_FIELD"]))
         if fields["ORE_FIELD"] and rule == "mean_grade":
-            raise Mpm3dError("RULE 'Mean grade' needs GRADE_FIELD and CUTOFF, not ORE_FIELD.")
+            raise Mpm3dError(tr("RULE 'Mean grade' needs GRADE_FIELD and CUTOFF, not ORE_FIELD."))
         return fields["ORE_FIELD"] or fields["GRADE_FIELD"]
 
     def _read_samples(self, source, fields, value_field, has_geometry, z_from_geometry, transform, feedback):

@@ -19,6 +19,7 @@ from qgis.PyQt.QtCore import QVariant
 
 from ..core.grid import Grid
 from ..core.targets import COMPANIONS, voxel_points
+from ..provider.i18n import tr
 from .base import Mpm3dAlgorithm, cube_crs, read_prospectivity_cube
 from .styles import voxel_styler
 
@@ -64,7 +65,7 @@ class ProspectivityVoxels(Mpm3dAlgorithm):
         progress = self.progress(feedback)
         written = 0
         for level, elevation in enumerate(grid.z):
-            progress(level / len(grid.z), f"Level {elevation:g} m")
+            progress(level / len(grid.z), tr("Level {elevation} m").format(elevation=f"{elevation:g}"))
             level_grid = Grid(grid.crs, grid.x, grid.y, grid.z[level:level + 1])
             values = reader.read_variable("prospectivity", level, level + 1)
             x, y, z, value, extra = voxel_points(values, level_grid, threshold,
@@ -77,13 +78,15 @@ class ProspectivityVoxels(Mpm3dAlgorithm):
                 feature.setAttributes([float(value[index]), *(float(extra[name][index]) for name in companions)])
                 features.append(feature)
             if not sink.addFeatures(features, QgsFeatureSink.FastInsert):
-                raise QgsProcessingException(f"Could not write the voxels of level {elevation:g} m: "
-                                             f"{sink.lastError()}")
+                raise QgsProcessingException(tr("Could not write the voxels of level {elevation} m: {error}").format(
+                    elevation=f"{elevation:g}", error=sink.lastError()))
             written += len(features)
         progress(1.0)
 
         if written == 0:
-            feedback.reportError(f"No voxel reaches the threshold {threshold:g}; the layer is empty.", False)
-        feedback.pushInfo(f"Wrote {written} voxels at or above {threshold:g} from {len(grid.z)} levels.")
+            feedback.reportError(tr("No voxel reaches the threshold {threshold}; the layer is empty.").format(
+                threshold=f"{threshold:g}"), False)
+        feedback.pushInfo(tr("Wrote {count} voxels at or above {threshold} from {levels} levels.").format(
+            count=written, threshold=f"{threshold:g}", levels=len(grid.z)))
         self.style_output(context, dest_id, voxel_styler(threshold, (*grid.pixel_size, grid.level_spacing)))
         return {"OUTPUT": dest_id, "VOXELS": written}

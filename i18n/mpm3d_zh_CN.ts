@@ -1024,6 +1024,270 @@
       <translation>工作进程 Python</translation>
     </message>
     <message>
+      <source>{accepted}; got {value}.</source>
+      <translation>{accepted}；收到的是 {value}。</translation>
+    </message>
+    <message>
+      <source>{accepted}, not {value}.</source>
+      <translation>{accepted}，而不是 {value}。</translation>
+    </message>
+    <message>
+      <source>Cancelled; no output was written, earlier files are as they were.</source>
+      <translation>已取消；未写出任何输出，原有文件保持不变。</translation>
+    </message>
+    <message>
+      <source>Unexpected failure in '{algorithm}': {error}. No output was written; please report this with the log.</source>
+      <translation>“{algorithm}”意外失败：{error}。未写出任何输出；请连同日志报告此问题。</translation>
+    </message>
+    <message>
+      <source>Could not store the layer style in {layer}; it opens unstyled elsewhere.</source>
+      <translation>无法将图层样式保存到 {layer} 中；在其他地方打开时将不带样式。</translation>
+    </message>
+    <message>
+      <source>a cube file</source>
+      <translation>是立方体文件</translation>
+    </message>
+    <message>
+      <source>not a raster layer</source>
+      <translation>不是栅格图层</translation>
+    </message>
+    <message>
+      <source>{parameter}: {source} is {what}; give depth-slice rasters (e.g. GeoTIFF, one per level). A cube file (.nc) goes into a cube parameter, or back to slices with 'Export cube to depth slices'.</source>
+      <translation>{parameter}：{source} {what}；请给出深度切片栅格（例如 GeoTIFF，每层一个）。立方体文件（.nc）应填入立方体参数，或用“将立方体导出为深度切片”转回切片。</translation>
+    </message>
+    <message>
+      <source>Layer {layer} is not a file; writing it to {target}</source>
+      <translation>图层 {layer} 不是文件；正在将其写入 {target}</translation>
+    </message>
+    <message>
+      <source>Could not write layer {layer} to a temporary GeoTIFF.</source>
+      <translation>无法将图层 {layer} 写入临时 GeoTIFF。</translation>
+    </message>
+    <message>
+      <source>a whole number</source>
+      <translation>整数</translation>
+    </message>
+    <message>
+      <source>a number</source>
+      <translation>数值</translation>
+    </message>
+    <message>
+      <source>{name} ({description}) must be {kind} from {low} to {high}</source>
+      <translation>{name}（{description}）必须是 {low} 到 {high} 之间的{kind}</translation>
+    </message>
+    <message>
+      <source>{name} ({description}) must be {kind} of at least {low}</source>
+      <translation>{name}（{description}）必须是不小于 {low} 的{kind}</translation>
+    </message>
+    <message>
+      <source>{name} ({description}) must be {kind}</source>
+      <translation>{name}（{description}）必须是{kind}</translation>
+    </message>
+    <message>
+      <source>{name} ({description}) must be a .{extension} file</source>
+      <translation>{name}（{description}）必须是 .{extension} 文件</translation>
+    </message>
+    <message>
+      <source>{name} ({description}) must be one of {options}</source>
+      <translation>{name}（{description}）必须是以下之一：{options}</translation>
+    </message>
+    <message>
+      <source>{name} ({description}): {help}</source>
+      <translation>{name}（{description}）：{help}</translation>
+    </message>
+    <message>
+      <source>see the help</source>
+      <translation>请参阅帮助</translation>
+    </message>
+    <message>
+      <source>{parameter}: QGIS does not understand the CRS of the cube ({crs}...).</source>
+      <translation>{parameter}：QGIS 无法识别该立方体的坐标参考系（{crs}...）。</translation>
+    </message>
+    <message>
+      <source>PROSPECTIVITY: {path} has no 'prospectivity' variable; give a cube written by 'Predict prospectivity'.</source>
+      <translation>PROSPECTIVITY：{path} 中没有“prospectivity”变量；请给出由“预测成矿远景”写出的立方体。</translation>
+    </message>
+    <message>
+      <source>No labels: nothing scored (no LABEL_CUBE or LABEL_SLICES given, none in the PROSPECTIVITY cube); no report written.</source>
+      <translation>无标签：未进行评分（未给出 LABEL_CUBE 或 LABEL_SLICES，PROSPECTIVITY 立方体中也没有）；未写出报告。</translation>
+    </message>
+    <message>
+      <source>Scored {scored} voxels more than {buffer} voxels from the {holes} drill holes; {excluded} voxels near them left out.</source>
+      <translation>已对距 {holes} 个钻孔超过 {buffer} 个体素的 {scored} 个体素评分；排除了钻孔附近的 {excluded} 个体素。</translation>
+    </message>
+    <message>
+      <source>ROC AUC {auc}; ore captured in the top 10 % of the volume: {capture}</source>
+      <translation>ROC AUC {auc}；体积前 10 % 所捕获的矿体比例：{capture}</translation>
+    </message>
+    <message>
+      <source>Wrote {count} rasters to {folder}</source>
+      <translation>已将 {count} 个栅格写入 {folder}</translation>
+    </message>
+    <message>
+      <source>{unused} is not used: CUT_BY is '{mode}'. To cut by {unused}, set CUT_BY to {other} ('{other_mode}').</source>
+      <translation>未使用 {unused}：CUT_BY 为“{mode}”。如需按 {unused} 切割，请将 CUT_BY 设为 {other}（“{other_mode}”）。</translation>
+    </message>
+    <message>
+      <source>MAX_UNCERTAINTY: the PROSPECTIVITY cube {path} has no 'uncertainty' variable; predict with a model of several members (ENSEMBLE_MEMBERS) or a random forest, or leave MAX_UNCERTAINTY empty.</source>
+      <translation>MAX_UNCERTAINTY：PROSPECTIVITY 立方体 {path} 中没有“uncertainty”变量；请用含多个成员（ENSEMBLE_MEMBERS）的模型或随机森林进行预测，或将 MAX_UNCERTAINTY 留空。</translation>
+    </message>
+    <message>
+      <source>Separating bodies around their probability peaks</source>
+      <translation>正在按概率峰值划分地质体</translation>
+    </message>
+    <message>
+      <source>Could not write target {rank}: {error}</source>
+      <translation>无法写出靶区 {rank}：{error}</translation>
+    </message>
+    <message>
+      <source>the top {value} % of the volume</source>
+      <translation>体积前 {value} %</translation>
+    </message>
+    <message>
+      <source>probability {value}</source>
+      <translation>概率 {value}</translation>
+    </message>
+    <message>
+      <source>{count} targets in {cut} (probability &gt;= {threshold}); rank 1: {voxels} voxels ({volume} m3), mean probability {mean}, from {top} to {bottom} m. Open at depth: {open}; at the edge of the model: {edge}.</source>
+      <translation>{cut}内共 {count} 个靶区（概率 &gt;= {threshold}）；排名第 1：{voxels} 个体素（{volume} 立方米），平均概率 {mean}，高程 {top} 至 {bottom} 米。深部开口：{open} 个；位于模型边缘：{edge} 个。</translation>
+    </message>
+    <message>
+      <source>No body in {cut} reaches the minimum size; the layer is empty.</source>
+      <translation>{cut}内没有地质体达到最小大小；图层为空。</translation>
+    </message>
+    <message>
+      <source>Lower CHUNK_VOXELS.</source>
+      <translation>请调低 CHUNK_VOXELS。</translation>
+    </message>
+    <message>
+      <source>Could not write the .qml style beside {count} {kind} rasters (e.g. {path}); the rasters are complete and open unstyled.</source>
+      <translation>无法在 {count} 个 {kind} 栅格旁写出 .qml 样式（例如 {path}）；栅格本身完整，打开时不带样式。</translation>
+    </message>
+    <message>
+      <source>Wrote {count} level rasters ({kinds}) to {folder}</source>
+      <translation>已将 {count} 个分层栅格（{kinds}）写入 {folder}</translation>
+    </message>
+    <message>
+      <source>Base Python: {path} (Python {version}, numpy {numpy}); PyTorch: {reason}.</source>
+      <translation>基础 Python：{path}（Python {version}，numpy {numpy}）；PyTorch：{reason}。</translation>
+    </message>
+    <message>
+      <source>Training and prediction now run in {python}.</source>
+      <translation>训练和预测现在在 {python} 中运行。</translation>
+    </message>
+    <message>
+      <source>The environment variable MPM3D_PYTHON ({python}) still overrides this setting; unset it to use the new environment.</source>
+      <translation>环境变量 MPM3D_PYTHON（{python}）仍会覆盖此设置；请取消该变量以使用新环境。</translation>
+    </message>
+    <message>
+      <source>BASE_PYTHON {python} does not run as a Python with numpy and GDAL.</source>
+      <translation>BASE_PYTHON {python} 不能作为带 numpy 和 GDAL 的 Python 运行。</translation>
+    </message>
+    <message>
+      <source>ELEVATIONS must be numbers of metres separated by commas (one per EVIDENCE slice), got '{text}'</source>
+      <translation>ELEVATIONS 必须是以逗号分隔的以米为单位的数值（每个 EVIDENCE 切片一个），收到的是“{text}”</translation>
+    </message>
+    <message>
+      <source>OUTPUT_MODEL had no {extension} extension: the model is written to {path}</source>
+      <translation>OUTPUT_MODEL 没有 {extension} 扩展名：模型写入 {path}</translation>
+    </message>
+    <message>
+      <source>Lower BATCH_SIZE or PATCH_SIZE.</source>
+      <translation>请调低 BATCH_SIZE 或 PATCH_SIZE。</translation>
+    </message>
+    <message>
+      <source>Best epoch {epoch}, source validation AUC {auc}</source>
+      <translation>最佳轮次 {epoch}，源域验证 AUC {auc}</translation>
+    </message>
+    <message>
+      <source>, leave-holes-out {auc}</source>
+      <translation>，留钻孔交叉验证 {auc}</translation>
+    </message>
+    <message>
+      <source>Target AUC on {holes} drill holes {auc} (95 % interval over holes {interval}){cross}</source>
+      <translation>{holes} 个钻孔上的目标域 AUC 为 {auc}（按钻孔计算的 95 % 置信区间 {interval}）{cross}</translation>
+    </message>
+    <message>
+      <source>Field {field} holds {value}, which is not a number.</source>
+      <translation>字段 {field} 的值 {value} 不是数值。</translation>
+    </message>
+    <message>
+      <source>INPUT: {layer} is not a readable layer.</source>
+      <translation>INPUT：{layer} 不是可读取的图层。</translation>
+    </message>
+    <message>
+      <source>INPUT: {layer} holds lines or polygons; give points or a table.</source>
+      <translation>INPUT：{layer} 包含线或面；请给出点或表。</translation>
+    </message>
+    <message>
+      <source>INPUT: {layer} has no geometry; give X_FIELD and Y_FIELD.</source>
+      <translation>INPUT：{layer} 没有几何；请给出 X_FIELD 和 Y_FIELD。</translation>
+    </message>
+    <message>
+      <source>Z comes from the PointZ geometry; Z_FIELD {field} is not used.</source>
+      <translation>Z 取自 PointZ 几何；未使用 Z_FIELD {field}。</translation>
+    </message>
+    <message>
+      <source>The samples have no Z geometry and no Z_FIELD was given: every sample counts as missing Z.</source>
+      <translation>样品没有 Z 几何，也未给出 Z_FIELD：所有样品均计为缺少 Z。</translation>
+    </message>
+    <message>
+      <source>INPUT: {layer} has no CRS; set the layer's CRS, or give SAMPLE_CRS for the coordinates of a table.</source>
+      <translation>INPUT：{layer} 没有坐标参考系；请设置图层的坐标参考系，或为表的坐标给出 SAMPLE_CRS。</translation>
+    </message>
+    <message>
+      <source>Reading the samples in {crs}, reprojected to the cube's CRS {cube_crs} (Z unchanged).</source>
+      <translation>按 {crs} 读取样品，并重投影到立方体的坐标参考系 {cube_crs}（Z 不变）。</translation>
+    </message>
+    <message>
+      <source>Reading the samples in {crs}, the cube's CRS.</source>
+      <translation>按 {crs}（即立方体的坐标参考系）读取样品。</translation>
+    </message>
+    <message>
+      <source>INPUT: none of the {samples} samples labels a voxel of the CUBE ({outside} outside its grid, {missing_z} without Z, {not_projected} not reprojected, {missing_value} without {field}), so no label cube was written. Check the samples' CRS (or SAMPLE_CRS), that Z is an elevation in metres, positive up (depths are negative), and Z_FIELD.</source>
+      <translation>INPUT：{samples} 个样品中没有一个落入 CUBE 的体素（{outside} 个在格网外，{missing_z} 个无 Z，{not_projected} 个未能重投影，{missing_value} 个无 {field}），因此未写出标签立方体。请检查样品的坐标参考系（或 SAMPLE_CRS）、Z 是否为以米为单位且向上为正的高程（深度为负值），以及 Z_FIELD。</translation>
+    </message>
+    <message>
+      <source>Writing the cube</source>
+      <translation>正在写出立方体</translation>
+    </message>
+    <message>
+      <source>{count} samples could not be reprojected to the cube's CRS; they count as samples without x, y.</source>
+      <translation>{count} 个样品无法重投影到立方体的坐标参考系；计为无 x、y 的样品。</translation>
+    </message>
+    <message>
+      <source>{used} of {samples} samples used: {outside} outside the grid, {missing_z} without Z, {missing_xy} without x, y, {missing_value} without {field}. Labels: {ore} ore and {barren} barren voxels.</source>
+      <translation>{samples} 个样品中使用了 {used} 个：{outside} 个在格网外，{missing_z} 个无 Z，{missing_xy} 个无 x、y，{missing_value} 个无 {field}。标签：{ore} 个矿体体素，{barren} 个无矿体素。</translation>
+    </message>
+    <message>
+      <source>Give either ORE_FIELD (1 ore, 0 barren) or GRADE_FIELD with CUTOFF, not both and not neither.</source>
+      <translation>请给出 ORE_FIELD（1 为矿，0 为无矿）或带 CUTOFF 的 GRADE_FIELD 二者之一，不能都给，也不能都不给。</translation>
+    </message>
+    <message>
+      <source>GRADE_FIELD {field} needs a CUTOFF grade.</source>
+      <translation>GRADE_FIELD {field} 需要 CUTOFF 边界品位。</translation>
+    </message>
+    <message>
+      <source>RULE 'Mean grade' needs GRADE_FIELD and CUTOFF, not ORE_FIELD.</source>
+      <translation>RULE“平均品位”需要 GRADE_FIELD 和 CUTOFF，而不是 ORE_FIELD。</translation>
+    </message>
+    <message>
+      <source>Level {elevation} m</source>
+      <translation>高程 {elevation} 米层</translation>
+    </message>
+    <message>
+      <source>Could not write the voxels of level {elevation} m: {error}</source>
+      <translation>无法写出高程 {elevation} 米层的体素：{error}</translation>
+    </message>
+    <message>
+      <source>No voxel reaches the threshold {threshold}; the layer is empty.</source>
+      <translation>没有体素达到阈值 {threshold}；图层为空。</translation>
+    </message>
+    <message>
+      <source>Wrote {count} voxels at or above {threshold} from {levels} levels.</source>
+      <translation>已从 {levels} 个层写出 {count} 个达到或高于 {threshold} 的体素。</translation>
+    </message>
+    <message>
       <source>3D Prospectivity (DANN-CTA)</source>
       <translation>三维成矿预测（DANN-CTA）</translation>
     </message>
@@ -1058,6 +1322,38 @@
     <message>
       <source>The worker Python '{python}' did not answer as a Python interpreter would ({error}). {advice} Or set the Python that has PyTorch in Processing &gt; Options &gt; Providers &gt; mpm3d, or in the environment variable MPM3D_PYTHON.</source>
       <translation>工作进程 Python“{python}”未像 Python 解释器那样响应（{error}）。{advice} 或在“处理 &gt; 选项 &gt; 提供者 &gt; mpm3d”中、或用环境变量 MPM3D_PYTHON 指定装有 PyTorch 的 Python。</translation>
+    </message>
+    <message>
+      <source>The worker had finished before Cancel took effect; its outputs are complete and kept.</source>
+      <translation>取消生效之前工作进程已完成；其输出完整并已保留。</translation>
+    </message>
+    <message>
+      <source>The worker failed.</source>
+      <translation>工作进程失败。</translation>
+    </message>
+    <message>
+      <source>The mpm3d worker ended without a result; is '{python}' a Python with mpm3d's requirements? Set it in Processing &gt; Options &gt; Providers &gt; mpm3d, or with the environment variable MPM3D_PYTHON.</source>
+      <translation>mpm3d 工作进程结束时没有给出结果；“{python}”是否为满足 mpm3d 依赖的 Python？请在“处理 &gt; 选项 &gt; 提供者 &gt; mpm3d”中或用环境变量 MPM3D_PYTHON 设置。</translation>
+    </message>
+    <message>
+      <source>was killed (for example by the out-of-memory killer)</source>
+      <translation>被终止（例如被内存不足终止机制终止）</translation>
+    </message>
+    <message>
+      <source>stopped with exit code {code}</source>
+      <translation>以退出码 {code} 停止</translation>
+    </message>
+    <message>
+      <source>The mpm3d worker process {how}; no output was written. {hint}Worker messages: {messages}</source>
+      <translation>mpm3d 工作进程{how}；未写出任何输出。{hint}工作进程消息：{messages}</translation>
+    </message>
+    <message>
+      <source>none</source>
+      <translation>无</translation>
+    </message>
+    <message>
+      <source>Cancelling: stopping the worker process.</source>
+      <translation>正在取消：停止工作进程。</translation>
     </message>
   </context>
 </TS>
