@@ -20,6 +20,7 @@ import numpy as np
 from . import __version__
 from .atomic import atomic_path
 from .choices import DOMAIN_HEAD_METHODS
+from .i18n import html_language, tr
 from .selection import HOLE_RULE, HOLE_SCORE, RULE_SCORES, SELECTION_LABELS, averaged_epochs, chosen_epoch
 from .transfer import KS_WARN, OUTSIDE_WARN, transfer_verdict
 
@@ -99,16 +100,16 @@ def write_training_report(path: str, history: list[dict], meta: dict) -> None:
     if not forest:
         columns = [key for key in HISTORY_COLUMNS
                    if key == "epoch" or any(_present(row.get(key)) for row in history)]
-        body.append("<h2>Per epoch</h2>")
+        body.append(f"<h2>{tr('Per epoch')}</h2>")
         body.append(_table(columns, ([row.get(key) for key in columns] for row in history)))
-    body.append("<h2>Configuration</h2>")
+    body.append(f"<h2>{tr('Configuration')}</h2>")
     body.append(_key_value_table(_applicable_settings(meta.get("config") or {}, method)))
-    _write_html(path, f"mpm3d training report: {method or ''}", body)
+    _write_html(path, tr("mpm3d training report: {method}").format(method=method or ""), body)
 
 
 def _forest_section(fit: dict, feature_names: list[str], spread) -> list[str]:
     """What a forest has instead of epochs: its trees, how much they disagree, and what its splits use."""
-    body = ["<h2>The forest</h2>"]
+    body = [f"<h2>{tr('The forest')}</h2>"]
     facts = {"trees": fit.get("trees"), "trees' mean spread of prospectivity on the target (SD)": spread}
     facts = {key: _fixed(value, 3) if isinstance(value, float) else value
              for key, value in facts.items() if value is not None}
@@ -124,7 +125,7 @@ def _forest_section(fit: dict, feature_names: list[str], spread) -> list[str]:
         body.append(_note("No feature importances were recorded for this model (trained by an earlier version)."))
         return body
     ranked = sorted(zip(feature_names, importance, strict=True), key=lambda item: -item[1])
-    body += ["<h3>Feature importances</h3>", _image(_importance_figure(ranked)),
+    body += [f"<h3>{tr('Feature importances')}</h3>", _image(_importance_figure(ranked)),
              _table(("feature", "importance"), ([name, _fixed(value, 3)] for name, value in ranked)),
              _note("Mean decrease in impurity (Gini) over the trees, summing to 1: how much the splits on each "
                    "feature separate ore from barren in the source's training voxels. It says nothing about the "
@@ -223,14 +224,14 @@ def _transfer_section(transfer: dict, verdict: list[str], meta: dict, history: l
     """The verdict first (what a geologist acts on), then the numbers and pictures it rests on."""
     features = transfer["features"]
     body = [
-        "<h2>Transfer from source to target</h2>",
+        f"<h2>{tr('Transfer from source to target')}</h2>",
         '<ul class="verdict">' + "".join(f"<li>{html.escape(sentence)}</li>" for sentence in verdict) + "</ul>",
         _note(f"Measured on the valid voxels of each deposit ({transfer['n_source']} source, {transfer['n_target']} "
               "target), without target labels. Standardised: each deposit by its own mean and SD, as the model "
               "sees it. Shaded cells pass the verdict's thresholds: KS above "
               f"{KS_WARN:g}, or more than {100 * OUTSIDE_WARN:g} % of the target volume outside the source's range "
               "(a target drawn from the source's own distribution has 1 % outside)."),
-        "<h3>Feature by feature</h3>",
+        f"<h3>{tr('Feature by feature')}</h3>",
         _shift_table(features),
         _note("SMD: difference of means (target - source) over the pooled SD; 0 after standardisation by construction. "
               "KS: the largest gap between the two cumulative distributions (0: same, 1: disjoint); it also sees "
@@ -240,7 +241,7 @@ def _transfer_section(transfer: dict, verdict: list[str], meta: dict, history: l
         _image(_histogram_grid(features, "standardised", "After per-deposit standardisation (what the model sees)")),
         _note("Share of each deposit's valid voxels per bin, over the pooled 0.1-99.9 % range. Dashed lines: the "
               "source's 0.5-99.5 % range."),
-        "<h3>The evidence as a whole</h3>",
+        f"<h3>{tr('The evidence as a whole')}</h3>",
     ]
     pad = {"evidence PAD, raw values": transfer["pad"]["raw"],
            "evidence PAD, after per-deposit standardisation": transfer["pad"]["standardised"]}
@@ -308,7 +309,7 @@ def _novelty_tables(novelty: dict) -> list[str]:
         "mean novelty over the target": novelty.get("mean"),
         "domain AUC of the novelty model": novelty.get("domain_auc"),
     }
-    body = ["<h3>Novelty</h3>"]
+    body = [f"<h3>{tr('Novelty')}</h3>"]
     if novelty.get("note"):  # why it was not computed
         body.append(_note(str(novelty["note"])))
     summary = {key: value for key, value in summary.items() if value is not None}
@@ -327,7 +328,7 @@ def _novelty_tables(novelty: dict) -> list[str]:
 
 def _ensemble_section(members: list[dict], spread) -> list[str]:
     """Every network member's chosen epoch and validation AUC, and their curves with the spread per epoch."""
-    body = ["<h2>Ensemble members</h2>"]
+    body = [f"<h2>{tr('Ensemble members')}</h2>"]
     if spread is not None:
         body.append(_key_value_table({"members' mean spread of prospectivity on the target (SD)": _fixed(spread, 3)}))
     body.append(_table(("member", "best epoch", "source validation AUC"),
@@ -450,7 +451,7 @@ def write_evaluation_report(path: str, metrics: dict, meta: dict) -> None:
         _image(_pv_figure(pv)),
         '<p class="note">P-V: where the share of ore above a threshold equals one minus the share of '
         "the volume above it, a small volume holds much of the ore.</p>",
-        "<h2>Per level</h2>",
+        f"<h2>{tr('Per level')}</h2>",
         _table(
             ("z", "n_ore", "auc", "capture_top10"),
             (
@@ -459,7 +460,7 @@ def write_evaluation_report(path: str, metrics: dict, meta: dict) -> None:
             ),
         ),
     ]
-    _write_html(path, f"mpm3d evaluation report (AUC {_format(auc)})", body)
+    _write_html(path, tr("mpm3d evaluation report (AUC {auc})").format(auc=_format(auc)), body)
 
 
 # (heading, key, format, "high" or "low" is better or None) of the comparison table; a column no method has
@@ -503,7 +504,7 @@ def write_comparison_report(path: str, comparison: dict[str, dict], meta: dict) 
                           "barren voxels": ranked[0][1]["n_barren"], "volume (voxels)": ranked[0][1]["n_volume"]}),
         _key_value_table({f"prediction of {name}": metrics["prospectivity"] for name, metrics in comparison.items()}),
         '<ul class="verdict">' + "".join(f"<li>{html.escape(sentence)}</li>" for sentence in lead) + "</ul>",
-        "<h2>Side by side</h2>",
+        f"<h2>{tr('Side by side')}</h2>",
         _comparison_table(comparison),
         _note("Ore in top x %: share of the labelled ore voxels inside the x % of the volume with the highest "
               "prospectivity (a random map captures x %). P-V: the threshold where the share of ore above it equals "
@@ -517,12 +518,12 @@ def write_comparison_report(path: str, comparison: dict[str, dict], meta: dict) 
         _note("Success-rate curve: the share of ore captured when the volume is taken from the highest "
               "prospectivity down. Right: the first quarter of the volume, where targets are chosen; dotted lines "
               "at 5, 10 and 20 %."),
-        "<h2>Per level</h2>",
+        f"<h2>{tr('Per level')}</h2>",
         _image(_comparison_level_figure(comparison, colours)),
         _note("A level with few ore voxels gives a noisy AUC; read the profile where the table counts many."),
         _comparison_level_table(comparison),
     ]
-    _write_html(path, f"mpm3d comparison of {len(comparison)} methods", body)
+    _write_html(path, tr("mpm3d comparison of {count} methods").format(count=len(comparison)), body)
 
 
 def _comparison_value(metrics: dict, key):
@@ -643,7 +644,7 @@ def _write_html(path: str, title: str, body: list[str]) -> None:
     page = "\n".join(
         [
             "<!DOCTYPE html>",
-            '<html lang="en">',
+            f'<html lang="{html_language()}">',
             "<head>",
             '<meta charset="utf-8">',
             f"<title>{html.escape(title)}</title>",
@@ -651,7 +652,8 @@ def _write_html(path: str, title: str, body: list[str]) -> None:
             "</head>",
             "<body>",
             f"<h1>{html.escape(title)}</h1>",
-            f'<p class="generated">Generated by mpm3d {html.escape(__version__)} on {generated}.</p>',
+            '<p class="generated">' + html.escape(tr("Generated by mpm3d {version} on {date}.").format(
+                version=__version__, date=generated)) + "</p>",
             *body,
             "</body>",
             "</html>",
@@ -685,7 +687,7 @@ def _format(value) -> str:
 
 
 def _table(columns: Iterable[str], rows: Iterable[list]) -> str:
-    header = "".join(f"<th>{html.escape(column)}</th>" for column in columns)
+    header = "".join(f"<th>{html.escape(tr(column))}</th>" for column in columns)
     lines = ["<table>", f"<tr>{header}</tr>"]
     for row in rows:
         lines.append("<tr>" + "".join(f"<td>{html.escape(_format(value))}</td>" for value in row) + "</tr>")
@@ -696,7 +698,7 @@ def _table(columns: Iterable[str], rows: Iterable[list]) -> str:
 def _key_value_table(values: dict) -> str:
     lines = ["<table>"]
     for key, value in values.items():
-        key_cell = f'<th class="key">{html.escape(str(key))}</th>'
+        key_cell = f'<th class="key">{html.escape(tr(str(key)))}</th>'
         lines.append(f'<tr>{key_cell}<td class="key">{html.escape(_format(value))}</td></tr>')
     lines.append("</table>")
     return "\n".join(lines)
@@ -819,7 +821,7 @@ def _selection_section(history: list[dict], rule: str | None, epochs: int) -> li
             score = history[epoch - 1].get(HOLE_SCORE if name == HOLE_RULE else RULE_SCORES[name][0])
         label = SELECTION_LABELS.get(name, "Best AUC on the validating target drill holes")
         rows.append([label + (" (used)" if name == rule else ""), epoch, score])
-    return ["<h2>Epoch choice</h2>", _table(("rule", "epoch kept", "its score"), rows), _note(
+    return [f"<h2>{tr('Epoch choice')}</h2>", _table(("rule", "epoch kept", "its score"), rows), _note(
         "Every rule reads only the source's labels and the target's unlabelled evidence. Entropy: the mean "
         "uncertainty of the target predictions (lower: more confident). DEV: the source validation loss "
         "weighted by how target-like each voxel looks to the network (lower is better). MixVal: how often "
@@ -835,7 +837,7 @@ def _holes_section(holes: dict) -> list[str]:
                 if holes.get("TARGET_AUC_LOW") is not None else None),
             "holes validating": holes.get("HOLES_VALIDATING"), "holes training": holes.get("HOLES_TRAINING"),
             "leave-holes-out target AUC": holes.get("TARGET_CV_AUC")}
-    body = ["<h2>Target drill holes</h2>",
+    body = [f"<h2>{tr('Target drill holes')}</h2>",
             _key_value_table({key: value for key, value in rows.items() if value is not None})]
     body += [_note(warning) for warning in holes.get("warnings", [])]
     body.append(_note("Evaluate the prediction with HOLES set to these holes so that the voxels they trained or "

@@ -15,6 +15,7 @@ import os
 from qgis.core import QgsSettings
 from qgis.PyQt.QtCore import QCoreApplication, QLocale, QTranslator
 
+from ..core import i18n as core_i18n
 from ..core.paths import PLUGIN_DIR
 
 CONTEXT = "mpm3d"
@@ -58,7 +59,9 @@ def load_translator(locale: str | None = None) -> str | None:
     the file loaded, or None (English). Call it before the algorithms are made: they translate when created."""
     global _installed
     unload_translator()
-    path = catalogue(qgis_locale() if locale is None else locale)
+    locale = qgis_locale() if locale is None else locale
+    core_i18n.set_language(locale)  # core's own texts (report headings), here and in the worker (run_core)
+    path = catalogue(locale)
     if path is None:
         return None
     translator = QTranslator()
@@ -74,4 +77,5 @@ def unload_translator() -> None:
     if _installed is not None:
         QCoreApplication.removeTranslator(_installed)
         _installed = None
+    core_i18n.set_language(None)
 

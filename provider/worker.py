@@ -11,6 +11,7 @@ import tempfile
 from qgis.core import QgsProcessingException
 
 from ..core.atomic import KEEP_PREVIOUS_ENV, RUN_ID_ENV, new_folders, new_run_id, settle_run
+from ..core.i18n import LANGUAGE_ENV, language
 from .i18n import tr
 from .process import watch, worker_process
 from .settings import PLUGIN_DIR, check_worker_python, worker_python
@@ -35,7 +36,8 @@ def run_core(arguments, feedback, outputs=(), memory_hint="", python=None) -> di
     outputs = [path for path in outputs if path]
     folders = [folder for path in outputs for folder in new_folders(path)]
     run = new_run_id()
-    child = worker_process(python, arguments, PLUGIN_DIR, extra_env={RUN_ID_ENV: run, KEEP_PREVIOUS_ENV: "1"})
+    child = worker_process(python, arguments, PLUGIN_DIR, extra_env={RUN_ID_ENV: run, KEEP_PREVIOUS_ENV: "1",
+                                                                           LANGUAGE_ENV: language()})
     feedback.pushDebugInfo("Worker: " + " ".join(child.command))
     workdir = tempfile.mkdtemp(prefix="mpm3d_worker_")
     try:
