@@ -22,6 +22,11 @@ from dataclasses import dataclass
 
 from .process import child_process, venv_python, watch
 
+try:  # the Qt-free catalogue of core (the plugin's language is set there when QGIS loads the translation)
+    from ..core.i18n import tr as core_tr
+except ImportError:  # imported as a top-level package beside core (the core's tests)
+    from core.i18n import tr as core_tr
+
 TORCH_VERSION = "2.13.0"
 OTHER_PACKAGES = ("safetensors==0.4.5",)
 PYTORCH_INDEX = "https://download.pytorch.org/whl/"
@@ -84,31 +89,35 @@ def torch_build(choice: str, nvidia_smi_output: str | None, platform: str = sys.
     (None when it is missing). auto takes the newest CUDA build the driver runs, else the CPU build: an
     unpinned ``pip install torch`` on Linux pulls several GB of CUDA libraries even where no GPU is."""
     if choice not in BUILD_CHOICES:
-        raise SetupError(f"BUILD must be one of {', '.join(BUILD_CHOICES)}, not {choice!r}.")
+        raise SetupError(core_tr("BUILD must be one of {choices}, not {choice}.").format(
+            choices=", ".join(BUILD_CHOICES), choice=repr(choice)))
     if platform == "darwin":
         if choice == "cuda":
-            raise SetupError("PyTorch has no CUDA build for macOS; choose auto or cpu (Apple GPUs are used through "
-                             "the standard build).")
-        return TorchBuild("pypi", f"torch=={TORCH_VERSION}", None, "macOS: the standard build from PyPI")
+            raise SetupError(core_tr("PyTorch has no CUDA build for macOS; choose auto or cpu (Apple GPUs are used "
+                                     "through the standard build)."))
+        return TorchBuild("pypi", f"torch=={TORCH_VERSION}", None, core_tr("macOS: the standard build from PyPI"))
     cpu = TorchBuild("cpu", f"torch=={TORCH_VERSION}+cpu", PYTORCH_INDEX + "cpu", "")
     if choice == "cpu":
-        return _with_reason(cpu, "CPU build, as chosen")
+        return _with_reason(cpu, core_tr("CPU build, as chosen"))
     driver = driver_version(nvidia_smi_output)
     if driver is None:
         if choice == "cuda":
-            raise SetupError("BUILD cuda: no NVIDIA driver answered (nvidia-smi is missing or failed); install the "
-                             "NVIDIA driver, or choose the CPU build.")
-        return _with_reason(cpu, "CPU build: no NVIDIA GPU found (nvidia-smi is missing or failed)")
+            raise SetupError(core_tr("BUILD cuda: no NVIDIA driver answered (nvidia-smi is missing or failed); "
+                                     "install the NVIDIA driver, or choose the CPU build."))
+        return _with_reason(cpu, core_tr("CPU build: no NVIDIA GPU found (nvidia-smi is missing or failed)"))
     for tag, minimum in CUDA_BUILDS:
         if driver >= minimum["win32" if platform == "win32" else "linux"]:
             return TorchBuild(tag, f"torch=={TORCH_VERSION}+{tag}", PYTORCH_INDEX + tag,
-                              f"CUDA build {tag} for NVIDIA driver {driver[0]}.{driver[1]}")
+                              core_tr("CUDA build {tag} for NVIDIA driver {driver}").format(
+                                  tag=tag, driver=f"{driver[0]}.{driver[1]}"))
     oldest = CUDA_BUILDS[-1][1]["win32" if platform == "win32" else "linux"]
-    too_old = (f"NVIDIA driver {driver[0]}.{driver[1]} is older than the {oldest[0]}.{oldest[1]} the oldest CUDA "
-               f"build of torch {TORCH_VERSION} needs")
+    too_old = core_tr("NVIDIA driver {driver} is older than the {oldest} the oldest CUDA build of torch {version} "
+                      "needs").format(driver=f"{driver[0]}.{driver[1]}", oldest=f"{oldest[0]}.{oldest[1]}",
+                                      version=TORCH_VERSION)
     if choice == "cuda":
-        raise SetupError(f"BUILD cuda: {too_old}; update the driver, or choose the CPU build.")
-    return _with_reason(cpu, f"CPU build: {too_old}")
+        raise SetupError(core_tr("BUILD cuda: {reason}; update the driver, or choose the CPU build.").format(
+            reason=too_old))
+    return _with_reason(cpu, core_tr("CPU build: {reason}").format(reason=too_old))
 
 
 def _with_reason(build: TorchBuild, reason: str) -> TorchBuild:
@@ -164,8 +173,9 @@ def find_base_python(candidates: Sequence[str], version: Sequence[int],
         base = probe_base(candidate, environ)
         if base is not None and base.version == tuple(version[:2]):
             return base
-    raise SetupError(f"No Python {version[0]}.{version[1]} with numpy and GDAL was found among "
-                     f"{', '.join(candidates)}; give the Python QGIS runs on as BASE_PYTHON.")
+    raise SetupError(core_tr("No Python {version} with numpy and GDAL was found among {candidates}; give the "
+                             "Python QGIS runs on as BASE_PYTHON.").format(version=f"{version[0]}.{version[1]}",
+                                                                          candidates=", ".join(candidates)))
 
 
 def pip_install_command(python: str, requirements: Sequence[str], build: TorchBuild | None,
@@ -231,28 +241,31 @@ def create_environment(target: str, base: BasePython, build: TorchBuild, report:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     python = venv_python(target, platform)
-    report(1.0, f"The PyTorch environment is ready: {python}")
+    report(1.0, core_tr("The PyTorch environment is ready: {python}").format(python=python))
     return python
 
 
 def _build(staging, base, build, report, cancelled, wheel_folder, requirements, environ, platform) -> None:
     if not base.ensurepip:
-        raise SetupError(f"{base.path} cannot make virtual environments (its ensurepip module is missing). On "
-                         "Debian or Ubuntu install it with: sudo apt install python3-venv")
+        raise SetupError(core_tr("{python} cannot make virtual environments (its ensurepip module is missing). On "
+                                 "Debian or Ubuntu install it with: sudo apt install python3-venv").format(
+            python=base.path))
     run = _runner(report, cancelled, environ, platform)
-    report(STEPS["venv"][0], f"Making a virtual environment from {base.path}")
+    report(STEPS["venv"][0], core_tr("Making a virtual environment from {python}").format(python=base.path))
     run("venv", [base.path, "-m", "venv", "--system-site-packages", staging])
     python = venv_python(staging, platform)
-    report(STEPS["pip"][0], "Updating pip (for download progress)")
+    report(STEPS["pip"][0], core_tr("Updating pip (for download progress)"))
     run("pip", pip_install_command(python, ["--upgrade", "pip"], None, wheel_folder, False), must_succeed=False)
     version = run("pip", [python, "-m", "pip", "--version"], must_succeed=False)
     requirements = list(requirements or [build.requirement, *OTHER_PACKAGES]) + [f"numpy=={base.numpy}"]
-    report(STEPS["install"][0], f"Installing {', '.join(requirements)} ({build.reason or build.name})")
+    report(STEPS["install"][0], core_tr("Installing {packages} ({reason})").format(
+        packages=", ".join(requirements), reason=build.reason or build.name))
     run("install", pip_install_command(python, requirements, build, wheel_folder, pip_supports_raw_progress(version)))
-    report(STEPS["check"][0], "Checking that the worker's imports work")
+    report(STEPS["check"][0], core_tr("Checking that the worker's imports work"))
     answer = run("check", [python, "-c", WORKER_PROBE], must_succeed=False)
     if PROBE_ANSWER not in answer:
-        raise SetupError(f"The new environment cannot import what the worker needs: {answer.strip()[-800:]}")
+        raise SetupError(core_tr("The new environment cannot import what the worker needs: {answer}").format(
+            answer=answer.strip()[-800:]))
     with open(os.path.join(staging, RECORD), "w", encoding="utf-8") as record:
         json.dump({"base_python": base.path, "torch_build": build.name, "requirements": requirements,
                    "wheel_folder": wheel_folder}, record, indent=1)
@@ -272,11 +285,13 @@ def _runner(report: Report, cancelled: Callable[[], bool], environ, platform):
 
         finished = watch(child_process(command, environ, platform), relay, cancelled, merge_stderr=True)
         if finished.cancelled:
-            raise SetupCancelled("Cancelled; no environment was made, an earlier one is as it was.")
+            raise SetupCancelled(core_tr("Cancelled; no environment was made, an earlier one is as it was."))
         output = "".join(seen)
         if finished.returncode != 0 and must_succeed:
-            raise SetupError(f"{STEP_NAMES[step]} failed (exit status {finished.returncode}); nothing was left "
-                             f"behind. The last messages: {output.strip()[-1500:]}")
+            raise SetupError(core_tr("{step} failed (exit status {code}); nothing was left behind. The last "
+                                     "messages: {messages}").format(step=core_tr(STEP_NAMES[step]),
+                                                                    code=finished.returncode,
+                                                                    messages=output.strip()[-1500:]))
         return output
     return run
 
@@ -284,10 +299,11 @@ def _runner(report: Report, cancelled: Callable[[], bool], environ, platform):
 def _check_target(target: str) -> None:
     """An existing ``target`` is replaced only when it is an environment (or empty), never a folder of files."""
     if os.path.isfile(target):
-        raise SetupError(f"FOLDER {target} is a file; give a folder for the environment.")
+        raise SetupError(core_tr("FOLDER {folder} is a file; give a folder for the environment.").format(
+            folder=target))
     if os.path.isdir(target) and os.listdir(target) and not os.path.isfile(os.path.join(target, "pyvenv.cfg")):
-        raise SetupError(f"FOLDER {target} holds files and is not a Python environment; choose an empty or new "
-                         "folder.")
+        raise SetupError(core_tr("FOLDER {folder} holds files and is not a Python environment; choose an empty "
+                                 "or new folder.").format(folder=target))
 
 
 def _swap_into_place(staging: str, target: str, platform: str) -> None:
