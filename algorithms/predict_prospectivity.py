@@ -15,7 +15,7 @@ from ..core.slices import elevation_from_name, level_files
 from ..provider.i18n import tr
 from ..provider.worker import run_core
 from .base import WorkerAlgorithm, folder_parameter_value
-from .styles import map_styler, style_on_load, title_legend, write_raster_styles
+from .styles import map_styler, map_title, style_on_load, title_legend, write_raster_styles
 
 
 def load_level_rasters(paths, group: str, context, output_name: str, kind: str = "prospectivity",
@@ -27,7 +27,7 @@ def load_level_rasters(paths, group: str, context, output_name: str, kind: str =
     """
     ordered = sorted(paths, key=elevation_from_name)  # deepest first
     grouped = hasattr(QgsProcessingContext.LayerDetails, "groupName")
-    label = group if kind == "prospectivity" else f"{group} {kind}"
+    label = group if kind == "prospectivity" else f"{group} {map_title(kind)}"
     for sort_key, path in enumerate(reversed(ordered) if grouped else ordered):
         details = QgsProcessingContext.LayerDetails(f"{label} z {elevation_from_name(path):g} m", context.project(),
                                                     output_name)
@@ -43,7 +43,7 @@ def _styled_and_titled(kind: str, project):
 
     def apply(layer) -> None:
         style(layer)
-        title_legend(layer, project, kind)
+        title_legend(layer, project, map_title(kind))
     return apply
 
 

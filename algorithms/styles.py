@@ -35,6 +35,8 @@ from qgis.core import (
 from qgis.PyQt.QtGui import QColor, QMatrix4x4
 from qgis.PyQt.QtXml import QDomDocument
 
+from ..provider.i18n import tr
+
 try:  # the 3D library is an optional part of a QGIS build
     from qgis._3d import (
         Qgs3DTypes,
@@ -245,7 +247,7 @@ def rank_renderer(n_targets: int, polygons: bool = False) -> QgsGraduatedSymbolR
         else:
             symbol = QgsMarkerSymbol.createSimple({"name": "circle", "color": colour, "size": str(size),
                                                    "outline_color": "black"})
-        label = f"Rank {first}" if first == last else f"Ranks {first}-{last}"
+        label = _rank_label(first, last)
         ranges.append(QgsRendererRange(first, last, symbol, label))
     return QgsGraduatedSymbolRenderer("rank", ranges)
 
@@ -286,9 +288,20 @@ def _rank_spheres(n_targets: int, radius: float):
             break
         condition = f'"rank" >= {first}' + (f' AND "rank" <= {last}' if last is not None else "")
         rule = QgsRuleBased3DRenderer.Rule(_sphere(colour, radius), condition)
-        rule.setDescription(f"Rank {first}" if first == last else f"Ranks {first}-{last or n_targets}")
+        rule.setDescription(_rank_label(first, last or n_targets))
         root.appendChild(rule)
     return QgsRuleBased3DRenderer(root)
+
+
+def _rank_label(first: int, last: int) -> str:
+    return tr("Rank {rank}").format(rank=first) if first == last else \
+        tr("Ranks {first}-{last}").format(first=first, last=last)
+
+
+def map_title(kind: str) -> str:
+    """What a map is called where the user reads it (legend heading, layer names)."""
+    return {"prospectivity": tr("prospectivity"), "uncertainty": tr("uncertainty"),
+            "novelty": tr("novelty")}.get(kind, kind)
 
 
 def _sphere(colour: str, radius: float):
@@ -315,19 +328,23 @@ def _point_3d(colour: QColor, shape, properties: dict, transform=None, shade: in
 HOLE_SAMPLES = ((1, "Ore sample", "#d7191c", 2.4), (0, "Barren sample", "#7f7f7f", 1.2))  # value, label, colour, mm
 
 
+def _sample_label(value: int) -> str:
+    return tr("Ore sample") if value else tr("Barren sample")
+
+
 def drill_hole_styler(radius: float):
     """Drill-hole samples (field ``ore``): ore red and larger, barren grey, in plan and, in the 3D view, as
     spheres at the samples' own elevation, so that the holes read as lines of beads through the voxels."""
     def style(layer):
         categories = [QgsRendererCategory(value, QgsMarkerSymbol.createSimple(
-            {"name": "circle", "color": colour, "size": str(size), "outline_style": "no"}), label)
-            for value, label, colour, size in HOLE_SAMPLES]
+            {"name": "circle", "color": colour, "size": str(size), "outline_style": "no"}), _sample_label(value))
+            for value, _, colour, size in HOLE_SAMPLES]
         layer.setRenderer(QgsCategorizedSymbolRenderer("ore", categories))
         if QgsRuleBased3DRenderer is not None:
             root = QgsRuleBased3DRenderer.Rule(None)
-            for value, label, colour, _ in HOLE_SAMPLES:
+            for value, _label, colour, _ in HOLE_SAMPLES:
                 rule = QgsRuleBased3DRenderer.Rule(_sphere(colour, radius if value else radius / 2), f'"ore" = {value}')
-                rule.setDescription(label)
+                rule.setDescription(_sample_label(value))
                 root.appendChild(rule)
             layer.setRenderer3D(QgsRuleBased3DRenderer(root))
     return style

@@ -1188,6 +1188,34 @@
       <translation>ELEVATIONS 必须是以逗号分隔的以米为单位的数值（每个 EVIDENCE 切片一个），收到的是“{text}”</translation>
     </message>
     <message>
+      <source>Rank {rank}</source>
+      <translation>第 {rank} 名</translation>
+    </message>
+    <message>
+      <source>Ranks {first}-{last}</source>
+      <translation>第 {first}-{last} 名</translation>
+    </message>
+    <message>
+      <source>prospectivity</source>
+      <translation>成矿远景</translation>
+    </message>
+    <message>
+      <source>uncertainty</source>
+      <translation>不确定性</translation>
+    </message>
+    <message>
+      <source>novelty</source>
+      <translation>新颖度</translation>
+    </message>
+    <message>
+      <source>Ore sample</source>
+      <translation>矿样品</translation>
+    </message>
+    <message>
+      <source>Barren sample</source>
+      <translation>无矿样品</translation>
+    </message>
+    <message>
       <source>OUTPUT_MODEL had no {extension} extension: the model is written to {path}</source>
       <translation>OUTPUT_MODEL 没有 {extension} 扩展名：模型写入 {path}</translation>
     </message>
