@@ -70,11 +70,12 @@ DIST_DIR ?= dist
 ZIP_REF ?= HEAD
 ZIP_BUILD := $(DIST_DIR)/.zip-build
 ZIP_EXCLUDE := ':!tests' ':!bench' ':!scripts' ':!.ci' ':!Makefile' ':!requirements.txt' ':!pyproject.toml' \
-	':!.gitignore'
+	':!.gitignore' ':!i18n/.gitignore'
 zip:
 	rm -rf "$(ZIP_BUILD)" && mkdir -p "$(ZIP_BUILD)"
 	git archive --format=tar --prefix=mpm3d/ "$(ZIP_REF)" -- . $(ZIP_EXCLUDE) | tar -x -C "$(ZIP_BUILD)"
-	for ts in "$(ZIP_BUILD)"/mpm3d/i18n/*.ts; do [ -e "$$ts" ] || continue; $(LRELEASE) -silent "$$ts" -qm "$${ts%.ts}.qm"; done
+	for ts in "$(ZIP_BUILD)"/mpm3d/i18n/*.ts; do [ -e "$$ts" ] || continue; \
+	  $(LRELEASE) -silent "$$ts" -qm "$${ts%.ts}.qm" && rm "$$ts"; done
 	$(if $(PLUGIN_EMAIL),echo "email=$(PLUGIN_EMAIL)" >> "$(ZIP_BUILD)/mpm3d/metadata.txt")
 	$(if $(PLUGIN_TRACKER),echo "tracker=$(PLUGIN_TRACKER)" >> "$(ZIP_BUILD)/mpm3d/metadata.txt")
 	$(if $(PLUGIN_REPOSITORY),echo "repository=$(PLUGIN_REPOSITORY)" >> "$(ZIP_BUILD)/mpm3d/metadata.txt")

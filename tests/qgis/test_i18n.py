@@ -164,4 +164,5 @@ def test_the_plugin_zip_carries_the_compiled_catalogue(tmp_path):
                          timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     names = zipfile.ZipFile(os.path.join(tmp_path, "mpm3d.zip")).namelist()
-    assert "mpm3d/i18n/mpm3d_zh_CN.qm" in names
+    assert "mpm3d/i18n/mpm3d_zh_CN.qm" in names and "mpm3d/i18n/core_zh_CN.json" in names
+    assert not [name for name in names if name.endswith((".ts", ".gitignore"))]  # the sources stay home
