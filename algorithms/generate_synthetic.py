@@ -12,6 +12,7 @@ from qgis.core import (
 
 from ..core import jobs
 from ..core.synthetic import HOLE_PLACEMENTS
+from ..provider.i18n import tr
 from .base import Mpm3dAlgorithm, folder_parameter_value
 
 
@@ -79,12 +80,13 @@ class GenerateSyntheticPair(Mpm3dAlgorithm):
                                      self.parameterAsInt(parameters, "TARGET_DRILL_HOLES", context),
                                      HOLE_PLACEMENTS[self.parameterAsEnum(parameters, "HOLE_PLACEMENT", context)],
                                      self.parameterAsDouble(parameters, "HOLE_DIP", context))
-        for key in ("SOURCE", "TARGET"):
-            feedback.pushInfo(f"{key.title()}: {len(outputs[f'{key}_EVIDENCE'])} levels, "
-                              f"ore fraction {outputs[f'{key}_ORE_FRACTION']:.2%}")
+        for key, deposit in (("SOURCE", tr("Source")), ("TARGET", tr("Target"))):
+            feedback.pushInfo(tr("{deposit}: {levels} levels, ore fraction {fraction}").format(
+                deposit=deposit, levels=len(outputs[f"{key}_EVIDENCE"]),
+                fraction=f"{outputs[f'{key}_ORE_FRACTION']:.2%}"))
         if "TARGET_HOLES_CSV" in outputs:
-            feedback.pushInfo(f"Target drill holes: {outputs['TARGET_HOLES']}, "
-                              f"{outputs['TARGET_HOLES_ORE_SAMPLES']} ore samples -> {outputs['TARGET_HOLES_CSV']}")
+            feedback.pushInfo(tr("Target drill holes: {holes}, {ore} ore samples -> {path}").format(
+                holes=outputs["TARGET_HOLES"], ore=outputs["TARGET_HOLES_ORE_SAMPLES"], path=outputs["TARGET_HOLES_CSV"]))
         outputs.pop("FEATURES")
         outputs.pop("TARGET_HOLES_ORE_SAMPLES", None)
         return outputs

@@ -364,6 +364,14 @@
       <translation>每轮为每个矿体体素重新抽取的无矿体素数。</translation>
     </message>
     <message>
+      <source>Samples per epoch (0 = every ore voxel)</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Labelled patches (ore and barren) one epoch trains on at most; the default keeps an epoch on a large deposit to minutes on a CPU. Where the source has more ore than that holds, each epoch takes the next share of its ore voxels (with their barren partners), so every ore voxel is seen over the epochs and an epoch's time no longer grows with the deposit; smaller deposits train on every ore voxel each epoch. Lower it for quicker epochs on a large deposit on the CPU; raise it (or give 0) to see every ore voxel each epoch where time allows, e.g. on a GPU. The random forest is fitted on one epoch's samples.</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
       <source>Domain adaptation weight (lambda max)</source>
       <translation>域适应权重（lambda 最大值）</translation>
     </message>
@@ -1154,6 +1162,22 @@
     <message>
       <source>No body in {cut} reaches the minimum size; the layer is empty.</source>
       <translation>{cut}内没有地质体达到最小大小；图层为空。</translation>
+    </message>
+    <message>
+      <source>Source</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Target</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>{deposit}: {levels} levels, ore fraction {fraction}</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Target drill holes: {holes}, {ore} ore samples -&gt; {path}</source>
+      <translation type="unfinished" />
     </message>
     <message>
       <source>Lower CHUNK_VOXELS.</source>
