@@ -86,7 +86,8 @@ class GenerateSyntheticPair(Mpm3dAlgorithm):
                 fraction=f"{outputs[f'{key}_ORE_FRACTION']:.2%}"))
         if "TARGET_HOLES_CSV" in outputs:
             feedback.pushInfo(tr("Target drill holes: {holes}, {ore} ore samples -> {path}").format(
-                holes=outputs["TARGET_HOLES"], ore=outputs["TARGET_HOLES_ORE_SAMPLES"], path=outputs["TARGET_HOLES_CSV"]))
+                holes=outputs["TARGET_HOLES"], ore=outputs["TARGET_HOLES_ORE_SAMPLES"],
+                path=outputs["TARGET_HOLES_CSV"]))
         outputs.pop("FEATURES")
         outputs.pop("TARGET_HOLES_ORE_SAMPLES", None)
         return outputs

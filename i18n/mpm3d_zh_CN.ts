@@ -365,11 +365,11 @@
     </message>
     <message>
       <source>Samples per epoch (0 = every ore voxel)</source>
-      <translation type="unfinished" />
+      <translation>每轮样本数（0 = 全部矿体体素）</translation>
     </message>
     <message>
       <source>Labelled patches (ore and barren) one epoch trains on at most; the default keeps an epoch on a large deposit to minutes on a CPU. Where the source has more ore than that holds, each epoch takes the next share of its ore voxels (with their barren partners), so every ore voxel is seen over the epochs and an epoch's time no longer grows with the deposit; smaller deposits train on every ore voxel each epoch. Lower it for quicker epochs on a large deposit on the CPU; raise it (or give 0) to see every ore voxel each epoch where time allows, e.g. on a GPU. The random forest is fitted on one epoch's samples.</source>
-      <translation type="unfinished" />
+      <translation>每轮最多训练的有标签样本块数（矿体和无矿）；默认值使大型矿床每轮在 CPU 上只需几分钟。当源域的矿体多于此数时，每轮依次取其矿体体素的下一部分（连同配对的无矿体素），因此所有矿体体素都会在各轮中被用到，每轮耗时不再随矿床增大而增长；较小的矿床每轮使用全部矿体体素训练。在 CPU 上训练大型矿床时调低可加快每轮速度；时间允许时（例如在 GPU 上）调高（或设为 0）可使每轮用到全部矿体体素。随机森林用一轮的样本拟合。</translation>
     </message>
     <message>
       <source>Domain adaptation weight (lambda max)</source>
@@ -1165,19 +1165,19 @@
     </message>
     <message>
       <source>Source</source>
-      <translation type="unfinished" />
+      <translation>源域</translation>
     </message>
     <message>
       <source>Target</source>
-      <translation type="unfinished" />
+      <translation>目标域</translation>
     </message>
     <message>
       <source>{deposit}: {levels} levels, ore fraction {fraction}</source>
-      <translation type="unfinished" />
+      <translation>{deposit}：{levels} 层，矿体比例 {fraction}</translation>
     </message>
     <message>
       <source>Target drill holes: {holes}, {ore} ore samples -&gt; {path}</source>
-      <translation type="unfinished" />
+      <translation>目标域钻孔：{holes} 个，矿样品 {ore} 个 -&gt; {path}</translation>
     </message>
     <message>
       <source>Lower CHUNK_VOXELS.</source>
