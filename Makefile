@@ -16,7 +16,7 @@ QGIS_PROFILE_DIR ?= $(HOME)/.local/share/QGIS/QGIS3/profiles/default
 export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup system-packages test lint demo install zip help translations bench bench-ensembles bench-selection \
+.PHONY: setup system-packages test lint demo install zip help translations translations-update bench bench-ensembles bench-selection \
 	bench-fuzz clean
 
 setup: system-packages $(VENV)/.installed translations
@@ -39,6 +39,11 @@ translations: $(TRANSLATIONS)
 
 i18n/%.qm: i18n/%.ts
 	$(LRELEASE) -silent $< -qm $@
+
+# After changing a user-visible string: new strings go into i18n/*.ts as unfinished (translate them, e.g. with
+# `linguist i18n/mpm3d_zh_CN.ts`; core's texts are in i18n/core_zh_CN.json), then `make translations`.
+translations-update: setup
+	QT_QPA_PLATFORM=offscreen $(PY) scripts/update_translations.py
 
 # torch etc. in a venv of QGIS's own Python that also sees the system packages (QGIS, GDAL).
 $(VENV)/.installed: requirements.txt

@@ -76,8 +76,11 @@ def test_the_translator_follows_qgis_locale_setting(provider, compiled):
     """locale/userLocale counts only with locale/overrideFlag, as in QGIS; the profile is left as it was."""
     from mpm3d.provider.i18n import load_translator, unload_translator
     from qgis.core import QgsSettings
+    from qgis.PyQt.QtCore import QLocale
 
     settings = QgsSettings()
+    default_locale = QLocale()
+    QLocale.setDefault(QLocale(QLocale.English, QLocale.UnitedStates))  # the desktop's locale without override
     keys = ("locale/overrideFlag", "locale/userLocale")
     before = {key: settings.value(key) for key in keys if settings.contains(key)}
     try:
@@ -88,6 +91,7 @@ def test_the_translator_follows_qgis_locale_setting(provider, compiled):
         assert load_translator() is None and _train_model().displayName() == "Train prospectivity model"
     finally:
         unload_translator()
+        QLocale.setDefault(default_locale)
         for key in keys:
             settings.remove(key)
         for key, value in before.items():
