@@ -105,6 +105,7 @@ def test_under_english_the_strings_are_unchanged(provider, compiled):
 
     assert catalogue("en_US") is None and catalogue("en") is None and catalogue("fr_FR") is None
     assert catalogue("zh").endswith("mpm3d_zh_CN.qm")  # QGIS's own locale() keeps only the language
+    assert catalogue("zh-Hans").endswith("mpm3d_zh_CN.qm")  # what QGIS's Options dialog stores for Chinese
     try:
         assert load_translator("en_GB") is None
         algorithm = _train_model()
