@@ -98,6 +98,16 @@ class TrainModel(WorkerAlgorithm):
                                               QgsProcessingParameterNumber.Double, DEFAULTS["negative_ratio"],
                                               minValue=0.01, maxValue=1000.0),
                  "Barren voxels drawn anew each epoch for every ore voxel.", advanced=True)
+        self.add(QgsProcessingParameterNumber("SAMPLES_PER_EPOCH", "Samples per epoch (0 = every ore voxel)",
+                                              QgsProcessingParameterNumber.Integer, DEFAULTS["samples_per_epoch"],
+                                              minValue=0),
+                 "Labelled patches (ore and barren) one epoch trains on at most; the default keeps an epoch on a "
+                 "large deposit to minutes on a CPU. Where the source has more ore than that holds, each epoch takes "
+                 "the next share of its ore voxels (with their barren partners), so every ore voxel is seen over the "
+                 "epochs and an epoch's time no longer grows with the deposit; smaller deposits train on every ore "
+                 "voxel each epoch. Lower it for quicker epochs on a large deposit on the CPU; raise it (or give 0) "
+                 "to see every ore voxel each epoch where time allows, e.g. on a GPU. The random forest is fitted on "
+                 "one epoch's samples.", advanced=True)
         self.add(QgsProcessingParameterNumber("LAMBDA_MAX", "Domain adaptation weight (lambda max)",
                                               QgsProcessingParameterNumber.Double, DEFAULTS["lambda_max"],
                                               minValue=0.0),
@@ -163,6 +173,7 @@ class TrainModel(WorkerAlgorithm):
             "--batch-size", self.parameterAsInt(parameters, "BATCH_SIZE", context),
             "--learning-rate", self.parameterAsDouble(parameters, "LEARNING_RATE", context),
             "--negative-ratio", self.parameterAsDouble(parameters, "NEGATIVE_RATIO", context),
+            "--samples-per-epoch", self.parameterAsInt(parameters, "SAMPLES_PER_EPOCH", context),
             "--lambda-max", self.parameterAsDouble(parameters, "LAMBDA_MAX", context),
             "--val-fraction", self.parameterAsDouble(parameters, "VALIDATION_FRACTION", context),
             "--device", self.device_argument(parameters, context),

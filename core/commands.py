@@ -16,6 +16,7 @@ import numpy as np
 from .choices import DEVICES, METHODS, TRAINING_DEFAULTS
 from .errors import Mpm3dError
 from .jobs import DEFAULT_HOLE_BUFFER, evaluate_job, label_cube_on_grid
+from .progress import TimeLeft
 from .selection import HOLE_RULE, SELECTION_RULES, TARGET_LABEL_MODES
 
 
@@ -53,9 +54,16 @@ def add_model_commands(commands) -> None:
     train.add_argument("--learning-rate", type=finite, default=TRAINING_DEFAULTS["learning_rate"])
     train.add_argument("--negative-ratio", type=finite, default=TRAINING_DEFAULTS["negative_ratio"])
     train.add_argument("--lambda-max", type=finite, default=TRAINING_DEFAULTS["lambda_max"])
+    train.add_argument("--samples-per-epoch", type=int, default=TRAINING_DEFAULTS["samples_per_epoch"],
+                       help="labelled samples (ore + barren) per epoch at most; where the deposit has more, each "
+                            "epoch takes the next share of its ore voxels, so all are seen over the epochs. Bounds "
+                            "an epoch's time on a large deposit; 0: every ore voxel each epoch")
     train.add_argument("--val-fraction", type=finite, default=TRAINING_DEFAULTS["val_fraction"],
                        help="share of the source's x-y blocks held out to choose the epoch; 0: keep the last epoch")
     train.add_argument("--device", choices=DEVICES, default="auto")
+    train.add_argument("--memory-limit", type=finite, default=0.0,
+                       help="GB of memory training may use; a run estimated to need more is refused before it "
+                            "starts (0: 80 %% of the memory available when it starts)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--members", type=int, default=0,
                        help="ensemble members, each trained from its own seed (0: 5 on CUDA, 3 on the CPU); "
@@ -99,18 +107,9 @@ def add_synth_options(synth) -> None:
 def synth_job(args: argparse.Namespace, progress) -> dict:
     """The synthetic pair as slices, and with --holes the target's drill-hole samples beside them."""
     from . import jobs
-    from .synthetic import GRADE_CUTOFF, drill_holes, synthetic_deposit
 
-    outputs = jobs.generate_pair(args.out, args.shape, tuple(args.voxel_size), args.seed, progress)
-    if args.holes:
-        target = synthetic_deposit("target", args.shape, tuple(args.voxel_size), args.seed)
-        holes = drill_holes(target, args.holes, args.seed, args.hole_placement, args.hole_dip)
-        outputs["TARGET_HOLES_CSV"] = holes.write_csv(os.path.join(args.out, "target_drill_holes.csv"))
-        outputs["TARGET_HOLES"] = holes.n_holes
-        outputs["TARGET_HOLES_ORE_SAMPLES"] = int(holes.samples["ore"].sum())
-        progress(1.0, f"{holes.n_holes} drill holes, {len(holes.samples['ore'])} samples (ore: grade >= "
-                      f"{GRADE_CUTOFF:g})")
-    return outputs
+    return jobs.generate_pair(args.out, args.shape, tuple(args.voxel_size), args.seed, progress, args.holes,
+                              args.hole_placement, args.hole_dip)
 
 
 def run_model_command(args: argparse.Namespace, progress, reporter) -> dict:
@@ -157,11 +156,25 @@ def train_job(args: argparse.Namespace, progress) -> dict:
     from .modelfile import save_model
     from .paths import same_file
     from .reports import write_training_report
-    from .train import TrainConfig, default_members, train
+    from .train import TrainConfig, check_memory, default_members, train, training_memory
 
     progress(0.0, "Reading cubes")
-    source = CubeReader(args.source, "SOURCE").read_cube()
-    target = CubeReader(args.target, "TARGET").read_cube()
+    source_reader, target_reader = CubeReader(args.source, "SOURCE"), CubeReader(args.target, "TARGET")
+    members = args.members or default_members(resolve_device(args.device))
+    config = TrainConfig(method=args.method, patch_size=args.patch_size, epochs=args.epochs,
+                         batch_size=args.batch_size, learning_rate=args.learning_rate,
+                         negative_ratio=args.negative_ratio, lambda_max=args.lambda_max, device=args.device,
+                         samples_per_epoch=args.samples_per_epoch, memory_limit_gb=args.memory_limit,
+                         seed=args.seed, val_fraction=args.val_fraction, members=members, selection=args.selection,
+                         target_labels=args.target_labels, target_label_weight=args.target_label_weight,
+                         hole_folds=args.hole_folds, hole_cv=args.hole_cv)
+    memory = training_memory(source_reader.grid.shape, target_reader.grid.shape,
+                             len(source_reader.feature_names), config, resolve_device(args.device).type,
+                             report=bool(args.report))
+    check_memory(memory, config)  # before reading: a cube too large for memory is refused, not swapped in
+    progress(0.0, f"Reading cubes (training needs about {sum(memory.values()) / 2**30:.1f} GB of memory)")
+    source = source_reader.read_cube()
+    target = target_reader.read_cube()
     target.label = None  # target labels are for scoring only: training never sees them
     if source.label is None:
         raise Mpm3dError(f"The SOURCE cube {args.source} has no labels: stack it again with its label slices "
@@ -174,13 +187,8 @@ def train_job(args: argparse.Namespace, progress) -> dict:
     elif args.target_holes:
         warnings.append("TARGET_HOLES was given but TARGET_LABELS is 'ignore': the drill holes were not read. Choose "
                         "'validate' or 'train' to use them.")
-    members = args.members or default_members(resolve_device(args.device))
-    config = TrainConfig(method=args.method, patch_size=args.patch_size, epochs=args.epochs,
-                         batch_size=args.batch_size, learning_rate=args.learning_rate,
-                         negative_ratio=args.negative_ratio, lambda_max=args.lambda_max, device=args.device,
-                         seed=args.seed, val_fraction=args.val_fraction, members=members, selection=args.selection,
-                         target_labels=args.target_labels, target_label_weight=args.target_label_weight,
-                         hole_folds=args.hole_folds, hole_cv=args.hole_cv)
+
+    time_left = TimeLeft()
 
     def on_progress(event: dict) -> None:
         epoch_fraction = ((event.get("epoch", 1) - 1) + event.get("step", 0) / max(event.get("steps", 1), 1)) / max(
@@ -195,6 +203,7 @@ def train_job(args: argparse.Namespace, progress) -> dict:
         if "val_auc" in event:
             message += "".join(f", {k} {event[k]:.4g}" for k in ("loss_label", "loss_domain", "lambda", "val_auc",
                                                                   "disc_acc") if event.get(k) is not None)
+        message += time_left.text(fraction)
         progress(0.02 + 0.93 * fraction, message, **{k: v for k, v in event.items() if k != "stage"})
 
     started = time.time()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from collections.abc import Callable
 from typing import Any
 
 
@@ -45,6 +47,40 @@ class Reporter:
 
     def error(self, message: str, kind: str = "user") -> None:
         self._emit("error", message=message, kind=kind)
+
+
+class TimeLeft:
+    """The time to finish a job from its measured pace: the time since its first report over the share of the work
+    done since then, times the share left. Silent until the pace has been measured for a while."""
+
+    def __init__(self, min_seconds: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.min_seconds, self.clock = min_seconds, clock
+        self.start: tuple[float, float] | None = None
+
+    def seconds(self, fraction: float) -> float | None:
+        now = self.clock()
+        if self.start is None:
+            self.start = (now, fraction)
+            return None
+        started, first = self.start
+        if now - started < self.min_seconds or fraction <= first:
+            return None
+        return (now - started) / (fraction - first) * max(0.0, 1.0 - fraction)
+
+    def text(self, fraction: float) -> str:
+        """", about 12 min left" (empty until measured)."""
+        left = self.seconds(fraction)
+        return "" if left is None else f", about {duration(left)} left"
+
+
+def duration(seconds: float) -> str:
+    """A duration as a person reads it: 40 s, 12 min, 3 h 20 min."""
+    if seconds < 60:
+        return f"{max(1, round(seconds))} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def _plain(value: Any):

@@ -107,9 +107,18 @@ def standardise(block: np.ndarray, stats: FeatureStats) -> np.ndarray:
     return out
 
 
-def padded_standardised(cube: Cube, stats: FeatureStats, half: int) -> np.ndarray:
-    """The whole cube standardised and padded by ``half`` voxels of 0 on every side."""
-    return np.pad(standardise(cube.features, stats), [(0, 0)] + [(half, half)] * 3)
+def padded_standardised(cube: Cube, stats: FeatureStats, half: int, slab_depth: int = 8) -> np.ndarray:
+    """The whole cube standardised and padded by ``half`` voxels of 0 on every side.
+
+    Filled slab by slab, so the only whole-cube array made is the padded one (no unpadded standardised copy).
+    """
+    n_features, *shape = cube.features.shape
+    out = np.zeros((n_features, *(n + 2 * half for n in shape)), dtype=np.float32)
+    for z0 in range(0, shape[0], slab_depth):
+        z1 = min(z0 + slab_depth, shape[0])
+        out[:, half + z0:half + z1, half:half + shape[1], half:half + shape[2]] = standardise(
+            cube.features[:, z0:z1], stats)
+    return out
 
 
 @dataclass
@@ -217,14 +226,47 @@ class PatchGatherer:
         return values.permute(1, 0, 2).reshape(len(centres), self.n_features, p, p, p)
 
 
+def epoch_ore_count(n_ore: int, negative_ratio: float, samples_per_epoch: int) -> int:
+    """Ore voxels in one epoch: all of them, or as many as ``samples_per_epoch`` holds with their barren share.
+
+    ``samples_per_epoch`` 0 means no budget. The budget bites only where every ore voxel and its barren
+    partners would be more samples than it: a small deposit trains as without a budget.
+    """
+    if samples_per_epoch <= 0:
+        return n_ore
+    return min(n_ore, max(1, int(samples_per_epoch // (1 + negative_ratio))))
+
+
+class OreCycle:
+    """The ore voxels of each epoch under a samples-per-epoch budget.
+
+    Where an epoch holds every ore voxel, each epoch gets them all (as without a budget). Otherwise epochs take
+    consecutive slices of one seeded permutation, wrapping round, so every ore voxel is seen once before any is
+    seen twice, and all of them within ceil(ore / per epoch) epochs.
+    """
+
+    def __init__(self, ore: np.ndarray, per_epoch: int, rng: np.random.Generator) -> None:
+        self.ore, self.per_epoch, self.position = ore, per_epoch, 0
+        self.order = rng.permutation(ore) if per_epoch < len(ore) else None
+
+    def next_epoch(self) -> np.ndarray:
+        if self.order is None:
+            return self.ore
+        taken = self.order[(self.position + np.arange(self.per_epoch)) % len(self.order)]
+        self.position = (self.position + self.per_epoch) % len(self.order)
+        return taken
+
+
 def draw_source_epoch(
-    split: SourceSplit, negative_ratio: float, rng: np.random.Generator
+    split: SourceSplit, negative_ratio: float, rng: np.random.Generator, ore: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Every training ore voxel plus freshly drawn barren voxels, shuffled: (voxels, labels)."""
-    n_negative = int(round(len(split.train_ore) * negative_ratio))
+    """The epoch's ore voxels (every training ore voxel, or ``ore``: an OreCycle's share) plus freshly drawn
+    barren voxels, shuffled: (voxels, labels)."""
+    ore = split.train_ore if ore is None else ore
+    n_negative = int(round(len(ore) * negative_ratio))
     replace = n_negative > len(split.train_barren)
     negatives = rng.choice(split.train_barren, size=n_negative, replace=replace)
-    voxels = np.concatenate([split.train_ore, negatives])
-    labels = np.concatenate([np.ones(len(split.train_ore)), np.zeros(n_negative)]).astype(np.float32)
+    voxels = np.concatenate([ore, negatives])
+    labels = np.concatenate([np.ones(len(ore)), np.zeros(n_negative)]).astype(np.float32)
     order = rng.permutation(len(voxels))
     return voxels[order], labels[order]

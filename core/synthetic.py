@@ -47,6 +47,9 @@ PROFILES: dict[str, dict] = {
     "test": {"shape": (16, 40, 40), "voxel_size": (50.0, 40.0, 40.0)},
     "demo": {"shape": (24, 64, 64), "voxel_size": (40.0, 25.0, 25.0)},
     "bench": {"shape": (64, 128, 128), "voxel_size": (15.0, 12.5, 12.5)},
+    # A real deposit-scale model (bench/size.py): 25 million voxels of 25 m x 25 m x 12 m over 12.5 km x 12.5 km
+    # and 1.2 km of depth; the only profile that covers more ground than the others.
+    "size": {"shape": (100, 500, 500), "voxel_size": (12.0, 25.0, 25.0)},
 }
 
 CRS = "EPSG:4528"  # CGCS2000 / 3-degree Gauss-Kruger zone 40: eastings carry the zone number

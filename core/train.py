@@ -45,13 +45,15 @@ from .model import (
     resolve_device,
 )
 from .novelty import source_sample
-from .predict import predict_patches
+from .predict import CHUNK_VOXELS, predict_patches
 from .sampling import (
     N_TRANSFORMS,
+    OreCycle,
     PatchGatherer,
     SourceSplit,
     cube_stats,
     draw_source_epoch,
+    epoch_ore_count,
     padded_standardised,
     spatial_block_split,
     standardise,
@@ -64,7 +66,14 @@ from .selection import (
     averaged_epochs,
     chosen_epoch,
 )
-from .selection_scores import average_states, embed_and_score, epoch_scores, hole_epoch_score, selection_probe
+from .selection_scores import (
+    EVAL_BATCH,
+    average_states,
+    embed_and_score,
+    epoch_scores,
+    hole_epoch_score,
+    selection_probe,
+)
 from .voxelise import hole_folds, hole_groups, near_labels
 
 MAX_VALIDATION_VOXELS = 20_000
@@ -74,6 +83,8 @@ DISCRIMINATOR_LR_FACTOR = 10.0
 PROGRESS_CALLS_PER_EPOCH = 20
 MEMBER_SEED_STRIDE = 1000
 HOLE_BATCH_SHARE = 4  # train mode: one hole patch per 4 source patches in each labelled batch
+MEMORY_SHARE = 0.8  # of the memory available at the start: the default limit of the memory check
+GB = 1024**3
 
 
 @dataclass
@@ -92,6 +103,10 @@ class TrainConfig:
     device: str = "auto"
     seed: int = 0
     val_fraction: float = TRAINING_DEFAULTS["val_fraction"]
+    # labelled samples (ore + barren) per epoch at most, ore voxels cycling over the epochs; 0: all ore each epoch
+    samples_per_epoch: int = TRAINING_DEFAULTS["samples_per_epoch"]
+    # memory training may use, in GB; 0: MEMORY_SHARE of the memory available when it starts (memory_limit())
+    memory_limit_gb: float = 0.0
     # "own": each deposit standardised by its own statistics; "source": the target by the source's (an ablation)
     target_normalisation: str = "own"
     # networks trained from their own seeds; their spread is the map's uncertainty (the forest's are its trees)
@@ -190,6 +205,8 @@ def train(
     """
     _check_inputs(source, target, config)
     device = resolve_device(config.device)
+    check_memory(training_memory(source.grid.shape, target.grid.shape, len(source.feature_names), config,
+                                 device=device.type, loaded=True), config)
     source_stats = _domain_stats(source, "SOURCE")
     target_stats = source_stats if config.target_normalisation == "source" else _domain_stats(target, "TARGET")
     normalisation = {"source": source_stats.to_dict(), "target": target_stats.to_dict()}
@@ -332,25 +349,130 @@ def target_hole_split(label: np.ndarray | None, valid: np.ndarray, config: Train
                       "training_voxels_near_validation": int(np.sum(labelled & (fold_of != fold) & near.ravel()))})
 
 
+def training_memory(source_shape: tuple[int, int, int], target_shape: tuple[int, int, int], n_features: int,
+                    config: TrainConfig, device: str = "cpu", report: bool = False,
+                    loaded: bool = False) -> dict[str, int]:
+    """Bytes of host memory a training run needs at its peak, by what needs them (an estimate, from the shapes).
+
+    The cubes as read (float32 evidence, labels, masks); each standardised cube padded by half a patch (on the
+    GPU where training runs there, so not counted); index lists of the valid and labelled voxels; one step's
+    patches and the network's activations for them (3 x BATCH_SIZE patches); the network's weights, optimiser
+    state and the kept weights of every epoch; the forest and its samples; with a report, the target's dense
+    prediction. ``loaded``: the cubes are in memory already and are left out.
+    """
+    p, half = config.patch_size, config.patch_size // 2
+    voxels = [int(np.prod(shape)) for shape in (source_shape, target_shape)]
+    padded = [int(np.prod([n + 2 * half for n in shape])) for shape in (source_shape, target_shape)]
+    parts = {}
+    if not loaded:
+        parts["cubes"] = sum(n * (4 * n_features + 2) for n in voxels)  # evidence, label, valid mask
+    parts["voxel lists"] = 8 * (2 * voxels[0] + voxels[1]) + 4 * voxels[0]  # valid/labelled indices, split masks
+    if config.method == "rf":
+        samples = min(config.samples_per_epoch or voxels[0], voxels[0])
+        nodes = 200 * 2 * samples // 5  # trees x nodes (min_samples_leaf 5)
+        parts["forest"] = samples * n_features * 12 + nodes * 60
+    else:
+        model = config_for_method(config.method, n_features, p)
+        sizes = [p - 2 * (i + 1) for i in range(model.n_conv)]
+        per_patch = 4 * n_features * p**3 + sum(3 * c * n**3 for c, n in zip(model.channels, sizes, strict=False))
+        patches = 3 * config.batch_size
+        parts["standardised padded copies"] = 4 * n_features * sum(padded) if device == "cpu" else 0
+        # a training step keeps its activations for the backward pass; the epoch's scoring runs EVAL_BATCH
+        # patches without; PyTorch's own working memory (kernels, thread buffers) comes on top (measured ~250 MB)
+        parts["batches and activations"] = (patches * (4 * per_patch + 12 * p**3) + EVAL_BATCH * 2 * per_patch
+                                            + 48 * min(config.samples_per_epoch or voxels[0], voxels[0]))
+        parts["PyTorch working memory"] = 256 * 2**20
+        n_weights = sum(q.numel() for q in ProspectivityNet(model).parameters())
+        parts["network"] = 4 * n_weights * (4 + config.epochs) * config.members
+        if report:
+            parts["report's target prediction"] = 12 * voxels[1] + _dense_chunk_memory(target_shape, model)
+    return parts
+
+
+def _dense_chunk_memory(shape: tuple[int, int, int], model) -> int:
+    """Bytes of one CPU dense-prediction chunk: each conv layer's output and its batch-norm copy over the tile."""
+    n_levels, n_rows, n_cols = shape
+    half = model.patch_size // 2
+    depth = max(1, min(n_levels, CHUNK_VOXELS["cpu"] // (n_rows * n_cols)))
+    rows = n_rows if depth > 1 or CHUNK_VOXELS["cpu"] >= n_rows * n_cols else max(1, CHUNK_VOXELS["cpu"] // n_cols)
+    extent = [depth + 2 * half, rows + 2 * half, n_cols + 2 * half]
+    total = 2 * 4 * model.n_features * int(np.prod(extent))
+    for i, channels in enumerate(model.channels[:model.n_conv]):
+        total += 2 * 4 * channels * int(np.prod([n - 2 * (i + 1) for n in extent]))
+    return total
+
+
+def memory_limit(config: TrainConfig) -> int | None:
+    """Bytes training may use: ``config.memory_limit_gb``, or MEMORY_SHARE of the memory available now (None
+    where the system does not say)."""
+    if config.memory_limit_gb > 0:
+        return int(config.memory_limit_gb * GB)
+    available = available_memory()
+    return None if available is None else int(MEMORY_SHARE * available)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation without swapping: Linux's MemAvailable, else free pages."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        import os
+
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(parts: dict[str, int], config: TrainConfig) -> None:
+    """Refuse, before any long work, a run whose estimated memory exceeds the limit, naming what to lower."""
+    limit = memory_limit(config)
+    need = sum(parts.values())
+    if limit is None or need <= limit:
+        return
+    shown = ", ".join(f"{name} {size / GB:.2f} GB" for name, size in sorted(parts.items(), key=lambda kv: -kv[1]))
+    given = (f"the memory limit of {config.memory_limit_gb:g} GB" if config.memory_limit_gb > 0 else
+             f"{MEMORY_SHARE:.0%} of the {available_memory() / GB:.1f} GB of memory available")
+    raise Mpm3dError(
+        f"training would need about {need / GB:.1f} GB of memory ({shown}), more than {given}. Lower what "
+        "dominates: the cube extent (crop the slices or stack fewer levels, or coarser voxels), the patch size "
+        "(PATCH_SIZE), the batch size (BATCH_SIZE), the samples per epoch (SAMPLES_PER_EPOCH, for the forest) or "
+        "the ensemble members (ENSEMBLE_MEMBERS); close other programs, or set the limit (--memory-limit, in GB) "
+        "where the estimate is too careful")
+
+
 def _hole_probability(model: TrainedModel, target: Cube, holes: HoleSplit, device: torch.device) -> np.ndarray:
     """The model's ore probability at the validating hole voxels, as prediction computes it."""
     indices = np.stack(np.unravel_index(holes.val_voxels, target.grid.shape), axis=1)
     return predict_patches(model, target, indices, device=str(device), normalisation="target")
 
 
+def ore_cycle(split: SourceSplit, config: TrainConfig) -> OreCycle:
+    """The ore voxels each epoch trains on: all, or under the samples-per-epoch budget a cycling share."""
+    per_epoch = epoch_ore_count(len(split.train_ore), config.negative_ratio, config.samples_per_epoch)
+    return OreCycle(split.train_ore, per_epoch, np.random.default_rng([config.seed, 5]))
+
+
 def _check_batch(split: SourceSplit, config: TrainConfig) -> None:
-    n_barren = int(round(len(split.train_ore) * config.negative_ratio))
+    n_ore = epoch_ore_count(len(split.train_ore), config.negative_ratio, config.samples_per_epoch)
+    n_barren = int(round(n_ore * config.negative_ratio))
     if n_barren > len(split.train_barren):
         most = len(split.train_barren) / max(len(split.train_ore), 1)
         raise Mpm3dError(
             f"NEGATIVE_RATIO {config.negative_ratio:g} asks for {n_barren} barren samples per epoch, but the source "
             f"has only {len(split.train_barren)} barren voxels for training ({len(split.train_ore)} ore): give a "
             f"ratio of at most {most:.3g}")
-    n_samples = int(round(len(split.train_ore) * (1 + config.negative_ratio)))
+    n_samples = int(round(n_ore * (1 + config.negative_ratio)))
     if config.batch_size > n_samples:
+        budget = (f", SAMPLES_PER_EPOCH {config.samples_per_epoch} allowing {n_ore}"
+                  if n_ore < len(split.train_ore) else "")
         raise Mpm3dError(
             f"the batch size {config.batch_size} is larger than the {n_samples} training samples per epoch "
-            f"({len(split.train_ore)} ore voxels outside the validation blocks, {config.negative_ratio:g} "
+            f"({len(split.train_ore)} ore voxels outside the validation blocks{budget}, {config.negative_ratio:g} "
             f"barren per ore); lower the batch size (BATCH_SIZE) to at most {n_samples}"
         )
 
@@ -412,6 +534,9 @@ def _check_inputs(source: Cube, target: Cube, config: TrainConfig) -> None:
                          f"needs TARGET_LABELS 'train', not '{config.target_labels}'")
     if config.members < 1:
         raise Mpm3dError(f"an ensemble needs at least one member (ENSEMBLE_MEMBERS), got {config.members}")
+    if config.samples_per_epoch < 0:
+        raise Mpm3dError(f"the samples per epoch (SAMPLES_PER_EPOCH) must be 0 (every ore voxel each epoch) or "
+                         f"more, got {config.samples_per_epoch}")
     if config.batch_size < 2:
         raise Mpm3dError(f"the batch size (BATCH_SIZE) must be at least 2, got {config.batch_size}")
     if not config.negative_ratio > 0:
@@ -485,7 +610,7 @@ def _train_forest(source, source_stats, split, validation, config, rng, target, 
     from sklearn.ensemble import RandomForestClassifier
 
     started = time.perf_counter()
-    voxels, labels = draw_source_epoch(split, config.negative_ratio, rng)
+    voxels, labels = draw_source_epoch(split, config.negative_ratio, rng, ore_cycle(split, config).next_epoch())
     flat = source.features.reshape(len(source.feature_names), -1)
     forest = RandomForestClassifier(n_estimators=200, min_samples_leaf=5, n_jobs=2, random_state=config.seed)
     samples, weights = standardise(flat[:, voxels], source_stats).T, None
@@ -558,7 +683,8 @@ def _train_network(source, target, source_stats, target_stats, split, validation
     val_centres = source_patches.centre_index(val_voxels)
 
     batch = config.batch_size
-    n_per_epoch = int(round(len(split.train_ore) * (1 + config.negative_ratio)))
+    cycle = ore_cycle(split, config)
+    n_per_epoch = int(round(cycle.per_epoch * (1 + config.negative_ratio)))
     steps = n_per_epoch // batch
     total_steps = steps * config.epochs
     domain_targets = torch.cat([torch.zeros(batch), torch.ones(batch)]).to(device)
@@ -574,7 +700,7 @@ def _train_network(source, target, source_stats, target_stats, split, validation
     with _deterministic(device):
         for epoch in range(1, config.epochs + 1):
             started = time.perf_counter()
-            voxels, labels = draw_source_epoch(split, config.negative_ratio, rng)
+            voxels, labels = draw_source_epoch(split, config.negative_ratio, rng, cycle.next_epoch())
             n_used = steps * batch
             labelled = _augmented(source_patches, voxels[:n_used], rng)
             source_labels = torch.from_numpy(labels[:n_used]).to(device)
