@@ -117,6 +117,13 @@ bench-selection: setup
 bench-holes: setup
 	$(PY) bench/holes.py --profile $(BENCH_PROFILE)
 
+# The whole chain through the algorithms on a real-size deposit pair (100 x 500 x 500 voxels each): time and peak
+# memory per stage -> bench/size/results.md. SIZE_SHAPE=20x100x100 tries it small (results_20x100x100.md).
+SIZE_SHAPE ?= 100x500x500
+.PHONY: bench-size
+bench-size: setup
+	$(PY) bench/size.py --shape $(SIZE_SHAPE)
+
 bench-fuzz: setup  # thousands of hostile cube and model files -> bench/fuzz_results.md
 	$(PY) bench/fuzz_readers.py
 
