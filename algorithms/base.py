@@ -35,7 +35,7 @@ from ..core.errors import Mpm3dError
 from ..core.grid import Grid
 from ..core.paths import absolute, check_distinct, check_not_in_plugin
 from ..core.slices import check_slices_exist
-from ..provider.i18n import tr
+from ..provider.i18n import installed_language, tr
 from ..provider.settings import PLUGIN_DIR, check_worker_python, default_device, worker_python
 from .styles import store_default_style, style_when_loaded
 
@@ -113,8 +113,12 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
         return summary.split(". ")[0].rstrip(".") + "."
 
     def helpUrl(self):  # noqa: N802 - QGIS API: the dialog's Help button
-        """The algorithm's page among the plugin's files, so that help works offline (scripts/build_help.py)."""
-        return QUrl.fromLocalFile(os.path.join(PLUGIN_DIR, "help", f"{self.NAME}.html")).toString()
+        """The algorithm's page among the plugin's files, so that help works offline (scripts/build_help.py); in
+        the interface's language where there is a page in it (help/<name>.<locale>.html)."""
+        page = os.path.join(PLUGIN_DIR, "help", f"{self.NAME}.html")
+        translated = os.path.join(PLUGIN_DIR, "help", f"{self.NAME}.{installed_language()}.html")
+        return QUrl.fromLocalFile(translated if installed_language() and os.path.isfile(translated)
+                                  else page).toString()
 
     def progress(self, feedback, start: float = 0.0, end: float = 100.0):
         """A core progress callback (fraction 0..1) mapped onto [start, end] %, raising on Cancel."""

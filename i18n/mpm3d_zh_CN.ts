@@ -1407,5 +1407,45 @@
       <source>Cancelling: stopping the worker process.</source>
       <translation>正在取消：停止工作进程。</translation>
     </message>
+    <message>
+      <source>optional</source>
+      <translation>可选</translation>
+    </message>
+    <message>
+      <source>advanced</source>
+      <translation>高级</translation>
+    </message>
+    <message>
+      <source>mpm3d help</source>
+      <translation>mpm3d 帮助</translation>
+    </message>
+    <message>
+      <source>Parameters</source>
+      <translation>参数</translation>
+    </message>
+    <message>
+      <source>Parameter</source>
+      <translation>参数</translation>
+    </message>
+    <message>
+      <source>Default</source>
+      <translation>默认值</translation>
+    </message>
+    <message>
+      <source>What it means</source>
+      <translation>含义</translation>
+    </message>
+    <message>
+      <source>Outputs</source>
+      <translation>输出</translation>
+    </message>
+    <message>
+      <source>Headless</source>
+      <translation>无界面运行</translation>
+    </message>
+    <message>
+      <source>mpm3d algorithms</source>
+      <translation>mpm3d 算法</translation>
+    </message>
   </context>
 </TS>

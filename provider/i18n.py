@@ -22,6 +22,7 @@ CONTEXT = "mpm3d"
 I18N_DIR = os.path.join(PLUGIN_DIR, "i18n")
 
 _installed: QTranslator | None = None
+_installed_language = ""
 
 
 def tr(text: str) -> str:
@@ -68,12 +69,24 @@ def load_translator(locale: str | None = None) -> str | None:
     if not translator.load(path):
         return None
     QCoreApplication.installTranslator(translator)
-    _installed = translator  # kept referenced: Qt does not own it
+    global _installed_language
+    _installed, _installed_language = translator, language_of(path)  # kept referenced: Qt does not own it
     return path
 
 
+def language_of(path: str) -> str:
+    """The locale a catalogue file is for: i18n/mpm3d_zh_CN.qm -> zh_CN."""
+    return os.path.splitext(os.path.basename(path))[0][len("mpm3d_"):]
+
+
+def installed_language() -> str:
+    """The locale of the catalogue in use, e.g. zh_CN; '' for English."""
+    return _installed_language
+
+
 def unload_translator() -> None:
-    global _installed
+    global _installed, _installed_language
+    _installed_language = ""
     if _installed is not None:
         QCoreApplication.removeTranslator(_installed)
         _installed = None

@@ -3,9 +3,10 @@
 The strings are what the user sees through ``tr()`` (provider/i18n.py): every algorithm's display name,
 group, summary, parameter descriptions, help texts, enum options and output descriptions, read from the
 algorithms themselves, and every ``tr("...")`` call with a literal text in algorithms/ and provider/
-(messages, the provider's name, the settings' labels). A string new to a catalogue is added as unfinished
-(translate it, e.g. in Qt Linguist: ``linguist i18n/mpm3d_zh_CN.ts``); one no longer used is dropped; the
-rest keep their translations. ``make translations`` then compiles the .qm files QGIS loads.
+(messages, the provider's name, the settings' labels) and in scripts/build_help.py (the help pages'
+headings). A string new to a catalogue is added as unfinished (translate it, e.g. in Qt Linguist:
+``linguist i18n/mpm3d_zh_CN.ts``); one no longer used is dropped; the rest keep their translations.
+``make translations`` then compiles the .qm files QGIS loads.
 
     python scripts/update_translations.py            # update every i18n/*.ts
     python scripts/update_translations.py --check    # exit 1 when a catalogue is stale or unfinished
@@ -25,14 +26,16 @@ import project  # noqa: E402 - the headless QGIS and the `mpm3d` import live the
 PLUGIN_DIR = project.PLUGIN_DIR
 I18N_DIR = os.path.join(PLUGIN_DIR, "i18n")
 CONTEXT = "mpm3d"
-SCANNED = ("algorithms", "provider")
+SCANNED = ("algorithms", "provider", os.path.join("scripts", "build_help.py"))  # folders and files
 
 
-def tr_calls(folders=SCANNED) -> list[str]:
-    """The literal texts of the ``tr(...)`` calls in the QGIS layer's modules, in file order."""
+def tr_calls(scanned=SCANNED) -> list[str]:
+    """The literal texts of the ``tr(...)`` calls in the QGIS layer's modules and the help pages' maker, in
+    file order."""
     found = []
-    for folder in folders:
-        for path in sorted(glob.glob(os.path.join(PLUGIN_DIR, folder, "*.py"))):
+    for name in scanned:
+        where = os.path.join(PLUGIN_DIR, name)
+        for path in sorted(glob.glob(os.path.join(where, "*.py"))) if os.path.isdir(where) else [where]:
             with open(path, encoding="utf-8") as source:
                 tree = ast.parse(source.read(), path)
             calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)

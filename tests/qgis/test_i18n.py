@@ -64,6 +64,14 @@ def test_an_algorithm_made_after_the_translator_is_loaded_speaks_chinese(chinese
 TARGET_LABELS_DESCRIPTION = "Target drill holes"
 
 
+def test_the_help_button_opens_the_chinese_page(chinese):
+    from urllib.parse import unquote, urlparse
+
+    path = unquote(urlparse(_train_model().helpUrl()).path)
+    assert path.endswith("train_model.zh_CN.html")
+    assert translations()["Train prospectivity model"] in open(path, encoding="utf-8").read()
+
+
 def test_the_provider_and_its_messages_speak_chinese(chinese):
     from mpm3d.provider.provider import Mpm3dProvider
     from mpm3d.provider.settings import check_worker_python
@@ -111,7 +119,7 @@ def test_under_english_the_strings_are_unchanged(provider, compiled):
         algorithm = _train_model()
         assert algorithm.displayName() == "Train prospectivity model" and algorithm.group() == "Modelling"
         assert algorithm.parameterDefinition("TARGET_LABELS").description() == TARGET_LABELS_DESCRIPTION
-        assert not HAN.search(algorithm.shortHelpString())
+        assert not HAN.search(algorithm.shortHelpString()) and algorithm.helpUrl().endswith("/train_model.html")
     finally:
         unload_translator()
 
