@@ -217,7 +217,7 @@ def _any_values(lines: dict[str, np.ndarray]) -> bool:
 
 
 def _note(text: str) -> str:
-    return f'<p class="note">{html.escape(text)}</p>'
+    return f'<p class="note">{html.escape(tr(text))}</p>'
 
 
 def _transfer_section(transfer: dict, verdict: list[str], meta: dict, history: list[dict]) -> list[str]:
@@ -449,8 +449,8 @@ def write_evaluation_report(path: str, metrics: dict, meta: dict) -> None:
             )
         ),
         _image(_pv_figure(pv)),
-        '<p class="note">P-V: where the share of ore above a threshold equals one minus the share of '
-        "the volume above it, a small volume holds much of the ore.</p>",
+        _note("P-V: where the share of ore above a threshold equals one minus the share of the volume above it, "
+              "a small volume holds much of the ore."),
         f"<h2>{tr('Per level')}</h2>",
         _table(
             ("z", "n_ore", "auc", "capture_top10"),
