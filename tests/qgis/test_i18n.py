@@ -80,6 +80,19 @@ def test_the_provider_and_its_messages_speak_chinese(chinese):
     assert HAN.search(check_worker_python("/nonexistent/python3"))
 
 
+def test_the_worker_gets_the_language_for_cores_texts(chinese, tmp_path):
+    """The reports the worker writes are in the interface's language: run_core passes it on."""
+    from mpm3d.provider.environment import PROBE_ANSWER
+    from mpm3d.provider.worker import run_core
+    from qgis.core import QgsProcessingFeedback
+
+    python = tmp_path / "python"
+    python.write_text('#!/bin/sh\ncase "$2" in *core.cli*) printf \'{"event": "result", "outputs": {"language": '
+                      f'"%s"}}}}\\n\' "$MPM3D_LANGUAGE";; *) echo "{PROBE_ANSWER}";; esac\n')
+    python.chmod(0o755)
+    assert run_core(["--json-lines"], QgsProcessingFeedback(), python=str(python)) == {"language": "zh_CN"}
+
+
 def test_the_translator_follows_qgis_locale_setting(provider, compiled):
     """locale/userLocale counts only with locale/overrideFlag, as in QGIS; the profile is left as it was."""
     from mpm3d.provider.i18n import load_translator, unload_translator
