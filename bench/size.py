@@ -106,8 +106,14 @@ def machine() -> dict:
             memory = round(int(handle.readline().split()[1]) / 2**20, 1)
     except (OSError, ValueError, IndexError):
         pass
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as handle:
+            cpu = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), cpu)
+    except OSError:
+        pass
     return {"cpus": os.cpu_count(), "memory_gb": memory, "torch": torch.__version__,
-            "python": platform.python_version(), "system": platform.platform(),
+            "python": platform.python_version(), "system": f"{platform.system()} {platform.machine()}, {cpu}",
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
 
 
@@ -135,6 +141,8 @@ def main() -> None:
     parser.add_argument("--work", default=os.path.join(ROOT, "build", "bench-size"),
                         help="folder for the slices, cubes and maps (deleted first; about 2.5 GB at full size)")
     parser.add_argument("--out-dir", default=os.path.join(ROOT, "bench", "size"))
+    parser.add_argument("--note", default="", help="conditions of the run, written with the results (e.g. a shared "
+                                                   "machine)")
     args = parser.parse_args()
     shape = tuple(int(v) for v in args.shape.lower().split("x"))
     work = os.path.abspath(args.work)
@@ -182,7 +190,8 @@ def main() -> None:
                             "patch_size": args.patch_size, "samples_per_epoch": args.samples_per_epoch,
                             "device": model.get("DEVICE_USED", args.device), **training_figures(model["OUTPUT_MODEL"])},
                "target_auc": scored.get("AUC"), "targets": targets.get("TARGETS"),
-               "total_seconds": round(time.perf_counter() - started, 1), "stages": stages, "machine": machine()}
+               "total_seconds": round(time.perf_counter() - started, 1), "stages": stages, "machine": machine(),
+               "note": args.note}
     os.makedirs(args.out_dir, exist_ok=True)
     name = "results" if shape == tuple(PROFILES["size"]["shape"]) else f"results_{'x'.join(map(str, shape))}"
     with open(os.path.join(args.out_dir, f"{name}.json"), "w") as handle:
@@ -196,7 +205,8 @@ def write_markdown(results: dict, path: str) -> None:
     lines = [f"# Real-size chain: {shape[0]} x {shape[1]} x {shape[2]} = {results['voxels_per_deposit']:,} voxels "
              f"per deposit, {results['features']} features", "",
              f"Machine: {box['cpus']} CPUs, {box['memory_gb']} GB, torch {box['torch']}, {box['system']}"
-             + (f", GPU {box['cuda']}" if box["cuda"] else ""), "",
+             + (f", GPU {box['cuda']}" if box["cuda"] else "") + (f". {results['note']}" if results["note"] else ""),
+             "",
              f"Training: {train['method']}, {train['epochs']} epochs of at most {train['samples_per_epoch']:,} "
              f"samples, {train['members']} member(s), patch {train['patch_size']}, on {train['device']}; seconds per "
              f"epoch {train['epoch_seconds']}, patches/s {train['patches_per_s']}. Target AUC "
