@@ -139,7 +139,7 @@ def main() -> None:
     parser.add_argument("--samples-per-epoch", type=int, default=TRAINING_DEFAULTS["samples_per_epoch"])
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--work", default=os.path.join(ROOT, "build", "bench-size"),
-                        help="folder for the slices, cubes and maps (deleted first; about 2.5 GB at full size)")
+                        help="folder for the slices, cubes and maps (deleted first; about 4 GB at full size)")
     parser.add_argument("--out-dir", default=os.path.join(ROOT, "bench", "size"))
     parser.add_argument("--note", default="", help="conditions of the run, written with the results (e.g. a shared "
                                                    "machine)")
