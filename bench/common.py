@@ -10,9 +10,12 @@ BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 def parse_arguments(description: str, profiles, methods, out_name: str, default_seeds=None,
-                    method_choices=None) -> argparse.Namespace:
-    """--profile, --methods, --seeds, --device and --out-dir (default bench/<out_name>)."""
+                    method_choices=None, extra=()) -> argparse.Namespace:
+    """--profile, --methods, --seeds, --device and --out-dir (default bench/<out_name>), and ``extra``:
+    (flag, add_argument keywords) pairs of a script's own."""
     parser = argparse.ArgumentParser(description=description)
+    for flag, options in extra:
+        parser.add_argument(flag, **options)
     parser.add_argument("--profile", choices=sorted(profiles), default="quick")
     parser.add_argument("--methods", nargs="+", default=list(methods), choices=method_choices)
     parser.add_argument("--seeds", nargs="+", type=int, default=default_seeds)

@@ -164,18 +164,25 @@ def _hole_figures(holes: np.ndarray) -> dict:
             "holes_with_ore": len(np.unique(groups[holes == LABEL_ORE]))}
 
 
-def weight_study(profile: dict, device: str) -> dict:
+def weight_study(profile: dict, device: str, partial_path: str) -> dict:
     """DANN-CTA in train mode at WEIGHT_HOLES holes: every candidate weight on the pick seeds, then only the
-    best of them and the default on the confirm seeds (a refused run counts with the label-free model)."""
+    best of them and the default on the confirm seeds (a refused run counts with the label-free model). Each
+    run is kept in ``partial_path`` as it ends; runs found there are not run again (a run resumed)."""
     runs: list[dict] = []
+    if os.path.exists(partial_path):
+        with open(partial_path) as handle:
+            runs = json.load(handle)
 
     def run(seeds, weights):
         for seed in seeds:
+            weights_left = [w for w in weights if not any(r["seed"] == seed and r["weight"] == w for r in runs)]
+            if not weights_left:
+                continue
             source, target = synthetic_pair(shape=profile["shape"], voxel_size=profile["voxel_size"], seed=seed)
             label, target = target.label, dataclasses.replace(target, label=None)
             holes = drilled(dataclasses.replace(target, label=label), WEIGHT_HOLES, seed)
             buffer = profile["patch_size"] - 1
-            for weight in weights:
+            for weight in weights_left:
                 try:
                     probability, _ = train_and_map(source, target, "dann_cta", "train", holes, profile, seed, device,
                                                    weight)
@@ -185,6 +192,8 @@ def weight_study(profile: dict, device: str) -> dict:
                     auc, applied = score(ignore[0], label, holes, buffer), False
                 runs.append({"seed": seed, "weight": weight, "target_auc": auc, "applied": applied})
                 print(json.dumps(runs[-1]), flush=True)
+                with open(partial_path, "w") as handle:
+                    json.dump(runs, handle, indent=1)
 
     run(PICK_SEEDS, WEIGHTS)
     candidate = decide_weight(runs)["candidate"]
@@ -331,7 +340,9 @@ def _plot(table: dict, counts, path: str) -> None:
 
 
 def main() -> None:
-    args = parse_arguments(__doc__.splitlines()[0], PROFILES, WITH_HOLES, "holes")
+    args = parse_arguments(__doc__.splitlines()[0], PROFILES, WITH_HOLES, "holes",
+                           extra=[("--resume", {"action": "store_true", "help": "keep the weight study's runs and "
+                                                "the seeds finished in --out-dir, and run the rest"})])
     profile = PROFILES[args.profile]
     seeds = args.seeds if args.seeds is not None else list(range(profile["seeds"]))
     device = str(resolve_device(args.device))
@@ -339,21 +350,34 @@ def main() -> None:
     results = {"profile": args.profile, "settings": profile, "device": device}
     weight = TRAINING_DEFAULTS_WEIGHT
     weights_file = os.path.join(args.out_dir, "weights.json")
+    if not args.resume:  # a fresh run: the weight study and the curve from the start
+        for name in ("weights.json", "weights_runs.json", "results.json"):
+            if os.path.exists(os.path.join(args.out_dir, name)):
+                os.remove(os.path.join(args.out_dir, name))
     if args.profile == "quick" and os.path.exists(weights_file):  # the weight study is run once, before the curve
         with open(weights_file) as handle:
             results["weights"] = json.load(handle)
     elif args.profile == "quick":
-        results["weights"] = weight_study(profile, device)
         os.makedirs(args.out_dir, exist_ok=True)
+        results["weights"] = weight_study(profile, device, os.path.join(args.out_dir, "weights_runs.json"))
         with open(weights_file, "w") as handle:
             json.dump(results["weights"], handle, indent=1)
     if "weights" in results and results["weights"]["decision"]["confirmed"]:
         weight = results["weights"]["decision"]["candidate"]
     results["weight"] = weight
     counts = HOLE_COUNTS if args.profile != "smoke" else (0, 10)
-    results["runs"] = [r for seed in seeds for r in run_seed(seed, profile, counts, args.methods, device, weight)]
-    results["minutes"] = (time.perf_counter() - started) / 60
-    save_results(results, args.out_dir, write_markdown)
+    results["runs"] = []
+    previous = os.path.join(args.out_dir, "results.json")
+    if args.resume and os.path.exists(previous):  # the seeds a cut-short run finished are kept, not run again
+        with open(previous) as handle:
+            earlier = json.load(handle)
+        results["runs"], started = earlier["runs"], started - 60 * earlier["minutes"]
+    for seed in seeds:
+        if any(r["seed"] == seed for r in results["runs"]):
+            continue
+        results["runs"] += run_seed(seed, profile, counts, args.methods, device, weight)
+        results["minutes"] = (time.perf_counter() - started) / 60
+        save_results(results, args.out_dir, write_markdown)  # after every seed, so a cut-short run still reports
     print(open(os.path.join(args.out_dir, "results.md")).read())
 
 

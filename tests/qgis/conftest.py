@@ -123,3 +123,36 @@ def worker_hook(monkeypatch, hooked_python):
         monkeypatch.setenv("MPM3D_PYTHON", hooked_python)
         monkeypatch.setenv("MPM3D_TEST_HOOK", hook)
     return use
+
+
+@pytest.fixture(scope="session")
+def tiny_cubes(synthetic_slices, tmp_path_factory):
+    """The synthetic pair stacked (source with labels), and the target less its last feature: the cubes the
+    bad-input tests feed to training and prediction."""
+    from bad_input import derived_cube, drop_last_feature, stack
+
+    folder = tmp_path_factory.mktemp("tiny_cubes")
+    return {"source": stack(synthetic_slices["SOURCE_EVIDENCE"], folder / "source.nc",
+                            synthetic_slices["SOURCE_LABELS"])["OUTPUT"],
+            "target": stack(synthetic_slices["TARGET_EVIDENCE"], folder / "target.nc")["OUTPUT"],
+            "fewer": derived_cube(folder / "fewer.nc", str(folder / "target.nc"), drop_last_feature)}
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_cubes, tmp_path_factory):
+    """A tiny model, trained with DEVICE auto (which must fall back to the CPU where there is no CUDA)."""
+    from algorithm_calls import run
+    from bad_input import train_parameters
+
+    return run("mpm3d:train_model", train_parameters(tiny_cubes, str(tmp_path_factory.mktemp("tiny_model")), DEVICE=0))
+
+
+@pytest.fixture(scope="session")
+def random_prospectivity(tiny_cubes, tmp_path_factory):
+    """A prospectivity cube on the target grid, without running a model."""
+    import numpy as np
+    from mpm3d.core.cubefile import CubeReader, write_cube
+
+    grid = CubeReader(tiny_cubes["target"]).grid
+    values = np.random.default_rng(0).random(grid.shape).astype(np.float32)
+    return write_cube(str(tmp_path_factory.mktemp("random_p") / "p.nc"), grid, extra={"prospectivity": values})

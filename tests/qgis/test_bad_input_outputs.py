@@ -16,22 +16,8 @@ import numpy as np
 import pytest
 from algorithm_calls import fails as _fails
 from algorithm_calls import run as _run
+from bad_input import REPO, TINY, Recorder
 from file_state import checksums
-from qgis.core import QgsProcessingFeedback
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TINY = {"METHOD": 0, "EPOCHS": 1, "PATCH_SIZE": 3, "BATCH_SIZE": 16, "DEVICE": 2, "SEED": 1,
-        "ENSEMBLE_MEMBERS": 1}
-
-
-class Warnings(QgsProcessingFeedback):
-    def __init__(self):
-        super().__init__()
-        self.warnings = []
-
-    def reportError(self, error, fatalError=False):  # noqa: N802, N803 - QGIS API
-        self.warnings.append(error)
-        super().reportError(error, fatalError)
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +151,7 @@ def test_level_rasters_of_an_earlier_level_set_are_named_and_left(workspace, tmp
     (tmp_path / "levels").mkdir()
     stale = tmp_path / "levels" / "p_z-9000.tif"
     stale.write_bytes(b"an earlier run's deepest level")
-    feedback = Warnings()
+    feedback = Recorder()
     result = _run("mpm3d:predict_prospectivity", _predict(workspace, tmp_path), feedback)
     assert stale.read_bytes() == b"an earlier run's deepest level"
     assert str(stale) not in result["OUTPUT_LAYERS"]
@@ -203,7 +189,7 @@ def test_a_non_finite_threshold_is_refused_by_name(workspace, tmp_path, algorith
 # --- Files that are not what they should be --------------------------------------------------------------
 
 def test_a_model_file_named_without_its_extension(workspace, tmp_path):
-    feedback = QgsProcessingFeedback()
+    feedback = Recorder()
     trained = _run("mpm3d:train_model", {"SOURCE": workspace["source"], "TARGET": workspace["target"], **TINY,
                                          "OUTPUT_MODEL": tmp_path / "model"}, feedback)
     assert trained["OUTPUT_MODEL"] == str(tmp_path / "model.safetensors")

@@ -11,25 +11,11 @@ import numpy as np
 import pytest
 from algorithm_calls import fails as _fails
 from algorithm_calls import run as _run
+from bad_input import Recorder
 from osgeo import gdal, osr
-from qgis.core import QgsProcessingFeedback
 from raster_copies import rewrite, rewrite_all
 
 F32_LOWEST = float(np.finfo(np.float32).min)
-
-
-class Recorder(QgsProcessingFeedback):
-    """Keeps the warnings."""
-
-    def __init__(self):
-        super().__init__()
-        self.warnings = []
-
-    def reportError(self, error, fatalError=False):  # noqa: N803 - QGIS API
-        self.warnings.append(error)
-        super().reportError(error, fatalError)
-
-
 
 
 def _sums(paths):
