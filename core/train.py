@@ -203,7 +203,8 @@ def train(
     ``on_epoch_end(epoch, net)`` sees a network after each epoch, in eval mode, before training
     goes on; the benchmark traces diagnostics with it. It must not change the network.
     """
-    _check_inputs(source, target, config)
+    check_settings(source.grid.shape, target.grid.shape, config)
+    _check_cubes(source, target)
     device = resolve_device(config.device)
     check_memory(training_memory(source.grid.shape, target.grid.shape, len(source.feature_names), config,
                                  device=device.type, loaded=True), config)
@@ -360,6 +361,7 @@ def training_memory(source_shape: tuple[int, int, int], target_shape: tuple[int,
     state and the kept weights of every epoch; the forest and its samples; with a report, the target's dense
     prediction. ``loaded``: the cubes are in memory already and are left out.
     """
+    check_settings(source_shape, target_shape, config)  # the estimate builds the network: a bad patch size first
     p, half = config.patch_size, config.patch_size // 2
     voxels = [int(np.prod(shape)) for shape in (source_shape, target_shape)]
     padded = [int(np.prod([n + 2 * half for n in shape])) for shape in (source_shape, target_shape)]
@@ -494,20 +496,23 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def _check_inputs(source: Cube, target: Cube, config: TrainConfig) -> None:
+def check_settings(source_shape: tuple[int, int, int], target_shape: tuple[int, int, int],
+                   config: TrainConfig) -> None:
+    """Refuse settings that cannot train on cubes of these shapes, naming the parameter: before the memory
+    estimate and before any cube is read."""
     if config.method not in METHODS:
         raise Mpm3dError(f"unknown method '{config.method}'; choose one of {', '.join(METHODS)}")
     p = config.patch_size
-    for role, cube in (("source", source), ("target", target)):
-        if min(cube.grid.shape) < 3:
-            raise Mpm3dError(f"the {role} cube ({role.upper()}) {cube.grid.shape} (z, y, x) is too small: a 3D "
+    for role, shape in (("source", source_shape), ("target", target_shape)):
+        if min(shape) < 3:
+            raise Mpm3dError(f"the {role} cube ({role.upper()}) {tuple(shape)} (z, y, x) is too small: a 3D "
                              "patch needs at least 3 voxels along z, y and x; stack more levels or larger slices")
     if p < 3 or p % 2 == 0:
         raise Mpm3dError(f"the patch size (PATCH_SIZE) must be odd and at least 3, got {p}; use 3, 5, 7 or 9")
-    for role, cube in (("source", source), ("target", target)):
-        if p > min(cube.grid.shape):
+    for role, shape in (("source", source_shape), ("target", target_shape)):
+        if p > min(shape):
             raise Mpm3dError(f"the patch size {p} (PATCH_SIZE) is larger than the {role} cube ({role.upper()}) "
-                             f"{cube.grid.shape} (z, y, x); choose an odd patch size of at most {min(cube.grid.shape)}")
+                             f"{tuple(shape)} (z, y, x); choose an odd patch size of at most {min(shape)}")
     for name, parameter in (("learning_rate", "LEARNING_RATE"), ("negative_ratio", "NEGATIVE_RATIO"),
                             ("lambda_max", "LAMBDA_MAX"), ("val_fraction", "VALIDATION_FRACTION"),
                             ("weight_decay", "weight decay")):
@@ -549,6 +554,10 @@ def _check_inputs(source: Cube, target: Cube, config: TrainConfig) -> None:
         raise Mpm3dError(f"the target normalisation must be 'own' or 'source', not '{config.target_normalisation}'")
     if not 0 <= config.val_fraction < 1:
         raise Mpm3dError(f"the validation fraction must be in [0, 1), got {config.val_fraction}")
+
+
+def _check_cubes(source: Cube, target: Cube) -> None:
+    """Refuse cubes that cannot train together (features, source labels, target evidence), naming the cube."""
     if list(source.feature_names) != list(target.feature_names):
         raise Mpm3dError(
             "the SOURCE and TARGET cubes must have the same features in the same order; "
