@@ -17,7 +17,7 @@ export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: setup system-packages test lint demo install zip help translations translations-update bench bench-ensembles bench-selection \
-	bench-fuzz clean
+	bench-holes bench-size bench-fuzz clean
 
 setup: system-packages $(VENV)/.installed translations
 
@@ -120,7 +120,6 @@ bench-holes: setup
 # The whole chain through the algorithms on a real-size deposit pair (100 x 500 x 500 voxels each): time and peak
 # memory per stage -> bench/size/results.md. SIZE_SHAPE=20x100x100 tries it small (results_20x100x100.md).
 SIZE_SHAPE ?= 100x500x500
-.PHONY: bench-size
 bench-size: setup
 	$(PY) bench/size.py --shape $(SIZE_SHAPE)
 
