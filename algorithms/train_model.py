@@ -61,8 +61,8 @@ class TrainModel(WorkerAlgorithm):
                  "samples to labels' (1 ore, 0 barren, unknown elsewhere). A hole is a connected run of labelled "
                  "voxels; holes that touch count as one. Read only when TARGET_LABELS is validate or train.")
         self.add(QgsProcessingParameterNumber("TARGET_LABEL_WEIGHT", "Weight of the drill holes' label loss",
-                                              QgsProcessingParameterNumber.Double, 1.0, minValue=0.0,
-                                              maxValue=1000.0),
+                                              QgsProcessingParameterNumber.Double,
+                                              DEFAULTS["target_label_weight"], minValue=0.0, maxValue=1000.0),
                  "Train mode: each labelled batch carries one class-balanced hole patch per 4 source patches, and "
                  "their loss counts this many times the source's (1: as much as the whole source; the random "
                  "forest weighs the holes' voxels likewise).", advanced=True)

@@ -39,7 +39,7 @@ def add_model_commands(commands) -> None:
                        help="what training does with the target's drill holes (--target-holes): ignore them, let "
                             "them choose the epoch and score the model (validate), or also train on some (train)")
     train.add_argument("--target-holes", help="label cube of the target's voxelised drill holes, on its grid")
-    train.add_argument("--target-label-weight", type=finite, default=1.0,
+    train.add_argument("--target-label-weight", type=finite, default=TRAINING_DEFAULTS["target_label_weight"],
                        help="train mode: weight of the holes' label loss beside the source's")
     train.add_argument("--hole-folds", type=int, default=3,
                        help="train mode: folds the holes are dealt into; one validates, the others train")

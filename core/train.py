@@ -115,7 +115,7 @@ class TrainConfig:
     selection: str = "source_val"
     # target drill holes (a label cube given to train()): "ignore", "validate" or "train" (module docstring)
     target_labels: str = "ignore"
-    target_label_weight: float = 1.0  # train mode: weight of the holes' label loss beside the source's
+    target_label_weight: float = TRAINING_DEFAULTS["target_label_weight"]  # train mode: the holes' loss weight
     hole_folds: int = 3  # train mode: holes dealt into this many folds; fold 0 validates, the others train
     hole_cv: bool = False  # train mode: one training per fold, for a leave-holes-out AUC (folds x the cost)
 
