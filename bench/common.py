@@ -5,8 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import runpy
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(BENCH_DIR)
+
+
+def load_plugin() -> None:
+    """The checkout as the package ``mpm3d`` (core/package.py), as QGIS and the worker import it: call before a
+    script imports ``mpm3d.core``."""
+    runpy.run_path(os.path.join(REPO, "core", "package.py"))["load_plugin_package"](REPO)
 
 
 def parse_arguments(description: str, profiles, methods, out_name: str, default_seeds=None,

@@ -25,16 +25,19 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, PLUGIN_DIR)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import load_plugin  # noqa: E402
 
-from core import cubefile  # noqa: E402
-from core.cubefile import CLASSIC_SIGNATURES, HDF5_SIGNATURE, CubeReader, gdal_modules, write_cube  # noqa: E402
-from core.errors import Mpm3dError  # noqa: E402
-from core.grid import Cube, Grid  # noqa: E402
-from core.model import ForestArrays, ProspectivityNet, TrainedModel, config_for_method  # noqa: E402
-from core.modelfile import SAFETENSORS_DTYPE_BYTES, load_model, save_model  # noqa: E402
-from core.novelty import SourceSample  # noqa: E402
-from core.predict import predict_cube  # noqa: E402
+load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it
+
+from mpm3d.core import cubefile  # noqa: E402
+from mpm3d.core.cubefile import CLASSIC_SIGNATURES, HDF5_SIGNATURE, CubeReader, gdal_modules, write_cube  # noqa: E402
+from mpm3d.core.errors import Mpm3dError  # noqa: E402
+from mpm3d.core.grid import Cube, Grid  # noqa: E402
+from mpm3d.core.model import ForestArrays, ProspectivityNet, TrainedModel, config_for_method  # noqa: E402
+from mpm3d.core.modelfile import SAFETENSORS_DTYPE_BYTES, load_model, save_model  # noqa: E402
+from mpm3d.core.novelty import SourceSample  # noqa: E402
+from mpm3d.core.predict import predict_cube  # noqa: E402
 
 PROBE_TIMEOUT_S = 3.0  # a damaged file that hangs HDF5 costs this much per case here (60 s in real use)
 MODEL_BUDGET_S = 5.0

@@ -31,21 +31,22 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import load_plugin  # noqa: E402
+
+load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it
 
 from common import parse_arguments, save_results  # noqa: E402
-
-from core.errors import Mpm3dError  # noqa: E402
-from core.grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN  # noqa: E402
-from core.metrics import away_from_holes, roc_auc  # noqa: E402
-from core.model import resolve_device  # noqa: E402
-from core.predict import predict_cube  # noqa: E402
-from core.sampling import cube_stats, standardise  # noqa: E402
-from core.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
-from core.synthetic import drill_holes, synthetic_pair  # noqa: E402
-from core.train import TrainConfig, train  # noqa: E402
-from core.voxelise import voxelise_samples  # noqa: E402
+from mpm3d.core.errors import Mpm3dError  # noqa: E402
+from mpm3d.core.grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN  # noqa: E402
+from mpm3d.core.metrics import away_from_holes, roc_auc  # noqa: E402
+from mpm3d.core.model import resolve_device  # noqa: E402
+from mpm3d.core.predict import predict_cube  # noqa: E402
+from mpm3d.core.sampling import cube_stats, standardise  # noqa: E402
+from mpm3d.core.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
+from mpm3d.core.synthetic import drill_holes, synthetic_pair  # noqa: E402
+from mpm3d.core.train import TrainConfig, train  # noqa: E402
+from mpm3d.core.voxelise import voxelise_samples  # noqa: E402
 
 HOLE_COUNTS = (0, 1, 3, 5, 10, 20)
 PLACEMENT, DIP_DEG = "anomaly", 90.0
@@ -158,7 +159,7 @@ def run_seed(seed: int, profile: dict, counts, rows, device: str, weight: float)
 
 
 def _hole_figures(holes: np.ndarray) -> dict:
-    from core.voxelise import hole_groups
+    from mpm3d.core.voxelise import hole_groups
 
     groups, n = hole_groups(holes)
     return {"holes": n, "ore_voxels": int(np.sum(holes == LABEL_ORE)),

@@ -31,11 +31,14 @@ from skada.deep import DANN
 from skada.deep.modules import DomainClassifier
 from torch import nn
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import load_plugin  # noqa: E402
 
-from core.grid import Cube, Grid  # noqa: E402
-from core.model import ProspectivityNet, config_for_method  # noqa: E402
-from core.sampling import PatchGatherer, cube_stats, padded_standardised  # noqa: E402
+load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it
+
+from mpm3d.core.grid import Cube, Grid  # noqa: E402
+from mpm3d.core.model import ProspectivityNet, config_for_method  # noqa: E402
+from mpm3d.core.sampling import PatchGatherer, cube_stats, padded_standardised  # noqa: E402
 
 SOURCE_DOMAIN, TARGET_DOMAIN = 1, -2  # skada's convention: sources positive, targets negative
 PREDICT_BATCH = 2048

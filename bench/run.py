@@ -25,15 +25,15 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import load_plugin  # noqa: E402
 
-from run_report import PEER, save  # noqa: E402
+load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it
 
-from core.metrics import evaluate, labelled_scores, proxy_a_distance, roc_auc  # noqa: E402
-from core.model import TrainedModel  # noqa: E402
-from core.predict import predict_cube, predict_patches  # noqa: E402
-from core.sampling import (  # noqa: E402
+from mpm3d.core.metrics import evaluate, labelled_scores, proxy_a_distance, roc_auc  # noqa: E402
+from mpm3d.core.model import TrainedModel  # noqa: E402
+from mpm3d.core.predict import predict_cube, predict_patches  # noqa: E402
+from mpm3d.core.sampling import (  # noqa: E402
     FeatureStats,
     PatchGatherer,
     cube_stats,
@@ -41,10 +41,11 @@ from core.sampling import (  # noqa: E402
     padded_standardised,
     standardise,
 )
-from core.selection_scores import embed_and_score  # noqa: E402
-from core.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
-from core.synthetic import synthetic_pair  # noqa: E402
-from core.train import TrainConfig, source_samples, train  # noqa: E402
+from mpm3d.core.selection_scores import embed_and_score  # noqa: E402
+from mpm3d.core.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
+from mpm3d.core.synthetic import synthetic_pair  # noqa: E402
+from mpm3d.core.train import TrainConfig, source_samples, train  # noqa: E402
+from run_report import PEER, save  # noqa: E402
 
 METHODS = ("rf", "cnn", "cta", "dann", "dann_cta", PEER)
 SOURCE_STATS_METHODS = ("rf", "cnn")  # trained without the target: scoring them with source statistics is fair

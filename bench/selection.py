@@ -21,19 +21,20 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import load_plugin  # noqa: E402
+
+load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it
 
 from common import parse_arguments, save_results  # noqa: E402
+from mpm3d.core.model import ProspectivityNet, config_for_method, resolve_device  # noqa: E402
+from mpm3d.core.sampling import cube_stats  # noqa: E402
+from mpm3d.core.selection import SELECTION_LABELS, SELECTION_RULES, averaged_epochs, chosen_epoch  # noqa: E402
+from mpm3d.core.selection_scores import average_states  # noqa: E402
+from mpm3d.core.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
+from mpm3d.core.synthetic import synthetic_pair  # noqa: E402
+from mpm3d.core.train import TrainConfig, train  # noqa: E402
 from run import EpochTrace  # noqa: E402  (bench/run.py: the per-epoch target AUC of the main benchmark)
-
-from core.model import ProspectivityNet, config_for_method, resolve_device  # noqa: E402
-from core.sampling import cube_stats  # noqa: E402
-from core.selection import SELECTION_LABELS, SELECTION_RULES, averaged_epochs, chosen_epoch  # noqa: E402
-from core.selection_scores import average_states  # noqa: E402
-from core.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
-from core.synthetic import synthetic_pair  # noqa: E402
-from core.train import TrainConfig, train  # noqa: E402
 
 METHODS = ("dann_cta", "dann")
 PICK_SEEDS, CONFIRM_SEEDS = list(range(5)), list(range(5, 10))

@@ -40,12 +40,12 @@ PROBE_TIMEOUT_S = 60.0
 # Run by the probe: exit 0 whatever the reader decides, 3 when this interpreter cannot run the reader at all
 # The probe also ends itself after the timeout: if its parent is killed meanwhile, a looping HDF5 must not
 # keep a core busy for ever (seen: orphaned probes still running an hour later).
-_PROBE_CODE = f"""import signal, sys
+_PROBE_CODE = f"""import os, runpy, signal, sys
 if hasattr(signal, "alarm"):
     signal.alarm({int(PROBE_TIMEOUT_S) + 5})
-sys.path.insert(0, sys.argv[1])
-try:
-    from core import cubefile
+try:  # the plugin loaded as the package mpm3d, as everywhere (core/package.py)
+    runpy.run_path(os.path.join(sys.argv[1], "core", "package.py"))["load_plugin_package"](sys.argv[1])
+    from mpm3d.core import cubefile
 except Exception:
     sys.exit(3)
 cubefile._safe_files.add(cubefile._file_key(sys.argv[2]))

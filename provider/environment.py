@@ -20,12 +20,8 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from ..core.i18n import tr as core_tr  # Qt-free: the plugin's language is set there when QGIS loads the translation
 from .process import child_process, venv_python, watch
-
-try:  # the Qt-free catalogue of core (the plugin's language is set there when QGIS loads the translation)
-    from ..core.i18n import tr as core_tr
-except ImportError:  # imported as a top-level package beside core (the core's tests)
-    from core.i18n import tr as core_tr
 
 TORCH_VERSION = "2.13.0"
 OTHER_PACKAGES = ("safetensors==0.4.5",)

@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from ..core.package import child_code
+
 # Windows: start a console program (python.exe) without opening a console window over QGIS.
 CREATE_NO_WINDOW = 0x08000000
 # The host's own Python must not reach another interpreter: QGIS sets PYTHONHOME and PYTHONPATH for its Python
@@ -63,9 +65,9 @@ def child_process(command: Sequence[object], environ: Mapping[str, str] | None =
 def worker_process(python: str, arguments: Sequence[object], plugin_dir: str,
                    environ: Mapping[str, str] | None = None, platform: str = sys.platform,
                    extra_env: Mapping[str, str] | None = None) -> ChildProcess:
-    """The core's command line in ``python``, importing the core from ``plugin_dir`` whatever the working
-    directory holds (a folder named ``core`` there must not shadow it)."""
-    bootstrap = f"import sys; sys.path.insert(0, {plugin_dir!r}); from core.cli import main; sys.exit(main())"
+    """The core's command line in ``python``, the plugin in ``plugin_dir`` loaded as ``mpm3d`` as QGIS loads it
+    (core/package.py), whatever the working directory holds (a folder named ``core`` there must not shadow it)."""
+    bootstrap = child_code(plugin_dir, "import sys\nfrom mpm3d.core.cli import main\nsys.exit(main())", platform)
     return child_process([python, "-c", bootstrap, *arguments], environ, platform, extra_env)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import glob
 import os
+import runpy
 import sys
-import tempfile
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -27,12 +27,7 @@ def _qgis():
     bundled_plugins = os.path.join(QgsApplication.pkgDataPath(), "python", "plugins")  # QGIS's `processing`
     if bundled_plugins not in sys.path:
         sys.path.append(bundled_plugins)
-    try:
-        import mpm3d  # noqa: F401
-    except ImportError:
-        holder = tempfile.mkdtemp(prefix="mpm3d_pkg_")
-        os.symlink(PLUGIN_DIR, os.path.join(holder, "mpm3d"))
-        sys.path.insert(0, holder)
+    runpy.run_path(os.path.join(PLUGIN_DIR, "core", "package.py"))["load_plugin_package"](PLUGIN_DIR)
 
 
 def level_layers(folder: str, group_name: str, prefix: str, kind: str = "prospectivity"):

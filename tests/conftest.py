@@ -1,12 +1,13 @@
-"""Put the plugin folder on sys.path so the tests can ``import core`` without installing anything; the device
-every device-dependent test runs on."""
+"""The checkout loaded as the package ``mpm3d``, the one name the plugin has everywhere (core/package.py), so the
+tests import ``mpm3d.core`` as QGIS and the worker do; the device every device-dependent test runs on."""
 
 import os
-import sys
+import runpy
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+runpy.run_path(os.path.join(REPO, "core", "package.py"))["load_plugin_package"](REPO)
 
 # How far a dense prediction may differ from one patch per voxel, in ore probability, by device.
 # CPU: full float32; only the order of the sums differs.

@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+from mpm3d.core.package import child_code
+
 CORE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "core")
 FORBIDDEN = ("qgis", "PyQt5", "PyQt6", "processing")
 
@@ -30,9 +32,10 @@ def test_no_core_module_imports_qgis_or_pyqt():
 
 def test_importing_all_of_core_loads_no_qgis():
     modules = [n[:-3] for n in os.listdir(CORE) if n.endswith(".py") and n != "__main__.py"]
-    code = ("import sys\n" + "".join(f"import core.{m}\n" for m in modules)
-            + "bad = [m for m in sys.modules if m.split('.')[0] in ('qgis', 'PyQt5', 'processing')]\n"
-            + "assert not bad, bad\n")
+    code = child_code(os.path.dirname(CORE), "import sys\n"  # the core as the worker loads it
+                      + "".join(f"import mpm3d.core.{m}\n" for m in modules)
+                      + "bad = [m for m in sys.modules if m.split('.')[0] in ('qgis', 'PyQt5', 'processing')]\n"
+                      + "assert not bad, bad\n")
     run = subprocess.run([sys.executable, "-c", code], cwd=os.path.dirname(CORE), capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
 
@@ -74,4 +77,20 @@ def test_no_algorithm_imports_the_command_line_layer():
             for node in ast.walk(tree):
                 if isinstance(node, ast.ImportFrom) and node.module in ("core.cli", "core.commands"):
                     offenders.append(f"{name}: {node.module}")
+    assert offenders == []
+
+
+def test_everything_imports_the_plugin_by_one_name():
+    """The plugin has one import identity, ``mpm3d`` (core/package.py): no test, benchmark or script imports
+    ``core`` or ``provider`` as top-level packages, which would load every module a second time under another
+    name (two Mpm3dError classes, two copies of module state)."""
+    repo = os.path.dirname(CORE)
+    offenders = []
+    for folder in ("tests", "bench", "scripts"):
+        for root, _, names in os.walk(os.path.join(repo, folder)):
+            for name in (n for n in names if n.endswith(".py")):
+                path = os.path.join(root, name)
+                for module in imported_modules(path):
+                    if module.split(".")[0] in ("core", "provider", "algorithms"):
+                        offenders.append(f"{os.path.relpath(path, repo)}: {module}")
     assert offenders == []

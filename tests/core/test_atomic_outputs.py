@@ -7,10 +7,9 @@ import subprocess
 import sys
 
 import pytest
-
-from core import atomic
-from core.atomic import atomic_group, atomic_path, settle_run
-from core.errors import Mpm3dError
+from mpm3d.core import atomic
+from mpm3d.core.atomic import atomic_group, atomic_path, settle_run
+from mpm3d.core.errors import Mpm3dError
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -78,8 +77,8 @@ def test_files_of_the_user_named_like_old_temporaries_are_never_touched(tmp_path
 
 CHILD = """
 import os, signal, sys
-sys.path.insert(0, {plugin!r})
-from core import atomic
+import runpy; runpy.run_path({plugin!r} + "/core/package.py")["load_plugin_package"]({plugin!r})
+from mpm3d.core import atomic
 real_replace, moves = os.replace, []
 def replace_then_die(src, dst):
     real_replace(src, dst)
@@ -126,7 +125,7 @@ def test_a_worker_that_succeeded_keeps_its_new_files_and_leaves_no_staging(tmp_p
 
 
 def test_outputs_over_inputs_are_found_by_path_link_and_pattern(tmp_path):
-    from core.paths import check_distinct
+    from mpm3d.core.paths import check_distinct
 
     slice_ = tmp_path / "evidence_z-0100.tif"
     slice_.write_text("x")

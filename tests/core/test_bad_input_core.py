@@ -10,14 +10,13 @@ import sys
 import numpy as np
 import pytest
 import safetensors.numpy
+from mpm3d.core import atomic, jobs, slices
+from mpm3d.core.atomic import atomic_group, atomic_path
+from mpm3d.core.cubefile import CubeReader, write_cube
+from mpm3d.core.errors import Mpm3dError
+from mpm3d.core.grid import Grid
+from mpm3d.core.modelfile import FORMAT, load_model
 from pickle_payload import CreatesMarker
-
-from core import atomic, jobs, slices
-from core.atomic import atomic_group, atomic_path
-from core.cubefile import CubeReader, write_cube
-from core.errors import Mpm3dError
-from core.grid import Grid
-from core.modelfile import FORMAT, load_model
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -11,14 +11,13 @@ import numpy as np
 import pytest
 import safetensors
 import safetensors.numpy
-
-from core import cli
-from core.cubefile import CubeReader, read_cube, save_cube, write_cube
-from core.errors import Mpm3dError
-from core.grid import Grid
-from core.jobs import prediction_attributes, stack
-from core.modelfile import load_model
-from core.slices import parse_units, write_slices
+from mpm3d.core import cli
+from mpm3d.core.cubefile import CubeReader, read_cube, save_cube, write_cube
+from mpm3d.core.errors import Mpm3dError
+from mpm3d.core.grid import Grid
+from mpm3d.core.jobs import prediction_attributes, stack
+from mpm3d.core.modelfile import load_model
+from mpm3d.core.slices import parse_units, write_slices
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 

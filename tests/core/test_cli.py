@@ -8,11 +8,10 @@ import time
 import numpy as np
 import pytest
 import torch
-
-from core import cli
-from core.cubefile import save_cube
-from core.grid import LABEL_ORE, LABEL_UNKNOWN
-from core.synthetic import synthetic_pair
+from mpm3d.core import cli
+from mpm3d.core.cubefile import save_cube
+from mpm3d.core.grid import LABEL_ORE, LABEL_UNKNOWN
+from mpm3d.core.synthetic import synthetic_pair
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +31,7 @@ def test_training_through_the_command_line_never_sees_target_labels(cubes, tmp_p
     """The job drops the target's labels before training: training is handed no labels at all, and labels all ore
     or none give the same model file: every weight bit for bit, every metadata field (the clock stopped, so the
     recorded durations agree) but the date it was trained."""
-    import core.train
+    from mpm3d import core
 
     handed = []
     real_train = core.train.train
@@ -81,7 +80,7 @@ def _model_file(path):
 ])
 def test_out_of_memory_ends_with_status_3_and_says_what_to_lower(monkeypatch, capsys, tmp_path, command, job, error):
     """torch's own out-of-memory error (recognised by its type) and cuDNN's (by its words) alike."""
-    import core.commands
+    from mpm3d import core
 
     def out_of_memory(*_args, **_kwargs):
         raise error

@@ -9,8 +9,7 @@ import subprocess
 import sys
 
 import pytest
-
-from core.atomic import KEEP_PREVIOUS_ENV, RUN_ID_ENV, settle_run
+from mpm3d.core.atomic import KEEP_PREVIOUS_ENV, RUN_ID_ENV, settle_run
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # a worker that writes a.txt and b.txt as one set, with the command line's SIGTERM handler, and sends its main
@@ -18,8 +17,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # in). Sent to the thread, not the process: a process-directed signal may land on one of numpy's threads and
 # reach Python only after the script has ended, which made the last-rename case flaky under load.
 WORKER = f"""import os, signal, sys, threading
-sys.path.insert(0, {REPO!r})
-from core import atomic, cli
+import runpy; runpy.run_path({REPO!r} + "/core/package.py")["load_plugin_package"]({REPO!r})
+from mpm3d.core import atomic, cli
 signal.signal(signal.SIGTERM, cli._terminate)
 replace, renames = os.replace, []
 def signalling_replace(*args):

@@ -5,12 +5,11 @@ import re
 
 import numpy as np
 import pytest
+from mpm3d.core import cli
+from mpm3d.core.cubefile import write_cube
+from mpm3d.core.grid import Grid
 from sklearn.metrics import roc_auc_score
 from test_reports import parse, table_with
-
-from core import cli
-from core.cubefile import write_cube
-from core.grid import Grid
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,9 @@ import re
 
 import numpy as np
 import pytest
-
-from core import i18n
-from core.metrics import evaluate
-from core.reports import write_evaluation_report
+from mpm3d.core import i18n
+from mpm3d.core.metrics import evaluate
+from mpm3d.core.reports import write_evaluation_report
 
 CORE = os.path.dirname(os.path.abspath(i18n.__file__))
 CATALOGUE = os.path.join(i18n.I18N_DIR, "core_zh_CN.json")

@@ -8,8 +8,7 @@ import sys
 
 import pytest
 from fake_wheels import fake_worker_wheels, offline_pip
-
-from provider.environment import (
+from mpm3d.provider.environment import (
     SetupCancelled,
     SetupError,
     base_python_candidates,
@@ -21,7 +20,7 @@ from provider.environment import (
     pip_supports_raw_progress,
     torch_build,
 )
-from provider.process import venv_python
+from mpm3d.provider.process import venv_python
 
 SMI_TABLE = """Mon Nov 30 11:45:15 2026
 +-----------------------------------------------------------------------------------------+

@@ -6,14 +6,13 @@ import math
 import numpy as np
 import pytest
 import torch
-
-from core.choices import TRAINING_DEFAULTS
-from core.cli import build_parser
-from core.errors import Mpm3dError
-from core.progress import TimeLeft, duration
-from core.sampling import OreCycle, draw_source_epoch, epoch_ore_count, spatial_block_split
-from core.synthetic import PROFILES, synthetic_deposit, synthetic_pair
-from core.train import TrainConfig, train
+from mpm3d.core.choices import TRAINING_DEFAULTS
+from mpm3d.core.cli import build_parser
+from mpm3d.core.errors import Mpm3dError
+from mpm3d.core.progress import TimeLeft, duration
+from mpm3d.core.sampling import OreCycle, draw_source_epoch, epoch_ore_count, spatial_block_split
+from mpm3d.core.synthetic import PROFILES, synthetic_deposit, synthetic_pair
+from mpm3d.core.train import TrainConfig, train
 
 SMALL = dict(patch_size=3, epochs=2, batch_size=16, device="cpu", seed=0, members=1)
 
@@ -62,7 +61,7 @@ def _steps_per_epoch(events):
 
 
 def test_budget_bounds_the_batches_per_epoch_and_every_ore_voxel_trains(small_pair, monkeypatch):
-    import core.train as train_module
+    import mpm3d.core.train as train_module
 
     source, target = small_pair
     drawn = []

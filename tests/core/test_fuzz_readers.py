@@ -8,8 +8,7 @@ from datetime import timedelta
 import bench_scripts
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
-
-from core import cubefile
+from mpm3d.core import cubefile
 
 MAX_GROWTH_MIB = 1024
 

@@ -11,12 +11,13 @@ import time
 
 import numpy as np
 import pytest
-
-from core.errors import Mpm3dError
-from core.synthetic import synthetic_pair
-from core.train import TrainConfig, train
+from mpm3d.core.errors import Mpm3dError
+from mpm3d.core.package import child_code
+from mpm3d.core.synthetic import synthetic_pair
+from mpm3d.core.train import TrainConfig, train
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CLI = child_code(PLUGIN_DIR, "import sys\nfrom mpm3d.core.cli import main\nsys.exit(main())")  # the core's command line
 TINY = dict(method="cnn", patch_size=3, epochs=2, batch_size=16, device="cpu", seed=0)
 
 
@@ -40,8 +41,7 @@ def test_a_diverging_training_stops_with_a_message_instead_of_a_nan_model(pair):
 
 
 def _cli(arguments, cwd, **kwargs):
-    return subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {PLUGIN_DIR!r}); "
-                           "from core.cli import main; sys.exit(main())", "--json-lines", *arguments],
+    return subprocess.run([sys.executable, "-c", CLI, "--json-lines", *arguments],
                           cwd=cwd, capture_output=True, text=True, timeout=300, **kwargs)
 
 
@@ -100,8 +100,7 @@ def test_the_command_line_refuses_non_finite_numbers(cubes, option):
 
 def test_ctrl_c_on_the_command_line_is_a_cancel(cubes):
     process = subprocess.Popen(
-        [sys.executable, "-c", f"import sys; sys.path.insert(0, {PLUGIN_DIR!r}); from core.cli import main; "
-         "sys.exit(main())", "--json-lines", "train", "--source", "source.nc", "--target", "target.nc",
+        [sys.executable, "-c", CLI, "--json-lines", "train", "--source", "source.nc", "--target", "target.nc",
          "--out", "c.safetensors", "--method", "cnn", "--epochs", "200", "--patch-size", "3", "--batch-size", "16",
          "--members", "1"],
         cwd=cubes, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -166,7 +165,7 @@ def test_a_prefix_with_a_folder_part_is_refused(cubes, prefix):
 
 
 def test_a_prefix_with_glob_characters_is_taken_literally(tmp_path):
-    from core.slices import level_files
+    from mpm3d.core.slices import level_files
 
     pattern = level_files(str(tmp_path), "[a]")
     (tmp_path / "[a]_z-0100.tif").write_text("x")
@@ -224,7 +223,7 @@ def test_training_values_out_of_range_are_refused_by_name(pair, field, value, me
 def test_a_cube_too_small_for_any_patch_is_named(pair):
     import dataclasses
 
-    from core.grid import Grid
+    from mpm3d.core.grid import Grid
 
     source, target = pair
     tiny = Grid(target.grid.crs, target.grid.x[:2], target.grid.y[:2], target.grid.z)
@@ -235,7 +234,7 @@ def test_a_cube_too_small_for_any_patch_is_named(pair):
 
 
 def test_labels_or_elevations_in_another_order_than_the_names_are_refused(tmp_path):
-    from core.slices import read_slices
+    from mpm3d.core.slices import read_slices
 
     evidence = _levels(tmp_path / "e")
     labels = [_write_tif(tmp_path / "e" / f"label_z-{100 + 25 * i:04d}.tif", np.zeros((6, 7), np.int16))
@@ -255,9 +254,8 @@ def test_labels_or_elevations_in_another_order_than_the_names_are_refused(tmp_pa
     ("alpha", {"alpha": True}, r"band 3 is an alpha \(transparency\) band, not evidence"),
 ])
 def test_slices_that_are_not_evidence_grids_are_refused(tmp_path, case, options, message):
+    from mpm3d.core.slices import read_slices
     from osgeo import gdal
-
-    from core.slices import read_slices
 
     if options.get("dtype") == "complex":
         options = {"dtype": gdal.GDT_CFloat32}
@@ -271,7 +269,7 @@ def test_slices_that_are_not_evidence_grids_are_refused(tmp_path, case, options,
 
 
 def test_a_slice_cut_short_is_named_not_a_traceback(tmp_path):
-    from core.slices import read_slices
+    from mpm3d.core.slices import read_slices
 
     paths = [_write_tif(tmp_path / f"e_z-{100 + 25 * i:04d}.tif",
                         np.random.default_rng(i).random((2, 300, 300)).astype(np.float32)) for i in range(3)]
@@ -284,8 +282,8 @@ def test_a_slice_cut_short_is_named_not_a_traceback(tmp_path):
 
 
 def test_a_prospectivity_outside_0_1_is_refused():
-    from core.grid import Grid
-    from core.targets import extract_targets, voxel_points
+    from mpm3d.core.grid import Grid
+    from mpm3d.core.targets import extract_targets, voxel_points
 
     grid = Grid("EPSG:4528", np.arange(4.0), np.arange(4.0)[::-1], np.array([0.0, -1.0, -2.0]))
     values = np.full(grid.shape, 16.6)
@@ -303,7 +301,7 @@ def test_training_on_one_cube_as_source_and_target_says_so(cubes):
 
 
 def test_a_gpu_out_of_memory_ends_with_status_3_and_says_what_to_lower(monkeypatch, capsys, tmp_path):
-    from core import cli, jobs
+    from mpm3d.core import cli, jobs
 
     def out_of_memory(*_args, **_kwargs):
         raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")

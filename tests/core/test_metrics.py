@@ -2,10 +2,9 @@ import json
 
 import numpy as np
 import pytest
+from mpm3d.core.errors import Mpm3dError
+from mpm3d.core.metrics import evaluate, mmd_rbf, proxy_a_distance
 from sklearn.metrics import roc_auc_score
-
-from core.errors import Mpm3dError
-from core.metrics import evaluate, mmd_rbf, proxy_a_distance
 
 
 def synthetic(seed: int = 0, shape=(4, 20, 25)):
@@ -153,7 +152,7 @@ def test_float32_cube_gives_the_same_numbers():
 
 
 def test_auc_by_halves_scores_each_half_of_the_volume_on_its_own():
-    from core.metrics import auc_by_halves
+    from mpm3d.core.metrics import auc_by_halves
 
     rng = np.random.default_rng(0)
     label = rng.integers(0, 2, (4, 10, 10)).astype(np.int8)
@@ -167,7 +166,7 @@ def test_auc_by_halves_scores_each_half_of_the_volume_on_its_own():
 
 
 def test_trust_summary_reports_only_the_maps_a_prediction_has():
-    from core.metrics import auc_by_halves, trust_summary
+    from mpm3d.core.metrics import auc_by_halves, trust_summary
 
     rng = np.random.default_rng(1)
     label = rng.integers(0, 2, (3, 8, 8)).astype(np.int8)

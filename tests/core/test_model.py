@@ -5,10 +5,8 @@ import json
 import numpy as np
 import pytest
 import torch
-from sklearn.ensemble import RandomForestClassifier
-
-from core.errors import Mpm3dError
-from core.model import (
+from mpm3d.core.errors import Mpm3dError
+from mpm3d.core.model import (
     NETWORK_METHODS,
     ForestArrays,
     ModelConfig,
@@ -17,6 +15,7 @@ from core.model import (
     resolve_device,
     reverse_gradient,
 )
+from sklearn.ensemble import RandomForestClassifier
 
 
 def test_gradient_reversal_is_identity_forward_and_flips_and_scales_backward():

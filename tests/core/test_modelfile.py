@@ -9,13 +9,12 @@ import numpy as np
 import pytest
 import safetensors.numpy
 import torch
+from mpm3d.core.errors import Mpm3dError
+from mpm3d.core.modelfile import FORMAT, FORMAT_VERSION, load_model, save_model
+from mpm3d.core.predict import predict_cube, predict_patches
+from mpm3d.core.synthetic import synthetic_pair
+from mpm3d.core.train import TrainConfig, train
 from pickle_payload import CreatesMarker
-
-from core.errors import Mpm3dError
-from core.modelfile import FORMAT, FORMAT_VERSION, load_model, save_model
-from core.predict import predict_cube, predict_patches
-from core.synthetic import synthetic_pair
-from core.train import TrainConfig, train
 
 
 @pytest.fixture(scope="module")

@@ -4,13 +4,12 @@ import dataclasses
 
 import numpy as np
 import pytest
-
-from core.choices import METHODS
-from core.errors import Mpm3dError
-from core.predict import SlabSource, predict_cube, predict_patches
-from core.sampling import cube_stats, standardise
-from core.synthetic import synthetic_pair
-from core.train import TrainConfig, train
+from mpm3d.core.choices import METHODS
+from mpm3d.core.errors import Mpm3dError
+from mpm3d.core.predict import SlabSource, predict_cube, predict_patches
+from mpm3d.core.sampling import cube_stats, standardise
+from mpm3d.core.synthetic import synthetic_pair
+from mpm3d.core.train import TrainConfig, train
 
 
 @pytest.fixture(scope="module")
@@ -101,9 +100,8 @@ def test_device_statistics_equal_the_host_ones(pair, device):
     """The GPU path of the feature statistics (in float64 on the device) gives the host's numbers; on the CPU the
     same code runs with torch there."""
     import torch
-
-    from core.predict import _feature_stats_on_device
-    from core.sampling import cube_stats
+    from mpm3d.core.predict import _feature_stats_on_device
+    from mpm3d.core.sampling import cube_stats
 
     target = pair[1]
     source = SlabSource(lambda z0, z1: target.features[:, z0:z1], target.grid.shape, list(target.feature_names))
@@ -125,8 +123,8 @@ def ensemble(pair):
 def test_ensemble_members_differ_and_prediction_is_their_mean_and_spread(pair, ensemble, device, dense_atol):
     """On the CPU in float32 the ensemble is its members' mean to 1e-6; on CUDA to bf16's tolerance, since other
     tile shapes run other kernels."""
-    from core.model import TrainedModel
-    from core.predict import predict_ensemble
+    from mpm3d.core.model import TrainedModel
+    from mpm3d.core.predict import predict_ensemble
 
     _, target = pair
     model = ensemble.model
@@ -148,8 +146,8 @@ def test_ensemble_members_differ_and_prediction_is_their_mean_and_spread(pair, e
 
 
 def test_identical_members_have_no_uncertainty_and_the_forest_spread_is_its_trees(pair, ensemble, models):
-    from core.model import TrainedModel
-    from core.predict import predict_ensemble
+    from mpm3d.core.model import TrainedModel
+    from mpm3d.core.predict import predict_ensemble
 
     _, target = pair
     net = ensemble.model.networks[0]
@@ -171,11 +169,11 @@ def test_identical_members_have_no_uncertainty_and_the_forest_spread_is_its_tree
 def test_a_prediction_streamed_from_a_cube_file_equals_the_one_in_memory(pair, ensemble, tmp_path, monkeypatch):
     """The predict job reads its cube from disk, slab by slab; the maps it writes are those of the same array
     predicted in memory: prospectivity, uncertainty and novelty."""
-    from core.commands import predict_job
-    from core.cubefile import CubeReader, save_cube
-    from core.modelfile import save_model
-    from core.novelty import novelty_map
-    from core.predict import predict_ensemble
+    from mpm3d.core.commands import predict_job
+    from mpm3d.core.cubefile import CubeReader, save_cube
+    from mpm3d.core.modelfile import save_model
+    from mpm3d.core.novelty import novelty_map
+    from mpm3d.core.predict import predict_ensemble
 
     _, target = pair
     model = ensemble.model

@@ -4,12 +4,11 @@ from html.parser import HTMLParser
 
 import numpy as np
 import pytest
-
-from core import __version__
-from core.metrics import evaluate
-from core.reports import write_evaluation_report, write_metrics_json, write_training_report
-from core.synthetic import synthetic_pair
-from core.transfer import KS_WARN, OUTSIDE_WARN, feature_shift, transfer_verdict
+from mpm3d.core import __version__
+from mpm3d.core.metrics import evaluate
+from mpm3d.core.reports import write_evaluation_report, write_metrics_json, write_training_report
+from mpm3d.core.synthetic import synthetic_pair
+from mpm3d.core.transfer import KS_WARN, OUTSIDE_WARN, feature_shift, transfer_verdict
 
 
 class TagBalance(HTMLParser):

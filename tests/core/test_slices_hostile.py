@@ -7,12 +7,9 @@ import re
 
 import numpy as np
 import pytest
-from osgeo import gdal, osr
-from raster_copies import rewrite, rewrite_all
-
-from core.errors import Mpm3dError
-from core.grid import Grid
-from core.slices import (
+from mpm3d.core.errors import Mpm3dError
+from mpm3d.core.grid import Grid
+from mpm3d.core.slices import (
     elevation_from_name,
     elevation_tag,
     read_label_slices,
@@ -20,7 +17,9 @@ from core.slices import (
     write_cube_slices,
     write_slices,
 )
-from core.synthetic import synthetic_deposit
+from mpm3d.core.synthetic import synthetic_deposit
+from osgeo import gdal, osr
+from raster_copies import rewrite, rewrite_all
 
 gdal.UseExceptions()
 F32_LOWEST = float(np.finfo(np.float32).min)  # -3.4028235e+38, the placeholder of many float rasters

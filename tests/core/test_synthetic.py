@@ -4,12 +4,11 @@ import re
 
 import numpy as np
 import pytest
+from mpm3d.core.errors import Mpm3dError
+from mpm3d.core.grid import LABEL_ORE, LABEL_UNKNOWN, Cube
+from mpm3d.core.synthetic import FEATURE_NAMES, PROFILES, synthetic_deposit, synthetic_pair
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import roc_auc_score
-
-from core.errors import Mpm3dError
-from core.grid import LABEL_ORE, LABEL_UNKNOWN, Cube
-from core.synthetic import FEATURE_NAMES, PROFILES, synthetic_deposit, synthetic_pair
 
 TEST_SHAPE = PROFILES["test"]["shape"]
 TEST_VOXEL = PROFILES["test"]["voxel_size"]

@@ -7,16 +7,15 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-
-from core.cli import main
-from core.cubefile import write_cube
-from core.errors import Mpm3dError
-from core.grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN
-from core.jobs import evaluate_job, label_cube_on_grid
-from core.metrics import away_from_holes, hole_auc, roc_auc
-from core.synthetic import GRADE_CUTOFF, drill_holes, synthetic_pair
-from core.train import TrainConfig, target_hole_split, train
-from core.voxelise import cell_indices, hole_folds, hole_groups, near_labels, voxelise_samples
+from mpm3d.core.cli import main
+from mpm3d.core.cubefile import write_cube
+from mpm3d.core.errors import Mpm3dError
+from mpm3d.core.grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN
+from mpm3d.core.jobs import evaluate_job, label_cube_on_grid
+from mpm3d.core.metrics import away_from_holes, hole_auc, roc_auc
+from mpm3d.core.synthetic import GRADE_CUTOFF, drill_holes, synthetic_pair
+from mpm3d.core.train import TrainConfig, target_hole_split, train
+from mpm3d.core.voxelise import cell_indices, hole_folds, hole_groups, near_labels, voxelise_samples
 
 CONFIG = TrainConfig(method="dann", patch_size=5, epochs=2, batch_size=32, device="cpu", seed=3, members=1)
 

@@ -1,10 +1,9 @@
 import numpy as np
 import pytest
+from mpm3d.core.errors import Mpm3dError
+from mpm3d.core.grid import Grid
+from mpm3d.core.targets import extract_targets, footprint_wkt, separate_bodies, voxel_points
 from osgeo import ogr
-
-from core.errors import Mpm3dError
-from core.grid import Grid
-from core.targets import extract_targets, footprint_wkt, separate_bodies, voxel_points
 
 
 def make_grid(shape=(6, 10, 12)) -> Grid:

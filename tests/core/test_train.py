@@ -5,20 +5,19 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-
-from core.errors import Mpm3dError
-from core.grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN
-from core.metrics import labelled_scores, roc_auc
-from core.predict import predict_cube, predict_patches
-from core.sampling import (
+from mpm3d.core.errors import Mpm3dError
+from mpm3d.core.grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN
+from mpm3d.core.metrics import labelled_scores, roc_auc
+from mpm3d.core.predict import predict_cube, predict_patches
+from mpm3d.core.sampling import (
     PatchGatherer,
     cube_stats,
     draw_source_epoch,
     padded_standardised,
     spatial_block_split,
 )
-from core.synthetic import PROFILES, synthetic_pair
-from core.train import TrainConfig, annealed_learning_rate, grl_lambda, train
+from mpm3d.core.synthetic import PROFILES, synthetic_pair
+from mpm3d.core.train import TrainConfig, annealed_learning_rate, grl_lambda, train
 
 HISTORY_KEYS = {"epoch", "loss_label", "loss_domain", "lambda", "lr", "val_auc", "disc_acc", "patches_per_s",
                 "seconds"}
@@ -298,8 +297,8 @@ def test_cuda_requested_without_a_gpu(small_pair, monkeypatch):
 def test_training_steps_on_the_device_give_a_model_that_saves_and_predicts(small_pair, device, tmp_path):
     """Two members trained on ``device`` (bf16 autocast on CUDA): each took steps away from its initial weights,
     the weights come back on the CPU, and the model file holds exactly them."""
-    from core.model import ProspectivityNet, config_for_method
-    from core.modelfile import load_model, save_model
+    from mpm3d.core.model import ProspectivityNet, config_for_method
+    from mpm3d.core.modelfile import load_model, save_model
 
     source, target = small_pair
     config = TrainConfig(method="dann_cta", patch_size=5, epochs=1, batch_size=32, device=device, seed=6, members=2)
@@ -324,7 +323,7 @@ def test_training_steps_on_the_device_give_a_model_that_saves_and_predicts(small
 
 def test_the_returned_weights_are_those_of_the_epoch_chosen(small_pair, monkeypatch):
     """Validation AUCs forced to 0.6, 0.9, 0.7: the model handed back is epoch 2's, not the last epoch's."""
-    import core.train
+    from mpm3d import core
 
     source, target = small_pair
     forced = iter([0.6, 0.9, 0.7])

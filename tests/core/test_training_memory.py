@@ -8,10 +8,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-from core.errors import Mpm3dError
-from core.synthetic import synthetic_pair
-from core.train import GB, TrainConfig, check_memory, train, training_memory
+from mpm3d.core.errors import Mpm3dError
+from mpm3d.core.synthetic import synthetic_pair
+from mpm3d.core.train import GB, TrainConfig, check_memory, train, training_memory
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,10 +47,10 @@ def test_training_refuses_before_it_starts():
 
 MEASURE = textwrap.dedent("""
     import json, sys
-    sys.path.insert(0, {root!r})
+    import runpy; runpy.run_path({root!r} + "/core/package.py")["load_plugin_package"]({root!r})
     import torch  # noqa: F401  (imported before the baseline: its libraries are not training's memory)
-    from core.synthetic import synthetic_pair
-    from core.train import TrainConfig, train, training_memory
+    from mpm3d.core.synthetic import synthetic_pair
+    from mpm3d.core.train import TrainConfig, train, training_memory
 
     def status(key):
         for line in open("/proc/self/status"):

@@ -5,12 +5,20 @@ import ast
 import json
 import os
 import re
+import shutil
 import sys
 
 import pytest
+from mpm3d.provider.process import (
+    CREATE_NO_WINDOW,
+    child_environment,
+    child_process,
+    venv_python,
+    watch,
+    worker_process,
+)
 
-from provider.process import CREATE_NO_WINDOW, child_environment, child_process, venv_python, watch, worker_process
-
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PATH = "证据 数据/证据_z-100.tif"
 HOST = {"PATH": "/usr/bin", "PYTHONHOME": "/qgis/apps/Python39", "PYTHONPATH": "/qgis/python",
         "__PYVENV_LAUNCHER__": "/Applications/QGIS.app/Contents/MacOS/QGIS", "PYTHONEXECUTABLE": "/x/QGIS",
@@ -33,8 +41,11 @@ def test_worker_command_and_environment(platform):
     assert child.command[0] == python and child.command[1] == "-c"
     assert child.command[3:] == ["train", "--source", path, "7"]  # one argument each, nothing quoted or split
     bootstrap = child.command[2]
-    inserted = re.search(r"sys\.path\.insert\(0, (.+?)\); from core\.cli import main", bootstrap).group(1)
-    assert ast.literal_eval(inserted) == plugin  # the plugin folder reaches the worker's sys.path intact
+    loader, loaded = re.search(r"run_path\((.+?)\)\['load_plugin_package'\]\((.+?)\)\n", bootstrap).groups()
+    assert ast.literal_eval(loaded) == plugin  # the plugin folder reaches the worker intact, loaded as mpm3d
+    assert ast.literal_eval(loader) == plugin + ("\\" if platform == "win32" else "/") + \
+        ("core\\package.py" if platform == "win32" else "core/package.py")
+    assert bootstrap.endswith("from mpm3d.core.cli import main\nsys.exit(main())")
     for leaked in ("PYTHONHOME", "PYTHONPATH", "__PYVENV_LAUNCHER__", "PYTHONEXECUTABLE"):
         assert leaked not in child.env
     assert child.env["GDAL_DATA"] == "/qgis/share/gdal" and child.env["PATH"] == "/usr/bin"
@@ -57,7 +68,9 @@ def test_a_real_worker_receives_the_path_and_answers_in_utf8(tmp_path, monkeypat
     with a host locale that is not UTF-8 and QGIS's PYTHONHOME pointing elsewhere."""
     plugin = tmp_path / "插件 folder"
     (plugin / "core").mkdir(parents=True)
+    (plugin / "__init__.py").write_text("")
     (plugin / "core" / "__init__.py").write_text("")
+    shutil.copy(os.path.join(REPO, "core", "package.py"), plugin / "core" / "package.py")  # loads it as mpm3d
     (plugin / "core" / "cli.py").write_text(
         "import json, os, sys\n"
         "def main():\n"

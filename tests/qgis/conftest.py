@@ -9,20 +9,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(REPO, "scripts"))
 
 
-def _package_root(tmp_root: str) -> str:
-    """A folder holding a link named ``mpm3d`` to this checkout, whatever the checkout is called."""
-    link = os.path.join(tmp_root, "mpm3d")
-    if not os.path.islink(link):
-        os.symlink(REPO, link)
-    return tmp_root
-
-
 @pytest.fixture(scope="session")
 def provider(qgis_processing, tmp_path_factory):
+    from mpm3d.provider.provider import Mpm3dProvider  # the checkout, loaded as mpm3d by tests/conftest.py
     from qgis.core import QgsApplication
-
-    sys.path.insert(0, _package_root(str(tmp_path_factory.mktemp("pkg"))))
-    from mpm3d.provider.provider import Mpm3dProvider
 
     registry = QgsApplication.processingRegistry()
     if registry.providerById("mpm3d") is None:
@@ -61,8 +51,9 @@ def hooked_python(tmp_path_factory):
     folder = tmp_path_factory.mktemp("hooked_python")
     hook = folder / "hook.py"
     hook.write_text(f'''import os, signal, sys, time
-sys.path.insert(0, {REPO!r})
-import core.atomic, core.cli, core.progress, core.reports, core.slices
+import runpy; runpy.run_path({REPO!r} + "/core/package.py")["load_plugin_package"]({REPO!r})
+import mpm3d.core.atomic, mpm3d.core.cli, mpm3d.core.progress, mpm3d.core.reports, mpm3d.core.slices
+from mpm3d import core
 ''' + '''hook = os.environ.get("MPM3D_TEST_HOOK", "")
 emit = core.progress.Reporter.progress
 if hook == "kill_after_progress":
