@@ -7,16 +7,29 @@ says what), 3 for CUDA out of memory, 1 for anything unexpected.
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 
 from . import jobs
-from .commands import add_model_commands, add_synth_options, finite, model_command_paths, run_model_command, synth_job
+from .choices import DEVICES, METHODS, TRAINING_DEFAULTS
 from .errors import Mpm3dError
-from .jobs import compare_job
+from .jobs import DEFAULT_HOLE_BUFFER
 from .paths import absolute, check_distinct
 from .progress import Reporter
-from .slices import parse_units
+from .selection import SELECTION_RULES, TARGET_LABEL_MODES
+from .slices import level_files, parse_units
+
+
+def finite(text: str) -> float:
+    """A number that is neither NaN nor infinite: a NaN learning rate trains a NaN model without a word."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number; give an ordinary number")
+    return value
 
 
 def _floats(text: str) -> list[float]:
@@ -31,6 +44,8 @@ def _shape(text: str) -> tuple[int, int, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .synthetic import HOLE_PLACEMENTS  # scipy's modules load with it: only where the parser is built
+
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__.splitlines()[0])
     parser.add_argument("--json-lines", action="store_true", help="progress as JSON lines (worker mode)")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -40,7 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--shape", type=_shape, default=(16, 40, 40), help="levels x rows x columns")
     synth.add_argument("--voxel-size", type=_floats, default=[25.0, 25.0, 25.0], help="dz,dy,dx in metres")
     synth.add_argument("--seed", type=int, default=0)
-    add_synth_options(synth)
+    synth.add_argument("--holes", type=int, default=0,
+                       help="drill this many holes on the target and write their samples as target_drill_holes.csv")
+    synth.add_argument("--hole-placement", choices=HOLE_PLACEMENTS, default="grid",
+                       help="grid: a coarse square grid; anomaly: at the strongest alteration at the model's top")
+    synth.add_argument("--hole-dip", type=finite, default=90.0, help="degrees below horizontal (90: vertical)")
 
     stack = commands.add_parser("stack", help="stack depth slices into a cube file")
     stack.add_argument("--evidence", nargs="+", required=True, help="evidence rasters, one per level")
@@ -56,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--prefix", default="")
     export.add_argument("--variables", nargs="*", help="variables to write (default: all features, label)")
 
-    add_model_commands(commands)
+    _add_model_commands(commands)
 
     compare = commands.add_parser("compare", help="score several methods' prospectivity cubes against the same "
                                                   "labels, side by side in one report")
@@ -67,19 +86,91 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_model_commands(commands) -> None:
+    """train, predict and evaluate."""
+    train = commands.add_parser("train", help="train a prospectivity model (DANN-CTA or a baseline)")
+    train.add_argument("--source", required=True, help="labelled source cube (.nc)")
+    train.add_argument("--target", required=True, help="unlabelled target cube (.nc); its labels are never read")
+    train.add_argument("--target-labels", default="ignore", choices=TARGET_LABEL_MODES,
+                       help="what training does with the target's drill holes (--target-holes): ignore them, let "
+                            "them choose the epoch and score the model (validate), or also train on some (train)")
+    train.add_argument("--target-holes", help="label cube of the target's voxelised drill holes, on its grid")
+    train.add_argument("--target-label-weight", type=finite, default=TRAINING_DEFAULTS["target_label_weight"],
+                       help="train mode: weight of the holes' label loss beside the source's")
+    train.add_argument("--hole-folds", type=int, default=3,
+                       help="train mode: folds the holes are dealt into; one validates, the others train")
+    train.add_argument("--hole-cv", action="store_true",
+                       help="train mode: train once per fold for a leave-holes-out AUC (costs folds x one training)")
+    train.add_argument("--out", required=True, help="model file (.safetensors)")
+    train.add_argument("--report", help="HTML training report")
+    train.add_argument("--method", default=TRAINING_DEFAULTS["method"], help=", ".join(METHODS))
+    train.add_argument("--patch-size", type=int, default=TRAINING_DEFAULTS["patch_size"])
+    train.add_argument("--epochs", type=int, default=TRAINING_DEFAULTS["epochs"])
+    train.add_argument("--batch-size", type=int, default=TRAINING_DEFAULTS["batch_size"])
+    train.add_argument("--learning-rate", type=finite, default=TRAINING_DEFAULTS["learning_rate"])
+    train.add_argument("--negative-ratio", type=finite, default=TRAINING_DEFAULTS["negative_ratio"])
+    train.add_argument("--lambda-max", type=finite, default=TRAINING_DEFAULTS["lambda_max"])
+    train.add_argument("--samples-per-epoch", type=int, default=TRAINING_DEFAULTS["samples_per_epoch"],
+                       help="labelled samples (ore + barren) per epoch at most; where the deposit has more, each "
+                            "epoch takes the next share of its ore voxels, so all are seen over the epochs. Bounds "
+                            "an epoch's time on a large deposit; 0: every ore voxel each epoch")
+    train.add_argument("--val-fraction", type=finite, default=TRAINING_DEFAULTS["val_fraction"],
+                       help="share of the source's x-y blocks held out to choose the epoch; 0: keep the last epoch")
+    train.add_argument("--device", choices=DEVICES, default="auto")
+    train.add_argument("--memory-limit", type=finite, default=0.0,
+                       help="GB of memory training may use; a run estimated to need more is refused before it "
+                            "starts (0: 80 %% of the memory available when it starts)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--members", type=int, default=0,
+                       help="ensemble members, each trained from its own seed (0: 5 on CUDA, 3 on the CPU); "
+                            "the random forest's members are its trees")
+    train.add_argument("--selection", default="source_val", choices=SELECTION_RULES,
+                       help="how a network's epoch is chosen without target labels (average: of the last quarter "
+                            "of the epochs' weights)")
+
+    predict = commands.add_parser("predict", help="dense prospectivity of a cube: cube file and level rasters")
+    predict.add_argument("--model", required=True)
+    predict.add_argument("--cube", required=True)
+    predict.add_argument("--out-cube", required=True, help="prospectivity cube (.nc)")
+    predict.add_argument("--out-folder", required=True, help="folder for one GeoTIFF per level")
+    predict.add_argument("--prefix", default="prospectivity")
+    predict.add_argument("--device", choices=DEVICES, default="auto")
+    predict.add_argument("--chunk-voxels", type=int, default=0,
+                         help="output voxels per forward pass, bounds memory (0: 1 million on CPU, 8 on CUDA)")
+
+    evaluate = commands.add_parser("evaluate", help="score a prospectivity cube against known labels")
+    evaluate.add_argument("--prospectivity", required=True)
+    evaluate.add_argument("--labels", help="cube file with a label variable (default: the prospectivity cube)")
+    evaluate.add_argument("--report", help="HTML report")
+    evaluate.add_argument("--json", dest="json_path", help="metrics as JSON")
+    evaluate.add_argument("--holes", help="label cube of the drill holes used in training or validation: voxels "
+                                          "near them are not scored")
+    evaluate.add_argument("--hole-buffer", type=int, default=DEFAULT_HOLE_BUFFER,
+                          help="voxels around each hole left out of the scores; at least the patch size - 1")
+
+
 def run(args: argparse.Namespace, reporter: Reporter) -> dict:
     def progress(fraction, message="", **fields):
         reporter.progress(fraction, message, **fields)
 
     if args.command == "synth":
-        return synth_job(args, progress)
+        return jobs.generate_pair(args.out, args.shape, tuple(args.voxel_size), args.seed, progress, args.holes,
+                                  args.hole_placement, args.hole_dip)
     if args.command == "stack":
         return jobs.stack(args.evidence, args.out, args.labels, args.elevations, progress, parse_units(args.units))
     if args.command == "export":
         return jobs.export(args.cube, args.out, args.prefix, args.variables, progress)
     if args.command == "compare":
-        return compare_job(args.prospectivity, args.labels, args.report, args.json_path, progress)
-    return run_model_command(args, progress, reporter)
+        return jobs.compare_job(args.prospectivity, args.labels, args.report, args.json_path, progress)
+    if args.command == "train":
+        return jobs.train_job(args, progress)
+    if args.command == "predict":
+        return jobs.predict_job(args.model, args.cube, args.out_cube, args.out_folder, args.prefix, args.device,
+                           args.chunk_voxels, progress)
+    if args.command == "evaluate":
+        return jobs.evaluate_job(args.prospectivity, args.labels, args.report, args.json_path, progress,
+                            holes_path=args.holes, hole_buffer=args.hole_buffer)
+    raise Mpm3dError(f"unknown command {args.command}")
 
 
 PATH_ARGUMENTS = ("out", "evidence", "labels", "cube", "source", "target", "report", "model", "out_cube",
@@ -108,7 +199,17 @@ def command_paths(args: argparse.Namespace) -> tuple[dict, dict]:
         given = {"--labels": args.labels, "--report": args.report, "--json": args.json_path}
         listed = {option: [path] if path else [] for option, path in given.items()}
         return ({"--prospectivity": args.prospectivity, "--labels": listed.pop("--labels")}, listed)
-    return model_command_paths(args)
+    if args.command == "train":
+        return ({"--source": [args.source], "--target": [args.target],
+                 "--target-holes": [args.target_holes] if args.target_holes else []},
+                {"--out": [args.out], "--report": [args.report] if args.report else []})
+    if args.command == "predict":
+        return ({"--model": [args.model], "--cube": [args.cube]},
+                {"--out-cube": [args.out_cube], "--out-folder": [level_files(args.out_folder, args.prefix)]})
+    return ({"--prospectivity": [args.prospectivity], "--labels": [args.labels] if args.labels else [],
+             "--holes": [args.holes] if args.holes else []},
+            {"--report": [args.report] if args.report else [], "--json": [args.json_path] if args.json_path else []})
+
 
 
 def check_paths(args: argparse.Namespace) -> None:

@@ -1,4 +1,4 @@
-"""Whole jobs on files, shared by the command line and the QGIS algorithms.
+"""Whole jobs on files, shared by the command line and the QGIS algorithms: every job lives here.
 
 Each job takes paths and plain values, reports through ``on_progress(fraction, message)``
 and returns a dict of what it made, so the CLI, the worker and the algorithms stay thin.
@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import glob
 import os
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,11 +19,15 @@ from .atomic import atomic_group
 from .cubefile import CubeReader, save_cube, write_cube
 from .errors import Mpm3dError
 from .grid import LABEL_ORE
+from .progress import TimeLeft
+from .selection import HOLE_RULE
 from .slices import level_files, level_spacing, read_slices, write_cube_slices, write_slices
 
 DEFAULT_HOLE_BUFFER = 8  # voxels: p - 1 for the default 9-voxel patch (a scored patch and a hole's patch overlap)
 
-if TYPE_CHECKING:  # the model module imports torch, which the data jobs do without
+if TYPE_CHECKING:  # the model module imports torch, which the data jobs do without (the model jobs import it
+    import argparse  # when they run)
+
     from .model import TrainedModel
 
 Progress = Callable[..., None]
@@ -315,3 +321,196 @@ def _method_names(readers: list) -> list[str]:
              for reader in readers]
     return [f"{name} ({os.path.join(os.path.basename(os.path.dirname(reader.path)), os.path.basename(reader.path))})"
             if names.count(name) > 1 else name for name, reader in zip(names, readers, strict=True)]
+
+
+def _versions() -> dict:
+    import numpy
+    import torch
+
+    from . import __version__
+
+    return {"mpm3d": __version__, "torch": torch.__version__, "numpy": numpy.__version__}
+
+
+def train_job(args: argparse.Namespace, progress) -> dict:
+    """Train a model from the train command's arguments (core/cli.py): the model file and its report, as one set."""
+    from .atomic import atomic_group
+    from .cubefile import CubeReader
+    from .model import resolve_device
+    from .modelfile import save_model
+    from .paths import same_file
+    from .reports import write_training_report
+    from .train import TrainConfig, check_memory, default_members, train, training_memory
+
+    progress(0.0, "Reading cubes")
+    source_reader, target_reader = CubeReader(args.source, "SOURCE"), CubeReader(args.target, "TARGET")
+    members = args.members or default_members(resolve_device(args.device))
+    config = TrainConfig(method=args.method, patch_size=args.patch_size, epochs=args.epochs,
+                         batch_size=args.batch_size, learning_rate=args.learning_rate,
+                         negative_ratio=args.negative_ratio, lambda_max=args.lambda_max, device=args.device,
+                         samples_per_epoch=args.samples_per_epoch, memory_limit_gb=args.memory_limit,
+                         seed=args.seed, val_fraction=args.val_fraction, members=members, selection=args.selection,
+                         target_labels=args.target_labels, target_label_weight=args.target_label_weight,
+                         hole_folds=args.hole_folds, hole_cv=args.hole_cv)
+    memory = training_memory(source_reader.grid.shape, target_reader.grid.shape,
+                             len(source_reader.feature_names), config, resolve_device(args.device).type,
+                             report=bool(args.report))
+    check_memory(memory, config)  # before reading: a cube too large for memory is refused, not swapped in
+    progress(0.0, f"Reading cubes (training needs about {sum(memory.values()) / 2**30:.1f} GB of memory)")
+    source = source_reader.read_cube()
+    target = target_reader.read_cube()
+    target.label = None  # target labels are for scoring only: training never sees them
+    if source.label is None:
+        raise Mpm3dError(f"The SOURCE cube {args.source} has no labels: stack it again with its label slices "
+                         "(LABELS).")
+    warnings = []
+    holes = None
+    if args.target_labels != "ignore" and args.target_holes:
+        holes = label_cube_on_grid(args.target_holes, "TARGET_HOLES", target.grid, "the TARGET cube",
+                                   "voxelise the drill holes onto the TARGET cube")
+    elif args.target_holes:
+        warnings.append("TARGET_HOLES was given but TARGET_LABELS is 'ignore': the drill holes were not read. Choose "
+                        "'validate' or 'train' to use them.")
+
+    time_left = TimeLeft()
+
+    def on_progress(event: dict) -> None:
+        epoch_fraction = ((event.get("epoch", 1) - 1) + event.get("step", 0) / max(event.get("steps", 1), 1)) / max(
+            event.get("epochs", 1), 1)
+        fraction = (event.get("member", 1) - 1 + epoch_fraction) / event.get("members", 1)
+        fraction = (event.get("fold", 1) - 1 + fraction) / event.get("folds", 1)
+        message = f"Epoch {event.get('epoch')}/{event.get('epochs')}"
+        if event.get("members", 1) > 1:
+            message = f"Member {event['member']}/{event['members']}, " + message[0].lower() + message[1:]
+        if event.get("folds", 1) > 1:
+            message = f"Holes fold {event['fold']}/{event['folds']}, " + message[0].lower() + message[1:]
+        if "val_auc" in event:
+            message += "".join(f", {k} {event[k]:.4g}" for k in ("loss_label", "loss_domain", "lambda", "val_auc",
+                                                                  "disc_acc") if event.get(k) is not None)
+        message += time_left.text(fraction)
+        progress(0.02 + 0.93 * fraction, message, **{k: v for k, v in event.items() if k != "stage"})
+
+    started = time.time()
+    result = train(source, target, config, on_progress, target_holes=holes)
+    result.model.provenance.update({"source": os.path.basename(args.source),
+                                    "target": os.path.basename(args.target), "versions": _versions(),
+                                    "seconds": time.time() - started})
+    progress(0.95, "Comparing the deposits for the transfer report")
+    transfer = transfer_section(source, target, result) if args.report else {}
+    progress(0.97, "Writing the model file")
+    outputs = {"OUTPUT_MODEL": args.out, "VAL_AUC": result.val_auc, "BEST_EPOCH": result.best_epoch,
+               "DEVICE": result.device, "MEMBERS": result.model.n_members, "WARNINGS": warnings}
+    hole_figures = hole_outputs(result.target_holes) if result.target_holes else {}
+    hole_notes = hole_warnings(result.target_holes) if result.target_holes else []
+    outputs.update(hole_figures)
+    outputs["WARNINGS"] += hole_notes
+    if same_file(args.source, args.target):
+        outputs["WARNINGS"].append("SOURCE and TARGET are the same cube: the model learns nothing about another "
+                                   "deposit, and the domain adaptation has nothing to adapt to. Give the "
+                                   "under-explored deposit's cube as TARGET.")
+    with atomic_group():  # the model and its report appear together
+        save_model(args.out, result.model)
+        if args.report:
+            write_training_report(args.report, result.history, {
+                "method": config.method, "feature_names": source.feature_names,
+                "config": {**vars(args), "members": members}, "source": args.source, "target": args.target,
+                "device": result.device, "best_epoch": result.best_epoch,
+                "selection": config.selection if holes is None else HOLE_RULE,
+                "ensemble": [asdict(member) for member in result.members], **transfer,
+                **({"target_holes": {**hole_figures, "warnings": hole_notes}} if hole_figures else {})})
+            outputs["OUTPUT_REPORT"] = args.report
+    best = ", ".join(str(member.best_epoch) for member in result.members)
+    progress(1.0, f"Best epoch {best}, source spatial-block validation AUC {result.val_auc}")
+    return outputs
+
+
+def hole_outputs(summary: dict) -> dict:
+    """The target drill holes' figures as training's outputs: the AUC on the validating holes with its interval,
+    how many holes validated and trained, and the leave-holes-out AUC where it was run."""
+    validation = summary["validation"]
+    outputs = {"TARGET_AUC": validation["auc"], "TARGET_AUC_LOW": validation["low"],
+               "TARGET_AUC_HIGH": validation["high"], "HOLES_VALIDATING": summary["validating_holes"],
+               "HOLES_TRAINING": summary["training_holes"]}
+    cross = summary.get("cross_validation")
+    if cross:
+        outputs.update({"TARGET_CV_AUC": cross["auc"], "TARGET_CV_AUC_LOW": cross["low"],
+                        "TARGET_CV_AUC_HIGH": cross["high"]})
+    return outputs
+
+
+def hole_warnings(summary: dict) -> list[str]:
+    """What a user must know before trusting the holes' figures."""
+    warnings = []
+    validation = summary["validation"]
+    if validation["few_holes"]:
+        warnings.append(f"Only {validation['holes']} drill holes ({validation['holes_with_ore']} with ore) score the "
+                        f"target: the AUC {validation['auc']:.3f} and its 95 % interval ({validation['low']:.3f}-"
+                        f"{validation['high']:.3f}, resampling whole holes) rest on very few holes; read them as a "
+                        "rough guide.")
+    if summary["outside_evidence"]:
+        warnings.append(f"{summary['outside_evidence']} drill-hole voxels lie where the target has no evidence "
+                        "(nodata) and were not used.")
+    warnings.append("The target AUC is measured on the holes that also chose the epoch, so it is slightly "
+                    "optimistic" + ("; the leave-holes-out AUC is not." if summary.get("cross_validation") else "."))
+    return warnings
+
+
+def transfer_section(source, target, result) -> dict:
+    """What the training report says about the transfer: the deposits' evidence compared feature by feature,
+    the target's novelty against the source, and how much the members disagree on the target."""
+    from .novelty import novelty_map
+    from .predict import predict_ensemble
+    from .sampling import FeatureStats
+    from .transfer import embedding_pad, feature_shift
+
+    model = result.model
+    target_stats = FeatureStats.from_dict(model.normalisation["target"])  # computed by training already
+    _, novelty = novelty_map(model.source_sample, target, target_stats, seed=model.provenance["seed"])
+    section = {"transfer": feature_shift(source, target, seed=model.provenance["seed"]), "novelty": novelty,
+               "embedding_pad": embedding_pad(model, source, target, seed=model.provenance["seed"],
+                                              device=result.device)}
+    if model.n_members > 1:
+        spread = predict_ensemble(model, target, device=result.device)[1]
+        section["ensemble_spread"] = float(np.nanmean(spread))
+    return section
+
+
+def predict_job(model_path: str, cube_path: str, out_cube: str, out_folder: str, prefix: str, device: str,
+                chunk_voxels: int, progress) -> dict:
+    from .cubefile import CubeReader
+    from .model import resolve_device
+    from .modelfile import load_model
+    from .predict import SlabSource, own_stats, predict_ensemble
+
+    model = load_model(model_path)
+    reader = CubeReader(cube_path, "CUBE")
+    progress(0.02, f"Predicting {reader.grid.shape[0]} levels with a {model.method} model")
+    stages = {"stats": (0.02, 0.1, "Feature statistics"), "predict": (0.1, 0.9, "Dense prediction")}
+
+    def on_progress(event: dict) -> None:
+        start, end, label = stages[event["stage"]]
+        progress(start + (end - start) * event["done"] / event["total"],
+                 f"{label}: level {event['done']} of {event['total']}")
+
+    source = SlabSource(reader.read_features, reader.grid.shape, list(reader.feature_names))
+    stats = own_stats(source, resolve_device(device), on_progress)  # one pass, for the prediction and the novelty
+    probability, uncertainty = predict_ensemble(model, source, device=device, chunk_voxels=chunk_voxels or None,
+                                                on_progress=on_progress, stats=stats)
+    maps = {"prospectivity": probability, "uncertainty": uncertainty}
+    warnings = []
+    if model.source_sample is not None:
+        from .novelty import novelty_map
+
+        progress(0.8, "Novelty: how unlike the source the cube's evidence is")
+        maps["novelty"], summary = novelty_map(model.source_sample, source, stats)
+        if summary.get("note"):
+            warnings.append(f"Novelty: {summary['note']}")
+        else:
+            progress(0.9, f"Novelty above 0.5 in {summary['share_above_half']:.1%} of the volume (the model "
+                          f"extrapolates there); deposits told apart with AUC {summary['domain_auc']:.2f}")
+    progress(0.92, "Writing the prospectivity cube and level rasters")
+    outputs = write_prospectivity(out_cube, reader.grid, maps, out_folder, prefix,
+                                  attrs=prediction_attributes(model, model_path, cube_path))
+    outputs["WARNINGS"] += warnings
+    progress(1.0, "Done")
+    return outputs

@@ -40,13 +40,19 @@ def test_importing_all_of_core_loads_no_qgis():
     assert run.returncode == 0, run.stderr
 
 
-def _core_imports(path) -> set[str]:
-    """The core modules a core module imports when it runs (an `if TYPE_CHECKING:` block never runs)."""
+def _run_time_imports(path) -> list[ast.AST]:
+    """The import statements of a module that run (an `if TYPE_CHECKING:` block never runs)."""
     tree = ast.parse(open(path, encoding="utf-8").read(), path)
     skipped = {id(node) for block in ast.walk(tree) if isinstance(block, ast.If)
                and getattr(block.test, "id", None) == "TYPE_CHECKING" for node in ast.walk(block)}
-    return {node.module.split(".")[0] for node in ast.walk(tree)
-            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module and id(node) not in skipped}
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)
+            and id(node) not in skipped]
+
+
+def _core_imports(path) -> set[str]:
+    """The core modules a core module imports when it runs."""
+    return {node.module.split(".")[0] for node in _run_time_imports(path)
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module}
 
 
 def test_no_import_circle_inside_core():
@@ -68,14 +74,14 @@ def test_no_import_circle_inside_core():
 
 def test_no_algorithm_imports_the_command_line_layer():
     """Algorithms call the core's jobs (core.jobs) directly or run the worker; the command line's argument
-    parsing (core.cli, core.commands) is for the worker and scripts, not something an algorithm reaches into."""
+    parsing (core.cli) is for the worker and scripts, not something an algorithm reaches into."""
     algorithms = os.path.join(os.path.dirname(CORE), "algorithms")
     offenders = []
     for name in sorted(os.listdir(algorithms)):
         if name.endswith(".py"):
             tree = ast.parse(open(os.path.join(algorithms, name), encoding="utf-8").read(), name)
             for node in ast.walk(tree):
-                if isinstance(node, ast.ImportFrom) and node.module in ("core.cli", "core.commands"):
+                if isinstance(node, ast.ImportFrom) and node.module == "core.cli":
                     offenders.append(f"{name}: {node.module}")
     assert offenders == []
 
@@ -94,3 +100,11 @@ def test_everything_imports_the_plugin_by_one_name():
                     if module.split(".")[0] in ("core", "provider", "algorithms"):
                         offenders.append(f"{os.path.relpath(path, repo)}: {module}")
     assert offenders == []
+
+
+def test_arguments_are_parsed_in_the_command_line_alone():
+    """One home each: argument parsing in core/cli.py, whole jobs in core/jobs.py; no other core module parses."""
+    parsing = sorted(name for name in os.listdir(CORE) if name.endswith(".py") and name != "cli.py"
+                     and any(alias.name == "argparse" for node in _run_time_imports(os.path.join(CORE, name))
+                             if isinstance(node, ast.Import) for alias in node.names))
+    assert parsing == []

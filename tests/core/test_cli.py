@@ -85,7 +85,7 @@ def test_out_of_memory_ends_with_status_3_and_says_what_to_lower(monkeypatch, ca
     def out_of_memory(*_args, **_kwargs):
         raise error
 
-    monkeypatch.setattr(core.commands, job, out_of_memory)
+    monkeypatch.setattr(core.jobs, job, out_of_memory)
     paths = {"train": ["--source", "s.nc", "--target", "t.nc", "--out", "m.safetensors"],
              "predict": ["--model", "m.safetensors", "--cube", "c.nc", "--out-cube", "p.nc", "--out-folder", "p"]}
     status = cli.main(["--json-lines", command, *[str(tmp_path / a) if "." in a or a == "p" else a

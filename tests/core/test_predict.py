@@ -169,8 +169,8 @@ def test_identical_members_have_no_uncertainty_and_the_forest_spread_is_its_tree
 def test_a_prediction_streamed_from_a_cube_file_equals_the_one_in_memory(pair, ensemble, tmp_path, monkeypatch):
     """The predict job reads its cube from disk, slab by slab; the maps it writes are those of the same array
     predicted in memory: prospectivity, uncertainty and novelty."""
-    from mpm3d.core.commands import predict_job
     from mpm3d.core.cubefile import CubeReader, save_cube
+    from mpm3d.core.jobs import predict_job
     from mpm3d.core.modelfile import save_model
     from mpm3d.core.novelty import novelty_map
     from mpm3d.core.predict import predict_ensemble
