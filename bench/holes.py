@@ -204,7 +204,7 @@ def weight_study(profile: dict, device: str, partial_path: str) -> dict:
     return {"runs": runs, "decision": decide_weight(runs)}
 
 
-def decide_weight(runs: list[dict]) -> dict:
+def decide_weight(runs: list[dict], default: float = TRAINING_DEFAULTS_WEIGHT) -> dict:
     """Fixed before any run: the candidate is the weight with the best mean target AUC over the pick seeds'
     applied runs; it replaces the default only if, on the confirm seeds, its paired mean gain over the default
     is positive and it wins on at least 3 of 5 seeds."""
@@ -214,17 +214,17 @@ def decide_weight(runs: list[dict]) -> dict:
     if not means:
         return {"candidate": None, "confirmed": False, "reason": "train mode applied on no pick seed"}
     candidate = max(means, key=means.get)
-    verdict = {"candidate": candidate, "pick_means": means, "default": TRAINING_DEFAULTS_WEIGHT,
-               "confirmed": candidate == TRAINING_DEFAULTS_WEIGHT}
-    if candidate == TRAINING_DEFAULTS_WEIGHT:
+    verdict = {"candidate": candidate, "pick_means": means, "default": default,
+               "confirmed": candidate == default}
+    if candidate == default:
         verdict["reason"] = "the default is the best on the pick seeds"
         return verdict
     by_seed = {}
     for r in runs:
         if r["seed"] in CONFIRM_SEEDS and r["applied"]:
             by_seed.setdefault(r["seed"], {})[r["weight"]] = r["target_auc"]
-    gains = [v[candidate] - v[TRAINING_DEFAULTS_WEIGHT] for v in by_seed.values()
-             if candidate in v and TRAINING_DEFAULTS_WEIGHT in v]
+    gains = [v[candidate] - v[default] for v in by_seed.values()
+             if candidate in v and default in v]
     wins = sum(g > 0 for g in gains)
     verdict.update(confirm_gain=float(np.mean(gains)) if gains else None, confirm_wins=wins,
                    confirm_seeds=len(gains), confirmed=bool(gains and np.mean(gains) > 0 and wins >= 3))

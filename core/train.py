@@ -379,7 +379,7 @@ def training_memory(source_shape: tuple[int, int, int], target_shape: tuple[int,
         model = config_for_method(config.method, n_features, p)
         sizes = [p - 2 * (i + 1) for i in range(model.n_conv)]
         per_patch = 4 * n_features * p**3 + sum(3 * c * n**3 for c, n in zip(model.channels, sizes, strict=False))
-        patches = 3 * config.batch_size
+        patches = 3 * min(config.batch_size, voxels[0])  # a batch larger than the source is refused later, by name
         parts["standardised padded copies"] = 4 * n_features * sum(padded) if device == "cpu" else 0
         # a training step keeps its activations for the backward pass; the epoch's scoring runs EVAL_BATCH
         # patches without; PyTorch's own working memory (kernels, thread buffers) comes on top (measured ~250 MB)

@@ -64,11 +64,12 @@ def test_the_weight_rule_keeps_a_candidate_only_where_the_confirm_seeds_agree(ho
         return made + [{"seed": s, "weight": w, "target_auc": auc + 0.001 * s, "applied": True}
                        for s in holes.CONFIRM_SEEDS for w, auc in confirm.items()]
 
-    kept = holes.decide_weight(runs({0.3: 0.80, 1.0: 0.70, 3.0: 0.75}, {0.3: 0.78, 1.0: 0.72}))
+    # as the study that set the default to 0.3 ran it: against the earlier default 1
+    kept = holes.decide_weight(runs({0.3: 0.80, 1.0: 0.70, 3.0: 0.75}, {0.3: 0.78, 1.0: 0.72}), default=1.0)
     assert kept["candidate"] == 0.3 and kept["confirmed"] and kept["confirm_wins"] == 5
-    refused = holes.decide_weight(runs({0.3: 0.80, 1.0: 0.70, 3.0: 0.75}, {0.3: 0.70, 1.0: 0.72}))
+    refused = holes.decide_weight(runs({0.3: 0.80, 1.0: 0.70, 3.0: 0.75}, {0.3: 0.70, 1.0: 0.72}), default=1.0)
     assert refused["candidate"] == 0.3 and not refused["confirmed"]
-    default = holes.decide_weight(runs({0.3: 0.60, 1.0: 0.70, 3.0: 0.65}, {}))
+    default = holes.decide_weight(runs({0.3: 0.60, 1.0: 0.70, 3.0: 0.65}, {}), default=1.0)
     assert default["candidate"] == 1.0 and default["confirmed"]
 
 

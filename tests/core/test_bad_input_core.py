@@ -95,7 +95,7 @@ def test_evaluation_report_and_json_appear_together(tmp_path, grid, monkeypatch)
     def no_space(*_args):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("core.reports.write_metrics_json", no_space)
+    monkeypatch.setattr("mpm3d.core.reports.write_metrics_json", no_space)
     with pytest.raises(OSError):
         jobs.evaluate_job(cube, None, str(report), str(json_path), lambda *a, **k: None)
     assert _tree(tmp_path) == ["p.nc"]

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 from fake_wheels import fake_worker_wheels, offline_pip
+from mpm3d.core.package import child_code
 from mpm3d.provider.environment import (
     SetupCancelled,
     SetupError,
@@ -90,10 +91,10 @@ def test_base_python_is_the_installations_never_qgis_itself():
 
 
 def test_the_setup_logic_imports_no_qgis():
-    code = ("import sys, provider.environment, provider.process\n"
-            "assert not [m for m in sys.modules if m.split('.')[0] in ('qgis', 'PyQt5', 'processing')]\n")
-    run = subprocess.run([sys.executable, "-c", code], cwd=os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__)))), capture_output=True, text=True)
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    code = child_code(repo, "import sys, mpm3d.provider.environment, mpm3d.provider.process\n"
+                      "assert not [m for m in sys.modules if m.split('.')[0] in ('qgis', 'PyQt5', 'processing')]\n")
+    run = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
 
 
