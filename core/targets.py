@@ -105,7 +105,8 @@ def extract_targets(
         n_known = np.bincount(body[voxel_label != LABEL_UNKNOWN], minlength=n_bodies)
         n_known_ore = np.bincount(body[voxel_label == LABEL_ORE], minlength=n_bodies)
     companion_means = {name: per_body(values[zi, yi, xi]) / n_voxels for name, values in companions.items()}
-    columns = [(yi[order][start:end], xi[order][start:end])
+    rows_sorted, cols_sorted = yi[order], xi[order]  # once: a copy per body kept n_bodies x the volume alive
+    columns = [(rows_sorted[start:end], cols_sorted[start:end])
                for start, end in zip(starts, [*starts[1:], len(order)], strict=True)]
     measures = {
         "x": centroid["x"], "y": centroid["y"], "z": centroid["z"],
