@@ -38,8 +38,8 @@ load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker impor
 
 from common import parse_arguments, save_results  # noqa: E402
 from mpm3d.core.errors import Mpm3dError  # noqa: E402
-from mpm3d.core.grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN  # noqa: E402
-from mpm3d.core.metrics import away_from_holes, roc_auc  # noqa: E402
+from mpm3d.core.grid import LABEL_ORE, LABEL_UNKNOWN  # noqa: E402
+from mpm3d.core.metrics import away_from_holes, labelled_scores, roc_auc  # noqa: E402
 from mpm3d.core.model import resolve_device  # noqa: E402
 from mpm3d.core.predict import predict_cube  # noqa: E402
 from mpm3d.core.sampling import cube_stats, standardise  # noqa: E402
@@ -107,9 +107,7 @@ def score(probability: np.ndarray, label: np.ndarray, holes: np.ndarray | None, 
     if holes is not None:
         away = away_from_holes(probability, label, holes, buffer)
         probability, label = away["probability"], away["label"]
-    scored = np.isfinite(probability)
-    ore, barren = scored & (label == LABEL_ORE), scored & (label == LABEL_BARREN)
-    return roc_auc(probability[ore], probability[barren])
+    return roc_auc(*labelled_scores(probability, label))
 
 
 def train_and_map(source, target, method: str, mode: str, holes, profile: dict, seed: int, device: str,
