@@ -332,6 +332,25 @@ def _versions() -> dict:
     return {"mpm3d": __version__, "torch": torch.__version__, "numpy": numpy.__version__}
 
 
+def training_progress(event: dict) -> tuple[float, str]:
+    """A training event (core.train) as the share of the run done and a line for the progress bar."""
+    epoch_fraction = ((event.get("epoch", 1) - 1) + event.get("step", 0) / max(event.get("steps", 1), 1)) / max(
+        event.get("epochs", 1), 1)
+    member, members = event.get("member"), event.get("members", 1)  # no member named: all train side by side
+    fraction = epoch_fraction if member is None else (member - 1 + epoch_fraction) / members
+    fraction = (event.get("fold", 1) - 1 + fraction) / event.get("folds", 1)
+    message = f"Epoch {event.get('epoch')}/{event.get('epochs')}"
+    if members > 1:
+        who = f"{members} members side by side" if member is None else f"Member {member}/{members}"
+        message = f"{who}, " + message[0].lower() + message[1:]
+    if event.get("folds", 1) > 1:
+        message = f"Holes fold {event['fold']}/{event['folds']}, " + message[0].lower() + message[1:]
+    if "val_auc" in event:
+        message += "".join(f", {k} {event[k]:.4g}" for k in ("loss_label", "loss_domain", "lambda", "val_auc",
+                                                              "disc_acc") if event.get(k) is not None)
+    return fraction, message
+
+
 def train_job(args: argparse.Namespace, progress) -> dict:
     """Train a model from the train command's arguments (core/cli.py): the model file and its report, as one set."""
     from .atomic import atomic_group
@@ -375,20 +394,9 @@ def train_job(args: argparse.Namespace, progress) -> dict:
     time_left = TimeLeft()
 
     def on_progress(event: dict) -> None:
-        epoch_fraction = ((event.get("epoch", 1) - 1) + event.get("step", 0) / max(event.get("steps", 1), 1)) / max(
-            event.get("epochs", 1), 1)
-        fraction = (event.get("member", 1) - 1 + epoch_fraction) / event.get("members", 1)
-        fraction = (event.get("fold", 1) - 1 + fraction) / event.get("folds", 1)
-        message = f"Epoch {event.get('epoch')}/{event.get('epochs')}"
-        if event.get("members", 1) > 1:
-            message = f"Member {event['member']}/{event['members']}, " + message[0].lower() + message[1:]
-        if event.get("folds", 1) > 1:
-            message = f"Holes fold {event['fold']}/{event['folds']}, " + message[0].lower() + message[1:]
-        if "val_auc" in event:
-            message += "".join(f", {k} {event[k]:.4g}" for k in ("loss_label", "loss_domain", "lambda", "val_auc",
-                                                                  "disc_acc") if event.get(k) is not None)
-        message += time_left.text(fraction)
-        progress(0.02 + 0.93 * fraction, message, **{k: v for k, v in event.items() if k != "stage"})
+        fraction, message = training_progress(event)
+        progress(0.02 + 0.93 * fraction, message + time_left.text(fraction),
+                 **{k: v for k, v in event.items() if k != "stage"})
 
     started = time.time()
     result = train(source, target, config, on_progress, target_holes=holes)

@@ -79,10 +79,17 @@ def config_for_method(method: str, n_features: int, patch_size: int) -> ModelCon
 
 
 class _GradientReversal(torch.autograd.Function):
+    # forward and setup_context apart, and a generated vmap rule: members trained together (torch.func.vmap)
+    # pass through the same layer as a single network
+    generate_vmap_rule = True
+
     @staticmethod
-    def forward(ctx, x: torch.Tensor, lambda_: float) -> torch.Tensor:
-        ctx.lambda_ = lambda_
+    def forward(x: torch.Tensor, lambda_: float) -> torch.Tensor:
         return x.view_as(x)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        ctx.lambda_ = inputs[1]
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):

@@ -25,7 +25,7 @@ import contextlib
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
@@ -34,6 +34,7 @@ from torch.nn import functional as nnf
 from .choices import METHODS, TRAINING_DEFAULTS
 from .errors import Mpm3dError
 from .grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN, Cube
+from .members import MemberStack, TrainingHeads
 from .metrics import hole_auc, roc_auc
 from .model import (
     ForestArrays,
@@ -68,6 +69,7 @@ from .selection import (
 )
 from .selection_scores import (
     EVAL_BATCH,
+    SelectionProbe,
     average_states,
     embed_and_score,
     epoch_scores,
@@ -111,6 +113,9 @@ class TrainConfig:
     target_normalisation: str = "own"
     # networks trained from their own seeds; their spread is the map's uncertainty (the forest's are its trees)
     members: int = 1
+    # members side by side as one stacked network (core/members.py); None: on CUDA, where that costs little more
+    # than one member
+    members_together: bool | None = None
     # how a network's weights are chosen among its epochs, without target labels: core/selection.py
     selection: str = "source_val"
     # target drill holes (a label cube given to train()): "ignore", "validate" or "train" (module docstring)
@@ -266,28 +271,51 @@ def train(
 
 
 def _fit_members(source, target, source_stats, target_stats, config, device, holes, on_progress, on_epoch_end):
-    """Every ensemble member (the forest alone), each from its own seed: (models, runs, the first's split)."""
+    """Every ensemble member (the forest alone), each from its own seed: (models, runs, the first's split).
+
+    Networks train one after the other, or side by side as one stacked network where ``trains_together``.
+    """
     n_members = 1 if config.method == "rf" else config.members
-    models, runs, splits = [], [], []
-    for member in range(n_members):
-        member_config = replace(config, seed=member_seed(config.seed, member))
-        split, validation, rng = source_samples(source, member_config)
+    member_configs = [replace(config, seed=member_seed(config.seed, member)) for member in range(n_members)]
+    if config.method == "rf":
+        split, validation, rng = source_samples(source, member_configs[0])
         _check_batch(split, config)
-        member_progress = None if on_progress is None else (
-            lambda event, member=member: on_progress({**event, "member": member + 1, "members": n_members}))
-        if config.method == "rf":
-            model, history = _train_forest(source, source_stats, split, validation, member_config, rng, target,
-                                           target_stats, holes)
-            run = MemberRun(member_config.seed, history, 1, history[0]["val_auc"])
-        else:
-            model, run = _train_network(
-                source, target, source_stats, target_stats, split, validation, member_config, device, rng,
-                member_progress, on_epoch_end, holes,
-            )
-        models.append(model)
-        runs.append(run)
-        splits.append(split)
-    return models, runs, splits[0]
+        forest, history = _train_forest(source, source_stats, split, validation, member_configs[0], rng, target,
+                                        target_stats, holes)
+        return [forest], [MemberRun(member_configs[0].seed, history, 1, history[0]["val_auc"])], split
+    half = config.patch_size // 2
+    patches = (PatchGatherer(padded_standardised(source, source_stats, half), config.patch_size, device),
+               PatchGatherer(padded_standardised(target, target_stats, half), config.patch_size, device))
+    together = trains_together(config, device)
+    groups = [list(range(n_members))] if together else [[member] for member in range(n_members)]
+    models, runs, first_split = [], [], None
+    for group in groups:
+        samples = [source_samples(source, member_configs[member]) for member in group]
+        for split, _, _ in samples:
+            _check_batch(split, config)
+        first_split = samples[0][0] if first_split is None else first_split
+        group_progress = None if on_progress is None else _member_progress(on_progress, group, n_members, together)
+        for net, run in _train_networks(source, target, patches, [member_configs[m] for m in group], samples,
+                                        device, group_progress, on_epoch_end, holes):
+            models.append(net)
+            runs.append(run)
+    return models, runs, first_split
+
+
+def _member_progress(on_progress, group: list[int], n_members: int, together: bool):
+    """Progress events naming the member that trains, or, side by side, only how many train."""
+    def report(event: dict) -> None:
+        named = {} if together else {"member": group[0] + 1}  # together: one pace for all, no member to name
+        on_progress({**event, **named, "members": n_members})
+
+    return report
+
+
+def trains_together(config: TrainConfig, device: torch.device) -> bool:
+    """Whether the members of a network ensemble train side by side (``TrainConfig.members_together``)."""
+    if config.method == "rf" or config.members < 2:
+        return False
+    return device.type == "cuda" if config.members_together is None else config.members_together
 
 
 def target_hole_split(label: np.ndarray | None, valid: np.ndarray, config: TrainConfig, fold: int = 0) -> HoleSplit:
@@ -357,7 +385,8 @@ def training_memory(source_shape: tuple[int, int, int], target_shape: tuple[int,
 
     The cubes as read (float32 evidence, labels, masks); each standardised cube padded by half a patch (on the
     GPU where training runs there, so not counted); index lists of the valid and labelled voxels; one step's
-    patches and the network's activations for them (3 x BATCH_SIZE patches); the network's weights, optimiser
+    patches and the network's activations for them (3 x BATCH_SIZE patches, for each member where members train
+    side by side, with each member's own voxel lists); the network's weights, optimiser
     state and the kept weights of every epoch; the forest and its samples; with a report, the target's dense
     prediction. ``loaded``: the cubes are in memory already and are left out.
     """
@@ -383,8 +412,12 @@ def training_memory(source_shape: tuple[int, int, int], target_shape: tuple[int,
         parts["standardised padded copies"] = 4 * n_features * sum(padded) if device == "cpu" else 0
         # a training step keeps its activations for the backward pass; the epoch's scoring runs EVAL_BATCH
         # patches without; PyTorch's own working memory (kernels, thread buffers) comes on top (measured ~250 MB)
-        parts["batches and activations"] = (patches * (4 * per_patch + 12 * p**3) + EVAL_BATCH * 2 * per_patch
-                                            + 48 * min(config.samples_per_epoch or voxels[0], voxels[0]))
+        side_by_side = config.members if trains_together(config, torch.device(device)) else 1
+        parts["batches and activations"] = side_by_side * (
+            patches * (4 * per_patch + 12 * p**3) + 48 * min(config.samples_per_epoch or voxels[0], voxels[0])
+        ) + EVAL_BATCH * 2 * per_patch
+        if side_by_side > 1:  # each member's own split of the source: its voxel lists
+            parts["other members' voxel lists"] = 8 * voxels[0] * (side_by_side - 1)
         parts["PyTorch working memory"] = 256 * 2**20
         n_weights = sum(q.numel() for q in ProspectivityNet(model).parameters())
         parts["network"] = 4 * n_weights * (4 + config.epochs) * config.members
@@ -660,9 +693,45 @@ def _deterministic(device: torch.device):
         torch.use_deterministic_algorithms(previous, warn_only=previous_warn_only)
 
 
-def _train_network(source, target, source_stats, target_stats, split, validation, config, device, rng,
-                   on_progress, on_epoch_end, holes=None):
-    """Minibatch training; each step sees B labelled source patches and B + B unlabelled ones.
+@dataclass
+class _Member:
+    """One member's own part of a training run: its network, its draws and what its epochs recorded."""
+
+    config: TrainConfig
+    split: SourceSplit
+    val_labels: np.ndarray
+    val_centres: torch.Tensor
+    rng: np.random.Generator
+    hole_rng: np.random.Generator
+    cycle: OreCycle
+    probe_samples: SelectionProbe
+    heads: TrainingHeads
+    history: list[dict] = field(default_factory=list)
+    states: list[dict] = field(default_factory=list)
+
+    @property
+    def net(self) -> ProspectivityNet:
+        return self.heads.net
+
+
+def _start_member(config, samples, patches, n_features, target_voxels, device) -> _Member:
+    """A member's network from its seed, and the generators its epochs draw from."""
+    split, (val_voxels, val_labels), rng = samples
+    source_patches, target_patches = patches
+    torch.manual_seed(config.seed)
+    net = ProspectivityNet(config_for_method(config.method, n_features, config.patch_size))
+    probe = None if net.domain_head is not None else domain_discriminator(net.config.n_embedding)
+    return _Member(
+        config, split, val_labels, source_patches.centre_index(val_voxels), rng,
+        np.random.default_rng([config.seed, 4]), ore_cycle(split, config),
+        selection_probe(split, val_labels, source_patches, target_patches, target_voxels,
+                        np.random.default_rng([config.seed, 3])),
+        TrainingHeads(net, probe).to(device))
+
+
+def _train_networks(source, target, patches, configs, samples, device, on_progress, on_epoch_end, holes=None):
+    """Minibatch training of one or more members side by side; each step sees, per member, B labelled source
+    patches and B + B unlabelled ones. Returns each member's (network, MemberRun).
 
     The label loss uses the class-balanced labelled patches. The domain loss compares B source and B
     target patches drawn uniformly over each cube's valid voxels: were the balanced labelled batch used
@@ -676,57 +745,40 @@ def _train_network(source, target, source_stats, target_stats, split, validation
     train mode the training holes' patches join each labelled batch (module docstring). Their draws come
     from a generator of their own, and nothing else changes, so without training holes the weights of
     every epoch are those of a run without holes.
+    Several members (core/members.py) share the steps' schedule: each epoch takes as many steps as the member
+    with the fewest training samples allows; each keeps its own seed, draws, weights and chosen epoch.
     """
-    torch.manual_seed(config.seed)
-    half = config.patch_size // 2
-    net = ProspectivityNet(config_for_method(config.method, len(source.feature_names), config.patch_size))
-    net.to(device)
-    has_domain_head = net.domain_head is not None
-    probe = None if has_domain_head else domain_discriminator(net.config.n_embedding).to(device)
-    discriminator = probe if probe is not None else net.domain_head
-    in_discriminator = {id(q) for q in discriminator.parameters()}
-    groups = [{"params": [q for q in net.parameters() if id(q) not in in_discriminator], "lr_factor": 1.0},
-              {"params": list(discriminator.parameters()), "lr_factor": DISCRIMINATOR_LR_FACTOR}]
-    optimizer = torch.optim.AdamW(groups, lr=config.learning_rate, weight_decay=config.weight_decay)
-
-    source_patches = PatchGatherer(padded_standardised(source, source_stats, half), config.patch_size, device)
-    target_patches = PatchGatherer(padded_standardised(target, target_stats, half), config.patch_size, device)
-    source_voxels, target_voxels = np.flatnonzero(source.valid), np.flatnonzero(target.valid)
-    val_voxels, val_labels = validation
-    val_centres = source_patches.centre_index(val_voxels)
-
+    config = configs[0]  # the settings the members share; only their seeds differ
+    source_patches, target_patches = patches
+    target_voxels = np.flatnonzero(target.valid)
+    source_voxels = np.flatnonzero(source.valid)
+    members = [_start_member(member_config, member_samples, patches, len(source.feature_names), target_voxels,
+                             device) for member_config, member_samples in zip(configs, samples, strict=True)]
+    stack = MemberStack([member.heads for member in members])
+    optimizer = torch.optim.AdamW(stack.param_groups(DISCRIMINATOR_LR_FACTOR), lr=config.learning_rate,
+                                  weight_decay=config.weight_decay)
+    n_members = len(members)
+    has_domain_head = members[0].net.domain_head is not None
     batch = config.batch_size
-    cycle = ore_cycle(split, config)
-    n_per_epoch = int(round(cycle.per_epoch * (1 + config.negative_ratio)))
-    steps = n_per_epoch // batch
+    steps = min(int(round(member.cycle.per_epoch * (1 + config.negative_ratio))) // batch for member in members)
+    n_used = steps * batch
     total_steps = steps * config.epochs
-    domain_targets = torch.cat([torch.zeros(batch), torch.ones(batch)]).to(device)
+    domain_targets = torch.cat([torch.zeros(batch), torch.ones(batch)]).to(device).expand(n_members, -1)
     report_every = max(1, steps // PROGRESS_CALLS_PER_EPOCH)
-    selection_samples = selection_probe(split, val_labels, source_patches, target_patches, target_voxels,
-                                        np.random.default_rng([config.seed, 3]))
     rule = config.selection if holes is None else HOLE_RULE
     hole_batch = max(2, batch // HOLE_BATCH_SHARE) if holes is not None and len(holes.train_voxels) else 0
-    if holes is not None:
-        hole_centres = target_patches.centre_index(holes.val_voxels)
-        hole_rng = np.random.default_rng([config.seed, 4])
-    history, states = [], []
+    hole_centres = None if holes is None else target_patches.centre_index(holes.val_voxels)
     with _deterministic(device):
         for epoch in range(1, config.epochs + 1):
             started = time.perf_counter()
-            voxels, labels = draw_source_epoch(split, config.negative_ratio, rng, cycle.next_epoch())
-            n_used = steps * batch
-            labelled = _augmented(source_patches, voxels[:n_used], rng)
-            source_labels = torch.from_numpy(labels[:n_used]).to(device)
-            unlabelled_source = _augmented(source_patches, rng.choice(source_voxels, n_used), rng)
-            unlabelled_target = _augmented(target_patches, rng.choice(target_voxels, n_used), rng)
-            if hole_batch:
-                hole_voxels, hole_labels = _balanced_draw(holes.train_voxels, holes.train_labels, steps * hole_batch,
-                                                          hole_rng)
-                labelled_holes = _augmented(target_patches, hole_voxels, hole_rng)
-                hole_targets = torch.from_numpy(hole_labels).to(device)
-                hole_loss_sum = torch.zeros((), device=device)
-            sums = torch.zeros(3, device=device)  # label loss, domain loss, discriminator hits
-            net.train()
+            draws = [_epoch_draws(member, patches, source_voxels, target_voxels, n_used, holes,
+                                  steps * hole_batch) for member in members]
+            parts = {name: tuple(torch.stack([d[0][name][i] for d in draws]) for i in (0, 1)) for name in draws[0][0]}
+            labels = torch.stack([d[1] for d in draws])
+            hole_labels = torch.stack([d[2] for d in draws]) if hole_batch else None
+            sums = torch.zeros(n_members, 3, device=device)  # label loss, domain loss, discriminator hits
+            hole_loss_sum = torch.zeros(n_members, device=device)
+            stack.train()
             for step in range(steps):
                 progress = ((epoch - 1) * steps + step) / total_steps
                 lr = annealed_learning_rate(progress, config.learning_rate)
@@ -735,73 +787,126 @@ def _train_network(source, target, source_stats, target_stats, split, validation
                     group["lr"] = lr * group["lr_factor"]
                 window = slice(step * batch, (step + 1) * batch)
                 hole_window = slice(step * hole_batch, (step + 1) * hole_batch)
-                parts = [labelled(window)] + ([labelled_holes(hole_window)] if hole_batch else [])
-                x = torch.cat(parts + [unlabelled_source(window), unlabelled_target(window)])
+                windows = {"labelled": window, "holes": hole_window, "source": window, "target": window}
+                x = torch.cat([_gather(patches, name, parts[name], windows[name]) for name in parts], dim=1)
                 with autocast_for(device):
-                    embedding = net.embed(x)
-                    label_logits = net.label_head(embedding[:batch + hole_batch]).flatten().float()
-                    domain_embedding = embedding[batch + hole_batch:]
-                    if has_domain_head:
-                        domain_logits = net.domain_logits(domain_embedding, lambda_)
-                    else:
-                        domain_logits = probe(domain_embedding.detach())
-                    domain_logits = domain_logits.flatten().float()
-                loss_label = nnf.binary_cross_entropy_with_logits(label_logits[:batch], source_labels[window])
-                loss_domain = nnf.binary_cross_entropy_with_logits(domain_logits, domain_targets)
+                    label_logits, domain_logits = stack(x, batch + hole_batch, lambda_)
+                loss_label = _member_bce(label_logits[:, :batch], labels[:, window])
+                loss_domain = _member_bce(domain_logits, domain_targets)
                 loss = loss_label + loss_domain
                 if hole_batch:
-                    loss_holes = nnf.binary_cross_entropy_with_logits(label_logits[batch:], hole_targets[hole_window])
+                    loss_holes = _member_bce(label_logits[:, batch:], hole_labels[:, hole_window])
                     loss = loss + config.target_label_weight * loss_holes
                     hole_loss_sum += loss_holes.detach()
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                loss.sum().backward()
                 optimizer.step()
                 with torch.no_grad():
-                    hits = ((domain_logits > 0).float() == domain_targets).float().mean()
-                    sums += torch.stack([loss_label.detach(), loss_domain.detach(), hits])
+                    hits = ((domain_logits > 0).float() == domain_targets).float().mean(dim=1)
+                    sums += torch.stack([loss_label.detach(), loss_domain.detach(), hits], dim=1)
                 if on_progress is not None and (step + 1) % report_every == 0 and step + 1 < steps:
                     on_progress({"stage": "train", "epoch": epoch, "epochs": config.epochs,
                                  "step": step + 1, "steps": steps})
             train_seconds = time.perf_counter() - started
-            mean_label, mean_domain, disc_acc = (sums / steps).tolist()
-            if not (math.isfinite(mean_label) and math.isfinite(mean_domain)):
-                raise Mpm3dError(
-                    f"training diverged in epoch {epoch}: the loss became {mean_label + mean_domain} (label loss "
-                    f"{mean_label}, domain loss {mean_domain}), so the weights are no longer numbers and no model "
-                    "was written. Lower LEARNING_RATE or LAMBDA_MAX, and check the evidence for extreme values "
-                    "(undeclared nodata such as -9999 or -3.4e38)")
-            scores = epoch_scores(net, selection_samples, source_patches, target_patches, val_centres, val_labels,
-                                  device)
-            if holes is not None:
-                scores[HOLE_SCORE] = hole_epoch_score(net, target_patches, hole_centres, holes.val_labels, device)
-            if hole_batch:
-                scores["loss_holes"] = float(hole_loss_sum) / steps
-            states.append({k: v.detach().to("cpu", copy=True) for k, v in net.state_dict().items()})
-            entry = {
-                "epoch": epoch,
-                "loss_label": mean_label,
-                "loss_domain": mean_domain,
-                "lambda": lambda_ if has_domain_head else None,
-                "lr": lr,
-                **scores,
-                "disc_acc": disc_acc,
-                "patches_per_s": 3 * steps * batch / train_seconds,
-                "seconds": time.perf_counter() - started,
-            }
-            history.append(entry)
-            if on_epoch_end is not None:
-                with torch.inference_mode():
-                    on_epoch_end(epoch, net)
+            stack.sync()
+            entries = []
+            for member, (mean_label, mean_domain, disc_acc), holes_loss in zip(
+                    members, (sums / steps).tolist(), (hole_loss_sum / steps).tolist(), strict=True):
+                _check_finite(epoch, mean_label, mean_domain, member, n_members)
+                scores = epoch_scores(member.net, member.probe_samples, source_patches, target_patches,
+                                      member.val_centres, member.val_labels, device)
+                if holes is not None:
+                    scores[HOLE_SCORE] = hole_epoch_score(member.net, target_patches, hole_centres, holes.val_labels,
+                                                          device)
+                if hole_batch:
+                    scores["loss_holes"] = holes_loss
+                member.states.append({k: v.detach().to("cpu", copy=True) for k, v in member.net.state_dict().items()})
+                entry = {
+                    "epoch": epoch,
+                    "loss_label": mean_label,
+                    "loss_domain": mean_domain,
+                    "lambda": lambda_ if has_domain_head else None,
+                    "lr": lr,
+                    **scores,
+                    "disc_acc": disc_acc,
+                    # patches of every member trained in this epoch, per second of its training steps
+                    "patches_per_s": 3 * n_members * steps * batch / train_seconds,
+                    "seconds": time.perf_counter() - started,
+                }
+                member.history.append(entry)
+                entries.append(entry)
+                if on_epoch_end is not None:
+                    with torch.inference_mode():
+                        on_epoch_end(epoch, member.net)
             if on_progress is not None:
                 on_progress({"stage": "train", "epochs": config.epochs, "step": steps, "steps": steps,
-                             **entry})
+                             **_mean_entry(entries)})
+    return [_chosen_weights(member, rule, source_patches, device) for member in members]
+
+
+def _epoch_draws(member: _Member, patches, source_voxels, target_voxels, n_used, holes, n_holes):
+    """One member's epoch: each part's (centres, transforms) on the device, its labels and its holes' labels.
+
+    The draws come from the member's generators in a fixed order, so a member draws the same whether it trains
+    alone or beside others.
+    """
+    source_patches, target_patches = patches
+    voxels, labels = draw_source_epoch(member.split, member.config.negative_ratio, member.rng,
+                                       member.cycle.next_epoch())
+    labelled = _augmented(source_patches, voxels[:n_used], member.rng)
+    source = _augmented(source_patches, member.rng.choice(source_voxels, n_used), member.rng)
+    target = _augmented(target_patches, member.rng.choice(target_voxels, n_used), member.rng)
+    parts, hole_labels = {"labelled": labelled}, None
+    if n_holes:  # from the holes' own generator: the other draws stay those of a run without holes
+        hole_voxels, hole_labels = _balanced_draw(holes.train_voxels, holes.train_labels, n_holes, member.hole_rng)
+        parts["holes"] = _augmented(target_patches, hole_voxels, member.hole_rng)
+        hole_labels = torch.from_numpy(hole_labels).to(source_patches.device)
+    return ({**parts, "source": source, "target": target}, torch.from_numpy(labels[:n_used]).to(source_patches.device),
+            hole_labels)
+
+
+def _gather(patches, part: str, drawn: tuple[torch.Tensor, torch.Tensor], window: slice) -> torch.Tensor:
+    """One part of a step's batch for every member in one gather: (members, n, F, p, p, p)."""
+    gatherer = patches[0] if part in ("labelled", "source") else patches[1]
+    centres, transforms = (values[:, window] for values in drawn)
+    batch = gatherer.gather(centres.reshape(-1), transforms.reshape(-1))
+    return batch.view(*centres.shape, *batch.shape[1:])
+
+
+def _member_bce(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Each member's mean binary cross-entropy: (members,)."""
+    return nnf.binary_cross_entropy_with_logits(logits, targets, reduction="none").mean(dim=1)
+
+
+def _check_finite(epoch: int, mean_label: float, mean_domain: float, member: _Member, n_members: int) -> None:
+    if math.isfinite(mean_label) and math.isfinite(mean_domain):
+        return
+    which = f" (ensemble member with seed {member.config.seed})" if n_members > 1 else ""
+    raise Mpm3dError(
+        f"training diverged in epoch {epoch}{which}: the loss became {mean_label + mean_domain} (label loss "
+        f"{mean_label}, domain loss {mean_domain}), so the weights are no longer numbers and no model "
+        "was written. Lower LEARNING_RATE or LAMBDA_MAX, and check the evidence for extreme values "
+        "(undeclared nodata such as -9999 or -3.4e38)")
+
+
+def _mean_entry(entries: list[dict]) -> dict:
+    """The members' epoch entries as one: the mean of each number (the one entry of a single member)."""
+    if len(entries) == 1:
+        return entries[0]
+    return {key: float(np.mean([e[key] for e in entries])) if all(isinstance(e[key], float) for e in entries)
+            else entries[0][key] for key in entries[0]}
+
+
+def _chosen_weights(member: _Member, rule: str, source_patches, device):
+    """The member's network with the weights its rule chose, and its MemberRun."""
+    net, config, history = member.net, member.config, member.history
     if rule == "average":
         averaged = averaged_epochs(config.epochs)
-        net.load_state_dict(average_states([states[epoch - 1] for epoch in averaged]))
-        val_auc = _auc(embed_and_score(net, source_patches, val_centres, device)[1], val_labels)
+        net.load_state_dict(average_states([member.states[epoch - 1] for epoch in averaged]))
+        val_auc = _auc(embed_and_score(net, source_patches, member.val_centres, device)[1], member.val_labels)
         return net.cpu().eval(), MemberRun(config.seed, history, averaged[-1], val_auc, averaged)
     best = chosen_epoch(history, rule)
-    net.load_state_dict(states[best - 1])
+    net.load_state_dict(member.states[best - 1])
     return net.cpu().eval(), MemberRun(config.seed, history, best, history[best - 1]["val_auc"])
 
 
@@ -816,7 +921,6 @@ def _balanced_draw(voxels: np.ndarray, labels: np.ndarray, n: int,
 
 
 def _augmented(patches: PatchGatherer, voxels: np.ndarray, rng: np.random.Generator):
-    """Centres moved to the device once per epoch, each with a random rotation/flip; a window -> patches."""
+    """The voxels' patch centres on the device, each with a random rotation/flip: (centres, transforms)."""
     centres = patches.centre_index(voxels)
-    transforms = torch.from_numpy(rng.integers(0, N_TRANSFORMS, len(voxels))).to(patches.device)
-    return lambda window: patches.gather(centres[window], transforms[window])
+    return centres, torch.from_numpy(rng.integers(0, N_TRANSFORMS, len(voxels))).to(patches.device)
