@@ -8,6 +8,8 @@ by the tile, and the cube may be streamed from a file slab by slab.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,7 +18,7 @@ import torch
 
 from .errors import Mpm3dError
 from .grid import Cube
-from .model import TrainedModel, autocast_for, resolve_device
+from .model import ProspectivityNet, TrainedModel, autocast_for, resolve_device
 from .sampling import (
     FeatureStats,
     PatchGatherer,
@@ -28,6 +30,11 @@ from .sampling import (
 )
 
 CHUNK_VOXELS = {"cpu": 1_000_000, "cuda": 8_000_000}  # output voxels per forward pass
+# The dense pass on a GPU (measured choices: bench/gpu/dense_profile_h200.md): the cube kept on the device where
+# it fits in this share of the free memory (one trip over the bus, statistics and prediction read it there),
+# channels-last 3D tensors, cuDNN's autotuned convolutions, and batch norms folded into their convolutions.
+GPU_DENSE = {"resident": True, "channels_last": True, "cudnn_benchmark": True, "fold_batch_norm": True}
+RESIDENT_SHARE = 0.25
 FOREST_CELLS = 4_000_000  # voxels x trees walked at once by the forest
 PATCH_BATCH = 1024
 
@@ -77,6 +84,8 @@ def predict_ensemble(
         cube_slab_reader(cube), cube.grid.shape, list(cube.feature_names))
     _check_features(model, source.feature_names)
     torch_device = resolve_device(device)
+    if model.forest is None and torch_device.type == "cuda" and GPU_DENSE["resident"]:
+        source = resident_on_device(source, torch_device)
     if stats is None:
         stats = _stats(model, source, normalisation, on_progress, torch_device)
     if chunk_voxels is None:
@@ -152,8 +161,8 @@ def _stats(model: TrainedModel, source: SlabSource, normalisation: str, on_progr
 
 def _feature_stats_on_device(source: SlabSource, device, on_progress) -> FeatureStats:
     """feature_stats with each level's moments computed on the GPU, where the host pass would dominate."""
-    def level_moments(level: np.ndarray):
-        values = torch.from_numpy(np.ascontiguousarray(level, dtype=np.float32)).to(device).double()
+    def level_moments(level: np.ndarray | torch.Tensor):
+        values = _on_device(level, device).double()
         values = values.reshape(values.shape[0], -1)
         values = values[:, torch.isfinite(values).all(dim=0)]
         if values.shape[1] == 0:
@@ -190,11 +199,66 @@ def _forest_dense(model, source: SlabSource, stats, chunk_voxels, on_progress) -
     return mean, spread
 
 
+def resident_on_device(source: SlabSource, device: torch.device) -> SlabSource:
+    """The cube copied to the GPU slab by slab, read from there (slabs are device tensors), where it fits in
+    RESIDENT_SHARE of the free memory; else ``source`` as it is, streamed slab by slab."""
+    n_features, (n_levels, n_rows, n_cols) = len(source.feature_names), source.shape
+    if 4 * n_features * n_levels * n_rows * n_cols > RESIDENT_SHARE * torch.cuda.mem_get_info(device)[0]:
+        return source
+    cube = torch.empty((n_features, n_levels, n_rows, n_cols), dtype=torch.float32, device=device)
+    depth = max(1, CHUNK_VOXELS["cuda"] // (n_rows * n_cols))
+    for z0 in range(0, n_levels, depth):
+        z1 = min(z0 + depth, n_levels)
+        slab = source.read_slab(z0, z1)
+        for feature in range(n_features):  # each feature's levels are contiguous: no copy on the host
+            cube[feature, z0:z1].copy_(torch.from_numpy(np.ascontiguousarray(slab[feature], dtype=np.float32)))
+    return SlabSource(lambda z0, z1: cube[:, z0:z1], source.shape, source.feature_names)
+
+
+def _on_device(slab: np.ndarray | torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A slab as a float32 tensor on ``device``; a slab already there is not copied."""
+    if isinstance(slab, torch.Tensor):
+        return slab.to(device=device, dtype=torch.float32)
+    return torch.from_numpy(np.ascontiguousarray(slab, dtype=np.float32)).to(device)
+
+
+def inference_network(net: ProspectivityNet) -> torch.nn.Module:
+    """A copy of ``net`` for prediction with every batch norm folded into the convolution before it.
+
+    In eval mode a batch norm is an affine map per channel, so the convolution can apply it: the same function
+    (to float rounding) with one pass less over the largest activations.
+    """
+    folded = copy.deepcopy(net).eval()
+    layers = list(folded.convs)
+    for index, layer in enumerate(layers[:-1]):
+        norm = layers[index + 1]
+        if isinstance(layer, torch.nn.Conv3d) and isinstance(norm, torch.nn.BatchNorm3d):
+            with torch.no_grad():
+                scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+                layer.weight.mul_(scale.view(-1, 1, 1, 1, 1))
+                layer.bias.copy_((layer.bias - norm.running_mean) * scale + norm.bias)
+            layers[index + 1] = torch.nn.Identity()
+    folded.convs = torch.nn.Sequential(*layers)
+    return folded
+
+
+@contextlib.contextmanager
+def _dense_kernels(device: torch.device):
+    """cuDNN autotuning for the length of a dense pass on the GPU (the tiles repeat one shape); restored after."""
+    previous = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = previous or (device.type == "cuda" and GPU_DENSE["cudnn_benchmark"])
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = previous
+
+
 def _network_dense(model, source: SlabSource, stats, device, chunk_voxels,
                    on_progress) -> tuple[np.ndarray, np.ndarray]:
     """Slabs of ``depth`` levels (plus halo), each cut into row tiles so one forward stays in budget.
 
-    Every member sees the same standardised tile; their mean and standard deviation are kept.
+    Every member sees the same standardised tile; their mean and standard deviation are kept, on the device
+    until the slab is done (one copy back per slab).
     """
     n_levels, n_rows, n_cols = source.shape
     half = model.patch_size // 2
@@ -202,30 +266,37 @@ def _network_dense(model, source: SlabSource, stats, device, chunk_voxels,
         depth, tile_rows = min(n_levels, chunk_voxels // (n_rows * n_cols)), n_rows
     else:
         depth, tile_rows = 1, max(1, chunk_voxels // n_cols)
-    nets = [net.to(device).eval() for net in model.networks]
+    on_gpu = device.type == "cuda"
+    layout = torch.channels_last_3d if on_gpu and GPU_DENSE["channels_last"] else torch.contiguous_format
+    fold = not on_gpu or GPU_DENSE["fold_batch_norm"]
+    nets = [(inference_network(net) if fold else net).to(device, memory_format=layout).eval()
+            for net in model.networks]
     mean = np.full(source.shape, np.nan, dtype=np.float32)
     spread = np.full(source.shape, np.nan, dtype=np.float32)
     # standardising, padding and masking happen on the device: on a GPU the host would otherwise dominate
     centre = torch.as_tensor(stats.mean, dtype=torch.float32, device=device).view(-1, 1, 1, 1)
     scale = torch.as_tensor(stats.std, dtype=torch.float32, device=device).view(-1, 1, 1, 1)
-    for z0 in range(0, n_levels, depth):
-        z1 = min(z0 + depth, n_levels)
-        read0, read1 = max(0, z0 - half), min(n_levels, z1 + half)
-        slab = torch.from_numpy(np.ascontiguousarray(source.read_slab(read0, read1), dtype=np.float32)).to(device)
-        valid = torch.isfinite(slab[:, z0 - read0:z1 - read0]).all(dim=0)
-        standardised = torch.nan_to_num((slab - centre) / scale, nan=0.0, posinf=0.0, neginf=0.0)
-        padded = torch.nn.functional.pad(
-            standardised, (half, half, half, half, half - (z0 - read0), half - (read1 - z1)))
-        for y0 in range(0, n_rows, tile_rows):
-            y1 = min(y0 + tile_rows, n_rows)
-            tile = padded[None, :, :, y0:y1 + 2 * half]
-            with torch.inference_mode(), autocast_for(device):
-                members = torch.stack([torch.sigmoid(net(tile).float())[0, 0] for net in nets])
-            inside = valid[:, y0:y1]
-            tile_mean = torch.where(inside, members.mean(dim=0), torch.nan)
-            tile_spread = torch.where(inside, members.std(dim=0, correction=0), torch.nan)
-            mean[z0:z1, y0:y1] = tile_mean.cpu().numpy()
-            spread[z0:z1, y0:y1] = tile_spread.cpu().numpy()
-        if on_progress is not None:
-            on_progress({"stage": "predict", "done": z1, "total": n_levels})
+    with _dense_kernels(device), torch.inference_mode():
+        for z0 in range(0, n_levels, depth):
+            z1 = min(z0 + depth, n_levels)
+            read0, read1 = max(0, z0 - half), min(n_levels, z1 + half)
+            slab = _on_device(source.read_slab(read0, read1), device)
+            valid = torch.isfinite(slab[:, z0 - read0:z1 - read0]).all(dim=0)
+            standardised = torch.nan_to_num((slab - centre) / scale, nan=0.0, posinf=0.0, neginf=0.0)
+            del slab
+            padded = torch.nn.functional.pad(
+                standardised, (half, half, half, half, half - (z0 - read0), half - (read1 - z1)))
+            slab_mean = torch.empty((z1 - z0, n_rows, n_cols), dtype=torch.float32, device=device)
+            slab_spread = torch.empty_like(slab_mean)
+            for y0 in range(0, n_rows, tile_rows):
+                y1 = min(y0 + tile_rows, n_rows)
+                tile = padded[None, :, :, y0:y1 + 2 * half].contiguous(memory_format=layout)
+                with autocast_for(device):
+                    members = torch.stack([torch.sigmoid(net(tile).float())[0, 0] for net in nets])
+                slab_mean[:, y0:y1] = members.mean(dim=0)
+                slab_spread[:, y0:y1] = members.std(dim=0, correction=0)
+            mean[z0:z1] = torch.where(valid, slab_mean, torch.nan).cpu().numpy()
+            spread[z0:z1] = torch.where(valid, slab_spread, torch.nan).cpu().numpy()
+            if on_progress is not None:
+                on_progress({"stage": "predict", "done": z1, "total": n_levels})
     return mean, spread

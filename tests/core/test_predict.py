@@ -198,3 +198,37 @@ def test_a_prediction_streamed_from_a_cube_file_equals_the_one_in_memory(pair, e
     novelty, _ = novelty_map(model.source_sample, target, cube_stats(target))
     for name, in_memory in (("prospectivity", mean), ("uncertainty", spread), ("novelty", novelty)):
         np.testing.assert_allclose(written.read_variable(name), in_memory, rtol=0, atol=1e-6, err_msg=name)
+
+
+def test_batch_norm_folded_into_the_convolutions_is_the_same_network(pair, models):
+    """Prediction's copy of a network (core.predict.inference_network) computes what the trained one does."""
+    import torch
+    from mpm3d.core.predict import inference_network
+
+    net = models["dann_cta", 7].networks[0]
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    folded = inference_network(net)
+    assert not any(isinstance(m, torch.nn.BatchNorm3d) for m in folded.modules())
+    x = torch.randn(2, len(pair[1].feature_names), 9, 11, 10, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(folded(x), net.eval()(x), rtol=0, atol=1e-5)
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())  # the model itself is untouched
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="the GPU's own choices: CUDA only")
+def test_gpu_dense_choices_change_no_number(pair, models, monkeypatch):
+    """Each of the GPU's dense-pass choices (core.predict.GPU_DENSE), and a cube too large to keep on the device,
+    give the default's map within bf16's tolerance."""
+    from mpm3d.core import predict
+
+    _, target = pair
+    model = models["dann_cta", 7]
+    default = predict_cube(model, target, device="cuda")
+    for choice in predict.GPU_DENSE:
+        monkeypatch.setitem(predict.GPU_DENSE, choice, False)
+        assert np.nanmax(np.abs(predict_cube(model, target, device="cuda") - default)) <= 0.02, choice
+        monkeypatch.undo()
+    monkeypatch.setattr(predict, "RESIDENT_SHARE", 0.0)  # streamed slab by slab from the host
+    streamed = predict_cube(model, target, device="cuda", chunk_voxels=2 * target.grid.shape[1] * target.grid.shape[2])
+    np.testing.assert_array_equal(np.isnan(streamed), ~target.valid)
+    assert np.nanmax(np.abs(streamed - default)) <= 0.02
