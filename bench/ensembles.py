@@ -16,6 +16,12 @@ import sys
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import load_plugin, parse_arguments, save_results  # noqa: E402
+
+load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it
+
 from mpm3d.core.metrics import auc_by_halves, labelled_scores, roc_auc  # noqa: E402
 from mpm3d.core.model import TrainedModel  # noqa: E402
 from mpm3d.core.novelty import novelty_map  # noqa: E402
@@ -24,12 +30,6 @@ from mpm3d.core.sampling import cube_stats  # noqa: E402
 from mpm3d.core.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
 from mpm3d.core.synthetic import synthetic_pair  # noqa: E402
 from mpm3d.core.train import TrainConfig, train  # noqa: E402
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import load_plugin  # noqa: E402
-
-load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it
-from common import parse_arguments, save_results  # noqa: E402
 
 METHODS = ("dann_cta", "dann", "cnn", "rf")
 PROFILES = {
