@@ -147,7 +147,7 @@ def _profile_table(model, cube, device: str) -> str:
     return recorded.key_averages().table(sort_by=key, row_limit=25)
 
 
-def dense(size: dict, device: str, report: dict, out: str | None) -> None:
+def dense(size: dict, device: str, report: dict, out: str | None, every_choice: bool = True) -> None:
     shape, patch_size, repeats = size["dense_shape"], size["patch_size"], size["repeats"]
     voxels = int(np.prod(shape))
     features = np.random.default_rng(0).standard_normal((N_FEATURES, *shape), dtype=np.float32)
@@ -164,21 +164,25 @@ def dense(size: dict, device: str, report: dict, out: str | None) -> None:
         _save(report, out)
 
     one, five = _model(1, patch_size), _model(5, patch_size)
-    everything_off = {choice: False for choice in predict.GPU_DENSE}
-    timed("all choices on", one)
-    timed("all choices off (the earlier path, less its per-tile copies)", one, **everything_off)
-    for choice in predict.GPU_DENSE:
-        timed(f"without {choice}", one, **{choice: False})
-    timed("all choices on", five)
-    timed("all choices off", five, **everything_off)
-    with _float32():
-        timed("all choices on, float32 (no bf16, no TF32)", one)
-    for layout_name, layout in (("channels-last", torch.channels_last_3d), ("contiguous", torch.contiguous_format)):
+    timed("defaults", one)
+    timed("defaults", five)
+    if every_choice:
+        everything_off = {choice: False for choice in predict.GPU_DENSE}
+        timed("all choices off (the earlier path, less its per-tile copies)", one, **everything_off)
+        for choice, default in predict.GPU_DENSE.items():
+            timed(f"{choice} {'off' if default else 'on'}", one, **{choice: not default})
+        timed("all choices off", five, **everything_off)
+        with _float32():
+            timed("defaults, float32 (no bf16, no TF32)", one)
+    layouts = (("channels-last", torch.channels_last_3d), ("contiguous", torch.contiguous_format))
+    for layout_name, layout in layouts if every_choice else layouts[1:]:
         seconds = _yardstick_seconds(features, patch_size, device, repeats, layout)
         rows.append({"variant": f"yardstick: plain CNN forward only, cube on the device, {layout_name}",
                      "members": 1, "seconds": seconds, "voxels_per_s": voxels / seconds})
         print(json.dumps(rows[-1]), flush=True)
     _save(report, out)
+    if not every_choice:
+        return
     try:
         report["dense_profile"] = _profile_table(one, cube, device)
     except Exception as exc:  # the profiler needs CUPTI, which some machines lack: say so and go on
@@ -191,19 +195,51 @@ def _auc(probability: np.ndarray, label: np.ndarray) -> float:
     return float(roc_auc(*labelled_scores(probability, label)))
 
 
-def training(size: dict, device: str, report: dict, out: str | None) -> None:
+TRAINING_RUNS = {"one": ("1 member", 1, None), "together": ("5 members side by side", 5, True),
+                 "one_by_one": ("5 members one after the other", 5, False)}
+
+
+@contextlib.contextmanager
+def _stopwatch(spent: dict):
+    """Seconds spent in the epoch's scoring, by score, and in all of it (the training steps are the rest)."""
+    from mpm3d.core import selection_scores
+    from mpm3d.core import train as train_module
+
+    saved = {}
+    for module, name in ((train_module, "epoch_scores"), (selection_scores, "embed_and_score"),
+                         (selection_scores, "_mixval"), (selection_scores, "deep_embedded_validation")):
+        original = saved[module, name] = getattr(module, name)
+
+        def timed(*args, _original=original, _name=name, **kwargs):
+            _synchronise(str(args[-1]) if _name != "deep_embedded_validation" else "cpu")
+            started = time.perf_counter()
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                spent[_name] = spent.get(_name, 0.0) + time.perf_counter() - started
+
+        setattr(module, name, timed)
+    try:
+        yield
+    finally:
+        for (module, name), original in saved.items():
+            setattr(module, name, original)
+
+
+def training(size: dict, device: str, report: dict, out: str | None, runs=tuple(TRAINING_RUNS)) -> None:
     source, target = synthetic_pair(shape=size["train_shape"], seed=0)
     label, target.label = target.label, None
     rows = report.setdefault("training", [])
     models = {}
-    for name, members, together in (("1 member", 1, None), ("5 members side by side", 5, True),
-                                    ("5 members one after the other", 5, False)):
+    for name, members, together in (TRAINING_RUNS[run] for run in runs):
         config = TrainConfig(method="dann_cta", epochs=size["epochs"], batch_size=size["batch_size"],
                              patch_size=size["patch_size"], device=device, seed=0, members=members,
                              members_together=together)
+        spent = {}
         _synchronise(device)
         started = time.perf_counter()
-        result = train(source, target, config)
+        with _stopwatch(spent):
+            result = train(source, target, config)
         _synchronise(device)
         seconds = time.perf_counter() - started
         mean = predict.predict_cube(result.model, target, device=device)
@@ -212,7 +248,8 @@ def training(size: dict, device: str, report: dict, out: str | None) -> None:
             networks=[net]), target, device=device), label) for net in result.model.networks]
         rows.append({"run": name, "members": members, "seconds": seconds, "target_auc": _auc(mean, label),
                      "member_target_aucs": members_auc, "best_epochs": [m.best_epoch for m in result.members],
-                     "patches_per_s_last_epoch": [m.history[-1]["patches_per_s"] for m in result.members]})
+                     "patches_per_s_last_epoch": [m.history[-1]["patches_per_s"] for m in result.members],
+                     "epochs": config.epochs, "seconds_scoring": spent})
         models[name] = result.model
         print(json.dumps(rows[-1]), flush=True)
         _save(report, out)
@@ -253,13 +290,19 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="tiny shapes, to check the script")
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--parts", nargs="+", default=["dense", "training"], choices=["dense", "training"])
+    parser.add_argument("--training-runs", nargs="+", default=list(TRAINING_RUNS), choices=list(TRAINING_RUNS))
+    parser.add_argument("--epochs", type=int, help="instead of the size's (a shorter training measurement)")
+    parser.add_argument("--dense-variants", choices=["all", "defaults"], default="all",
+                        help="every choice on and off, or the defaults alone (one and five members)")
     parser.add_argument("--out")
     args = parser.parse_args()
-    size = SIZES["smoke" if args.smoke else "gpu"]
+    size = dict(SIZES["smoke" if args.smoke else "gpu"], **({"epochs": args.epochs} if args.epochs else {}))
     report = {"device": args.device, "torch": torch.__version__, "numpy": np.__version__,
               "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None, "sizes": size}
-    for part in args.parts:
-        {"dense": dense, "training": training}[part](size, args.device, report, args.out)
+    if "dense" in args.parts:
+        dense(size, args.device, report, args.out, every_choice=args.dense_variants == "all")
+    if "training" in args.parts:
+        training(size, args.device, report, args.out, args.training_runs)
     _save(report, args.out)
 
 

@@ -30,10 +30,12 @@ from .sampling import (
 )
 
 CHUNK_VOXELS = {"cpu": 1_000_000, "cuda": 8_000_000}  # output voxels per forward pass
-# The dense pass on a GPU (measured choices: bench/gpu/dense_profile_h200.md): the cube kept on the device where
-# it fits in this share of the free memory (one trip over the bus, statistics and prediction read it there),
-# channels-last 3D tensors, cuDNN's autotuned convolutions, and batch norms folded into their convolutions.
-GPU_DENSE = {"resident": True, "channels_last": True, "cudnn_benchmark": True, "fold_batch_norm": True}
+# The dense pass on a GPU, each choice measured on and off (bench/gpu/profile_h200.md): the cube kept on the device
+# where it fits in RESIDENT_SHARE of the free memory (one trip over the bus; statistics and prediction read it
+# there), cuDNN's autotuned convolutions, and batch norms folded into their convolutions. Channels-last 3D
+# tensors were slower (62 against 74 million voxels/s on an H200: the layout's copies and pooling cost more
+# than its convolutions save), so they stay off.
+GPU_DENSE = {"resident": True, "channels_last": False, "cudnn_benchmark": True, "fold_batch_norm": True}
 RESIDENT_SHARE = 0.25
 FOREST_CELLS = 4_000_000  # voxels x trees walked at once by the forest
 PATCH_BATCH = 1024
