@@ -8,7 +8,8 @@ Diagnostics, never used to choose anything: the target AUC after every epoch (to
 source-validation checkpoint choice costs), rf and cnn scored with the source's statistics instead
 of the target's own (what per-deposit standardisation buys), and the `same_ore_zone` variant of
 the synthetic pair (what the shift in where ore sits costs). The peer row runs skada's DANN in its
-own environment (bench/peer_skada.py) when --peer-python is given.
+own environment (bench/peer_skada.py) when --peer-python is given. --samples-per-epoch sets training's
+samples-per-epoch budget for every method (default: the plugin's, which no profile here reaches).
 Writes bench/results.md, bench/results.json and bench/results.png (or --out-dir).
 """
 
@@ -30,6 +31,7 @@ from common import load_plugin  # noqa: E402
 
 load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it
 
+from mpm3d.core.choices import TRAINING_DEFAULTS  # noqa: E402
 from mpm3d.core.metrics import evaluate, labelled_scores, proxy_a_distance, roc_auc  # noqa: E402
 from mpm3d.core.model import TrainedModel  # noqa: E402
 from mpm3d.core.predict import predict_cube, predict_patches  # noqa: E402
@@ -38,13 +40,14 @@ from mpm3d.core.sampling import (  # noqa: E402
     PatchGatherer,
     cube_stats,
     draw_source_epoch,
+    epoch_ore_count,
     padded_standardised,
     standardise,
 )
 from mpm3d.core.selection_scores import embed_and_score  # noqa: E402
 from mpm3d.core.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
 from mpm3d.core.synthetic import synthetic_pair  # noqa: E402
-from mpm3d.core.train import TrainConfig, source_samples, train  # noqa: E402
+from mpm3d.core.train import TrainConfig, ore_cycle, source_samples, train  # noqa: E402
 from run_report import PEER, save  # noqa: E402
 
 METHODS = ("rf", "cnn", "cta", "dann", "dann_cta", PEER)
@@ -128,7 +131,8 @@ class EpochTrace:
 def run_peer(peer_python: str, source, target, config: TrainConfig, embedding_voxels, rng) -> dict:
     """skada's DANN in its own environment, on our split, class balance and patches; see bench/peer_skada.py."""
     split, (val_voxels, val_labels), split_rng = source_samples(source, config)
-    voxels, labels = draw_source_epoch(split, config.negative_ratio, split_rng)  # train()'s first epoch
+    voxels, labels = draw_source_epoch(split, config.negative_ratio, split_rng,  # train()'s first epoch
+                                       ore_cycle(split, config).next_epoch())
     job = {
         "source_features": source.features, "target_features": target.features,
         "target_valid": target.valid, "train_voxels": voxels, "train_labels": labels,
@@ -149,9 +153,20 @@ def run_peer(peer_python: str, source, target, config: TrainConfig, embedding_vo
     return answer
 
 
+def epoch_size(model, config: TrainConfig) -> dict:
+    """Labelled samples (ore + barren) in each epoch of a trained model, under its samples-per-epoch budget, and
+    for a network the optimiser steps they make (whole batches)."""
+    n_ore = epoch_ore_count(model.provenance["n_train_ore"], config.negative_ratio, config.samples_per_epoch)
+    samples = n_ore + int(round(n_ore * config.negative_ratio))
+    return {"epoch_samples": samples, **({"steps_per_epoch": samples // config.batch_size} if model.networks else {})}
+
+
 def run(profile_name: str, methods, device: str, out_dir: str, seeds=None, variant: str = "as_designed",
-        peer_python: str | None = None, keep_runs: list[dict] | None = None, epochs: int | None = None) -> dict:
-    profile = dict(PROFILES[profile_name], **({"epochs": epochs} if epochs else {}))
+        peer_python: str | None = None, keep_runs: list[dict] | None = None, epochs: int | None = None,
+        samples_per_epoch: int | None = None) -> dict:
+    """``samples_per_epoch``: training's budget (labelled samples per epoch at most, 0: none); None: the default."""
+    profile = dict(PROFILES[profile_name], **({"epochs": epochs} if epochs else {}), samples_per_epoch=(
+        TRAINING_DEFAULTS["samples_per_epoch"] if samples_per_epoch is None else samples_per_epoch))
     seeds = list(range(profile["seeds"])) if seeds is None else list(seeds)
     if PEER in methods and not peer_python:
         print(f"{PEER}: no --peer-python given, the peer row is left out", flush=True)
@@ -178,7 +193,8 @@ def run(profile_name: str, methods, device: str, out_dir: str, seeds=None, varia
         for method in methods:
             config = TrainConfig(method=method if method != PEER else "cnn", epochs=profile["epochs"],
                                  batch_size=profile["batch_size"], patch_size=profile["patch_size"], device=device,
-                                 seed=seed, target_normalisation=target_normalisation)
+                                 seed=seed, target_normalisation=target_normalisation,
+                                 samples_per_epoch=profile["samples_per_epoch"])
             run = {"method": method, "seed": seed, "pad_before": pad_before}
             started = time.perf_counter()
             if method == PEER:
@@ -191,6 +207,9 @@ def run(profile_name: str, methods, device: str, out_dir: str, seeds=None, varia
                 trace = EpochTrace(method, target, target_labels, device, stats["target"]) if method != "rf" else None
                 result = train(source, target, config, on_epoch_end=trace)
                 run["train_s"] = time.perf_counter() - started
+                # the epochs' own time (sampling, steps, validation), without the diagnostic trace's predictions
+                run["epochs_s"] = float(sum(h["seconds"] for h in result.history))
+                run.update(epoch_size(result.model, config))
                 probability = predict_cube(result.model, target, device=device, normalisation="target")
                 rep_source = representations(result.model, source, "source", source_flat, device)
                 rep_target = representations(result.model, target, "target", target_flat, device)
@@ -213,7 +232,7 @@ def run(profile_name: str, methods, device: str, out_dir: str, seeds=None, varia
             if seed == seeds[0] and method == "dann_cta":
                 results["dense"] = dense_speedup(result.model, target, device)
                 print(json.dumps(results["dense"]), flush=True)
-        regenerate = _command(results, os.path.basename(os.path.abspath(out_dir)))
+        regenerate = _command(results, _folder(out_dir))
         save(results, rocs, embeddings, out_dir, regenerate)  # after every seed, so a cut-short run still reports
     return results
 
@@ -226,6 +245,12 @@ def _hardware(device: str) -> str:
     return f"{platform.processor() or platform.machine()} CPU x {os.cpu_count()} threads, torch {torch.__version__}"
 
 
+def _folder(out_dir: str) -> str:
+    """``out_dir`` as a path inside bench/ ("." for bench/ itself); outside it, just its name."""
+    folder = os.path.relpath(os.path.abspath(out_dir), os.path.dirname(os.path.abspath(__file__)))
+    return os.path.basename(os.path.abspath(out_dir)) if folder.startswith(os.pardir) else folder
+
+
 def _command(results: dict, folder: str) -> str:
     """The make target that gives these results, or the script's command line for a one-off experiment."""
     variant = results.get("variant", "as_designed")
@@ -234,12 +259,15 @@ def _command(results: dict, folder: str) -> str:
     seeds = sorted({r["seed"] for r in results["runs"]})
     profile = PROFILES[results["profile"]]
     default_seeds = seeds == list(range(profile["seeds"]))
-    if epochs == profile["epochs"] and set(methods) == set(METHODS) and default_seeds:
+    budget = results["settings"].get("samples_per_epoch", TRAINING_DEFAULTS["samples_per_epoch"])
+    default_budget = budget == TRAINING_DEFAULTS["samples_per_epoch"]
+    if epochs == profile["epochs"] and set(methods) == set(METHODS) and default_seeds and default_budget:
         return f"make bench BENCH_PROFILE={results['profile']}" + (
             f" BENCH_VARIANT={variant}" if variant != "as_designed" else "")
     return (f".venv/bin/python bench/run.py --profile {results['profile']} --variant {variant} --epochs {epochs} "
             f"--methods {' '.join(methods)}" + ("" if default_seeds else f" --seeds {' '.join(map(str, seeds))}")
-            + (f" --out-dir bench/{folder}" if folder != "bench" else ""))
+            + ("" if default_budget else f" --samples-per-epoch {budget}")
+            + (f" --out-dir bench/{folder}" if folder != "." else ""))
 
 
 def main() -> None:
@@ -252,6 +280,9 @@ def main() -> None:
     parser.add_argument("--append", action="store_true",
                         help="keep the runs of other seeds already in --out-dir's results.json (a run split in parts)")
     parser.add_argument("--epochs", type=int, help="instead of the profile's (a training-length experiment)")
+    parser.add_argument("--samples-per-epoch", type=int, default=TRAINING_DEFAULTS["samples_per_epoch"],
+                        help="training's budget of labelled samples per epoch, for every method; 0: none "
+                             "(default: the plugin's, %(default)s)")
     parser.add_argument("--peer-python", help="Python of the environment with skada (bench/requirements-peer.txt)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out-dir", default=os.path.dirname(os.path.abspath(__file__)))
@@ -265,8 +296,13 @@ def main() -> None:
     previous = os.path.join(args.out_dir, "results.json")
     if args.append and os.path.exists(previous):
         with open(previous) as handle:
-            keep = [r for r in json.load(handle)["runs"] if r["seed"] not in seeds]
-    run(args.profile, args.methods, device, args.out_dir, seeds, args.variant, args.peer_python, keep, args.epochs)
+            before = json.load(handle)
+        budget = before["settings"].get("samples_per_epoch", TRAINING_DEFAULTS["samples_per_epoch"])
+        if budget != args.samples_per_epoch:
+            parser.error(f"--append: {previous} was run with --samples-per-epoch {budget}")
+        keep = [r for r in before["runs"] if r["seed"] not in seeds]
+    run(args.profile, args.methods, device, args.out_dir, seeds, args.variant, args.peer_python, keep, args.epochs,
+        args.samples_per_epoch)
 
 
 if __name__ == "__main__":

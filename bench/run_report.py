@@ -11,7 +11,8 @@ import numpy as np
 PAPER_AUC = {"dann_cta": 0.890, "rf": 0.791, "cnn": 0.744}
 PEER = "skada_dann"  # skada's DANN, run in its own environment (bench/peer_skada.py)
 SUMMARY_KEYS = ("target_auc", "source_val_auc", "capture_top10", "train_s", "pad_before", "pad_after",
-                "patches_per_s", "best_epoch", "target_auc_last_epoch", "target_auc_source_stats")
+                "patches_per_s", "best_epoch", "target_auc_last_epoch", "target_auc_source_stats", "epochs_s",
+                "epoch_samples", "steps_per_epoch")
 
 
 def save(results: dict, rocs: dict, embeddings: dict, out_dir: str, regenerate: str) -> None:
@@ -66,6 +67,16 @@ def _paired_gaps(runs: list[dict], method: str, baseline: str) -> np.ndarray:
                      for (m, seed) in by_seed if m == method and (baseline, seed) in by_seed])
 
 
+def _budget_text(settings: dict) -> str:
+    """Training's samples-per-epoch budget, as the heading states it (results from before it was recorded: none)."""
+    budget = settings.get("samples_per_epoch")
+    if budget is None:
+        return ""
+    if budget == 0:
+        return ", no samples-per-epoch budget (every training ore voxel each epoch)"
+    return f", at most {budget:,} labelled samples per epoch"
+
+
 def write_markdown(results: dict, path: str, regenerate: str) -> None:
     s = results["summary"]
     profile = results["settings"]
@@ -74,7 +85,8 @@ def write_markdown(results: dict, path: str, regenerate: str) -> None:
         "# Cross-deposit benchmark (synthetic Jiaodong-type pair)", "",
         f"Profile `{results['profile']}`: {profile['shape'][0]} x {profile['shape'][1]} x {profile['shape'][2]} "
         f"voxels per deposit, {len(seeds)} seeds ({', '.join(map(str, seeds))}; the seed changes the deposits and "
-        f"the training), patch {profile['patch_size']}, {profile['epochs']} epochs, batch {profile['batch_size']} "
+        f"the training), patch {profile['patch_size']}, {profile['epochs']} epochs{_budget_text(profile)}, "
+        f"batch {profile['batch_size']} "
         f"labelled + {profile['batch_size']} + {profile['batch_size']} for the domain loss. "
         f"Data: {VARIANT_TEXT[results.get('variant', 'as_designed')]}. Hardware: {results['hardware']}.", "",
         "Target AUC is scored against the target labels, which training never reads. The checkpoint is chosen "

@@ -1,6 +1,7 @@
 """The benchmark script on its smoke profile: every row, the diagnostics and the files it promises."""
 
 import json
+import os
 
 import bench_scripts
 import numpy as np
@@ -81,3 +82,39 @@ def test_source_statistics_variant_scores_like_the_diagnostic(bench, smoke, tmp_
     diagnostic = next(r for r in results["runs"] if r["method"] == "rf" and r["seed"] == 0)
     assert variant["runs"][0]["target_auc"] == pytest.approx(diagnostic["target_auc_source_stats"], abs=1e-9)
     assert "source's statistics" in (tmp_path / "results.md").read_text()
+
+
+def test_samples_per_epoch_budget_reaches_every_training_run(bench, smoke, tmp_path, monkeypatch):
+    """--samples-per-epoch: every method trains on the budget's share of an epoch, and the results say so."""
+    results, out = smoke
+    assert results["settings"]["samples_per_epoch"] == 65_536  # the default, which the smoke deposits never reach
+    assert "at most 65,536 labelled samples per epoch" in (out / "results.md").read_text()
+    seen, train = [], bench.train
+
+    def spy(source, target, config, on_epoch_end=None):  # train() as the script calls it, seen from outside
+        events = []
+        result = train(source, target, config, on_progress=events.append, on_epoch_end=on_epoch_end)
+        seen.append((config, result.model.provenance, max((e.get("steps", 0) for e in events), default=None)))
+        return result
+
+    monkeypatch.setattr(bench, "train", spy)
+    budgeted = bench.run("smoke", ["rf", "cnn", "dann_cta"], "cpu", str(tmp_path), seeds=[0], samples_per_epoch=200)
+    assert budgeted["settings"]["samples_per_epoch"] == 200
+    assert [c.samples_per_epoch for c, _, _ in seen] == [200, 200, 200]
+    assert all(p["train_config"]["samples_per_epoch"] == 200 for _, p, _ in seen)
+    natural = {r["method"]: r["epoch_samples"] for r in results["runs"] if r["seed"] == 0}
+    for run, (config, provenance, steps) in zip(budgeted["runs"], seen, strict=True):
+        assert run["epoch_samples"] == 200 < natural[run["method"]]  # 100 ore voxels + 100 barren, of 367 + 367
+        if run["method"] == "rf":  # the forest's one epoch: its samples over its time
+            forest = provenance["history"][0]
+            assert forest["patches_per_s"] * forest["seconds"] == pytest.approx(200)
+        else:  # the steps train() reported are the whole batches of the budget
+            assert steps == run["steps_per_epoch"] == 200 // config.batch_size
+    table = (tmp_path / "results.md").read_text()
+    assert "at most 200 labelled samples per epoch" in table
+    assert "--samples-per-epoch 200 --out-dir" in table
+    # a results folder inside bench/ is named by its path there, as --out-dir takes it
+    nested = os.path.join(bench_scripts.BENCH, "budget", "samples_200")
+    assert bench._command(budgeted, bench._folder(nested)).endswith(
+        "--samples-per-epoch 200 --out-dir bench/budget/samples_200")
+    assert bench._command(budgeted, bench._folder(bench_scripts.BENCH)).endswith("--samples-per-epoch 200")
