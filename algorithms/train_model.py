@@ -129,8 +129,9 @@ class TrainModel(WorkerAlgorithm):
         self.add(QgsProcessingParameterNumber("ENSEMBLE_MEMBERS", "Ensemble members (0 = automatic)",
                                               QgsProcessingParameterNumber.Integer, 0, minValue=0, maxValue=50),
                  "Networks trained from their own seeds (own weights, barren draws and augmentation); prediction "
-                 "maps their mean as prospectivity and their spread as uncertainty. 0: 5 on CUDA, 3 on the CPU, "
-                 "where each member costs one training run (3 members take three times as long). 1: a single "
+                 "maps their mean as prospectivity and their spread as uncertainty. 0: 5 on CUDA, where the members "
+                 "train side by side (5 cost about 4 times one), 3 on the CPU, where each member costs one training "
+                 "run (3 members take three times as long). 1: a single "
                  "network, no uncertainty. The random forest's members are its 200 trees; this does not apply "
                  "to it.")
         self.add_device_parameter()

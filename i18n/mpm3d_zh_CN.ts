@@ -420,8 +420,8 @@
       <translation>集成成员数（0 = 自动）</translation>
     </message>
     <message>
-      <source>Networks trained from their own seeds (own weights, barren draws and augmentation); prediction maps their mean as prospectivity and their spread as uncertainty. 0: 5 on CUDA, 3 on the CPU, where each member costs one training run (3 members take three times as long). 1: a single network, no uncertainty. The random forest's members are its 200 trees; this does not apply to it.</source>
-      <translation>用各自种子训练的多个网络（各自的权重、无矿样本抽取和数据增强）；预测时以其均值作为成矿远景，以其离散程度作为不确定性。0：CUDA 上 5 个，CPU 上 3 个，每个成员耗时相当于一次训练（3 个成员耗时为三倍）。1：单个网络，无不确定性。随机森林的成员为其 200 棵树；此参数对其不适用。</translation>
+      <source>Networks trained from their own seeds (own weights, barren draws and augmentation); prediction maps their mean as prospectivity and their spread as uncertainty. 0: 5 on CUDA, where the members train side by side (5 cost about 4 times one), 3 on the CPU, where each member costs one training run (3 members take three times as long). 1: a single network, no uncertainty. The random forest's members are its 200 trees; this does not apply to it.</source>
+      <translation>用各自种子训练的多个网络（各自的权重、无矿样本抽取和数据增强）；预测时以其均值作为成矿远景，以其离散程度作为不确定性。0：CUDA 上 5 个，成员并行训练（5 个约为一个的 4 倍耗时）；CPU 上 3 个，每个成员耗时相当于一次训练（3 个成员耗时为三倍）。1：单个网络，无不确定性。随机森林的成员为其 200 棵树；此参数对其不适用。</translation>
     </message>
     <message>
       <source>Device</source>
