@@ -62,19 +62,10 @@ def main() -> None:
     from project import _qgis
 
     _qgis()  # the plugin importable as mpm3d, for its list of methods (the METHOD enum's order)
-    from mpm3d.core.choices import METHODS
-
     for method in DEMO_METHODS:
         folder = os.path.join(out, method)
-        model = step("train_model", {"SOURCE": source, "TARGET": target, "METHOD": METHODS.index(method),
-                                     "EPOCHS": args.epochs, "PATCH_SIZE": args.patch_size, "SEED": args.seed,
-                                     "DEVICE": 0, "ENSEMBLE_MEMBERS": args.members,
-                                     "OUTPUT_MODEL": os.path.join(folder, "model.safetensors"),
-                                     "OUTPUT_REPORT": os.path.join(folder, "training_report.html")}, profile)
-        predicted = step("predict_prospectivity", {
-            "MODEL": model["OUTPUT_MODEL"], "CUBE": target, "PREFIX": f"{method}_prospectivity",
-            "OUTPUT_CUBE": os.path.join(folder, "prospectivity.nc"), "OUTPUT_FOLDER": os.path.join(folder, "levels")},
-            profile)
+        model, predicted = train_and_predict(args, source, target, method, folder, f"{method}_prospectivity",
+                                             profile)
         scored = step("evaluate_prospectivity", {
             "PROSPECTIVITY": predicted["OUTPUT_CUBE"], "LABEL_SLICES": data["TARGET_LABELS"],
             "OUTPUT_REPORT": os.path.join(folder, "evaluation_report.html"),
@@ -152,11 +143,28 @@ def main() -> None:
 HOLES_RUN = "dann_cta_holes"
 
 
+def train_and_predict(args, source: str, target: str, method: str, folder: str, prefix: str, profile: str,
+                      **training) -> tuple[dict, dict]:
+    """Train ``method`` with the demo's settings (and ``training``'s extra parameters) into ``folder``, and
+    predict the target with it: (training outputs, prediction outputs)."""
+    from mpm3d.core.choices import METHODS
+
+    model = step("train_model", {"SOURCE": source, "TARGET": target, "METHOD": METHODS.index(method),
+                                 "EPOCHS": args.epochs, "PATCH_SIZE": args.patch_size, "SEED": args.seed,
+                                 "DEVICE": 0, "ENSEMBLE_MEMBERS": args.members, **training,
+                                 "OUTPUT_MODEL": os.path.join(folder, "model.safetensors"),
+                                 "OUTPUT_REPORT": os.path.join(folder, "training_report.html")}, profile)
+    predicted = step("predict_prospectivity", {
+        "MODEL": model["OUTPUT_MODEL"], "CUBE": target, "PREFIX": prefix,
+        "OUTPUT_CUBE": os.path.join(folder, "prospectivity.nc"), "OUTPUT_FOLDER": os.path.join(folder, "levels")},
+        profile)
+    return model, predicted
+
+
 def few_holes_case(args, data: dict, target: str, out: str, profile: str, scores: dict) -> dict:
     """The under-explored deposit with a few drill holes, as a geologist would run it: the holes' samples
     voxelised onto the target's grid, DANN-CTA trained with them in its label loss (TARGET_LABELS train), and
     this map and the label-free ones all scored on the same voxels, away from the holes (Evaluate's HOLES)."""
-    from mpm3d.core.choices import METHODS
     from mpm3d.core.selection import TARGET_LABEL_MODES
     from mpm3d.core.synthetic import CRS
 
@@ -164,18 +172,10 @@ def few_holes_case(args, data: dict, target: str, out: str, profile: str, scores
     holes = step("voxelise_samples", {"INPUT": data["TARGET_HOLES_CSV"], "X_FIELD": "x", "Y_FIELD": "y",
                                       "Z_FIELD": "z", "SAMPLE_CRS": CRS, "ORE_FIELD": "ore", "CUBE": target,
                                       "OUTPUT": os.path.join(out, "target_holes.nc")}, profile)["OUTPUT"]
-    model = step("train_model", {"SOURCE": os.path.join(out, "source.nc"), "TARGET": target,
-                                 "METHOD": METHODS.index("dann_cta"), "EPOCHS": args.epochs,
-                                 "PATCH_SIZE": args.patch_size, "SEED": args.seed, "DEVICE": 0,
-                                 "ENSEMBLE_MEMBERS": args.members, "TARGET_HOLES": holes,
-                                 "TARGET_LABELS": TARGET_LABEL_MODES.index("train"),
-                                 "OUTPUT_MODEL": os.path.join(folder, "model.safetensors"),
-                                 "OUTPUT_REPORT": os.path.join(folder, "training_report.html")}, profile)
     prefix = f"{HOLES_RUN}_prospectivity"
-    predicted = step("predict_prospectivity", {
-        "MODEL": model["OUTPUT_MODEL"], "CUBE": target, "PREFIX": prefix,
-        "OUTPUT_CUBE": os.path.join(folder, "prospectivity.nc"), "OUTPUT_FOLDER": os.path.join(folder, "levels")},
-        profile)
+    model, predicted = train_and_predict(args, os.path.join(out, "source.nc"), target, "dann_cta", folder, prefix,
+                                         profile, TARGET_HOLES=holes,
+                                         TARGET_LABELS=TARGET_LABEL_MODES.index("train"))
     away = {}
     for name, prediction, report_folder in [(f"dann_cta + {args.holes} holes", predicted["OUTPUT_CUBE"], folder),
                                             *((m, s["prediction"], os.path.join(out, m)) for m, s in scores.items())]:
