@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch.nn import functional as nnf
 
-from .metrics import roc_auc
+from .metrics import one_blas_thread, roc_auc
 from .model import ProspectivityNet, autocast_for
 from .sampling import PatchGatherer, SourceSplit
 
@@ -85,15 +85,11 @@ def deep_embedded_validation(source_embedding: np.ndarray, target_embedding: np.
                              val_weights: np.ndarray) -> float:
     """DEV's estimate of the target risk from the source validation loss (You et al. 2019, eq. 9)."""
     from sklearn.linear_model import LogisticRegression
-    from threadpoolctl import threadpool_limits
 
     both = np.concatenate([source_embedding, target_embedding])
     centre, scale = both.mean(axis=0), both.std(axis=0) + 1e-6
     domain = np.concatenate([np.ones(len(source_embedding)), np.zeros(len(target_embedding))])
-    # One BLAS thread: the fit takes a few hundred small iterations, and where many threads meet at each one
-    # their synchronisation costs more than the arithmetic (4-5 s a fit on a 16-core GPU server, which made
-    # this score most of a GPU training's time; 0.1-0.3 s on two cores)
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():  # every epoch of every member: with many threads, most of a GPU training's time
         classifier = LogisticRegression(max_iter=1000).fit((both - centre) / scale, domain)
     p_source = np.clip(classifier.predict_proba((val_embedding - centre) / scale)[:, 1], 1e-6, 1 - 1e-6)
     weights = (len(source_embedding) / len(target_embedding)) * (1 - p_source) / p_source * val_weights

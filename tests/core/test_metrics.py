@@ -184,3 +184,26 @@ def test_trust_summary_reports_only_the_maps_a_prediction_has():
     single_network = trust_summary(prospectivity, label, uncertainty=np.zeros(label.shape))
     assert single_network["mean_uncertainty"] == 0.0
     assert single_network["uncertainty_halves"]["auc_low"] is None is single_network["uncertainty_halves"]["auc_high"]
+
+
+def test_domain_classifiers_fit_on_one_blas_thread(monkeypatch):
+    """The proxy A-distance and DEV fit small logistic regressions of many iterations: on one BLAS thread, since
+    on a many-core server the threads' synchronisation made each fit 4-5 s (core.metrics.one_blas_thread)."""
+    from mpm3d.core.selection_scores import deep_embedded_validation
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_info
+
+    threads_at_fit = []
+    real_fit = LogisticRegression.fit
+
+    def fit(self, *args, **kwargs):
+        threads_at_fit.append([lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"])
+        return real_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(LogisticRegression, "fit", fit)
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(300, 4)), rng.normal(0.5, 1.0, size=(300, 4))
+    proxy_a_distance(a, b)
+    deep_embedded_validation(a, b, a[:50], rng.normal(size=50), (rng.random(50) > 0.5).astype(float), np.ones(50))
+    assert len(threads_at_fit) == 3  # two folds of the distance, one for DEV
+    assert all(threads and set(threads) == {1} for threads in threads_at_fit), threads_at_fit
