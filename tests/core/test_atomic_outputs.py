@@ -10,6 +10,7 @@ import pytest
 from mpm3d.core import atomic
 from mpm3d.core.atomic import atomic_group, atomic_path, settle_run
 from mpm3d.core.errors import Mpm3dError
+from mpm3d.core.package import child_code
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -77,7 +78,6 @@ def test_files_of_the_user_named_like_old_temporaries_are_never_touched(tmp_path
 
 CHILD = """
 import os, signal, sys
-import runpy; runpy.run_path({plugin!r} + "/core/package.py")["load_plugin_package"]({plugin!r})
 from mpm3d.core import atomic
 real_replace, moves = os.replace, []
 def replace_then_die(src, dst):
@@ -101,7 +101,7 @@ def test_a_writer_killed_between_two_renames_is_rolled_back_by_its_parent(tmp_pa
     paths = [str(p) for p in [*files, new_level]]
     run = atomic.new_run_id()
     env = dict(os.environ, **{atomic.RUN_ID_ENV: run, atomic.KEEP_PREVIOUS_ENV: "1"})
-    child = subprocess.run([sys.executable, "-c", CHILD.format(plugin=PLUGIN_DIR, kill_after=kill_after), *paths],
+    child = subprocess.run([sys.executable, "-c", child_code(PLUGIN_DIR, CHILD.format(kill_after=kill_after)), *paths],
                            env=env, capture_output=True, text=True, timeout=60)
     assert child.returncode == -signal.SIGKILL, child.stderr
     staging = tmp_path / f".mpm3d-staging-{run}"
@@ -115,7 +115,7 @@ def test_a_worker_that_succeeded_keeps_its_new_files_and_leaves_no_staging(tmp_p
     files = _earlier(tmp_path)
     run = atomic.new_run_id()
     env = dict(os.environ, **{atomic.RUN_ID_ENV: run, atomic.KEEP_PREVIOUS_ENV: "1"})
-    child = subprocess.run([sys.executable, "-c", CHILD.format(plugin=PLUGIN_DIR, kill_after=99),
+    child = subprocess.run([sys.executable, "-c", child_code(PLUGIN_DIR, CHILD.format(kill_after=99)),
                             *map(str, files)], env=env, capture_output=True, text=True, timeout=60)
     assert child.returncode == 0, child.stderr
     assert (tmp_path / f".mpm3d-staging-{run}").is_dir()  # earlier files kept until the parent settles

@@ -10,14 +10,14 @@ import sys
 
 import pytest
 from mpm3d.core.atomic import KEEP_PREVIOUS_ENV, RUN_ID_ENV, settle_run
+from mpm3d.core.package import child_code
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # a worker that writes a.txt and b.txt as one set, with the command line's SIGTERM handler, and sends its main
 # thread SIGTERM right after the Nth rename of its commit (4 in all: each earlier file aside, then the new one
 # in). Sent to the thread, not the process: a process-directed signal may land on one of numpy's threads and
 # reach Python only after the script has ended, which made the last-rename case flaky under load.
-WORKER = f"""import os, signal, sys, threading
-import runpy; runpy.run_path({REPO!r} + "/core/package.py")["load_plugin_package"]({REPO!r})
+WORKER = child_code(REPO, """import os, signal, sys, threading
 from mpm3d.core import atomic, cli
 signal.signal(signal.SIGTERM, cli._terminate)
 replace, renames = os.replace, []
@@ -32,7 +32,7 @@ with atomic.atomic_group():
         with atomic.atomic_path(os.path.join(sys.argv[1], name)) as staged:
             with open(staged, "w") as handle:
                 handle.write("new " + name)
-"""
+""")
 
 
 @pytest.mark.parametrize("after_rename", [1, 2, 4])

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from mpm3d.core.errors import Mpm3dError
+from mpm3d.core.package import child_code
 from mpm3d.core.synthetic import synthetic_pair
 from mpm3d.core.train import GB, TrainConfig, check_memory, train, training_memory
 
@@ -47,7 +48,6 @@ def test_training_refuses_before_it_starts():
 
 MEASURE = textwrap.dedent("""
     import json, sys
-    import runpy; runpy.run_path({root!r} + "/core/package.py")["load_plugin_package"]({root!r})
     import torch  # noqa: F401  (imported before the baseline: its libraries are not training's memory)
     from mpm3d.core.synthetic import synthetic_pair
     from mpm3d.core.train import TrainConfig, train, training_memory
@@ -63,14 +63,14 @@ MEASURE = textwrap.dedent("""
     base = status("VmRSS:")
     train(source, target, config)
     estimate = sum(training_memory(source.grid.shape, target.grid.shape, 8, config, loaded=True).values())
-    print(json.dumps({{"measured": status("VmHWM:") - base, "estimate": estimate}}))
+    print(json.dumps({"measured": status("VmHWM:") - base, "estimate": estimate}))
 """)
 
 
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="peak memory is read from Linux's /proc")
 def test_estimate_is_within_a_sane_factor_of_the_measured_peak():
     """Measured on 2 CPU cores: ~470 MB above the baseline for an estimate of ~560 MB (mostly PyTorch's work)."""
-    done = subprocess.run([sys.executable, "-c", MEASURE.format(root=str(ROOT))], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-c", child_code(str(ROOT), MEASURE)], capture_output=True, text=True,
                           timeout=600, check=True)
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     assert figures["measured"] / 2.5 < figures["estimate"] < 2.5 * figures["measured"], figures

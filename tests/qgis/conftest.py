@@ -4,6 +4,7 @@ import os
 import sys
 
 import pytest
+from mpm3d.core.package import child_code
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "scripts"))
@@ -50,8 +51,7 @@ def hooked_python(tmp_path_factory):
     so that Cancel lands in the middle of the job), ``no_cuda`` (torch sees no GPU, as on a machine without one)."""
     folder = tmp_path_factory.mktemp("hooked_python")
     hook = folder / "hook.py"
-    hook.write_text(f'''import os, signal, sys, time
-import runpy; runpy.run_path({REPO!r} + "/core/package.py")["load_plugin_package"]({REPO!r})
+    hook.write_text(child_code(REPO, '''import os, signal, sys, time
 import mpm3d.core.atomic, mpm3d.core.cli, mpm3d.core.progress, mpm3d.core.reports, mpm3d.core.slices
 from mpm3d import core
 ''' + '''hook = os.environ.get("MPM3D_TEST_HOOK", "")
@@ -99,7 +99,7 @@ if hook == "no_cuda":
     import torch
     torch.cuda.is_available = lambda: False
 sys.exit(core.cli.main(sys.argv[1:]))
-''')
+'''))
     wrapper = folder / "python"
     wrapper.write_text(f'#!/bin/sh\ncase "$2" in *core.cli*) shift 2; exec "{sys.executable}" "{hook}" "$@";; '
                        f'esac\nexec "{sys.executable}" "$@"\n')
