@@ -5,7 +5,8 @@ their own seeds) and the random forest (its trees), the target predicted densely
 target labels (only here): the ensemble's target AUC, each member's own AUC (a member is a single
 model, so the members over all base seeds give a single model's spread), and the AUC in the half of
 the target volume with the lowest uncertainty (or novelty) against the other half. Nothing here
-chooses a default. Writes bench/ensembles/results.md and results.json (or --out-dir).
+chooses a default. Writes bench/ensembles/results.md and results.json (or --out-dir) after every run;
+--resume keeps the runs found there and does only the missing ones (a GPU run split over sittings).
 """
 
 from __future__ import annotations
@@ -44,15 +45,25 @@ def _auc(probability: np.ndarray, label: np.ndarray) -> float:
     return float(roc_auc(*labelled_scores(probability, label)))
 
 
-def run(profile_name: str, methods, device: str, seeds=None) -> dict:
+def run(profile_name: str, methods, device: str, seeds=None, done=(), on_run=None) -> dict:
+    """Every (method, base seed) not in ``done`` (runs of an earlier, cut-short call, kept as they are);
+    ``on_run(results)`` after each run, so that a run cut short leaves what it finished."""
     profile = PROFILES[profile_name]
     seeds = list(range(profile["seeds"])) if seeds is None else list(seeds)
-    runs = []
+    runs = list(done)
+    finished = {(r["method"], r["seed"]) for r in runs}
+
+    def results() -> dict:
+        return {"profile": profile_name, "settings": profile, "device": device, "runs": runs}
+
     for seed in seeds:
+        todo = [method for method in methods if (method, seed) not in finished]
+        if not todo:
+            continue
         source, target = synthetic_pair(shape=profile["shape"], voxel_size=profile["voxel_size"], seed=seed)
         label, target.label = target.label, None  # training never sees them
         novelty = None
-        for method in methods:
+        for method in todo:
             config = TrainConfig(method=method, epochs=profile["epochs"], batch_size=profile["batch_size"],
                                  patch_size=profile["patch_size"], device=device, seed=seed,
                                  members=profile["members"])
@@ -72,7 +83,9 @@ def run(profile_name: str, methods, device: str, seeds=None) -> dict:
                    "novel_share": summary["share_above_half"], "seconds": time.perf_counter() - started}
             runs.append(run)
             print(json.dumps(run), flush=True)
-    return {"profile": profile_name, "settings": profile, "device": device, "runs": runs}
+            if on_run is not None:
+                on_run(results())
+    return results()
 
 
 def _mean_sd(values) -> str:
@@ -118,8 +131,21 @@ def write_markdown(results: dict, path: str) -> None:
 
 
 def main() -> None:
-    args = parse_arguments(__doc__.splitlines()[0], PROFILES, METHODS, "ensembles", method_choices=METHODS)
-    save_results(run(args.profile, args.methods, args.device, args.seeds), args.out_dir, write_markdown)
+    args = parse_arguments(__doc__.splitlines()[0], PROFILES, METHODS, "ensembles", method_choices=METHODS, extra=[
+        ("--resume", {"action": "store_true", "help": "keep the runs already in the output folder's results.json "
+                                                      "(same profile) and run only the missing ones"})])
+    previous, path = [], os.path.join(args.out_dir, "results.json")
+    if args.resume and os.path.exists(path):
+        with open(path) as handle:
+            saved = json.load(handle)
+        if saved["profile"] != args.profile:
+            raise SystemExit(f"{path} holds the {saved['profile']} profile's runs, not {args.profile}'s")
+        previous = saved["runs"]
+
+    def save(results: dict) -> None:  # after every run: a run cut short keeps what it finished
+        save_results(results, args.out_dir, write_markdown)
+
+    save(run(args.profile, args.methods, args.device, args.seeds, previous, save))
 
 
 if __name__ == "__main__":

@@ -48,3 +48,13 @@ def test_the_table_is_the_mean_and_sd_of_the_runs(smoke):
     members = [a for r in results["runs"] if r["method"] == "dann_cta" for a in r["member_aucs"]]
     assert f"{np.mean(members):.3f} ± {np.std(members, ddof=1):.3f}" in table
     assert "Regenerate: `make bench-ensembles BENCH_PROFILE=smoke`" in table
+
+
+def test_a_resumed_run_keeps_the_finished_runs_and_saves_after_each_new_one(ensembles):
+    """A run cut short (a GPU session's time spent, say) leaves its finished runs; resumed, it does only the rest."""
+    kept = {"method": "rf", "seed": 0, "target_auc": 0.5, "marker": "from the earlier call"}
+    saved = []
+    results = ensembles.run("smoke", ["rf"], "cpu", seeds=[0, 1], done=[kept], on_run=saved.append)
+    assert results["runs"][0] is kept  # not run again
+    assert [(r["method"], r["seed"]) for r in results["runs"]] == [("rf", 0), ("rf", 1)]
+    assert len(saved) == 1 and saved[0]["runs"] == results["runs"]
