@@ -17,7 +17,7 @@ export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: setup system-packages test lint demo install zip help translations translations-update bench bench-ensembles bench-selection \
-	bench-holes bench-size bench-fuzz clean
+	bench-holes bench-size bench-fuzz bench-gpu clean
 
 setup: system-packages $(VENV)/.installed translations
 
@@ -122,6 +122,16 @@ bench-holes: setup
 SIZE_SHAPE ?= 100x500x500
 bench-size: setup
 	$(PY) bench/size.py --shape $(SIZE_SHAPE)
+
+# On a GPU server with PyTorch, scikit-learn and pytest (no QGIS, no GDAL; no setup: GPU_PYTHON is its Python):
+# the CUDA tests, the GPU profile (dense choices, members side by side) -> bench/gpu/profile.json, and the full
+# ensemble benchmark -> bench/gpu/ensembles_full/ (saved after every run; run it again to resume).
+GPU_PYTHON ?= python3
+bench-gpu:
+	$(GPU_PYTHON) -m pytest -q tests/core/test_members.py tests/core/test_predict.py tests/core/test_train.py \
+	  -k "cuda or gpu_dense"
+	$(GPU_PYTHON) bench/gpu_profile.py --out bench/gpu/profile.json
+	$(GPU_PYTHON) bench/ensembles.py --profile full --device cuda --resume --out-dir bench/gpu/ensembles_full
 
 bench-fuzz: setup  # thousands of hostile cube and model files -> bench/fuzz_results.md
 	$(PY) bench/fuzz_readers.py
