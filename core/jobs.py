@@ -96,7 +96,8 @@ def export(cube_path: str, folder: str, prefix: str = "", variables: Sequence[st
         if not variables:
             if reader.feature_names:
                 paths = write_slices(folder, reader.grid, reader.read_features(), reader.feature_names, prefix,
-                                     on_progress=lambda f: on_progress(0.9 * f, "Writing evidence slices"))
+                                     on_progress=lambda f: on_progress(0.9 * f, "Writing evidence slices"),
+                                     units=reader.units)
                 outputs["EVIDENCE"] = paths
             variables = [v for v in ("label", "prospectivity") if reader.has(v)]
         for name in variables:

@@ -527,8 +527,10 @@ def level_spacing(z: np.ndarray) -> tuple[dict, str | None]:
                    "patches mix vertical distances: add the missing slices if that is not intended.")
 
 
-def write_raster(path: str, grid: Grid, bands: np.ndarray, names: Sequence[str], nodata: float) -> str:
-    """One GeoTIFF (bands, Y, X) on the grid, written atomically, NaN written as ``nodata``."""
+def write_raster(path: str, grid: Grid, bands: np.ndarray, names: Sequence[str], nodata: float,
+                 units: dict[str, str] | None = None) -> str:
+    """One GeoTIFF (bands, Y, X) on the grid, written atomically, NaN written as ``nodata``; each band's
+    ``units`` (name -> unit) as its unit type where known, which stacking reads back."""
     gdal, osr = gdal_modules()
     bands = np.asarray(bands)
     dtype = gdal.GDT_Float32 if bands.dtype.kind == "f" else gdal.GDT_Int16
@@ -544,6 +546,8 @@ def write_raster(path: str, grid: Grid, bands: np.ndarray, names: Sequence[str],
             band = ds.GetRasterBand(i + 1)
             band.SetDescription(name)
             band.SetNoDataValue(nodata)
+            if (units or {}).get(name):
+                band.SetUnitType(units[name])
             data = bands[i]
             if data.dtype.kind == "f":
                 data = np.where(np.isfinite(data), data, nodata).astype(np.float32)
@@ -560,8 +564,10 @@ def write_slices(
     prefix: str,
     nodata: float = -9999.0,
     on_progress: Callable[[float], None] | None = None,
+    units: dict[str, str] | None = None,
 ) -> list[str]:
     """One raster per level of ``data`` (B, Z, Y, X), named ``<prefix>_z-0450.tif``; paths top level first.
+    ``units`` (band name -> unit) go into the bands' metadata, where stacking finds them again.
 
     The levels appear together once all are written (one atomic group), never a part of them.
     """
@@ -578,7 +584,7 @@ def write_slices(
         seen[path] = elevation
     with atomic_group():
         for level, path in enumerate(paths):
-            write_raster(path, grid, data[:, level], names, nodata)
+            write_raster(path, grid, data[:, level], names, nodata, units)
             if on_progress:
                 on_progress((level + 1) / len(grid.z))
     return paths
@@ -616,7 +622,8 @@ def _check_replaceable(path: str, names: Sequence[str]) -> None:
 def write_cube_slices(folder: str, cube: Cube, prefix: str, label_prefix: str | None = None) -> dict:
     """Evidence (and label) slices of a whole cube: the way back from a cube file."""
     with atomic_group():
-        out = {"evidence": write_slices(folder, cube.grid, cube.features, cube.feature_names, prefix)}
+        out = {"evidence": write_slices(folder, cube.grid, cube.features, cube.feature_names, prefix,
+                                        units=cube.units)}
         if cube.label is not None and label_prefix:
             out["labels"] = write_slices(folder, cube.grid, cube.label[None].astype(np.int16), ["label"],
                                          label_prefix, nodata=LABEL_UNKNOWN)

@@ -15,7 +15,7 @@ from mpm3d.core import cli
 from mpm3d.core.cubefile import CubeReader, read_cube, save_cube, write_cube
 from mpm3d.core.errors import Mpm3dError
 from mpm3d.core.grid import Grid
-from mpm3d.core.jobs import prediction_attributes, stack
+from mpm3d.core.jobs import export, prediction_attributes, stack
 from mpm3d.core.modelfile import load_model
 from mpm3d.core.slices import parse_units, write_slices
 
@@ -95,6 +95,16 @@ def test_units_come_from_the_bands_or_units_and_read_back(stacked):
     assert cube.units == {"fault_distance": "m", "density": "g/cm3"}
     copy = save_cube(os.path.join(os.path.dirname(path), "copy.nc"), cube)  # e.g. labels voxelised into it
     assert read_cube(copy).units == cube.units
+
+
+def test_units_go_out_with_the_exported_slices_and_come_back_when_they_are_stacked(stacked, tmp_path):
+    """The way back from a cube (Export) keeps each band's units, so the slices stack again without UNITS."""
+    path, _ = stacked
+    exported = export(path, str(tmp_path / "exported"), "again")
+    first = _gdal().Open(exported["EVIDENCE"][0])
+    assert [first.GetRasterBand(i + 1).GetUnitType() for i in range(2)] == ["m", "g/cm3"]
+    again = stack(exported["EVIDENCE"], str(tmp_path / "again.nc"))
+    assert again["UNITS"] == {"fault_distance": "m", "density": "g/cm3"}
 
 
 def test_label_and_valid_are_flag_variables(stacked):
