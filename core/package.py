@@ -17,8 +17,13 @@ import ntpath
 import os
 import posixpath
 import sys
+from collections.abc import Mapping
 
 PACKAGE = "mpm3d"
+# The host's own Python must not reach another interpreter: QGIS sets PYTHONHOME and PYTHONPATH for its Python
+# (on Windows a Python whose version need not be the worker's), and a macOS framework build passes
+# __PYVENV_LAUNCHER__ and PYTHONEXECUTABLE, which make a child Python take itself for the host's executable.
+HOST_PYTHON_VARIABLES = ("PYTHONHOME", "PYTHONPATH", "PYTHONEXECUTABLE", "__PYVENV_LAUNCHER__")
 
 
 def load_plugin_package(plugin_dir: str):
@@ -40,3 +45,15 @@ def child_code(plugin_dir: str, then: str, platform: str = sys.platform) -> str:
     absolute path, passed intact whatever its characters) as ``mpm3d``, then run ``then``."""
     loader = (ntpath if platform == "win32" else posixpath).join(plugin_dir, "core", "package.py")
     return f"import runpy\nrunpy.run_path({loader!r})['load_plugin_package']({plugin_dir!r})\n" + then
+
+
+def child_environment(environ: Mapping[str, str] | None = None, extra: Mapping[str, str] | None = None
+                      ) -> dict[str, str]:
+    """The host's environment without its Python's variables, for a child Python (the worker, the cube probe);
+    the child speaks UTF-8 whatever the locale, so a path such as ``证据_z-100.tif`` survives its command line,
+    its file names and its output lines."""
+    environ = os.environ if environ is None else environ
+    env = {key: value for key, value in environ.items() if key.upper() not in HOST_PYTHON_VARIABLES}
+    env.update(PYTHONUTF8="1", PYTHONIOENCODING="utf-8", PYTHONUNBUFFERED="1")
+    env.update(extra or {})
+    return env

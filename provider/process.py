@@ -7,7 +7,6 @@ platform passed in.
 from __future__ import annotations
 
 import ntpath
-import os
 import posixpath
 import queue
 import subprocess
@@ -18,14 +17,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ..core.package import child_code
+from ..core.package import child_code, child_environment
 
 # Windows: start a console program (python.exe) without opening a console window over QGIS.
 CREATE_NO_WINDOW = 0x08000000
-# The host's own Python must not reach another interpreter: QGIS sets PYTHONHOME and PYTHONPATH for its Python
-# (on Windows a Python whose version need not be the worker's), and a macOS framework build passes
-# __PYVENV_LAUNCHER__ and PYTHONEXECUTABLE, which make a child Python take itself for the host's executable.
-HOST_PYTHON_VARIABLES = ("PYTHONHOME", "PYTHONPATH", "PYTHONEXECUTABLE", "__PYVENV_LAUNCHER__")
 CANCEL_GRACE_S = 3.0
 
 
@@ -41,17 +36,6 @@ class ChildProcess:
         """Run to the end with its output captured as text (a short probe, not a job to watch)."""
         return subprocess.run(self.command, env=self.env, capture_output=True, encoding="utf-8", errors="replace",
                               timeout=timeout, stdin=subprocess.DEVNULL, creationflags=self.creationflags)
-
-
-def child_environment(environ: Mapping[str, str] | None = None, extra: Mapping[str, str] | None = None
-                      ) -> dict[str, str]:
-    """The host's environment without its Python's variables; the child speaks UTF-8 whatever the locale, so
-    a path such as ``证据_z-100.tif`` survives its command line, its file names and its output lines."""
-    environ = os.environ if environ is None else environ
-    env = {key: value for key, value in environ.items() if key.upper() not in HOST_PYTHON_VARIABLES}
-    env.update(PYTHONUTF8="1", PYTHONIOENCODING="utf-8", PYTHONUNBUFFERED="1")
-    env.update(extra or {})
-    return env
 
 
 def child_process(command: Sequence[object], environ: Mapping[str, str] | None = None,

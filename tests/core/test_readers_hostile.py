@@ -5,6 +5,7 @@ import json
 import os
 import struct
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -312,6 +313,17 @@ def test_the_probe_turns_a_crash_or_a_hang_into_a_message(tmp_path, monkeypatch,
     else:
         with pytest.raises(Mpm3dError, match=r"^CUBE .*cube\.nc " + match):
             CubeReader(path, "CUBE")
+
+
+def test_the_host_pythons_variables_do_not_turn_a_good_file_into_a_damaged_one(tmp_path, monkeypatch):
+    """Inside QGIS, PYTHONHOME names QGIS's Python; a worker Python started with it fails to start at all (exit
+    1), which the probe must not read as the HDF5 library crashing on the file: it gets the worker's environment."""
+    features, label, prospectivity = _data()
+    path = _foreign(tmp_path / "cube.nc", _cube_variables(features, label, prospectivity))
+    monkeypatch.setenv("PYTHONHOME", str(tmp_path / "qgis" / "apps" / "Python312"))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "qgis" / "python"))
+    monkeypatch.setenv("MPM3D_PYTHON", sys.executable)
+    assert CubeReader(path, "CUBE").feature_names == NAMES
 
 
 def test_a_cube_written_here_is_not_probed_again(tmp_path, monkeypatch):
