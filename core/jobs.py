@@ -489,7 +489,8 @@ def predict_job(model_path: str, cube_path: str, out_cube: str, out_folder: str,
     from .cubefile import CubeReader
     from .model import resolve_device
     from .modelfile import load_model
-    from .predict import SlabSource, own_stats, predict_ensemble
+    from .predict import own_stats, predict_ensemble
+    from .sampling import SlabSource
 
     model = load_model(model_path)
     reader = CubeReader(cube_path, "CUBE")

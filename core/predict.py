@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -22,7 +21,7 @@ from .model import ProspectivityNet, TrainedModel, autocast_for, resolve_device
 from .sampling import (
     FeatureStats,
     PatchGatherer,
-    ReadSlab,
+    SlabSource,
     cube_slab_reader,
     feature_stats,
     padded_standardised,
@@ -39,15 +38,6 @@ GPU_DENSE = {"resident": True, "channels_last": False, "cudnn_benchmark": True, 
 RESIDENT_SHARE = 0.25
 FOREST_CELLS = 4_000_000  # voxels x trees walked at once by the forest
 PATCH_BATCH = 1024
-
-
-@dataclass
-class SlabSource:
-    """A cube read slab by slab: ``read_slab(z0, z1)`` returns evidence (F, z1 - z0, Y, X), NaN nodata."""
-
-    read_slab: ReadSlab
-    shape: tuple[int, int, int]
-    feature_names: list[str]
 
 
 def predict_cube(

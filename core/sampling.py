@@ -37,6 +37,15 @@ class FeatureStats:
         return cls(mean=np.asarray(data["mean"], np.float64), std=np.asarray(data["std"], np.float64))
 
 
+@dataclass
+class SlabSource:
+    """A cube read slab by slab: ``read_slab(z0, z1)`` returns evidence (F, z1 - z0, Y, X), NaN nodata."""
+
+    read_slab: ReadSlab
+    shape: tuple[int, int, int]
+    feature_names: list[str]
+
+
 def cube_slab_reader(cube: Cube) -> ReadSlab:
     return lambda z0, z1: cube.features[:, z0:z1]
 

@@ -12,8 +12,7 @@ import pytest
 from mpm3d.core.errors import Mpm3dError
 from mpm3d.core.grid import Cube
 from mpm3d.core.novelty import MIN_VOXELS, SourceSample, novelty_map, source_sample
-from mpm3d.core.predict import SlabSource
-from mpm3d.core.sampling import cube_slab_reader, cube_stats
+from mpm3d.core.sampling import SlabSource, cube_slab_reader, cube_stats
 from mpm3d.core.synthetic import synthetic_pair
 
 SHAPE, VOXEL_SIZE = (8, 24, 24), (50.0, 70.0, 70.0)

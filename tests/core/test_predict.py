@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from mpm3d.core.choices import METHODS
 from mpm3d.core.errors import Mpm3dError
-from mpm3d.core.predict import SlabSource, predict_cube, predict_patches
-from mpm3d.core.sampling import cube_stats, standardise
+from mpm3d.core.predict import predict_cube, predict_patches
+from mpm3d.core.sampling import SlabSource, cube_stats, standardise
 from mpm3d.core.synthetic import synthetic_pair
 from mpm3d.core.train import TrainConfig, train
 
