@@ -23,7 +23,7 @@ from common import load_plugin, parse_arguments, save_results  # noqa: E402
 
 load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it
 
-from mpm3d.core.metrics import auc_by_halves, labelled_scores, roc_auc  # noqa: E402
+from mpm3d.core.metrics import auc_by_halves, labelled_scores, predictive_entropy, roc_auc  # noqa: E402
 from mpm3d.core.model import TrainedModel  # noqa: E402
 from mpm3d.core.novelty import novelty_map  # noqa: E402
 from mpm3d.core.predict import predict_cube, predict_ensemble  # noqa: E402
@@ -80,6 +80,7 @@ def run(profile_name: str, methods, device: str, seeds=None, done=(), on_run=Non
                    "member_aucs": members, "mean_uncertainty": float(np.nanmean(spread)),
                    "uncertainty_halves": auc_by_halves(mean, label, spread),
                    "novelty_halves": auc_by_halves(mean, label, novelty),
+                   "entropy_halves": auc_by_halves(mean, label, predictive_entropy(mean)),
                    "novel_share": summary["share_above_half"], "seconds": time.perf_counter() - started}
             runs.append(run)
             print(json.dumps(run), flush=True)
@@ -106,8 +107,8 @@ def write_markdown(results: dict, path: str) -> None:
         "",
         "| method | ensemble target AUC | single member target AUC (all members) | sd ratio ensemble / member | "
         "AUC, certain half | AUC, uncertain half | AUC, familiar half | AUC, novel half | mean uncertainty | "
-        "novel > 0.5 |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "novel > 0.5 | AUC, decided half | AUC, undecided half |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for method in dict.fromkeys(r["method"] for r in runs):
         rows = [r for r in runs if r["method"] == method]
@@ -121,11 +122,16 @@ def write_markdown(results: dict, path: str) -> None:
         halves = [_mean_sd([r[key][half] for r in rows]) for key, half in (
             ("uncertainty_halves", "auc_low"), ("uncertainty_halves", "auc_high"),
             ("novelty_halves", "auc_low"), ("novelty_halves", "auc_high"))]
+        entropy = [_mean_sd([r["entropy_halves"][half] for r in rows if "entropy_halves" in r])
+                   for half in ("auc_low", "auc_high")]
         cells = [method, _mean_sd(ensemble), member_cell, ratio_cell, *halves,
-                 _mean_sd([r["mean_uncertainty"] for r in rows]), f"{np.mean([r['novel_share'] for r in rows]):.1%}"]
+                 _mean_sd([r["mean_uncertainty"] for r in rows]), f"{np.mean([r['novel_share'] for r in rows]):.1%}",
+                 *entropy]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Halves: the voxels with a prediction split at the median uncertainty (or novelty); a map that "
-              "means something scores higher in its trusted half, by more than the spread."]
+              "means something scores higher in its trusted half, by more than the spread. Decided / undecided: "
+              "split instead at the median entropy of the ensemble's mean probability (core.metrics."
+              "predictive_entropy), which also counts what all members hedge on (a mean near 0.5)."]
     with open(path, "w") as handle:
         handle.write("\n".join(lines) + "\n")
 

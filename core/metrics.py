@@ -89,6 +89,13 @@ def auc_by_halves(prospectivity: np.ndarray, label: np.ndarray, by: np.ndarray) 
     return result
 
 
+def predictive_entropy(probability: np.ndarray) -> np.ndarray:
+    """Binary entropy (nats) of an ore probability: 0 where the map says 0 or 1, ln 2 = 0.69 where it says 0.5;
+    NaN stays NaN. Of an ensemble's mean it holds both the members' disagreement and what they all hedge on."""
+    p = np.clip(np.asarray(probability, dtype=np.float64), 1e-12, 1 - 1e-12)
+    return -(p * np.log(p) + (1 - p) * np.log1p(-p))
+
+
 def trust_summary(prospectivity: np.ndarray, label: np.ndarray, uncertainty: np.ndarray | None = None,
                   novelty: np.ndarray | None = None) -> dict:
     """How far to trust a prediction by its own maps: mean uncertainty, share of the volume with novelty

@@ -207,3 +207,12 @@ def test_domain_classifiers_fit_on_one_blas_thread(monkeypatch):
     deep_embedded_validation(a, b, a[:50], rng.normal(size=50), (rng.random(50) > 0.5).astype(float), np.ones(50))
     assert len(threads_at_fit) == 3  # two folds of the distance, one for DEV
     assert all(threads and set(threads) == {1} for threads in threads_at_fit), threads_at_fit
+
+
+def test_predictive_entropy_is_zero_where_the_map_decides_and_ln2_where_it_hedges():
+    from mpm3d.core.metrics import predictive_entropy
+
+    entropy = predictive_entropy(np.array([0.0, 1.0, 0.5, 0.1, np.nan]))
+    np.testing.assert_allclose(entropy[:3], [0.0, 0.0, np.log(2)], atol=1e-9)
+    assert entropy[3] == pytest.approx(-(0.1 * np.log(0.1) + 0.9 * np.log(0.9)))
+    assert np.isnan(entropy[4])
