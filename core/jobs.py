@@ -324,15 +324,6 @@ def _method_names(readers: list) -> list[str]:
             if names.count(name) > 1 else name for name, reader in zip(names, readers, strict=True)]
 
 
-def _versions() -> dict:
-    import numpy
-    import torch
-
-    from . import __version__
-
-    return {"mpm3d": __version__, "torch": torch.__version__, "numpy": numpy.__version__}
-
-
 def training_progress(event: dict) -> tuple[float, str]:
     """A training event (core.train) as the share of the run done and a line for the progress bar."""
     epoch_fraction = ((event.get("epoch", 1) - 1) + event.get("step", 0) / max(event.get("steps", 1), 1)) / max(
@@ -354,8 +345,6 @@ def training_progress(event: dict) -> tuple[float, str]:
 
 def train_job(args: argparse.Namespace, progress) -> dict:
     """Train a model from the train command's arguments (core/cli.py): the model file and its report, as one set."""
-    from .atomic import atomic_group
-    from .cubefile import CubeReader
     from .model import resolve_device
     from .modelfile import save_model
     from .paths import same_file
@@ -402,8 +391,7 @@ def train_job(args: argparse.Namespace, progress) -> dict:
     started = time.time()
     result = train(source, target, config, on_progress, target_holes=holes)
     result.model.provenance.update({"source": os.path.basename(args.source),
-                                    "target": os.path.basename(args.target), "versions": _versions(),
-                                    "seconds": time.time() - started})
+                                    "target": os.path.basename(args.target), "seconds": time.time() - started})
     progress(0.95, "Comparing the deposits for the transfer report")
     transfer = transfer_section(source, target, result) if args.report else {}
     progress(0.97, "Writing the model file")
@@ -486,7 +474,6 @@ def transfer_section(source, target, result) -> dict:
 
 def predict_job(model_path: str, cube_path: str, out_cube: str, out_folder: str, prefix: str, device: str,
                 chunk_voxels: int, progress) -> dict:
-    from .cubefile import CubeReader
     from .model import resolve_device
     from .modelfile import load_model
     from .predict import own_stats, predict_ensemble

@@ -31,16 +31,16 @@ def test_training_through_the_command_line_never_sees_target_labels(cubes, tmp_p
     """The job drops the target's labels before training: training is handed no labels at all, and labels all ore
     or none give the same model file: every weight bit for bit, every metadata field (the clock stopped, so the
     recorded durations agree) but the date it was trained."""
-    from mpm3d import core
+    from mpm3d.core import train as train_module  # imported here: the job imports it only when it runs
 
     handed = []
-    real_train = core.train.train
+    real_train = train_module.train
 
     def spy(source, target, *args, **kwargs):
         handed.append(target.label)
         return real_train(source, target, *args, **kwargs)
 
-    monkeypatch.setattr(core.train, "train", spy)
+    monkeypatch.setattr(train_module, "train", spy)
     models = []
     for name in ("unlabelled", "all_ore"):
         ticks = itertools.count()
@@ -52,7 +52,7 @@ def test_training_through_the_command_line_never_sees_target_labels(cubes, tmp_p
                            "--patch-size", "3", "--epochs", "2", "--batch-size", "16", "--members", "2",
                            "--device", "cpu", "--seed", "5"])
         monkeypatch.undo()
-        monkeypatch.setattr(core.train, "train", spy)
+        monkeypatch.setattr(train_module, "train", spy)
         assert status == 0
         models.append(_model_file(out))
     assert [label is None for label in handed] == [True, True]
@@ -60,6 +60,8 @@ def test_training_through_the_command_line_never_sees_target_labels(cubes, tmp_p
     for name, weights in models[0][0].items():
         assert weights.dtype == models[1][0][name].dtype and weights.tobytes() == models[1][0][name].tobytes()
     assert models[0][1] == models[1][1]
+    # the versions training recorded, the scikit-learn of the novelty sample and selection scores among them
+    assert set(models[0][1]["provenance"]["versions"]) == {"mpm3d", "torch", "numpy", "scikit-learn"}
 
 
 def _model_file(path):
