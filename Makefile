@@ -123,15 +123,22 @@ SIZE_SHAPE ?= 100x500x500
 bench-size: setup
 	$(PY) bench/size.py --shape $(SIZE_SHAPE)
 
-# On a GPU server with PyTorch, scikit-learn and pytest (no QGIS, no GDAL; no setup: GPU_PYTHON is its Python):
-# the CUDA tests, the GPU profile (dense choices, members side by side) -> bench/gpu/profile.json, and the full
-# ensemble benchmark -> bench/gpu/ensembles_full/ (saved after every run; run it again to resume).
+# On a GPU server with PyTorch, scikit-learn and pytest (no QGIS, no GDAL; no setup: GPU_PYTHON is its Python),
+# most wanted first: the CUDA tests (-> GPU_OUT/cuda_tests.xml; a failure does not stop the rest), one DANN-CTA
+# member against five side by side (-> GPU_OUT/profile_training.json), and the full ensemble benchmark
+# (-> GPU_OUT/ensembles_full/, saved after every run). A cut-short run resumes from the committed bench/gpu/ensembles_full. Dense prediction alone:
+# bench/gpu_profile.py --parts dense.
 GPU_PYTHON ?= python3
+GPU_OUT ?= bench/gpu
 bench-gpu:
-	$(GPU_PYTHON) -m pytest -q tests/core/test_members.py tests/core/test_predict.py tests/core/test_train.py \
-	  -k "cuda or gpu_dense"
-	$(GPU_PYTHON) bench/gpu_profile.py --out bench/gpu/profile.json
-	$(GPU_PYTHON) bench/ensembles.py --profile full --device cuda --resume --out-dir bench/gpu/ensembles_full
+	mkdir -p $(GPU_OUT)/ensembles_full
+	if [ -e bench/gpu/ensembles_full/results.json ] && [ ! -e $(GPU_OUT)/ensembles_full/results.json ]; then \
+	  cp bench/gpu/ensembles_full/results.json $(GPU_OUT)/ensembles_full/; fi
+	-$(GPU_PYTHON) -m pytest -q tests/core/test_members.py tests/core/test_predict.py tests/core/test_train.py \
+	  -k "cuda or gpu_dense" --junitxml=$(GPU_OUT)/cuda_tests.xml
+	$(GPU_PYTHON) bench/gpu_profile.py --parts training --training-runs one together \
+	  --out $(GPU_OUT)/profile_training.json
+	$(GPU_PYTHON) bench/ensembles.py --profile full --device cuda --resume --out-dir $(GPU_OUT)/ensembles_full
 
 bench-fuzz: setup  # thousands of hostile cube and model files -> bench/fuzz_results.md
 	$(PY) bench/fuzz_readers.py

@@ -7,7 +7,8 @@ included), with every GPU choice of core.predict.GPU_DENSE on, all off, and each
 five members; float32 against bf16; a plain valid 3D CNN of the same widths as the yardstick; the top
 kernels under the profiler; and how far dense lies from one patch per voxel. Training: the full benchmark
 profile's DANN-CTA with 1 member, 5 members side by side and 5 one after the other, with each one's time
-and target AUC. ``--smoke`` runs the same on tiny shapes (and on the CPU), to check the script.
+and target AUC, each after an untimed one-epoch warm-up of its own kind. ``--smoke`` runs the same on tiny
+shapes (and on the CPU), to check the script.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -235,6 +237,9 @@ def training(size: dict, device: str, report: dict, out: str | None, runs=tuple(
         config = TrainConfig(method="dann_cta", epochs=size["epochs"], batch_size=size["batch_size"],
                              patch_size=size["patch_size"], device=device, seed=0, members=members,
                              members_together=together)
+        warm_up = time.perf_counter()  # untimed: the process's first CUDA work and the kind's first kernels
+        train(source, target, replace(config, epochs=1))
+        report.setdefault("training_warm_up_seconds", {})[name] = time.perf_counter() - warm_up
         spent = {}
         _synchronise(device)
         started = time.perf_counter()

@@ -38,6 +38,7 @@ from mpm3d.core.predict import predict_cube, predict_patches  # noqa: E402
 from mpm3d.core.sampling import (  # noqa: E402
     FeatureStats,
     PatchGatherer,
+    barren_count,
     cube_stats,
     draw_source_epoch,
     epoch_ore_count,
@@ -157,7 +158,7 @@ def epoch_size(model, config: TrainConfig) -> dict:
     """Labelled samples (ore + barren) in each epoch of a trained model, under its samples-per-epoch budget, and
     for a network the optimiser steps they make (whole batches)."""
     n_ore = epoch_ore_count(model.provenance["n_train_ore"], config.negative_ratio, config.samples_per_epoch)
-    samples = n_ore + int(round(n_ore * config.negative_ratio))
+    samples = n_ore + barren_count(n_ore, config.negative_ratio)
     return {"epoch_samples": samples, **({"steps_per_epoch": samples // config.batch_size} if model.networks else {})}
 
 

@@ -246,6 +246,11 @@ def epoch_ore_count(n_ore: int, negative_ratio: float, samples_per_epoch: int) -
     return min(n_ore, max(1, int(samples_per_epoch // (1 + negative_ratio))))
 
 
+def barren_count(n_ore: int, negative_ratio: float) -> int:
+    """Barren voxels drawn beside ``n_ore`` ore voxels; an epoch holds ``n_ore`` plus these."""
+    return int(round(n_ore * negative_ratio))
+
+
 class OreCycle:
     """The ore voxels of each epoch under a samples-per-epoch budget.
 
@@ -272,7 +277,7 @@ def draw_source_epoch(
     """The epoch's ore voxels (every training ore voxel, or ``ore``: an OreCycle's share) plus freshly drawn
     barren voxels, shuffled: (voxels, labels)."""
     ore = split.train_ore if ore is None else ore
-    n_negative = int(round(len(ore) * negative_ratio))
+    n_negative = barren_count(len(ore), negative_ratio)
     replace = n_negative > len(split.train_barren)
     negatives = rng.choice(split.train_barren, size=n_negative, replace=replace)
     voxels = np.concatenate([ore, negatives])

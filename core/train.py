@@ -52,6 +52,7 @@ from .sampling import (
     OreCycle,
     PatchGatherer,
     SourceSplit,
+    barren_count,
     cube_stats,
     draw_source_epoch,
     epoch_ore_count,
@@ -498,14 +499,14 @@ def ore_cycle(split: SourceSplit, config: TrainConfig) -> OreCycle:
 
 def _check_batch(split: SourceSplit, config: TrainConfig) -> None:
     n_ore = epoch_ore_count(len(split.train_ore), config.negative_ratio, config.samples_per_epoch)
-    n_barren = int(round(n_ore * config.negative_ratio))
+    n_barren = barren_count(n_ore, config.negative_ratio)
     if n_barren > len(split.train_barren):
         most = len(split.train_barren) / max(len(split.train_ore), 1)
         raise Mpm3dError(
             f"NEGATIVE_RATIO {config.negative_ratio:g} asks for {n_barren} barren samples per epoch, but the source "
             f"has only {len(split.train_barren)} barren voxels for training ({len(split.train_ore)} ore): give a "
             f"ratio of at most {most:.3g}")
-    n_samples = int(round(n_ore * (1 + config.negative_ratio)))
+    n_samples = n_ore + n_barren
     if config.batch_size > n_samples:
         budget = (f", SAMPLES_PER_EPOCH {config.samples_per_epoch} allowing {n_ore}"
                   if n_ore < len(split.train_ore) else "")
@@ -760,7 +761,8 @@ def _train_networks(source, target, patches, configs, samples, device, on_progre
     n_members = len(members)
     has_domain_head = members[0].net.domain_head is not None
     batch = config.batch_size
-    steps = min(int(round(member.cycle.per_epoch * (1 + config.negative_ratio))) // batch for member in members)
+    steps = min(member.cycle.per_epoch + barren_count(member.cycle.per_epoch, config.negative_ratio)
+                for member in members) // batch
     n_used = steps * batch
     total_steps = steps * config.epochs
     domain_targets = torch.cat([torch.zeros(batch), torch.ones(batch)]).to(device).expand(n_members, -1)
