@@ -17,6 +17,7 @@ from .voxelise import hole_groups, near_labels
 
 MAX_CURVE_POINTS = 500
 TOP_SHARES = {"capture_top5": 0.05, "capture_top10": 0.10, "capture_top20": 0.20}
+TARGET_SHARE = 0.05  # Extract exploration targets' default cut: the top 5 % of the predicted volume
 MAX_MMD_SAMPLES = 2000
 MAX_PAD_SAMPLES = 5000
 
@@ -89,6 +90,37 @@ def auc_by_halves(prospectivity: np.ndarray, label: np.ndarray, by: np.ndarray) 
     return result
 
 
+def top_share_cut(prospectivity: np.ndarray, share: float) -> float:
+    """The prospectivity from which a voxel lies in the top ``share`` (0-1] of the voxels with a prediction;
+    every voxel tied at the cut is in."""
+    finite = np.sort(prospectivity[np.isfinite(prospectivity)])
+    if finite.size == 0:
+        raise Mpm3dError("The prospectivity cube has no finite values; nothing can be ranked.")
+    return float(finite[finite.size - int(np.ceil(finite.size * share))])
+
+
+def ore_share_by_halves(prospectivity: np.ndarray, label: np.ndarray, by: np.ndarray,
+                        top_share: float = TARGET_SHARE) -> dict:
+    """Share of ore among the labelled voxels of the top ``top_share`` of the predicted volume (what *Extract
+    exploration targets* keeps by default), in the half of those voxels where ``by`` is lowest and in the half
+    where it is highest: whether leaving out the uncertain (novel) part of the targets leaves more ore.
+
+    The top voxels with a finite ``by`` split at its median; a share is None where a half holds no labelled
+    voxel, both are None where ``by`` is the same on every top voxel (nothing to split).
+    """
+    known = np.isfinite(prospectivity) & np.isfinite(by)
+    top = known & (prospectivity >= top_share_cut(prospectivity, top_share)) if known.any() else known
+    values = by[top]
+    cut = float(np.median(values)) if values.size else np.nan
+    result = {"median": cut, "top_share": top_share}
+    for name, half in (("low", top & (by <= cut)), ("high", top & (by > cut))):
+        n_ore, n_barren = int(np.sum(half & (label == LABEL_ORE))), int(np.sum(half & (label == LABEL_BARREN)))
+        split = values.size > 0 and values.min() < values.max()
+        result[f"ore_share_{name}"] = n_ore / (n_ore + n_barren) if split and n_ore + n_barren else None
+        result[f"labelled_{name}"] = n_ore + n_barren
+    return result
+
+
 def predictive_entropy(probability: np.ndarray) -> np.ndarray:
     """Binary entropy (nats) of an ore probability: 0 where the map says 0 or 1, ln 2 = 0.69 where it says 0.5;
     NaN stays NaN. Of an ensemble's mean it holds both the members' disagreement and what they all hedge on."""
@@ -100,16 +132,19 @@ def trust_summary(prospectivity: np.ndarray, label: np.ndarray, uncertainty: np.
                   novelty: np.ndarray | None = None) -> dict:
     """How far to trust a prediction by its own maps: mean uncertainty, share of the volume with novelty
     above 0.5 (where the model extrapolates), and for each map the AUC in the half it trusts and the other
-    half (``auc_by_halves``). A map the prediction does not have is left out; one that is the same everywhere
-    (a single network's uncertainty: no members to disagree) has no halves to score."""
+    half (``auc_by_halves``), and the share of ore in each half of the top 5 % (``ore_share_by_halves``).
+    A map the prediction does not have is left out; one that is the same everywhere (a single network's
+    uncertainty: no members to disagree) has no halves to score."""
     summary = {}
     if uncertainty is not None:
         summary["mean_uncertainty"] = float(np.nanmean(uncertainty)) if np.isfinite(uncertainty).any() else None
         summary["uncertainty_halves"] = _trusted_halves(prospectivity, label, uncertainty)
+        summary["target_uncertainty_halves"] = ore_share_by_halves(prospectivity, label, uncertainty)
     if novelty is not None:
         known = np.isfinite(novelty)
         summary["novel_share"] = float(np.mean(novelty[known] > 0.5)) if known.any() else None
         summary["novelty_halves"] = _trusted_halves(prospectivity, label, novelty)
+        summary["target_novelty_halves"] = ore_share_by_halves(prospectivity, label, novelty)
     return summary
 
 

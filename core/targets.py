@@ -9,6 +9,7 @@ import numpy as np
 
 from .errors import Mpm3dError
 from .grid import LABEL_ORE, LABEL_UNKNOWN, Grid
+from .metrics import top_share_cut
 
 # 26-connectivity: voxels touching by a face, an edge or a corner belong to one body, because an
 # ore shoot dipping across the grid only meets its next voxel diagonally.
@@ -384,8 +385,4 @@ def _cut(prospectivity: np.ndarray, threshold: float | None, top_percent: float 
     if not 0 < top_percent <= 100:
         raise Mpm3dError(f"TOP_PERCENT: the top percentage of the volume must be above 0 and at most 100, got "
                          f"{top_percent:g}.")
-    finite = np.sort(prospectivity[np.isfinite(prospectivity)])
-    if finite.size == 0:
-        raise Mpm3dError("The prospectivity cube has no finite values; nothing can be ranked.")
-    n_top = int(np.ceil(finite.size * top_percent / 100.0))
-    return float(finite[finite.size - n_top])
+    return top_share_cut(prospectivity, top_percent / 100.0)

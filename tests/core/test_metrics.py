@@ -175,8 +175,8 @@ def test_trust_summary_reports_only_the_maps_a_prediction_has():
     novelty = rng.random(label.shape)
     novelty[0] = np.nan  # no novelty on the top level: it counts neither as novel nor as familiar
     assert trust_summary(prospectivity, label) == {}
-    assert set(trust_summary(prospectivity, label, uncertainty=uncertainty)) == {"mean_uncertainty",
-                                                                                 "uncertainty_halves"}
+    assert set(trust_summary(prospectivity, label, uncertainty=uncertainty)) == {
+        "mean_uncertainty", "uncertainty_halves", "target_uncertainty_halves"}
     summary = trust_summary(prospectivity, label, uncertainty, novelty)
     assert summary["mean_uncertainty"] == pytest.approx(uncertainty.mean())
     assert summary["novel_share"] == pytest.approx(np.mean(novelty[1:] > 0.5))
@@ -184,6 +184,36 @@ def test_trust_summary_reports_only_the_maps_a_prediction_has():
     single_network = trust_summary(prospectivity, label, uncertainty=np.zeros(label.shape))
     assert single_network["mean_uncertainty"] == 0.0
     assert single_network["uncertainty_halves"]["auc_low"] is None is single_network["uncertainty_halves"]["auc_high"]
+    targets = single_network["target_uncertainty_halves"]
+    assert targets["ore_share_low"] is None is targets["ore_share_high"]
+
+
+def test_ore_share_by_halves_splits_the_top_five_percent_that_extract_targets_keeps():
+    from mpm3d.core.metrics import ore_share_by_halves, top_share_cut
+    from mpm3d.core.grid import Grid
+    from mpm3d.core.targets import extract_targets
+
+    rng = np.random.default_rng(2)
+    shape = (4, 25, 20)  # 2,000 voxels: the top 5 % is 100 of them
+    prospectivity = rng.random(shape)
+    prospectivity[0, 0, :3] = np.nan  # no prediction: not part of the volume that is ranked
+    rank = np.argsort(np.argsort(np.where(np.isfinite(prospectivity), prospectivity, -1).ravel())).reshape(shape)
+    top = rank >= prospectivity.size - int(np.ceil(np.isfinite(prospectivity).sum() * 0.05))
+    assert int(top.sum()) == 100 and top_share_cut(prospectivity, 0.05) == prospectivity[top].min()
+    grid = Grid(crs="EPSG:32650", x=10.0 * np.arange(20), y=-10.0 * np.arange(25), z=-20.0 * np.arange(4))
+    assert {body["cut"] for body in extract_targets(prospectivity, grid, top_percent=5)} == {
+        top_share_cut(prospectivity, 0.05)}  # the targets' own cut
+    uncertainty = rng.random(shape)
+    label = np.zeros(shape, np.int8)
+    label[top & (uncertainty <= np.median(uncertainty[top]))] = 1  # every certain target voxel is ore
+    label[top & (uncertainty > np.median(uncertainty[top])) & (rng.random(shape) < 0.25)] = 1
+    label[~top & (rng.random(shape) < 0.5)] = 1  # ore outside the top does not count
+    label[0, 1, 1] = -1  # unknown: counts neither way
+    halves = ore_share_by_halves(prospectivity, label, uncertainty)
+    assert halves["ore_share_low"] == 1.0 and 0.1 < halves["ore_share_high"] < 0.4
+    assert halves["labelled_low"] + halves["labelled_high"] == int((top & (label >= 0)).sum())
+    flipped = ore_share_by_halves(prospectivity, label, -uncertainty)
+    assert flipped["ore_share_high"] == 1.0 and flipped["ore_share_low"] == halves["ore_share_high"]
 
 
 def test_domain_classifiers_fit_on_one_blas_thread(monkeypatch):
