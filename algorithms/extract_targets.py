@@ -90,7 +90,9 @@ class ExtractTargets(Mpm3dAlgorithm):
                                               maxValue=0.5),
                  "Voxels whose uncertainty (the ensemble members' standard deviation) is above this join no target, "
                  "so the targets are where the models agree. Empty: no cut. Needs a cube predicted with several "
-                 "members or the random forest. 0.05 keeps voxels on which the members agree within about ±0.05.")
+                 "members or the random forest. 0.05 keeps voxels on which the members agree within about ±0.05. "
+                 "To drill fewer voxels, a smaller TOP_PERCENT kept more ore than this cut on the project's "
+                 "benchmark; with DANN-CTA this cut left out the better targets (README, Exploration targets).")
         self.add(QgsProcessingParameterFile("LABEL_CUBE", "Cube with labels (optional)", extension="nc",
                                             optional=True),
                  "A cube on the same grid with a label variable (1 ore, 0 barren, unknown elsewhere), e.g. from "

@@ -916,8 +916,8 @@
       <translation>最大不确定性（可选）</translation>
     </message>
     <message>
-      <source>Voxels whose uncertainty (the ensemble members' standard deviation) is above this join no target, so the targets are where the models agree. Empty: no cut. Needs a cube predicted with several members or the random forest. 0.05 keeps voxels on which the members agree within about ±0.05.</source>
-      <translation>不确定性（集成成员的标准差）高于此值的体素不加入任何靶区，因此靶区位于各模型一致之处。留空：不切割。需要用多个成员或随机森林预测的立方体。0.05 保留各成员结果相差约 ±0.05 以内的体素。</translation>
+      <source>Voxels whose uncertainty (the ensemble members' standard deviation) is above this join no target, so the targets are where the models agree. Empty: no cut. Needs a cube predicted with several members or the random forest. 0.05 keeps voxels on which the members agree within about ±0.05. To drill fewer voxels, a smaller TOP_PERCENT kept more ore than this cut on the project's benchmark; with DANN-CTA this cut left out the better targets (README, Exploration targets).</source>
+      <translation>不确定性（集成成员的标准差）高于此值的体素不加入任何靶区，因此靶区位于各模型一致之处。留空：不切割。需要用多个成员或随机森林预测的立方体。0.05 保留各成员结果相差约 ±0.05 以内的体素。若要减少钻探体素，在本项目的基准测试中，调小 TOP_PERCENT 比此截断保留了更多矿体；对 DANN-CTA，此截断反而去掉了较好的靶区（见 README“Exploration targets”一节）。</translation>
     </message>
     <message>
       <source>A cube on the same grid with a label variable (1 ore, 0 barren, unknown elsewhere), e.g. from 'Voxelise drill-hole samples to labels'; fills ore_share and known_ore.</source>

@@ -22,7 +22,7 @@ import qgis_process  # noqa: E402
 DEMO_METHODS = ("dann_cta", "cnn", "rf")
 # Uncertainty and novelty of each prediction, and whether they mean something: the target AUC in the half of the
 # volume each calls trustworthy against the other half (target labels score there, nothing else).
-TRUST_KEYS = ("mean_uncertainty", "uncertainty_halves", "novel_share", "novelty_halves")
+TRUST_KEYS = ("mean_uncertainty", "uncertainty_halves", "novel_share", "novelty_halves", "target_uncertainty_halves")
 
 
 def step(algorithm: str, parameters: dict, profile: str) -> dict:
@@ -118,12 +118,14 @@ def main() -> None:
         print(f"  {method:<10} {s['members']:>7} {s['target_auc']:>10.3f} {s['capture_top10']:>16.1%} "
               f"{s['source_val_auc']:>15.3f}")
     print("\nHow far to trust each map (target AUC in the half of the volume where the map says trust it, and in")
-    print("the other half; novelty above 0.5 is where the model extrapolates):")
+    print("the other half; novelty above 0.5 is where the model extrapolates; ore among the top 5 %'s labelled")
+    print("voxels where the members agree most and least):")
     print(f"  {'method':<10} {'mean uncertainty':>16} {'AUC certain/uncertain half':>27} {'novel > 0.5':>12} "
-          f"{'AUC familiar/novel half':>24}")
+          f"{'AUC familiar/novel half':>24} {'ore in top 5 % certain/uncertain':>33}")
     for method, s in scores.items():
         print(f"  {method:<10} {s['mean_uncertainty']:>16.3f} {_pair(s['uncertainty_halves']):>27} "
-              f"{s['novel_share']:>12.1%} {_pair(s['novelty_halves']):>24}")
+              f"{s['novel_share']:>12.1%} {_pair(s['novelty_halves']):>24} "
+              f"{_pair(s['target_uncertainty_halves'], 'ore_share', '.1%'):>33}")
     if few:
         print_few_holes(few)
     print(f"\nComparison report:   {compared['OUTPUT_REPORT']} (every method's curves on one plot, scores side by "
@@ -227,8 +229,9 @@ def target_table(path: str, shown: int = 5) -> str:
     return "\n".join(lines)
 
 
-def _pair(halves: dict) -> str:
-    return " / ".join("-" if halves[key] is None else f"{halves[key]:.3f}" for key in ("auc_low", "auc_high"))
+def _pair(halves: dict, score: str = "auc", style: str = ".3f") -> str:
+    return " / ".join("-" if halves[key] is None else format(halves[key], style)
+                      for key in (f"{score}_low", f"{score}_high"))
 
 
 if __name__ == "__main__":

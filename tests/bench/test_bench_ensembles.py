@@ -50,6 +50,23 @@ def test_the_table_is_the_mean_and_sd_of_the_runs(smoke):
     assert "Regenerate: `make bench-ensembles BENCH_PROFILE=smoke`" in table
 
 
+def test_the_targets_table_counts_the_seeds_where_the_trusted_half_holds_more_ore(smoke):
+    results, table = smoke
+    rows = [r for r in results["runs"] if r["method"] == "rf"]
+    for run in rows:  # the forest's trees disagree, so its top 5 % splits into two labelled halves
+        halves = run["targets_by_uncertainty"]
+        assert halves["labelled_low"] > 0 and halves["labelled_high"] > 0 and 0 <= halves["ore_share_low"] <= 1
+        by_prospectivity = run["targets_by_prospectivity"]  # the same top voxels, however they are split
+        assert by_prospectivity["labelled_low"] + by_prospectivity["labelled_high"] == (
+            halves["labelled_low"] + halves["labelled_high"])
+    targets = table[table.index("## The targets"):]
+    row = next(line for line in targets.splitlines() if line.startswith("| rf |")).split(" | ")
+    certain = [r["targets_by_uncertainty"]["ore_share_low"] for r in rows]
+    wins = sum(r["targets_by_uncertainty"]["ore_share_low"] > r["targets_by_uncertainty"]["ore_share_high"]
+               for r in rows)
+    assert row[1] == f"{np.mean(certain):.3f} ± {np.std(certain, ddof=1):.3f}" and row[3] == f"{wins} of 2"
+
+
 def test_a_resumed_run_keeps_the_finished_runs_and_saves_after_each_new_one(ensembles):
     """A run cut short (a GPU session's time spent, say) leaves its finished runs; resumed, it does only the rest."""
     kept = {"method": "rf", "seed": 0, "target_auc": 0.5, "marker": "from the earlier call"}

@@ -189,8 +189,8 @@ def test_trust_summary_reports_only_the_maps_a_prediction_has():
 
 
 def test_ore_share_by_halves_splits_the_top_five_percent_that_extract_targets_keeps():
-    from mpm3d.core.metrics import ore_share_by_halves, top_share_cut
     from mpm3d.core.grid import Grid
+    from mpm3d.core.metrics import ore_share_by_halves, top_share_cut
     from mpm3d.core.targets import extract_targets
 
     rng = np.random.default_rng(2)
