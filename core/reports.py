@@ -478,10 +478,10 @@ COMPARISON_COLUMNS = (
     ("novelty above 0.5", "novel_share", "share", None),
     ("AUC, familiar half", ("novelty_halves", "auc_low"), "auc", None),
     ("AUC, novel half", ("novelty_halves", "auc_high"), "auc", None),
-    ("ore in the targets, certain half", ("target_uncertainty_halves", "ore_share_low"), "share", None),
-    ("ore in the targets, uncertain half", ("target_uncertainty_halves", "ore_share_high"), "share", None),
-    ("ore in the targets, familiar half", ("target_novelty_halves", "ore_share_low"), "share", None),
-    ("ore in the targets, novel half", ("target_novelty_halves", "ore_share_high"), "share", None),
+    ("ore in targets, certain half", ("target_uncertainty_halves", "ore_share_low"), "share", None),
+    ("ore in targets, uncertain half", ("target_uncertainty_halves", "ore_share_high"), "share", None),
+    ("ore in targets, familiar half", ("target_novelty_halves", "ore_share_low"), "share", None),
+    ("ore in targets, novel half", ("target_novelty_halves", "ore_share_high"), "share", None),
 )
 CAPTURE_SHARES = (0.05, 0.10, 0.20)
 
@@ -514,7 +514,7 @@ def write_comparison_report(path: str, comparison: dict[str, dict], meta: dict) 
               "prospectivity (a random map captures x %). P-V: the threshold where the share of ore above it equals "
               "the share of the volume below it. Certain / uncertain half: the AUC in the half of the volume where "
               "the ensemble's members (a forest's trees) agree most / least; familiar / novel half: the same split "
-              "by novelty. A map that means something scores higher in the half it trusts. Ore in the targets: the "
+              "by novelty. A map that means something scores higher in the half it trusts. Ore in targets: the "
               "share of ore among the labelled voxels of the top 5 % of the volume (what Extract exploration "
               "targets keeps by default), in the half of them where the members agree most / least (familiar / "
               "novel: by novelty); higher in the certain half means a cut on uncertainty (MAX_UNCERTAINTY) keeps "

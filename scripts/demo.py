@@ -118,14 +118,14 @@ def main() -> None:
         print(f"  {method:<10} {s['members']:>7} {s['target_auc']:>10.3f} {s['capture_top10']:>16.1%} "
               f"{s['source_val_auc']:>15.3f}")
     print("\nHow far to trust each map (target AUC in the half of the volume where the map says trust it, and in")
-    print("the other half; novelty above 0.5 is where the model extrapolates; ore among the top 5 %'s labelled")
-    print("voxels where the members agree most and least):")
+    print("the other half; novelty above 0.5 is where the model extrapolates; the share of ore among the labelled")
+    print("voxels of the top 5 %, what Extract targets keeps, in the half where the members agree most / least):")
     print(f"  {'method':<10} {'mean uncertainty':>16} {'AUC certain/uncertain half':>27} {'novel > 0.5':>12} "
-          f"{'AUC familiar/novel half':>24} {'ore in top 5 % certain/uncertain':>33}")
+          f"{'AUC familiar/novel half':>24}  {'ore in top 5 %':>14}")
     for method, s in scores.items():
         print(f"  {method:<10} {s['mean_uncertainty']:>16.3f} {_pair(s['uncertainty_halves']):>27} "
-              f"{s['novel_share']:>12.1%} {_pair(s['novelty_halves']):>24} "
-              f"{_pair(s['target_uncertainty_halves'], 'ore_share', '.1%'):>33}")
+              f"{s['novel_share']:>12.1%} {_pair(s['novelty_halves']):>24}  "
+              f"{_pair(s['target_uncertainty_halves'], 'ore_share', '.1%'):>14}")
     if few:
         print_few_holes(few)
     print(f"\nComparison report:   {compared['OUTPUT_REPORT']} (every method's curves on one plot, scores side by "
