@@ -184,7 +184,7 @@ def evaluate_job(prospectivity_path: str, labels_path: str | None, report: str |
     With ``holes_path`` (the label cube of the drill holes that trained or chose the model) only voxels more
     than ``hole_buffer`` voxels from every hole are scored: a patch there shares no evidence with a hole's.
     """
-    from .metrics import away_from_holes, evaluate
+    from .metrics import away_from_holes
     from .reports import write_evaluation_report
 
     reader = CubeReader(prospectivity_path, "PROSPECTIVITY")
@@ -205,7 +205,7 @@ def evaluate_job(prospectivity_path: str, labels_path: str | None, report: str |
                          "ore or no barren voxel with a prediction is left to score: the known labels lie near the "
                          "holes. Score on labels elsewhere in the deposit; a smaller HOLE_BUFFER than the patch size "
                          "- 1 would score voxels whose patches the holes trained or chose.")
-    metrics = evaluate(probability, label_array, reader.grid.z)
+    metrics = _scores(reader, probability, label_array)
     outputs = {"AUC": metrics["auc"], "CAPTURE_TOP5": metrics["capture_top5"],
                "CAPTURE_TOP10": metrics["capture_top10"], "CAPTURE_TOP20": metrics["capture_top20"]}
     if away is not None:
@@ -217,6 +217,15 @@ def evaluate_job(prospectivity_path: str, labels_path: str | None, report: str |
     _write_scores(outputs, report, lambda path: write_evaluation_report(path, metrics, meta), json_path, metrics)
     progress(1.0, f"AUC {metrics['auc']:.4f}")
     return outputs
+
+
+def _scores(reader: CubeReader, probability: np.ndarray, label: np.ndarray) -> dict:
+    """``evaluate``'s scores of a prediction and those of its own uncertainty and novelty maps where the cube
+    has them (``trust_summary``)."""
+    from .metrics import evaluate, trust_summary
+
+    maps = {kind: reader.read_variable(kind) for kind in ("uncertainty", "novelty") if reader.has(kind)}
+    return {**evaluate(probability, label, reader.grid.z), **trust_summary(probability, label, **maps)}
 
 
 def _write_scores(outputs: dict, report: str | None, write_report, json_path: str | None, metrics: dict) -> None:
@@ -275,11 +284,10 @@ def compare_job(prospectivity_paths: list[str], labels_path: str | None, report:
                 json_path: str | None, progress, label_slices: list[str] | None = None) -> dict:
     """Several predictions of one deposit (one per method) scored against the same labels, side by side.
 
-    Each cube is scored as ``evaluate_job`` scores one, plus its own trust maps (``trust_summary``), so a
-    method is compared on the numbers its own evaluation shows. Labels as for ``evaluate_job``, on the grid
+    Each cube is scored as ``evaluate_job`` scores one (``_scores``), so a method is compared on the numbers
+    its own evaluation shows. Labels as for ``evaluate_job``, on the grid
     of the first cube (and so of all).
     """
-    from .metrics import evaluate, trust_summary
     from .paths import same_file
     from .reports import write_comparison_report
     from .slices import grid_differences
@@ -304,9 +312,7 @@ def compare_job(prospectivity_paths: list[str], labels_path: str | None, report:
     for k, (name, reader) in enumerate(zip(names, readers, strict=True)):
         progress(0.05 + 0.8 * k / len(readers), f"Scoring {name}")
         probability = reader.read_variable("prospectivity")
-        maps = {kind: reader.read_variable(kind) for kind in ("uncertainty", "novelty") if reader.has(kind)}
-        comparison[name] = {"prospectivity": reader.path, **evaluate(probability, label_array, first.grid.z),
-                            **trust_summary(probability, label_array, **maps)}
+        comparison[name] = {"prospectivity": reader.path, **_scores(reader, probability, label_array)}
     progress(0.9, "Writing the report")
     outputs = {"METHODS": len(names), "AUCS": ", ".join(f"{n} {m['auc']:.4f}" for n, m in comparison.items())}
     meta = {"labels": labels_path or "label slices"}

@@ -138,6 +138,25 @@ def test_evaluation_report_shows_auc_figures_and_levels(tmp_path):
     assert level_rows == ["0", "-50", "-100"]
 
 
+def test_evaluation_report_says_whether_a_cut_on_uncertainty_keeps_the_better_targets(tmp_path):
+    from mpm3d.core.metrics import trust_summary
+
+    rng = np.random.default_rng(4)
+    label = (rng.random((4, 20, 20)) < 0.2).astype(np.int8)
+    prospectivity = rng.random(label.shape)  # the top 5 % holds ore and barren voxels
+    sure_of_ore = (1 - label) * 0.01 + rng.random(label.shape) * 0.001  # the members agree most on ore voxels
+    path = tmp_path / "evaluation.html"
+    for uncertainty, said in ((sure_of_ore, "holds more ore ("), (0.2 - sure_of_ore, "holds no more ore (0.0 % ")):
+        result = {**metrics(), **trust_summary(prospectivity, label, uncertainty=uncertainty)}
+        write_evaluation_report(str(path), result, {"prospectivity": "pred.nc", "labels": "labels.nc"})
+        text, _ = parse(path)
+        assert "<h2>How far to trust this map</h2>" in text
+        assert f"Uncertainty: the targets&#x27; trusted half {said}" in text
+        assert "<td>novelty</td>" not in text  # a map the cube does not have is not judged
+    write_evaluation_report(str(path), metrics(), {"prospectivity": "pred.nc", "labels": "labels.nc"})
+    assert "How far to trust" not in parse(path)[0]  # no uncertainty or novelty map: nothing to judge
+
+
 def test_metrics_json_is_strict_and_overwrites_atomically(tmp_path):
     path = tmp_path / "metrics.json"
     path.write_text("old")

@@ -1,5 +1,6 @@
 """Train, predict and evaluate through QGIS: worker process, progress, cancel, styled outputs."""
 
+import json
 import os
 import time
 
@@ -112,7 +113,15 @@ def test_evaluation_scores_against_label_slices(trained, cubes, tmp_path, synthe
     # AUC of 0.743 and a source validation AUC of 0.897 when written; a drop of 0.05 or more fails.
     assert scored["AUC"] > 0.743 - 0.05 and trained["VAL_AUC"] > 0.897 - 0.05
     assert 0.0 <= scored["CAPTURE_TOP5"] <= scored["CAPTURE_TOP10"] <= scored["CAPTURE_TOP20"] <= 1.0
-    assert f"{scored['AUC']:.4f}" in open(scored["OUTPUT_REPORT"], encoding="utf-8").read()
+    report = open(scored["OUTPUT_REPORT"], encoding="utf-8").read()
+    assert f"{scored['AUC']:.4f}" in report
+    metrics = json.loads(open(scored["OUTPUT_JSON"], encoding="utf-8").read())  # the 2 members' own maps judged
+    for name in ("uncertainty", "novelty"):
+        halves, targets = metrics[f"{name}_halves"], metrics[f"target_{name}_halves"]
+        assert 0 <= halves["auc_low"] <= 1 and targets["labelled_low"] > 0
+        row = f"<tr><td>{name}</td><td>{halves['auc_low']:.4g}</td><td>{halves['auc_high']:.4g}</td>"
+        assert row in report
+    assert "<h2>How far to trust this map</h2>" in report
 
 
 class CancelAfterFirstEpochStarts:
