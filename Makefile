@@ -126,8 +126,8 @@ bench-size: setup
 # On a GPU server with PyTorch, scikit-learn and pytest (no QGIS, no GDAL; no setup: GPU_PYTHON is its Python),
 # most wanted first: the CUDA tests (-> GPU_OUT/cuda_tests.xml; a failure does not stop the rest), one DANN-CTA
 # member against five side by side (-> GPU_OUT/profile_training.json), and the full ensemble benchmark
-# (-> GPU_OUT/ensembles_full/, saved after every run). A cut-short run resumes from the committed bench/gpu/ensembles_full. Dense prediction alone:
-# bench/gpu_profile.py --parts dense.
+# (-> GPU_OUT/ensembles_full/, saved after every run). A cut-short run resumes from the committed
+# bench/gpu/ensembles_full. Dense prediction alone: bench/gpu_profile.py --parts dense.
 GPU_PYTHON ?= python3
 GPU_OUT ?= bench/gpu
 bench-gpu:

@@ -285,8 +285,7 @@ def compare_job(prospectivity_paths: list[str], labels_path: str | None, report:
     """Several predictions of one deposit (one per method) scored against the same labels, side by side.
 
     Each cube is scored as ``evaluate_job`` scores one (``_scores``), so a method is compared on the numbers
-    its own evaluation shows. Labels as for ``evaluate_job``, on the grid
-    of the first cube (and so of all).
+    its own evaluation shows. Labels as for ``evaluate_job``, on the grid of the first cube (and so of all).
     """
     from .paths import same_file
     from .reports import write_comparison_report

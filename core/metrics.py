@@ -80,14 +80,19 @@ def auc_by_halves(prospectivity: np.ndarray, label: np.ndarray, by: np.ndarray) 
     The halves split the voxels with a finite prediction and ``by`` at its median; an AUC is None where a
     half holds no ore or no barren voxel.
     """
-    known = np.isfinite(prospectivity) & np.isfinite(by)
-    cut = float(np.median(by[known])) if known.any() else np.nan
+    cut, halves = _median_halves(np.isfinite(prospectivity) & np.isfinite(by), by)
     result = {"median": cut}
-    for name, half in (("low", known & (by <= cut)), ("high", known & (by > cut))):
+    for name, half in halves.items():
         ore, barren = labelled_scores(np.where(half, prospectivity, np.nan), label)
         result[f"auc_{name}"] = float(roc_auc(ore, barren)) if len(ore) and len(barren) else None
         result[f"ore_{name}"] = int(len(ore))
     return result
+
+
+def _median_halves(within: np.ndarray, by: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+    """The voxels of ``within`` split at the median of ``by`` over them: (median, {"low": ..., "high": ...})."""
+    cut = float(np.median(by[within])) if within.any() else np.nan
+    return cut, {"low": within & (by <= cut), "high": within & (by > cut)}
 
 
 def top_share_cut(prospectivity: np.ndarray, share: float) -> float:
@@ -110,12 +115,11 @@ def ore_share_by_halves(prospectivity: np.ndarray, label: np.ndarray, by: np.nda
     """
     known = np.isfinite(prospectivity) & np.isfinite(by)
     top = known & (prospectivity >= top_share_cut(prospectivity, top_share)) if known.any() else known
-    values = by[top]
-    cut = float(np.median(values)) if values.size else np.nan
+    cut, halves = _median_halves(top, by)
+    split = top.any() and by[top].min() < by[top].max()
     result = {"median": cut, "top_share": top_share}
-    for name, half in (("low", top & (by <= cut)), ("high", top & (by > cut))):
+    for name, half in halves.items():
         n_ore, n_barren = int(np.sum(half & (label == LABEL_ORE))), int(np.sum(half & (label == LABEL_BARREN)))
-        split = values.size > 0 and values.min() < values.max()
         result[f"ore_share_{name}"] = n_ore / (n_ore + n_barren) if split and n_ore + n_barren else None
         result[f"labelled_{name}"] = n_ore + n_barren
     return result

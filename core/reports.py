@@ -473,12 +473,10 @@ def _trust_section(metrics: dict) -> list[str]:
     summary = {label: metrics[key] for key, label in (
         ("mean_uncertainty", "mean uncertainty (SD of the members)"),
         ("novel_share", "share of the volume with novelty above 0.5")) if key in metrics}
-    rows = [[name, metrics[f"{name}_halves"]["auc_low"], metrics[f"{name}_halves"]["auc_high"],
-             metrics[f"target_{name}_halves"]["ore_share_low"], metrics[f"target_{name}_halves"]["ore_share_high"]]
-            for name in maps]
-    verdict = []
+    rows, verdict = [], []
     for name in maps:
         trusted, other = (metrics[f"target_{name}_halves"][f"ore_share_{half}"] for half in ("low", "high"))
+        rows.append([name, metrics[f"{name}_halves"]["auc_low"], metrics[f"{name}_halves"]["auc_high"], trusted, other])
         if trusted is None or other is None:
             continue
         text = (tr("{map}: the targets' trusted half holds more ore ({trusted} against {other}): a cut on it keeps "
