@@ -30,11 +30,11 @@ from qgis.PyQt.QtGui import QIcon
 
 from ..core.atomic import check_output_path
 from ..core.choices import DEVICES
-from ..core.cubefile import CubeReader, use_probe_python
+from ..core.data.cubefile import CubeReader, use_probe_python
+from ..core.data.grid import Grid
+from ..core.data.slices import check_slices_exist
 from ..core.errors import Mpm3dError
-from ..core.grid import Grid
 from ..core.paths import absolute, check_distinct, check_not_in_plugin
-from ..core.slices import check_slices_exist
 from ..provider.i18n import installed_language, tr
 from ..provider.settings import PLUGIN_DIR, check_worker_python, default_device, worker_python
 from .styles import store_default_style, style_when_loaded

@@ -10,7 +10,7 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
-from ..core.cubefile import CubeReader
+from ..core.data.cubefile import CubeReader
 from ..core.jobs import DEFAULT_HOLE_BUFFER, evaluate_job
 from ..provider.i18n import tr
 from .base import Mpm3dAlgorithm

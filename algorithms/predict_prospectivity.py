@@ -10,8 +10,8 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
+from ..core.data.slices import elevation_from_name, level_files
 from ..core.jobs import MAP_OUTPUTS, map_prefix
-from ..core.slices import elevation_from_name, level_files
 from ..provider.i18n import tr
 from ..provider.worker import run_core
 from .base import WorkerAlgorithm, folder_parameter_value

@@ -10,8 +10,8 @@ from qgis.core import (
 )
 
 from ..core import jobs
+from ..core.data.slices import parse_units
 from ..core.errors import Mpm3dError
-from ..core.slices import parse_units
 from ..provider.i18n import tr
 from .base import Mpm3dAlgorithm
 

@@ -12,7 +12,7 @@ from qgis.core import (
 
 from ..core.choices import METHOD_LABELS, METHODS
 from ..core.choices import TRAINING_DEFAULTS as DEFAULTS
-from ..core.selection import SELECTION_LABELS, SELECTION_RULES, TARGET_LABEL_LABELS, TARGET_LABEL_MODES
+from ..core.learning.selection import SELECTION_LABELS, SELECTION_RULES, TARGET_LABEL_LABELS, TARGET_LABEL_MODES
 from ..provider.i18n import tr
 from ..provider.worker import run_core
 from .base import WorkerAlgorithm

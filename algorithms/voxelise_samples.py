@@ -22,9 +22,9 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
-from ..core.cubefile import CubeReader, write_cube
+from ..core.data.cubefile import CubeReader, write_cube
+from ..core.data.voxelise import RULES, voxelise_samples
 from ..core.errors import Mpm3dError
-from ..core.voxelise import RULES, voxelise_samples
 from ..provider.i18n import tr
 from .base import Mpm3dAlgorithm, cube_crs
 

@@ -23,20 +23,20 @@ from common import load_plugin, parse_arguments, save_results  # noqa: E402
 
 load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it
 
-from mpm3d.core.metrics import (  # noqa: E402
+from mpm3d.core.data.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
+from mpm3d.core.data.synthetic import synthetic_pair  # noqa: E402
+from mpm3d.core.learning.model import TrainedModel  # noqa: E402
+from mpm3d.core.learning.novelty import novelty_map  # noqa: E402
+from mpm3d.core.learning.predict import predict_cube, predict_ensemble  # noqa: E402
+from mpm3d.core.learning.sampling import cube_stats  # noqa: E402
+from mpm3d.core.learning.training import TrainConfig, train  # noqa: E402
+from mpm3d.core.results.metrics import (  # noqa: E402
     auc_by_halves,
     labelled_scores,
     ore_share_by_halves,
     predictive_entropy,
     roc_auc,
 )
-from mpm3d.core.model import TrainedModel  # noqa: E402
-from mpm3d.core.novelty import novelty_map  # noqa: E402
-from mpm3d.core.predict import predict_cube, predict_ensemble  # noqa: E402
-from mpm3d.core.sampling import cube_stats  # noqa: E402
-from mpm3d.core.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
-from mpm3d.core.synthetic import synthetic_pair  # noqa: E402
-from mpm3d.core.train import TrainConfig, train  # noqa: E402
 
 METHODS = ("dann_cta", "dann", "cnn", "rf")
 PROFILES = {
@@ -145,7 +145,7 @@ def write_markdown(results: dict, path: str) -> None:
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Halves: the voxels with a prediction split at the median uncertainty (or novelty); a map that "
               "means something scores higher in its trusted half, by more than the spread. Decided / undecided: "
-              "split instead at the median entropy of the ensemble's mean probability (core.metrics."
+              "split instead at the median entropy of the ensemble's mean probability (core.results.metrics."
               "predictive_entropy), which also counts what all members hedge on (a mean near 0.5)."]
     lines += _targets_table(runs)
     with open(path, "w") as handle:

@@ -30,14 +30,20 @@ from common import load_plugin  # noqa: E402
 
 load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it
 
-from mpm3d.core import cubefile  # noqa: E402
-from mpm3d.core.cubefile import CLASSIC_SIGNATURES, HDF5_SIGNATURE, CubeReader, gdal_modules, write_cube  # noqa: E402
+from mpm3d.core.data import cubefile  # noqa: E402
+from mpm3d.core.data.cubefile import (  # noqa: E402
+    CLASSIC_SIGNATURES,
+    HDF5_SIGNATURE,
+    CubeReader,
+    gdal_modules,
+    write_cube,
+)
+from mpm3d.core.data.grid import Cube, Grid  # noqa: E402
 from mpm3d.core.errors import Mpm3dError  # noqa: E402
-from mpm3d.core.grid import Cube, Grid  # noqa: E402
-from mpm3d.core.model import ForestArrays, ProspectivityNet, TrainedModel, config_for_method  # noqa: E402
-from mpm3d.core.modelfile import SAFETENSORS_DTYPE_BYTES, load_model, save_model  # noqa: E402
-from mpm3d.core.novelty import SourceSample  # noqa: E402
-from mpm3d.core.predict import predict_cube  # noqa: E402
+from mpm3d.core.learning.model import ForestArrays, ProspectivityNet, TrainedModel, config_for_method  # noqa: E402
+from mpm3d.core.learning.modelfile import SAFETENSORS_DTYPE_BYTES, load_model, save_model  # noqa: E402
+from mpm3d.core.learning.novelty import SourceSample  # noqa: E402
+from mpm3d.core.learning.predict import predict_cube  # noqa: E402
 
 PROBE_TIMEOUT_S = 3.0  # a damaged file that hangs HDF5 costs this much per case here (60 s in real use)
 MODEL_BUDGET_S = 5.0

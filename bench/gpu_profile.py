@@ -3,7 +3,7 @@
 Runs on core with numpy arrays only (no GDAL, no QGIS), on a bare GPU server:
     python bench/gpu_profile.py --out gpu.json
 Dense: ``predict_cube`` on a host-resident 128 x 512 x 512 x 8 cube, host array out (statistics pass
-included), with every GPU choice of core.predict.GPU_DENSE on, all off, and each one off alone; one and
+included), with every GPU choice of core.learning.predict.GPU_DENSE on, all off, and each one off alone; one and
 five members; float32 against bf16; a plain valid 3D CNN of the same widths as the yardstick; the top
 kernels under the profiler; and how far dense lies from one patch per voxel. Training: the full benchmark
 profile's DANN-CTA with 1 member, 5 members side by side and 5 one after the other, with each one's time
@@ -29,12 +29,12 @@ from common import load_plugin  # noqa: E402
 load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it
 
 import torch  # noqa: E402
-from mpm3d.core import predict  # noqa: E402
-from mpm3d.core.grid import Cube, Grid  # noqa: E402
-from mpm3d.core.metrics import labelled_scores, roc_auc  # noqa: E402
-from mpm3d.core.model import ProspectivityNet, TrainedModel, config_for_method  # noqa: E402
-from mpm3d.core.synthetic import PROFILES, synthetic_pair  # noqa: E402
-from mpm3d.core.train import TrainConfig, train  # noqa: E402
+from mpm3d.core.data.grid import Cube, Grid  # noqa: E402
+from mpm3d.core.data.synthetic import PROFILES, synthetic_pair  # noqa: E402
+from mpm3d.core.learning import predict  # noqa: E402
+from mpm3d.core.learning.model import ProspectivityNet, TrainedModel, config_for_method  # noqa: E402
+from mpm3d.core.learning.training import TrainConfig, train  # noqa: E402
+from mpm3d.core.results.metrics import labelled_scores, roc_auc  # noqa: E402
 
 SIZES = {
     "gpu": {"dense_shape": (128, 512, 512), "train_shape": PROFILES["bench"]["shape"], "epochs": 12,
@@ -204,9 +204,8 @@ TRAINING_RUNS = {"one": ("1 member", 1, None), "together": ("5 members side by s
 @contextlib.contextmanager
 def _stopwatch(spent: dict):
     """Seconds spent in the epoch's scoring, by score, and in all of it (the training steps are the rest)."""
-    from mpm3d.core import selection_scores
-    from mpm3d.core import train as train_module
-
+    from mpm3d.core.learning import selection_scores
+    from mpm3d.core.learning import training as train_module
     saved = {}
     for module, name in ((train_module, "epoch_scores"), (selection_scores, "embed_and_score"),
                          (selection_scores, "_mixval"), (selection_scores, "deep_embedded_validation")):

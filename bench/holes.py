@@ -1,7 +1,7 @@
 """`make bench-holes`: how many target drill holes does adaptation save?
 
 For each seed (the deposits, the holes' placement and the training all change with it) and each number of
-target drill holes k, the holes are drilled on the synthetic target (core.synthetic.drill_holes, vertical,
+target drill holes k, the holes are drilled on the synthetic target (core.data.synthetic.drill_holes, vertical,
 collared at surface anomalies as an explorer drills first), voxelised as the chain does, and these models
 are trained and scored on the target voxels away from every hole (buffer: patch size - 1, as Evaluate):
 
@@ -37,16 +37,16 @@ from common import load_plugin  # noqa: E402
 load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it
 
 from common import parse_arguments, save_results  # noqa: E402
+from mpm3d.core.data.grid import LABEL_ORE, LABEL_UNKNOWN  # noqa: E402
+from mpm3d.core.data.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
+from mpm3d.core.data.synthetic import drill_holes, synthetic_pair  # noqa: E402
+from mpm3d.core.data.voxelise import voxelise_samples  # noqa: E402
 from mpm3d.core.errors import Mpm3dError  # noqa: E402
-from mpm3d.core.grid import LABEL_ORE, LABEL_UNKNOWN  # noqa: E402
-from mpm3d.core.metrics import away_from_holes, labelled_scores, roc_auc  # noqa: E402
-from mpm3d.core.model import resolve_device  # noqa: E402
-from mpm3d.core.predict import predict_cube  # noqa: E402
-from mpm3d.core.sampling import cube_stats, standardise  # noqa: E402
-from mpm3d.core.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
-from mpm3d.core.synthetic import drill_holes, synthetic_pair  # noqa: E402
-from mpm3d.core.train import TrainConfig, train  # noqa: E402
-from mpm3d.core.voxelise import voxelise_samples  # noqa: E402
+from mpm3d.core.learning.model import resolve_device  # noqa: E402
+from mpm3d.core.learning.predict import predict_cube  # noqa: E402
+from mpm3d.core.learning.sampling import cube_stats, standardise  # noqa: E402
+from mpm3d.core.learning.training import TrainConfig, train  # noqa: E402
+from mpm3d.core.results.metrics import away_from_holes, labelled_scores, roc_auc  # noqa: E402
 
 HOLE_COUNTS = (0, 1, 3, 5, 10, 20)
 PLACEMENT, DIP_DEG = "anomaly", 90.0
@@ -157,7 +157,7 @@ def run_seed(seed: int, profile: dict, counts, rows, device: str, weight: float)
 
 
 def _hole_figures(holes: np.ndarray) -> dict:
-    from mpm3d.core.voxelise import hole_groups
+    from mpm3d.core.data.voxelise import hole_groups
 
     groups, n = hole_groups(holes)
     return {"holes": n, "ore_voxels": int(np.sum(holes == LABEL_ORE)),

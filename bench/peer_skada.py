@@ -36,9 +36,9 @@ from common import load_plugin  # noqa: E402
 
 load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it
 
-from mpm3d.core.grid import Cube, Grid  # noqa: E402
-from mpm3d.core.model import ProspectivityNet, config_for_method  # noqa: E402
-from mpm3d.core.sampling import PatchGatherer, cube_stats, padded_standardised  # noqa: E402
+from mpm3d.core.data.grid import Cube, Grid  # noqa: E402
+from mpm3d.core.learning.model import ProspectivityNet, config_for_method  # noqa: E402
+from mpm3d.core.learning.sampling import PatchGatherer, cube_stats, padded_standardised  # noqa: E402
 
 SOURCE_DOMAIN, TARGET_DOMAIN = 1, -2  # skada's convention: sources positive, targets negative
 PREDICT_BATCH = 2048

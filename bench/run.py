@@ -32,10 +32,11 @@ from common import load_plugin  # noqa: E402
 load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it
 
 from mpm3d.core.choices import TRAINING_DEFAULTS  # noqa: E402
-from mpm3d.core.metrics import evaluate, labelled_scores, proxy_a_distance, roc_auc  # noqa: E402
-from mpm3d.core.model import TrainedModel  # noqa: E402
-from mpm3d.core.predict import predict_cube, predict_patches  # noqa: E402
-from mpm3d.core.sampling import (  # noqa: E402
+from mpm3d.core.data.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
+from mpm3d.core.data.synthetic import synthetic_pair  # noqa: E402
+from mpm3d.core.learning.model import TrainedModel  # noqa: E402
+from mpm3d.core.learning.predict import predict_cube, predict_patches  # noqa: E402
+from mpm3d.core.learning.sampling import (  # noqa: E402
     FeatureStats,
     PatchGatherer,
     barren_count,
@@ -45,10 +46,9 @@ from mpm3d.core.sampling import (  # noqa: E402
     padded_standardised,
     standardise,
 )
-from mpm3d.core.selection_scores import embed_and_score  # noqa: E402
-from mpm3d.core.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
-from mpm3d.core.synthetic import synthetic_pair  # noqa: E402
-from mpm3d.core.train import TrainConfig, ore_cycle, source_samples, train  # noqa: E402
+from mpm3d.core.learning.selection_scores import embed_and_score  # noqa: E402
+from mpm3d.core.learning.training import TrainConfig, ore_cycle, source_samples, train  # noqa: E402
+from mpm3d.core.results.metrics import evaluate, labelled_scores, proxy_a_distance, roc_auc  # noqa: E402
 from run_report import PEER, save  # noqa: E402
 
 METHODS = ("rf", "cnn", "cta", "dann", "dann_cta", PEER)

@@ -27,13 +27,13 @@ from common import load_plugin  # noqa: E402
 load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it
 
 from common import parse_arguments, save_results  # noqa: E402
-from mpm3d.core.model import ProspectivityNet, config_for_method, resolve_device  # noqa: E402
-from mpm3d.core.sampling import cube_stats  # noqa: E402
-from mpm3d.core.selection import SELECTION_LABELS, SELECTION_RULES, averaged_epochs, chosen_epoch  # noqa: E402
-from mpm3d.core.selection_scores import average_states  # noqa: E402
-from mpm3d.core.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
-from mpm3d.core.synthetic import synthetic_pair  # noqa: E402
-from mpm3d.core.train import TrainConfig, train  # noqa: E402
+from mpm3d.core.data.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
+from mpm3d.core.data.synthetic import synthetic_pair  # noqa: E402
+from mpm3d.core.learning.model import ProspectivityNet, config_for_method, resolve_device  # noqa: E402
+from mpm3d.core.learning.sampling import cube_stats  # noqa: E402
+from mpm3d.core.learning.selection import SELECTION_LABELS, SELECTION_RULES, averaged_epochs, chosen_epoch  # noqa: E402
+from mpm3d.core.learning.selection_scores import average_states  # noqa: E402
+from mpm3d.core.learning.training import TrainConfig, train  # noqa: E402
 from run import EpochTrace  # noqa: E402  (bench/run.py: the per-epoch target AUC of the main benchmark)
 
 METHODS = ("dann_cta", "dann")

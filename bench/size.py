@@ -29,7 +29,7 @@ load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker impor
 
 import qgis_process  # noqa: E402
 from mpm3d.core.choices import METHODS, TRAINING_DEFAULTS  # noqa: E402
-from mpm3d.core.synthetic import PROFILES  # noqa: E402
+from mpm3d.core.data.synthetic import PROFILES  # noqa: E402
 
 POLL_S = 0.2
 
@@ -121,7 +121,7 @@ def machine() -> dict:
 
 def training_figures(model_path: str) -> dict:
     """The trained model's own account: epochs, seconds and training rate per epoch."""
-    from mpm3d.core.modelfile import load_model
+    from mpm3d.core.learning.modelfile import load_model
 
     history = load_model(model_path).provenance["history"]
     return {"epoch_seconds": [round(h["seconds"], 1) for h in history],

@@ -21,9 +21,9 @@ from common import load_plugin  # noqa: E402
 load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it
 
 from mpm3d.core.choices import TRAINING_DEFAULTS  # noqa: E402
-from mpm3d.core.grid import Cube, Grid  # noqa: E402
-from mpm3d.core.synthetic import synthetic_pair  # noqa: E402
-from mpm3d.core.train import TrainConfig, train  # noqa: E402
+from mpm3d.core.data.grid import Cube, Grid  # noqa: E402
+from mpm3d.core.data.synthetic import synthetic_pair  # noqa: E402
+from mpm3d.core.learning.training import TrainConfig, train  # noqa: E402
 
 
 def _shape(text: str) -> tuple[int, int, int]:
@@ -46,7 +46,7 @@ def training_throughput(shape, device: str, method: str, patch_size: int, batch_
 
 def dense_throughput(model, shape, device: str, repeats: int = 2) -> dict:
     """A random cube with the model's features: the speed does not depend on the values."""
-    from mpm3d.core.predict import predict_cube
+    from mpm3d.core.learning.predict import predict_cube
 
     rng = np.random.default_rng(0)
     n_features = len(model.feature_names)

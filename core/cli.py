@@ -13,12 +13,12 @@ import sys
 
 from . import jobs
 from .choices import DEVICES, METHODS, TRAINING_DEFAULTS
+from .data.slices import level_files, parse_units
 from .errors import Mpm3dError
 from .jobs import DEFAULT_HOLE_BUFFER
+from .learning.selection import SELECTION_RULES, TARGET_LABEL_MODES
 from .paths import absolute, check_distinct
 from .progress import Reporter
-from .selection import SELECTION_RULES, TARGET_LABEL_MODES
-from .slices import level_files, parse_units
 
 
 def finite(text: str) -> float:
@@ -44,7 +44,7 @@ def _shape(text: str) -> tuple[int, int, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .synthetic import HOLE_PLACEMENTS  # scipy's modules load with it: only where the parser is built
+    from .data.synthetic import HOLE_PLACEMENTS  # scipy's modules load with it: only where the parser is built
 
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__.splitlines()[0])
     parser.add_argument("--json-lines", action="store_true", help="progress as JSON lines (worker mode)")

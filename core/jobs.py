@@ -16,19 +16,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .atomic import atomic_group
-from .cubefile import CubeReader, save_cube, write_cube
+from .data.cubefile import CubeReader, save_cube, write_cube
+from .data.grid import LABEL_ORE
+from .data.slices import level_files, level_spacing, read_slices, write_cube_slices, write_slices
 from .errors import Mpm3dError
-from .grid import LABEL_ORE
+from .learning.selection import HOLE_RULE
 from .progress import TimeLeft
-from .selection import HOLE_RULE
-from .slices import level_files, level_spacing, read_slices, write_cube_slices, write_slices
 
 DEFAULT_HOLE_BUFFER = 8  # voxels: p - 1 for the default 9-voxel patch (a scored patch and a hole's patch overlap)
 
 if TYPE_CHECKING:  # the model module imports torch, which the data jobs do without (the model jobs import it
     import argparse  # when they run)
 
-    from .model import TrainedModel
+    from .learning.model import TrainedModel
 
 Progress = Callable[..., None]
 
@@ -42,7 +42,7 @@ def generate_pair(folder: str, shape: tuple[int, int, int], voxel_size: tuple[fl
                   hole_dip: float = 90.0) -> dict:
     """The synthetic source and target deposits as evidence and label slices, one folder each; with ``holes``,
     that many drill holes on the target, their samples in ``target_drill_holes.csv`` beside the folders."""
-    from .synthetic import GRADE_CUTOFF, drill_holes, synthetic_pair
+    from .data.synthetic import GRADE_CUTOFF, drill_holes, synthetic_pair
 
     on_progress(0.0, "Generating the synthetic deposit pair")
     source, target = synthetic_pair(shape=shape, voxel_size=voxel_size, seed=seed)
@@ -184,8 +184,8 @@ def evaluate_job(prospectivity_path: str, labels_path: str | None, report: str |
     With ``holes_path`` (the label cube of the drill holes that trained or chose the model) only voxels more
     than ``hole_buffer`` voxels from every hole are scored: a patch there shares no evidence with a hole's.
     """
-    from .metrics import away_from_holes
-    from .reports import write_evaluation_report
+    from .results.metrics import away_from_holes
+    from .results.reports import write_evaluation_report
 
     reader = CubeReader(prospectivity_path, "PROSPECTIVITY")
     probability = reader.read_variable("prospectivity")
@@ -222,7 +222,7 @@ def evaluate_job(prospectivity_path: str, labels_path: str | None, report: str |
 def _scores(reader: CubeReader, probability: np.ndarray, label: np.ndarray) -> dict:
     """``evaluate``'s scores of a prediction and those of its own uncertainty and novelty maps where the cube
     has them (``trust_summary``)."""
-    from .metrics import evaluate, trust_summary
+    from .results.metrics import evaluate, trust_summary
 
     maps = {kind: reader.read_variable(kind) for kind in ("uncertainty", "novelty") if reader.has(kind)}
     return {**evaluate(probability, label, reader.grid.z), **trust_summary(probability, label, **maps)}
@@ -230,7 +230,7 @@ def _scores(reader: CubeReader, probability: np.ndarray, label: np.ndarray) -> d
 
 def _write_scores(outputs: dict, report: str | None, write_report, json_path: str | None, metrics: dict) -> None:
     """The report (``write_report(report)``) and the metrics as JSON, each where asked; both appear, or neither."""
-    from .reports import write_metrics_json
+    from .results.reports import write_metrics_json
 
     with atomic_group():
         if report:
@@ -253,7 +253,7 @@ def label_cube_on_grid(path: str, parameter: str, grid, grid_name: str, advice: 
 
 
 def _check_grid(label_reader, path: str, parameter: str, grid, grid_name: str, advice: str) -> None:
-    from .slices import grid_differences
+    from .data.slices import grid_differences
 
     problems = grid_differences(label_reader.grid, grid, grid_name)
     if problems:
@@ -264,7 +264,7 @@ def _check_grid(label_reader, path: str, parameter: str, grid, grid_name: str, a
 def _labels_on_grid(reader, labels_path: str | None, label_slices: list[str] | None) -> np.ndarray:
     """The labels of LABEL_SLICES, of LABEL_CUBE or else of the prospectivity cube itself, refused unless on the
     grid of ``reader``'s cube."""
-    from .slices import read_label_slices
+    from .data.slices import read_label_slices
 
     if label_slices:
         if labels_path:
@@ -287,9 +287,9 @@ def compare_job(prospectivity_paths: list[str], labels_path: str | None, report:
     Each cube is scored as ``evaluate_job`` scores one (``_scores``), so a method is compared on the numbers
     its own evaluation shows. Labels as for ``evaluate_job``, on the grid of the first cube (and so of all).
     """
+    from .data.slices import grid_differences
     from .paths import same_file
-    from .reports import write_comparison_report
-    from .slices import grid_differences
+    from .results.reports import write_comparison_report
 
     if len(prospectivity_paths) < 2:
         raise Mpm3dError(f"Comparing methods needs at least two prospectivity cubes (PROSPECTIVITY), got "
@@ -330,7 +330,7 @@ def _method_names(readers: list) -> list[str]:
 
 
 def training_progress(event: dict) -> tuple[float, str]:
-    """A training event (core.train) as the share of the run done and a line for the progress bar."""
+    """A training event (core.learning.training) as the share of the run done and a line for the progress bar."""
     epoch_fraction = ((event.get("epoch", 1) - 1) + event.get("step", 0) / max(event.get("steps", 1), 1)) / max(
         event.get("epochs", 1), 1)
     member, members = event.get("member"), event.get("members", 1)  # no member named: all train side by side
@@ -350,11 +350,11 @@ def training_progress(event: dict) -> tuple[float, str]:
 
 def train_job(args: argparse.Namespace, progress) -> dict:
     """Train a model from the train command's arguments (core/cli.py): the model file and its report, as one set."""
-    from .model import resolve_device
-    from .modelfile import save_model
+    from .learning.model import resolve_device
+    from .learning.modelfile import save_model
+    from .learning.training import TrainConfig, check_memory, default_members, train, training_memory
     from .paths import same_file
-    from .reports import write_training_report
-    from .train import TrainConfig, check_memory, default_members, train, training_memory
+    from .results.reports import write_training_report
 
     progress(0.0, "Reading cubes")
     source_reader, target_reader = CubeReader(args.source, "SOURCE"), CubeReader(args.target, "TARGET")
@@ -460,10 +460,10 @@ def hole_warnings(summary: dict) -> list[str]:
 def transfer_section(source, target, result) -> dict:
     """What the training report says about the transfer: the deposits' evidence compared feature by feature,
     the target's novelty against the source, and how much the members disagree on the target."""
-    from .novelty import novelty_map
-    from .predict import predict_ensemble
-    from .sampling import FeatureStats
-    from .transfer import embedding_pad, feature_shift
+    from .learning.novelty import novelty_map
+    from .learning.predict import predict_ensemble
+    from .learning.sampling import FeatureStats
+    from .learning.transfer import embedding_pad, feature_shift
 
     model = result.model
     target_stats = FeatureStats.from_dict(model.normalisation["target"])  # computed by training already
@@ -479,10 +479,10 @@ def transfer_section(source, target, result) -> dict:
 
 def predict_job(model_path: str, cube_path: str, out_cube: str, out_folder: str, prefix: str, device: str,
                 chunk_voxels: int, progress) -> dict:
-    from .model import resolve_device
-    from .modelfile import load_model
-    from .predict import own_stats, predict_ensemble
-    from .sampling import SlabSource
+    from .learning.model import resolve_device
+    from .learning.modelfile import load_model
+    from .learning.predict import own_stats, predict_ensemble
+    from .learning.sampling import SlabSource
 
     model = load_model(model_path)
     reader = CubeReader(cube_path, "CUBE")
@@ -501,7 +501,7 @@ def predict_job(model_path: str, cube_path: str, out_cube: str, out_folder: str,
     maps = {"prospectivity": probability, "uncertainty": uncertainty}
     warnings = []
     if model.source_sample is not None:
-        from .novelty import novelty_map
+        from .learning.novelty import novelty_map
 
         progress(0.8, "Novelty: how unlike the source the cube's evidence is")
         maps["novelty"], summary = novelty_map(model.source_sample, source, stats)

@@ -100,7 +100,7 @@ def main() -> None:
     vectors = [footprints, points, voxel_layer]
     level_folders = {m: (s["levels"], s["prefix"]) for m, s in scores.items()}
     if few:
-        from mpm3d.core.synthetic import CRS
+        from mpm3d.core.data.synthetic import CRS
         from project import drill_hole_layer
 
         vectors.insert(2, drill_hole_layer(data["TARGET_HOLES_CSV"], CRS, radius=10.0))
@@ -167,8 +167,8 @@ def few_holes_case(args, data: dict, target: str, out: str, profile: str, scores
     """The under-explored deposit with a few drill holes, as a geologist would run it: the holes' samples
     voxelised onto the target's grid, DANN-CTA trained with them in its label loss (TARGET_LABELS train), and
     this map and the label-free ones all scored on the same voxels, away from the holes (Evaluate's HOLES)."""
-    from mpm3d.core.selection import TARGET_LABEL_MODES
-    from mpm3d.core.synthetic import CRS
+    from mpm3d.core.data.synthetic import CRS
+    from mpm3d.core.learning.selection import TARGET_LABEL_MODES
 
     folder = os.path.join(out, HOLES_RUN)
     holes = step("voxelise_samples", {"INPUT": data["TARGET_HOLES_CSV"], "X_FIELD": "x", "Y_FIELD": "y",

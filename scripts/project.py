@@ -34,8 +34,8 @@ def level_layers(folder: str, group_name: str, prefix: str, kind: str = "prospec
     """Styled raster layers of one map's level rasters (``prefix`` as given to prediction), top level first."""
     _qgis()
     from mpm3d.algorithms.styles import map_styler
+    from mpm3d.core.data.slices import elevation_from_name, level_files
     from mpm3d.core.jobs import map_prefix
-    from mpm3d.core.slices import elevation_from_name, level_files
     from qgis.core import QgsRasterLayer
 
     style = map_styler(kind)
@@ -201,7 +201,7 @@ def add_scene_view(project, layers, extent, z_range: tuple[float, float], pitch:
 
 
 def _elevation_range(level_folders) -> tuple[float, float]:
-    from mpm3d.core.slices import elevation_from_name, level_files
+    from mpm3d.core.data.slices import elevation_from_name, level_files
 
     elevations = [elevation_from_name(p) for folder, prefix in level_folders.values()
                   for p in glob.glob(level_files(folder, prefix))]

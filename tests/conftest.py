@@ -11,8 +11,8 @@ runpy.run_path(os.path.join(REPO, "core", "package.py"))["load_plugin_package"](
 
 # How far a dense prediction may differ from one patch per voxel, in ore probability, by device.
 # CPU: full float32; only the order of the sums differs.
-# CUDA: bf16 autocast (core.model.autocast_for) keeps 8 significant bits, and two kernels that sum in another order
-# may round an activation one unit in the last place apart (2^-8 relative). Measured with the same bf16 autocast
+# CUDA: bf16 autocast (core.learning.model.autocast_for) keeps 8 significant bits, and two kernels that sum in another
+# order may round an activation one unit in the last place apart (2^-8 relative). Measured with the same bf16 autocast
 # on the CPU, on the pair of tests/core/test_predict.py: bf16 moves a probability at most 0.0017 from float32
 # (dann_cta and cnn, patch 5, 6 epochs; 0.0005 after 1 epoch), so two bf16 paths lie within about 0.0035 of each
 # other. 0.02 leaves room for the GPU's own kernels (batch norm, reductions), while a misplaced halo or window,

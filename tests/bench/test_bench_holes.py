@@ -44,7 +44,7 @@ def test_a_mode_the_holes_cannot_serve_counts_as_the_fallback_model(smoke):
 
 
 def test_scores_leave_out_every_voxel_near_a_hole(holes):
-    from mpm3d.core.grid import LABEL_UNKNOWN
+    from mpm3d.core.data.grid import LABEL_UNKNOWN
 
     label = np.zeros((5, 9, 9), np.int8)
     label[2, 4, 4] = 1

@@ -10,12 +10,13 @@ import sys
 import numpy as np
 import pytest
 import safetensors.numpy
-from mpm3d.core import atomic, jobs, slices
+from mpm3d.core import atomic, jobs
 from mpm3d.core.atomic import atomic_group, atomic_path
-from mpm3d.core.cubefile import CubeReader, write_cube
+from mpm3d.core.data import slices
+from mpm3d.core.data.cubefile import CubeReader, write_cube
+from mpm3d.core.data.grid import Grid
 from mpm3d.core.errors import Mpm3dError
-from mpm3d.core.grid import Grid
-from mpm3d.core.modelfile import FORMAT, load_model
+from mpm3d.core.learning.modelfile import FORMAT, load_model
 from pickle_payload import CreatesMarker
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -95,7 +96,7 @@ def test_evaluation_report_and_json_appear_together(tmp_path, grid, monkeypatch)
     def no_space(*_args):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("mpm3d.core.reports.write_metrics_json", no_space)
+    monkeypatch.setattr("mpm3d.core.results.reports.write_metrics_json", no_space)
     with pytest.raises(OSError):
         jobs.evaluate_job(cube, None, str(report), str(json_path), lambda *a, **k: None)
     assert _tree(tmp_path) == ["p.nc"]

@@ -12,12 +12,12 @@ import pytest
 import safetensors
 import safetensors.numpy
 from mpm3d.core import cli
-from mpm3d.core.cubefile import CubeReader, read_cube, save_cube, write_cube
+from mpm3d.core.data.cubefile import CubeReader, read_cube, save_cube, write_cube
+from mpm3d.core.data.grid import Grid
+from mpm3d.core.data.slices import parse_units, write_slices
 from mpm3d.core.errors import Mpm3dError
-from mpm3d.core.grid import Grid
 from mpm3d.core.jobs import export, prediction_attributes, stack
-from mpm3d.core.modelfile import load_model
-from mpm3d.core.slices import parse_units, write_slices
+from mpm3d.core.learning.modelfile import load_model
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 

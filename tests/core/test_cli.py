@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 from mpm3d.core import cli
-from mpm3d.core.cubefile import save_cube
-from mpm3d.core.grid import LABEL_ORE, LABEL_UNKNOWN
-from mpm3d.core.synthetic import synthetic_pair
+from mpm3d.core.data.cubefile import save_cube
+from mpm3d.core.data.grid import LABEL_ORE, LABEL_UNKNOWN
+from mpm3d.core.data.synthetic import synthetic_pair
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def test_training_through_the_command_line_never_sees_target_labels(cubes, tmp_p
     """The job drops the target's labels before training: training is handed no labels at all, and labels all ore
     or none give the same model file: every weight bit for bit, every metadata field (the clock stopped, so the
     recorded durations agree) but the date it was trained."""
-    from mpm3d.core import train as train_module  # imported here: the job imports it only when it runs
+    from mpm3d.core.learning import training as train_module  # imported here: the job imports it only when it runs
 
     handed = []
     real_train = train_module.train

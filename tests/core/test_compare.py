@@ -6,8 +6,8 @@ import re
 import numpy as np
 import pytest
 from mpm3d.core import cli
-from mpm3d.core.cubefile import write_cube
-from mpm3d.core.grid import Grid
+from mpm3d.core.data.cubefile import write_cube
+from mpm3d.core.data.grid import Grid
 from sklearn.metrics import roc_auc_score
 from test_reports import parse, table_with
 

@@ -10,8 +10,8 @@ import re
 import numpy as np
 import pytest
 from mpm3d.core import i18n
-from mpm3d.core.metrics import evaluate
-from mpm3d.core.reports import write_evaluation_report
+from mpm3d.core.results.metrics import evaluate
+from mpm3d.core.results.reports import write_evaluation_report
 
 CORE = os.path.dirname(os.path.abspath(i18n.__file__))
 CATALOGUE = os.path.join(i18n.I18N_DIR, "core_zh_CN.json")
@@ -19,11 +19,11 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def core_tr_texts() -> list[str]:
-    """The literal texts given to core's ``tr`` in core/ (and to the reports' ``_note``, which translates its
+    """The literal texts given to core's ``tr`` in core/ and its sub-packages (and to the reports' ``_note``, which translates its
     text), and to it as ``core_tr`` in the Qt-free provider modules."""
     texts = []
-    scanned = [(path, "tr") for path in sorted(glob.glob(os.path.join(CORE, "*.py")))]
-    scanned += [(os.path.join(CORE, "reports.py"), "_note")]
+    scanned = [(path, "tr") for path in sorted(glob.glob(os.path.join(CORE, "**", "*.py"), recursive=True))]
+    scanned += [(os.path.join(CORE, "results", "reports.py"), "_note")]
     scanned += [(os.path.join(os.path.dirname(CORE), "provider", "environment.py"), "core_tr")]
     for path, name in scanned:
         with open(path, encoding="utf-8") as source:

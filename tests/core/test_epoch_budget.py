@@ -8,11 +8,11 @@ import pytest
 import torch
 from mpm3d.core.choices import TRAINING_DEFAULTS
 from mpm3d.core.cli import build_parser
+from mpm3d.core.data.synthetic import PROFILES, synthetic_deposit, synthetic_pair
 from mpm3d.core.errors import Mpm3dError
+from mpm3d.core.learning.sampling import OreCycle, draw_source_epoch, epoch_ore_count, spatial_block_split
+from mpm3d.core.learning.training import TrainConfig, train
 from mpm3d.core.progress import TimeLeft, duration
-from mpm3d.core.sampling import OreCycle, draw_source_epoch, epoch_ore_count, spatial_block_split
-from mpm3d.core.synthetic import PROFILES, synthetic_deposit, synthetic_pair
-from mpm3d.core.train import TrainConfig, train
 
 SMALL = dict(patch_size=3, epochs=2, batch_size=16, device="cpu", seed=0, members=1)
 
@@ -61,7 +61,7 @@ def _steps_per_epoch(events):
 
 
 def test_budget_bounds_the_batches_per_epoch_and_every_ore_voxel_trains(small_pair, monkeypatch):
-    import mpm3d.core.train as train_module
+    import mpm3d.core.learning.training as train_module
 
     source, target = small_pair
     drawn = []

@@ -8,7 +8,7 @@ from datetime import timedelta
 import bench_scripts
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
-from mpm3d.core import cubefile
+from mpm3d.core.data import cubefile
 
 MAX_GROWTH_MIB = 1024
 

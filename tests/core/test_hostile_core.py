@@ -11,10 +11,10 @@ import time
 
 import numpy as np
 import pytest
+from mpm3d.core.data.synthetic import synthetic_pair
 from mpm3d.core.errors import Mpm3dError
+from mpm3d.core.learning.training import TrainConfig, train
 from mpm3d.core.package import child_code
-from mpm3d.core.synthetic import synthetic_pair
-from mpm3d.core.train import TrainConfig, train
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLI = child_code(PLUGIN_DIR, "import sys\nfrom mpm3d.core.cli import main\nsys.exit(main())")  # the core's command line
@@ -165,7 +165,7 @@ def test_a_prefix_with_a_folder_part_is_refused(cubes, prefix):
 
 
 def test_a_prefix_with_glob_characters_is_taken_literally(tmp_path):
-    from mpm3d.core.slices import level_files
+    from mpm3d.core.data.slices import level_files
 
     pattern = level_files(str(tmp_path), "[a]")
     (tmp_path / "[a]_z-0100.tif").write_text("x")
@@ -223,7 +223,7 @@ def test_training_values_out_of_range_are_refused_by_name(pair, field, value, me
 def test_a_cube_too_small_for_any_patch_is_named(pair):
     import dataclasses
 
-    from mpm3d.core.grid import Grid
+    from mpm3d.core.data.grid import Grid
 
     source, target = pair
     tiny = Grid(target.grid.crs, target.grid.x[:2], target.grid.y[:2], target.grid.z)
@@ -234,7 +234,7 @@ def test_a_cube_too_small_for_any_patch_is_named(pair):
 
 
 def test_labels_or_elevations_in_another_order_than_the_names_are_refused(tmp_path):
-    from mpm3d.core.slices import read_slices
+    from mpm3d.core.data.slices import read_slices
 
     evidence = _levels(tmp_path / "e")
     labels = [_write_tif(tmp_path / "e" / f"label_z-{100 + 25 * i:04d}.tif", np.zeros((6, 7), np.int16))
@@ -254,7 +254,7 @@ def test_labels_or_elevations_in_another_order_than_the_names_are_refused(tmp_pa
     ("alpha", {"alpha": True}, r"band 3 is an alpha \(transparency\) band, not evidence"),
 ])
 def test_slices_that_are_not_evidence_grids_are_refused(tmp_path, case, options, message):
-    from mpm3d.core.slices import read_slices
+    from mpm3d.core.data.slices import read_slices
     from osgeo import gdal
 
     if options.get("dtype") == "complex":
@@ -269,7 +269,7 @@ def test_slices_that_are_not_evidence_grids_are_refused(tmp_path, case, options,
 
 
 def test_a_slice_cut_short_is_named_not_a_traceback(tmp_path):
-    from mpm3d.core.slices import read_slices
+    from mpm3d.core.data.slices import read_slices
 
     paths = [_write_tif(tmp_path / f"e_z-{100 + 25 * i:04d}.tif",
                         np.random.default_rng(i).random((2, 300, 300)).astype(np.float32)) for i in range(3)]
@@ -282,8 +282,8 @@ def test_a_slice_cut_short_is_named_not_a_traceback(tmp_path):
 
 
 def test_a_prospectivity_outside_0_1_is_refused():
-    from mpm3d.core.grid import Grid
-    from mpm3d.core.targets import extract_targets, voxel_points
+    from mpm3d.core.data.grid import Grid
+    from mpm3d.core.results.targets import extract_targets, voxel_points
 
     grid = Grid("EPSG:4528", np.arange(4.0), np.arange(4.0)[::-1], np.array([0.0, -1.0, -2.0]))
     values = np.full(grid.shape, 16.6)

@@ -1,12 +1,12 @@
-"""Ensemble members trained side by side (core/members.py): each takes the steps it would take alone."""
+"""Ensemble members trained side by side (core/learning/members.py): each takes the steps it would take alone."""
 
 import dataclasses
 
 import pytest
 import torch
+from mpm3d.core.data.synthetic import synthetic_pair
 from mpm3d.core.jobs import training_progress
-from mpm3d.core.synthetic import synthetic_pair
-from mpm3d.core.train import TrainConfig, train, trains_together
+from mpm3d.core.learning.training import TrainConfig, train, trains_together
 
 # Adam divides each gradient by its own running size, so a weight whose gradient is nothing but rounding noise
 # still moves by up to one learning rate, in the noise's direction. The biases of the convolutions in front of a

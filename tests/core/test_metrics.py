@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 from mpm3d.core.errors import Mpm3dError
-from mpm3d.core.metrics import evaluate, mmd_rbf, proxy_a_distance
+from mpm3d.core.results.metrics import evaluate, mmd_rbf, proxy_a_distance
 from sklearn.metrics import roc_auc_score
 
 
@@ -152,7 +152,7 @@ def test_float32_cube_gives_the_same_numbers():
 
 
 def test_auc_by_halves_scores_each_half_of_the_volume_on_its_own():
-    from mpm3d.core.metrics import auc_by_halves
+    from mpm3d.core.results.metrics import auc_by_halves
 
     rng = np.random.default_rng(0)
     label = rng.integers(0, 2, (4, 10, 10)).astype(np.int8)
@@ -166,7 +166,7 @@ def test_auc_by_halves_scores_each_half_of_the_volume_on_its_own():
 
 
 def test_trust_summary_reports_only_the_maps_a_prediction_has():
-    from mpm3d.core.metrics import auc_by_halves, trust_summary
+    from mpm3d.core.results.metrics import auc_by_halves, trust_summary
 
     rng = np.random.default_rng(1)
     label = rng.integers(0, 2, (3, 8, 8)).astype(np.int8)
@@ -189,9 +189,9 @@ def test_trust_summary_reports_only_the_maps_a_prediction_has():
 
 
 def test_ore_share_by_halves_splits_the_top_five_percent_that_extract_targets_keeps():
-    from mpm3d.core.grid import Grid
-    from mpm3d.core.metrics import ore_share_by_halves, top_share_cut
-    from mpm3d.core.targets import extract_targets
+    from mpm3d.core.data.grid import Grid
+    from mpm3d.core.results.metrics import ore_share_by_halves, top_share_cut
+    from mpm3d.core.results.targets import extract_targets
 
     rng = np.random.default_rng(2)
     shape = (4, 25, 20)  # 2,000 voxels: the top 5 % is 100 of them
@@ -218,8 +218,8 @@ def test_ore_share_by_halves_splits_the_top_five_percent_that_extract_targets_ke
 
 def test_domain_classifiers_fit_on_one_blas_thread(monkeypatch):
     """The proxy A-distance and DEV fit small logistic regressions of many iterations: on one BLAS thread, since
-    on a many-core server the threads' synchronisation made each fit 4-5 s (core.metrics.one_blas_thread)."""
-    from mpm3d.core.selection_scores import deep_embedded_validation
+    on a many-core server the threads' synchronisation made each fit 4-5 s (core.results.metrics.one_blas_thread)."""
+    from mpm3d.core.learning.selection_scores import deep_embedded_validation
     from sklearn.linear_model import LogisticRegression
     from threadpoolctl import threadpool_info
 
@@ -240,7 +240,7 @@ def test_domain_classifiers_fit_on_one_blas_thread(monkeypatch):
 
 
 def test_predictive_entropy_is_zero_where_the_map_decides_and_ln2_where_it_hedges():
-    from mpm3d.core.metrics import predictive_entropy
+    from mpm3d.core.results.metrics import predictive_entropy
 
     entropy = predictive_entropy(np.array([0.0, 1.0, 0.5, 0.1, np.nan]))
     np.testing.assert_allclose(entropy[:3], [0.0, 0.0, np.log(2)], atol=1e-9)

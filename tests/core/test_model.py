@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 from mpm3d.core.errors import Mpm3dError
-from mpm3d.core.model import (
+from mpm3d.core.learning.model import (
     NETWORK_METHODS,
     ForestArrays,
     ModelConfig,

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import safetensors.numpy
 import torch
+from mpm3d.core.data.synthetic import synthetic_pair
 from mpm3d.core.errors import Mpm3dError
-from mpm3d.core.modelfile import FORMAT, FORMAT_VERSION, load_model, save_model
-from mpm3d.core.predict import predict_cube, predict_patches
-from mpm3d.core.synthetic import synthetic_pair
-from mpm3d.core.train import TrainConfig, train
+from mpm3d.core.learning.modelfile import FORMAT, FORMAT_VERSION, load_model, save_model
+from mpm3d.core.learning.predict import predict_cube, predict_patches
+from mpm3d.core.learning.training import TrainConfig, train
 from pickle_payload import CreatesMarker
 
 

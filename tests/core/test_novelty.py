@@ -9,11 +9,11 @@ import json
 
 import numpy as np
 import pytest
+from mpm3d.core.data.grid import Cube
+from mpm3d.core.data.synthetic import synthetic_pair
 from mpm3d.core.errors import Mpm3dError
-from mpm3d.core.grid import Cube
-from mpm3d.core.novelty import MIN_VOXELS, SourceSample, novelty_map, source_sample
-from mpm3d.core.sampling import SlabSource, cube_slab_reader, cube_stats
-from mpm3d.core.synthetic import synthetic_pair
+from mpm3d.core.learning.novelty import MIN_VOXELS, SourceSample, novelty_map, source_sample
+from mpm3d.core.learning.sampling import SlabSource, cube_slab_reader, cube_stats
 
 SHAPE, VOXEL_SIZE = (8, 24, 24), (50.0, 70.0, 70.0)
 

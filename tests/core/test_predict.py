@@ -5,11 +5,11 @@ import dataclasses
 import numpy as np
 import pytest
 from mpm3d.core.choices import METHODS
+from mpm3d.core.data.synthetic import synthetic_pair
 from mpm3d.core.errors import Mpm3dError
-from mpm3d.core.predict import predict_cube, predict_patches
-from mpm3d.core.sampling import SlabSource, cube_stats, standardise
-from mpm3d.core.synthetic import synthetic_pair
-from mpm3d.core.train import TrainConfig, train
+from mpm3d.core.learning.predict import predict_cube, predict_patches
+from mpm3d.core.learning.sampling import SlabSource, cube_stats, standardise
+from mpm3d.core.learning.training import TrainConfig, train
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +100,8 @@ def test_device_statistics_equal_the_host_ones(pair, device):
     """The GPU path of the feature statistics (in float64 on the device) gives the host's numbers; on the CPU the
     same code runs with torch there."""
     import torch
-    from mpm3d.core.predict import _feature_stats_on_device
-    from mpm3d.core.sampling import cube_stats
+    from mpm3d.core.learning.predict import _feature_stats_on_device
+    from mpm3d.core.learning.sampling import cube_stats
 
     target = pair[1]
     source = SlabSource(lambda z0, z1: target.features[:, z0:z1], target.grid.shape, list(target.feature_names))
@@ -123,8 +123,8 @@ def ensemble(pair):
 def test_ensemble_members_differ_and_prediction_is_their_mean_and_spread(pair, ensemble, device, dense_atol):
     """On the CPU in float32 the ensemble is its members' mean to 1e-6; on CUDA to bf16's tolerance, since other
     tile shapes run other kernels."""
-    from mpm3d.core.model import TrainedModel
-    from mpm3d.core.predict import predict_ensemble
+    from mpm3d.core.learning.model import TrainedModel
+    from mpm3d.core.learning.predict import predict_ensemble
 
     _, target = pair
     model = ensemble.model
@@ -146,8 +146,8 @@ def test_ensemble_members_differ_and_prediction_is_their_mean_and_spread(pair, e
 
 
 def test_identical_members_have_no_uncertainty_and_the_forest_spread_is_its_trees(pair, ensemble, models):
-    from mpm3d.core.model import TrainedModel
-    from mpm3d.core.predict import predict_ensemble
+    from mpm3d.core.learning.model import TrainedModel
+    from mpm3d.core.learning.predict import predict_ensemble
 
     _, target = pair
     net = ensemble.model.networks[0]
@@ -169,11 +169,11 @@ def test_identical_members_have_no_uncertainty_and_the_forest_spread_is_its_tree
 def test_a_prediction_streamed_from_a_cube_file_equals_the_one_in_memory(pair, ensemble, tmp_path, monkeypatch):
     """The predict job reads its cube from disk, slab by slab; the maps it writes are those of the same array
     predicted in memory: prospectivity, uncertainty and novelty."""
-    from mpm3d.core.cubefile import CubeReader, save_cube
+    from mpm3d.core.data.cubefile import CubeReader, save_cube
     from mpm3d.core.jobs import predict_job
-    from mpm3d.core.modelfile import save_model
-    from mpm3d.core.novelty import novelty_map
-    from mpm3d.core.predict import predict_ensemble
+    from mpm3d.core.learning.modelfile import save_model
+    from mpm3d.core.learning.novelty import novelty_map
+    from mpm3d.core.learning.predict import predict_ensemble
 
     _, target = pair
     model = ensemble.model
@@ -201,9 +201,9 @@ def test_a_prediction_streamed_from_a_cube_file_equals_the_one_in_memory(pair, e
 
 
 def test_batch_norm_folded_into_the_convolutions_is_the_same_network(pair, models):
-    """Prediction's copy of a network (core.predict.inference_network) computes what the trained one does."""
+    """Prediction's copy of a network (core.learning.predict.inference_network) computes what the trained one does."""
     import torch
-    from mpm3d.core.predict import inference_network
+    from mpm3d.core.learning.predict import inference_network
 
     net = models["dann_cta", 7].networks[0]
     before = {k: v.clone() for k, v in net.state_dict().items()}
@@ -217,10 +217,9 @@ def test_batch_norm_folded_into_the_convolutions_is_the_same_network(pair, model
 
 @pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="the GPU's own choices: CUDA only")
 def test_gpu_dense_choices_change_no_number(pair, models, monkeypatch):
-    """Each of the GPU's dense-pass choices (core.predict.GPU_DENSE), and a cube too large to keep on the device,
-    give the default's map within bf16's tolerance."""
-    from mpm3d.core import predict
-
+    """Each of the GPU's dense-pass choices (core.learning.predict.GPU_DENSE), and a cube too large to keep on the
+    device, give the default's map within bf16's tolerance."""
+    from mpm3d.core.learning import predict
     _, target = pair
     model = models["dann_cta", 7]
     default = predict_cube(model, target, device="cuda")

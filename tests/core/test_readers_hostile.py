@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 import safetensors.numpy
 import torch
-from mpm3d.core import cubefile, slices
-from mpm3d.core.cubefile import CubeReader, gdal_modules, write_cube
+from mpm3d.core.data import cubefile, slices
+from mpm3d.core.data.cubefile import CubeReader, gdal_modules, write_cube
+from mpm3d.core.data.grid import Grid
 from mpm3d.core.errors import Mpm3dError
-from mpm3d.core.grid import Grid
-from mpm3d.core.model import ForestArrays, ProspectivityNet, TrainedModel, config_for_method
-from mpm3d.core.modelfile import MAX_HEADER_BYTES, load_model, save_model
-from mpm3d.core.novelty import SourceSample
+from mpm3d.core.learning.model import ForestArrays, ProspectivityNet, TrainedModel, config_for_method
+from mpm3d.core.learning.modelfile import MAX_HEADER_BYTES, load_model, save_model
+from mpm3d.core.learning.novelty import SourceSample
 
 GEOTRANSFORM = (40500000, 25, 0, 4130000, 0, -25)
 GRID = Grid.from_geotransform("EPSG:4528", GEOTRANSFORM, 6, 5, [-100.0, -150.0, -200.0, -300.0])

@@ -5,10 +5,10 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 from mpm3d.core import __version__
-from mpm3d.core.metrics import evaluate
-from mpm3d.core.reports import write_evaluation_report, write_metrics_json, write_training_report
-from mpm3d.core.synthetic import synthetic_pair
-from mpm3d.core.transfer import KS_WARN, OUTSIDE_WARN, feature_shift, transfer_verdict
+from mpm3d.core.data.synthetic import synthetic_pair
+from mpm3d.core.learning.transfer import KS_WARN, OUTSIDE_WARN, feature_shift, transfer_verdict
+from mpm3d.core.results.metrics import evaluate
+from mpm3d.core.results.reports import write_evaluation_report, write_metrics_json, write_training_report
 
 
 class TagBalance(HTMLParser):
@@ -139,7 +139,7 @@ def test_evaluation_report_shows_auc_figures_and_levels(tmp_path):
 
 
 def test_evaluation_report_says_whether_a_cut_on_uncertainty_keeps_the_better_targets(tmp_path):
-    from mpm3d.core.metrics import trust_summary
+    from mpm3d.core.results.metrics import trust_summary
 
     rng = np.random.default_rng(4)
     label = (rng.random((4, 20, 20)) < 0.2).astype(np.int8)

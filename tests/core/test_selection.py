@@ -7,12 +7,12 @@ import math
 import numpy as np
 import pytest
 import torch
+from mpm3d.core.data.grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN
+from mpm3d.core.data.synthetic import synthetic_pair
 from mpm3d.core.errors import Mpm3dError
-from mpm3d.core.grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN
-from mpm3d.core.selection import SELECTION_RULES, averaged_epochs, chosen_epoch
-from mpm3d.core.selection_scores import average_states, deep_embedded_validation, mean_entropy
-from mpm3d.core.synthetic import synthetic_pair
-from mpm3d.core.train import TrainConfig, train
+from mpm3d.core.learning.selection import SELECTION_RULES, averaged_epochs, chosen_epoch
+from mpm3d.core.learning.selection_scores import average_states, deep_embedded_validation, mean_entropy
+from mpm3d.core.learning.training import TrainConfig, train
 
 NETWORK_RULES = [rule for rule in SELECTION_RULES if rule != "average"]
 

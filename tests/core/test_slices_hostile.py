@@ -7,9 +7,8 @@ import re
 
 import numpy as np
 import pytest
-from mpm3d.core.errors import Mpm3dError
-from mpm3d.core.grid import Grid
-from mpm3d.core.slices import (
+from mpm3d.core.data.grid import Grid
+from mpm3d.core.data.slices import (
     elevation_from_name,
     elevation_tag,
     read_label_slices,
@@ -17,7 +16,8 @@ from mpm3d.core.slices import (
     write_cube_slices,
     write_slices,
 )
-from mpm3d.core.synthetic import synthetic_deposit
+from mpm3d.core.data.synthetic import synthetic_deposit
+from mpm3d.core.errors import Mpm3dError
 from osgeo import gdal, osr
 from raster_copies import rewrite, rewrite_all
 

@@ -4,9 +4,9 @@ import re
 
 import numpy as np
 import pytest
+from mpm3d.core.data.grid import LABEL_ORE, LABEL_UNKNOWN, Cube
+from mpm3d.core.data.synthetic import FEATURE_NAMES, PROFILES, synthetic_deposit, synthetic_pair
 from mpm3d.core.errors import Mpm3dError
-from mpm3d.core.grid import LABEL_ORE, LABEL_UNKNOWN, Cube
-from mpm3d.core.synthetic import FEATURE_NAMES, PROFILES, synthetic_deposit, synthetic_pair
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import roc_auc_score
 

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import torch
 from mpm3d.core.cli import main
-from mpm3d.core.cubefile import write_cube
+from mpm3d.core.data.cubefile import write_cube
+from mpm3d.core.data.grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN
+from mpm3d.core.data.synthetic import GRADE_CUTOFF, drill_holes, synthetic_pair
+from mpm3d.core.data.voxelise import cell_indices, hole_folds, hole_groups, near_labels, voxelise_samples
 from mpm3d.core.errors import Mpm3dError
-from mpm3d.core.grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN
 from mpm3d.core.jobs import evaluate_job, label_cube_on_grid
-from mpm3d.core.metrics import away_from_holes, hole_auc, roc_auc
-from mpm3d.core.synthetic import GRADE_CUTOFF, drill_holes, synthetic_pair
-from mpm3d.core.train import TrainConfig, target_hole_split, train
-from mpm3d.core.voxelise import cell_indices, hole_folds, hole_groups, near_labels, voxelise_samples
+from mpm3d.core.learning.training import TrainConfig, target_hole_split, train
+from mpm3d.core.results.metrics import away_from_holes, hole_auc, roc_auc
 
 CONFIG = TrainConfig(method="dann", patch_size=5, epochs=2, batch_size=32, device="cpu", seed=3, members=1)
 

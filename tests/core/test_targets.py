@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
+from mpm3d.core.data.grid import Grid
 from mpm3d.core.errors import Mpm3dError
-from mpm3d.core.grid import Grid
-from mpm3d.core.targets import extract_targets, footprint_wkt, separate_bodies, voxel_points
+from mpm3d.core.results.targets import extract_targets, footprint_wkt, separate_bodies, voxel_points
 from osgeo import ogr
 
 

@@ -5,19 +5,19 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from mpm3d.core.data.grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN
+from mpm3d.core.data.synthetic import PROFILES, synthetic_pair
 from mpm3d.core.errors import Mpm3dError
-from mpm3d.core.grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN
-from mpm3d.core.metrics import labelled_scores, roc_auc
-from mpm3d.core.predict import predict_cube, predict_patches
-from mpm3d.core.sampling import (
+from mpm3d.core.learning.predict import predict_cube, predict_patches
+from mpm3d.core.learning.sampling import (
     PatchGatherer,
     cube_stats,
     draw_source_epoch,
     padded_standardised,
     spatial_block_split,
 )
-from mpm3d.core.synthetic import PROFILES, synthetic_pair
-from mpm3d.core.train import TrainConfig, annealed_learning_rate, grl_lambda, train
+from mpm3d.core.learning.training import TrainConfig, annealed_learning_rate, grl_lambda, train
+from mpm3d.core.results.metrics import labelled_scores, roc_auc
 
 HISTORY_KEYS = {"epoch", "loss_label", "loss_domain", "lambda", "lr", "val_auc", "disc_acc", "patches_per_s",
                 "seconds"}
@@ -297,8 +297,8 @@ def test_cuda_requested_without_a_gpu(small_pair, monkeypatch):
 def test_training_steps_on_the_device_give_a_model_that_saves_and_predicts(small_pair, device, tmp_path):
     """Two members trained on ``device`` (bf16 autocast on CUDA): each took steps away from its initial weights,
     the weights come back on the CPU, and the model file holds exactly them."""
-    from mpm3d.core.model import ProspectivityNet, config_for_method
-    from mpm3d.core.modelfile import load_model, save_model
+    from mpm3d.core.learning.model import ProspectivityNet, config_for_method
+    from mpm3d.core.learning.modelfile import load_model, save_model
 
     source, target = small_pair
     config = TrainConfig(method="dann_cta", patch_size=5, epochs=1, batch_size=32, device=device, seed=6, members=2)
@@ -327,8 +327,9 @@ def test_the_returned_weights_are_those_of_the_epoch_chosen(small_pair, monkeypa
 
     source, target = small_pair
     forced = iter([0.6, 0.9, 0.7])
-    real_scores = core.train.epoch_scores
-    monkeypatch.setattr(core.train, "epoch_scores", lambda *args: {**real_scores(*args), "val_auc": next(forced)})
+    real_scores = core.learning.training.epoch_scores
+    monkeypatch.setattr(core.learning.training, "epoch_scores",
+                        lambda *args: {**real_scores(*args), "val_auc": next(forced)})
     seen = {}
 
     def keep(epoch, net):

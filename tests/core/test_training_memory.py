@@ -8,10 +8,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from mpm3d.core.data.synthetic import synthetic_pair
 from mpm3d.core.errors import Mpm3dError
+from mpm3d.core.learning.training import GB, TrainConfig, check_memory, train, training_memory
 from mpm3d.core.package import child_code
-from mpm3d.core.synthetic import synthetic_pair
-from mpm3d.core.train import GB, TrainConfig, check_memory, train, training_memory
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,8 +49,8 @@ def test_training_refuses_before_it_starts():
 MEASURE = textwrap.dedent("""
     import json, sys
     import torch  # noqa: F401  (imported before the baseline: its libraries are not training's memory)
-    from mpm3d.core.synthetic import synthetic_pair
-    from mpm3d.core.train import TrainConfig, train, training_memory
+    from mpm3d.core.data.synthetic import synthetic_pair
+    from mpm3d.core.learning.training import TrainConfig, train, training_memory
 
     def status(key):
         for line in open("/proc/self/status"):

@@ -2,10 +2,10 @@ import json
 
 import numpy as np
 import pytest
+from mpm3d.core.data.grid import Cube
+from mpm3d.core.data.synthetic import synthetic_pair
 from mpm3d.core.errors import Mpm3dError
-from mpm3d.core.grid import Cube
-from mpm3d.core.synthetic import synthetic_pair
-from mpm3d.core.transfer import HIST_BINS, embedding_pad, feature_shift, transfer_verdict
+from mpm3d.core.learning.transfer import HIST_BINS, embedding_pad, feature_shift, transfer_verdict
 
 AGREE = "After per-deposit standardisation the feature distributions agree"
 BLIND_SPOT = "no label-free method can see"
@@ -164,7 +164,7 @@ def test_embedding_pad_before_and_after_training_and_none_for_the_forest(pair):
     """Identical deposits look alike to any network (PAD near 0); the 'before' network is rebuilt from the seed
     without touching the caller's random state, and the forest has no embedding to measure."""
     import torch
-    from mpm3d.core.train import TrainConfig, train
+    from mpm3d.core.learning.training import TrainConfig, train
 
     source, target = pair
     config = TrainConfig(method="dann", patch_size=5, epochs=2, batch_size=32, device="cpu", seed=3, members=1)

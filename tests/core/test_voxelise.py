@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
+from mpm3d.core.data.grid import Grid
+from mpm3d.core.data.voxelise import voxelise_samples
 from mpm3d.core.errors import Mpm3dError
-from mpm3d.core.grid import Grid
-from mpm3d.core.voxelise import voxelise_samples
 
 # Columns 0-10-20-30 m (centres 5, 15, 25), rows 100-90-80 m (centres 95, 85), and unevenly
 # spaced levels 0, -10, -40 m: level slabs [-5, 5), [-25, -5) and [-55, -25).

@@ -80,7 +80,7 @@ def stack(evidence, output, labels=None, feedback=None, **extra):
 
 def derived_cube(path, cube_path, change):
     """A copy of a cube file with ``change(cube)`` applied."""
-    from mpm3d.core.cubefile import read_cube, save_cube
+    from mpm3d.core.data.cubefile import read_cube, save_cube
 
     cube = read_cube(cube_path)
     change(cube)

@@ -52,7 +52,7 @@ def hooked_python(tmp_path_factory):
     folder = tmp_path_factory.mktemp("hooked_python")
     hook = folder / "hook.py"
     hook.write_text(child_code(REPO, '''import os, signal, sys, time
-import mpm3d.core.atomic, mpm3d.core.cli, mpm3d.core.progress, mpm3d.core.reports, mpm3d.core.slices
+import mpm3d.core.atomic, mpm3d.core.cli, mpm3d.core.progress, mpm3d.core.results.reports, mpm3d.core.data.slices
 from mpm3d import core
 ''' + '''hook = os.environ.get("MPM3D_TEST_HOOK", "")
 emit = core.progress.Reporter.progress
@@ -73,19 +73,19 @@ if hook == "slow":
         time.sleep(5)
     core.progress.Reporter.progress = progress
 if hook == "kill_in_rasters":
-    write_raster, calls = core.slices.write_raster, []
+    write_raster, calls = core.data.slices.write_raster, []
     def killing_write_raster(*args, **kwargs):
         calls.append(args[0])
         if len(calls) == 2:
             os.kill(os.getpid(), signal.SIGKILL)
         return write_raster(*args, **kwargs)
-    core.slices.write_raster = killing_write_raster
+    core.data.slices.write_raster = killing_write_raster
 if hook == "kill_in_report":
-    write_report = core.reports.write_training_report
+    write_report = core.results.reports.write_training_report
     def killing_write_report(path, *args, **kwargs):
         write_report(path, *args, **kwargs)
         os.kill(os.getpid(), signal.SIGKILL)
-    core.reports.write_training_report = killing_write_report
+    core.results.reports.write_training_report = killing_write_report
 if hook.startswith(("kill_in_commit", "sigterm_in_commit")):  # a signal between two renames: after the Nth one
     replace, renames = os.replace, []
     sent = signal.SIGKILL if hook.startswith("kill") else signal.SIGTERM
@@ -142,7 +142,7 @@ def tiny_model(tiny_cubes, tmp_path_factory):
 def random_prospectivity(tiny_cubes, tmp_path_factory):
     """A prospectivity cube on the target grid, without running a model."""
     import numpy as np
-    from mpm3d.core.cubefile import CubeReader, write_cube
+    from mpm3d.core.data.cubefile import CubeReader, write_cube
 
     grid = CubeReader(tiny_cubes["target"]).grid
     values = np.random.default_rng(0).random(grid.shape).astype(np.float32)

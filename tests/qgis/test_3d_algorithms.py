@@ -34,13 +34,13 @@ BARREN_VOXELS = {
 
 def sample_grid():
     """4 columns x 3 rows of 25 m, levels at -100, -150 and -200 m."""
-    from mpm3d.core.grid import Grid
+    from mpm3d.core.data.grid import Grid
 
     return Grid.from_geotransform(CUBE_CRS, GEOTRANSFORM, 4, 3, [-100.0, -150.0, -200.0])
 
 
 def write_feature_cube(path, grid):
-    from mpm3d.core.cubefile import write_cube
+    from mpm3d.core.data.cubefile import write_cube
 
     features = np.random.default_rng(0).normal(size=(2, *grid.shape)).astype(np.float32)
     features[1, 2, 0, 0] = np.nan
@@ -68,7 +68,7 @@ def expected_label(grid, rule):
 
 
 def read_cube(path):
-    from mpm3d.core.cubefile import CubeReader
+    from mpm3d.core.data.cubefile import CubeReader
 
     return CubeReader(str(path))
 
@@ -168,7 +168,7 @@ def test_samples_without_a_crs_are_refused_naming_the_parameter(provider, tmp_pa
 
 def target_grid():
     """12 columns x 10 rows of 25 m, six levels 50 m apart from -100 m down."""
-    from mpm3d.core.grid import Grid
+    from mpm3d.core.data.grid import Grid
 
     return Grid.from_geotransform(CUBE_CRS, GEOTRANSFORM, 12, 10, -100.0 - 50.0 * np.arange(6))
 
@@ -199,7 +199,7 @@ def loaded_layer(result, output="OUTPUT"):
 def test_known_bodies_become_ranked_targets_with_flags_and_footprints(provider, tmp_path):
     import processing
     from mpm3d.algorithms.styles import PROSPECTIVITY_COLOURS, RANK_BANDS
-    from mpm3d.core.cubefile import write_cube
+    from mpm3d.core.data.cubefile import write_cube
     from qgis.core import NULL, QgsProcessing, QgsWkbTypes
 
     grid = target_grid()
@@ -262,7 +262,7 @@ def test_known_bodies_become_ranked_targets_with_flags_and_footprints(provider, 
 
 def test_the_default_cut_is_the_top_5_percent_and_the_unused_parameter_is_named(provider, tmp_path):
     import processing
-    from mpm3d.core.cubefile import write_cube
+    from mpm3d.core.data.cubefile import write_cube
     from qgis.core import QgsProcessing, QgsProcessingFeedback
 
     grid = target_grid()
@@ -279,7 +279,7 @@ def test_the_default_cut_is_the_top_5_percent_and_the_unused_parameter_is_named(
 
 def test_targets_through_qgis_process_write_flags_and_footprints_to_geopackages(provider, qgis_profile, tmp_path):
     import qgis_process
-    from mpm3d.core.cubefile import write_cube
+    from mpm3d.core.data.cubefile import write_cube
 
     grid = target_grid()
     write_cube(str(tmp_path / "p.nc"), grid, extra={"prospectivity": known_bodies(grid)})
@@ -311,7 +311,7 @@ def graded_prospectivity(grid):
 
 def test_voxels_above_the_threshold_become_styled_pointz_at_level_elevations(provider, tmp_path):
     import processing
-    from mpm3d.core.cubefile import write_cube
+    from mpm3d.core.data.cubefile import write_cube
     from qgis.core import QgsWkbTypes
 
     grid = target_grid()
@@ -340,7 +340,7 @@ def test_voxels_above_the_threshold_become_styled_pointz_at_level_elevations(pro
 
 def test_voxels_through_qgis_process(provider, qgis_profile, tmp_path):
     import qgis_process
-    from mpm3d.core.cubefile import write_cube
+    from mpm3d.core.data.cubefile import write_cube
 
     grid = target_grid()
     p = graded_prospectivity(grid)

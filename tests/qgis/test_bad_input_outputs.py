@@ -273,8 +273,8 @@ def test_a_training_worker_killed_between_model_and_report_keeps_the_earlier_pai
 def test_a_stack_that_fails_while_writing_or_committing_keeps_the_earlier_cube(workspace, tmp_path, monkeypatch):
     """Stacking runs inside QGIS, not in the worker: a writer that fails half-way, and a rename that fails,
     both leave the earlier cube as it was and nothing half-made."""
-    from mpm3d.core import atomic, cubefile
-
+    from mpm3d.core import atomic
+    from mpm3d.core.data import cubefile
     output = tmp_path / "cube.nc"
     parameters = {"EVIDENCE": workspace["evidence"], "OUTPUT": output}
     _run("mpm3d:stack_slices", parameters)

@@ -31,7 +31,7 @@ def _stack(evidence, output, labels=None, feedback=None):
 
 
 def _same_cube(a, b):
-    from mpm3d.core.cubefile import read_cube
+    from mpm3d.core.data.cubefile import read_cube
 
     a, b = read_cube(a), read_cube(b)
     assert np.array_equal(a.features, b.features, equal_nan=True) and a.feature_names == b.feature_names
@@ -81,7 +81,7 @@ def test_south_up_and_east_to_west_slices_stack_to_the_same_cube(slices, north_u
 
 
 def test_undeclared_placeholders_become_nodata_with_one_warning_per_band(slices, tmp_path):
-    from mpm3d.core.cubefile import read_cube
+    from mpm3d.core.data.cubefile import read_cube
 
     evidence = slices[0]
 
@@ -106,7 +106,7 @@ def test_undeclared_placeholders_become_nodata_with_one_warning_per_band(slices,
 
 
 def test_an_undeclared_minus_9999_is_kept_with_a_warning(slices, north_up, tmp_path):
-    from mpm3d.core.cubefile import read_cube
+    from mpm3d.core.data.cubefile import read_cube
 
     undeclared = rewrite_all(slices[0], tmp_path / "undeclared", undeclare=True)
     before, feedback = _sums(undeclared), Recorder()
@@ -154,8 +154,8 @@ def test_a_missing_slice_is_named_alone(slices, tmp_path):
 @pytest.mark.parametrize("spacing", [2.5, 0.04])
 def test_close_levels_export_one_file_each_and_come_back(north_up, tmp_path, spacing):
     """Export writes one file per level, stacking them rebuilds the levels, evaluation takes the label slices."""
-    from mpm3d.core.cubefile import read_cube, save_cube, write_cube
-    from mpm3d.core.metrics import labelled_scores, roc_auc
+    from mpm3d.core.data.cubefile import read_cube, save_cube, write_cube
+    from mpm3d.core.results.metrics import labelled_scores, roc_auc
 
     cube = read_cube(north_up)
     cube.grid.z = -1.25 - spacing * np.arange(len(cube.grid.z))  # -1.25, -3.75 ... were once 'z-0001.2', 'z-0003.8'

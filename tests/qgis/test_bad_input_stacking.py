@@ -80,7 +80,7 @@ def test_a_single_level_is_not_a_cube(synthetic_slices, tmp_path):
 
 
 def test_an_existing_cube_is_replaced_only_on_success(synthetic_slices, tmp_path):
-    from mpm3d.core.cubefile import CubeReader
+    from mpm3d.core.data.cubefile import CubeReader
 
     cube = tmp_path / "cube.nc"
     cube.write_bytes(b"earlier cube")
@@ -92,7 +92,7 @@ def test_an_existing_cube_is_replaced_only_on_success(synthetic_slices, tmp_path
 
 
 def test_uneven_levels_are_stacked_with_a_warning_and_an_attribute(synthetic_slices, tmp_path):
-    from mpm3d.core.cubefile import CubeReader
+    from mpm3d.core.data.cubefile import CubeReader
 
     evidence = synthetic_slices["SOURCE_EVIDENCE"]
     feedback = Recorder()
@@ -145,7 +145,7 @@ def test_labels_without_ore_or_barren_warn_when_stacked_and_stop_training(synthe
 # --- Evidence values ---------------------------------------------------------------------------------------
 
 def test_nan_or_infinite_evidence_is_nodata_with_a_warning(synthetic_slices, tmp_path):
-    from mpm3d.core.cubefile import read_cube
+    from mpm3d.core.data.cubefile import read_cube
 
     evidence = synthetic_slices["SOURCE_EVIDENCE"]
 

@@ -85,8 +85,8 @@ def test_the_shipped_chain_is_what_its_generator_writes_and_reads_as_a_user_need
 def test_rendered_levels_are_not_blank_and_use_the_ramp(provider, tmp_path):
     """Render a styled level raster to PNG headlessly and look at its colours."""
     from mpm3d.algorithms.styles import PROSPECTIVITY_COLOURS
-    from mpm3d.core.grid import Grid
-    from mpm3d.core.slices import write_slices
+    from mpm3d.core.data.grid import Grid
+    from mpm3d.core.data.slices import write_slices
     from project import level_layers, render_png
     from qgis.PyQt.QtGui import QColor, QImage
 

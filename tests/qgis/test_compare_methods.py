@@ -14,9 +14,9 @@ SIGNAL = {"dann_cta": 0.5, "cnn": 0.1, "rf": 0.3}  # how much each fake predicti
 @pytest.fixture(scope="module")
 def predictions(provider, tmp_path_factory):
     """One prediction cube per method on one grid, the labels as a cube and as level slices."""
-    from mpm3d.core.cubefile import write_cube
-    from mpm3d.core.grid import Grid
-    from mpm3d.core.slices import write_slices
+    from mpm3d.core.data.cubefile import write_cube
+    from mpm3d.core.data.grid import Grid
+    from mpm3d.core.data.slices import write_slices
 
     folder = tmp_path_factory.mktemp("predictions")
     grid = Grid.from_geotransform("EPSG:4528", (40500000, 25, 0, 4130000, 0, -25), 18, 14, [-100, -150, -200, -250])
@@ -74,8 +74,8 @@ def test_one_cube_is_a_clear_error(predictions, tmp_path):
 
 
 def test_cubes_on_different_grids_are_a_clear_error(predictions, tmp_path):
-    from mpm3d.core.cubefile import write_cube
-    from mpm3d.core.grid import Grid
+    from mpm3d.core.data.cubefile import write_cube
+    from mpm3d.core.data.grid import Grid
 
     grid = predictions["grid"]
     coarser = Grid.from_geotransform(grid.crs, (40500000, 50, 0, 4130000, 0, -50), 9, 7, grid.z.tolist())

@@ -15,9 +15,9 @@ TARGET = dict(kind="target", shape=(8, 24, 28), voxel_size=(50.0, 25.0, 25.0), s
 def hole_cubes(synthetic_slices, tmp_path_factory):
     """Both deposits stacked, and 12 inclined holes drilled at the target's anomalies, voxelised by the
     algorithm from the CSV table the command line writes."""
-    from mpm3d.core.cubefile import read_cube
-    from mpm3d.core.synthetic import CRS, drill_holes, synthetic_deposit
-    from mpm3d.core.voxelise import hole_groups
+    from mpm3d.core.data.cubefile import read_cube
+    from mpm3d.core.data.synthetic import CRS, drill_holes, synthetic_deposit
+    from mpm3d.core.data.voxelise import hole_groups
     from qgis.core import QgsVectorLayer
 
     folder = tmp_path_factory.mktemp("holes")
@@ -59,8 +59,8 @@ def test_a_mode_that_needs_holes_without_any_is_refused(hole_cubes):
 
 
 def test_evaluation_leaves_out_the_voxels_near_the_holes(hole_cubes, tmp_path):
-    from mpm3d.core.cubefile import read_cube, write_cube
-    from mpm3d.core.synthetic import synthetic_deposit
+    from mpm3d.core.data.cubefile import read_cube, write_cube
+    from mpm3d.core.data.synthetic import synthetic_deposit
 
     truth = synthetic_deposit(**TARGET)
     cube = read_cube(hole_cubes["target"])
@@ -78,9 +78,9 @@ def test_evaluation_leaves_out_the_voxels_near_the_holes(hole_cubes, tmp_path):
 def test_the_generator_drills_target_holes_that_voxelise_from_the_csv_path(provider, tmp_path):
     """The few-holes case as the demo chains it: the generator writes the holes' samples beside the slices,
     and 'Voxelise' reads that CSV by its path (a table with x, y, z fields) into the label the core computes."""
-    from mpm3d.core.cubefile import read_cube
-    from mpm3d.core.synthetic import CRS, drill_holes, synthetic_pair
-    from mpm3d.core.voxelise import hole_groups, voxelise_samples
+    from mpm3d.core.data.cubefile import read_cube
+    from mpm3d.core.data.synthetic import CRS, drill_holes, synthetic_pair
+    from mpm3d.core.data.voxelise import hole_groups, voxelise_samples
 
     shape, cell, spacing = (6, 20, 20), 25.0, 50.0
     data = run("mpm3d:generate_synthetic_pair", {

@@ -15,7 +15,7 @@ voxelised holes, and only in the mode ``TrainConfig.target_labels`` names:
   classifier and an entropy game tuned per data set, and fine-tuning on a handful of holes overfits them
   and forgets the source; adding them to the batch keeps one training, one schedule and one network.
 
-A network's epoch is otherwise chosen by the rule ``TrainConfig.selection`` names (core/selection.py);
+A network's epoch is otherwise chosen by the rule ``TrainConfig.selection`` names (core/learning/selection.py);
 every rule's scores are kept per epoch.
 """
 
@@ -31,11 +31,12 @@ import numpy as np
 import torch
 from torch.nn import functional as nnf
 
-from .choices import METHODS, TRAINING_DEFAULTS
-from .errors import Mpm3dError
-from .grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN, Cube
+from ..choices import METHODS, TRAINING_DEFAULTS
+from ..data.grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN, Cube
+from ..data.voxelise import hole_folds, hole_groups, near_labels
+from ..errors import Mpm3dError
+from ..results.metrics import hole_auc, roc_auc
 from .members import MemberStack, TrainingHeads
-from .metrics import hole_auc, roc_auc
 from .model import (
     ForestArrays,
     ProspectivityNet,
@@ -77,7 +78,6 @@ from .selection_scores import (
     hole_epoch_score,
     selection_probe,
 )
-from .voxelise import hole_folds, hole_groups, near_labels
 
 MAX_VALIDATION_VOXELS = 20_000
 # The discriminator must keep up with the features it judges, or in a run of a few hundred steps it never
@@ -114,10 +114,10 @@ class TrainConfig:
     target_normalisation: str = "own"
     # networks trained from their own seeds; their spread is the map's uncertainty (the forest's are its trees)
     members: int = 1
-    # members side by side as one stacked network (core/members.py); None: on CUDA, where that costs little more
-    # than one member
+    # members side by side as one stacked network (core/learning/members.py); None: on CUDA, where that costs little
+    # more than one member
     members_together: bool | None = None
-    # how a network's weights are chosen among its epochs, without target labels: core/selection.py
+    # how a network's weights are chosen among its epochs, without target labels: core/learning/selection.py
     selection: str = "source_val"
     # target drill holes (a label cube given to train()): "ignore", "validate" or "train" (module docstring)
     target_labels: str = "ignore"
@@ -320,7 +320,7 @@ def trains_together(config: TrainConfig, device: torch.device) -> bool:
 
 
 def target_hole_split(label: np.ndarray | None, valid: np.ndarray, config: TrainConfig, fold: int = 0) -> HoleSplit:
-    """The holes of a label cube (whole holes: core.voxelise.hole_groups) split for ``config.target_labels``.
+    """The holes of a label cube (whole holes: core.data.voxelise.hole_groups) split for ``config.target_labels``.
 
     validate: every hole validates. train: holes dealt into ``config.hole_folds`` folds (ore spread over
     them); ``fold`` validates, the rest train, less any training voxel whose patch would reach a validating
@@ -520,7 +520,7 @@ def _check_batch(split: SourceSplit, config: TrainConfig) -> None:
 def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
-    from . import __version__
+    from .. import __version__
 
     found = {"mpm3d": __version__, "torch": torch.__version__, "numpy": np.__version__}
     try:
@@ -746,7 +746,7 @@ def _train_networks(source, target, patches, configs, samples, device, on_progre
     train mode the training holes' patches join each labelled batch (module docstring). Their draws come
     from a generator of their own, and nothing else changes, so without training holes the weights of
     every epoch are those of a run without holes.
-    Several members (core/members.py) share the steps' schedule: each epoch takes as many steps as the member
+    Several members (core/learning/members.py) share the steps' schedule: each epoch takes as many steps as the member
     with the fewest training samples allows; each keeps its own seed, draws, weights and chosen epoch.
     """
     config = configs[0]  # the settings the members share; only their seeds differ

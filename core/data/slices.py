@@ -16,11 +16,11 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .atomic import atomic_group, atomic_path
+from ..atomic import atomic_group, atomic_path
+from ..errors import Mpm3dError
+from ..paths import check_prefix
 from .cubefile import gdal_modules
-from .errors import Mpm3dError
 from .grid import LABEL_UNKNOWN, Cube, Grid
-from .paths import check_prefix
 
 # A signed decimal, with the exponent elevation_tag writes for elevations too long to spell out
 NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]\d+)?")

@@ -7,8 +7,8 @@ from itertools import product
 
 import numpy as np
 
-from .errors import Mpm3dError
-from .grid import LABEL_ORE, LABEL_UNKNOWN, Grid
+from ..data.grid import LABEL_ORE, LABEL_UNKNOWN, Grid
+from ..errors import Mpm3dError
 from .metrics import top_share_cut
 
 # 26-connectivity: voxels touching by a face, an edge or a corner belong to one body, because an

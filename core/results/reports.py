@@ -17,12 +17,12 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from . import __version__
-from .atomic import atomic_path
-from .choices import DOMAIN_HEAD_METHODS
-from .i18n import html_language, tr
-from .selection import HOLE_RULE, HOLE_SCORE, RULE_SCORES, SELECTION_LABELS, averaged_epochs, chosen_epoch
-from .transfer import KS_WARN, OUTSIDE_WARN, transfer_verdict
+from .. import __version__
+from ..atomic import atomic_path
+from ..choices import DOMAIN_HEAD_METHODS
+from ..learning.selection import HOLE_RULE, HOLE_SCORE, RULE_SCORES, SELECTION_LABELS, averaged_epochs, chosen_epoch
+from ..learning.transfer import KS_WARN, OUTSIDE_WARN, transfer_verdict
+from ..i18n import html_language, tr
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1000px; color: #222; }
@@ -61,8 +61,8 @@ def write_training_report(path: str, history: list[dict], meta: dict) -> None:
     """Training curves per epoch, the numbers behind them and, when given, the transfer section, as one HTML file.
 
     ``meta`` holds "method", "feature_names", "config", "source", "target", "device", "best_epoch" and,
-    each optional: "transfer" (``core.transfer.feature_shift``'s dict), "verdict" (list of sentences;
-    made by ``core.transfer.transfer_verdict`` from ``meta`` when absent), "ensemble" (one history
+    each optional: "transfer" (``core.learning.transfer.feature_shift``'s dict), "verdict" (list of sentences;
+    made by ``core.learning.transfer.transfer_verdict`` from ``meta`` when absent), "ensemble" (one history
     per member), "ensemble_spread" (the members' SD of prospectivity averaged over the target),
     "novelty" (summary dict) and "embedding_pad" ({"before", "after"}). Only what applies to the
     method is shown: a random forest is fitted once, so it gets its feature importances and its trees'
@@ -465,7 +465,7 @@ def write_evaluation_report(path: str, metrics: dict, meta: dict) -> None:
 
 
 def _trust_section(metrics: dict) -> list[str]:
-    """The prediction's own uncertainty and novelty maps judged on the labels (``core.metrics.trust_summary``):
+    """The prediction's own uncertainty and novelty maps judged on the labels (``core.results.metrics.trust_summary``):
     whether each ranks the volume and the targets the right way round. Empty for a map without them."""
     maps = [name for name in ("uncertainty", "novelty") if f"{name}_halves" in metrics]
     if not maps:
@@ -527,8 +527,8 @@ CAPTURE_SHARES = (0.05, 0.10, 0.20)
 def write_comparison_report(path: str, comparison: dict[str, dict], meta: dict) -> None:
     """Every method's ROC and success-rate curves on one plot each and their numbers side by side, as one HTML file.
 
-    ``comparison`` maps a method's name to ``core.metrics.evaluate``'s dict of its prediction, with
-    ``core.metrics.trust_summary``'s keys where the prediction has uncertainty or novelty maps and
+    ``comparison`` maps a method's name to ``core.results.metrics.evaluate``'s dict of its prediction, with
+    ``core.results.metrics.trust_summary``'s keys where the prediction has uncertainty or novelty maps and
     "prospectivity" (its cube file); ``meta`` holds "labels". One colour per method in every figure.
     """
     colours = {name: f"C{k % 10}" for k, name in enumerate(comparison)}

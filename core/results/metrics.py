@@ -11,9 +11,9 @@ import contextlib
 import numpy as np
 from scipy.stats import rankdata
 
-from .errors import Mpm3dError
-from .grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN
-from .voxelise import hole_groups, near_labels
+from ..data.grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN
+from ..data.voxelise import hole_groups, near_labels
+from ..errors import Mpm3dError
 
 MAX_CURVE_POINTS = 500
 TOP_SHARES = {"capture_top5": 0.05, "capture_top10": 0.10, "capture_top20": 0.20}

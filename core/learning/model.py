@@ -17,8 +17,8 @@ import torch
 from torch import nn
 from torch.nn import functional as nnf
 
-from .choices import DOMAIN_HEAD_METHODS, NETWORK_METHODS, TRAINING_DEFAULTS
-from .errors import Mpm3dError
+from ..choices import DOMAIN_HEAD_METHODS, NETWORK_METHODS, TRAINING_DEFAULTS
+from ..errors import Mpm3dError
 
 if TYPE_CHECKING:
     from .novelty import SourceSample

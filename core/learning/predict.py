@@ -15,8 +15,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .errors import Mpm3dError
-from .grid import Cube
+from ..data.grid import Cube
+from ..errors import Mpm3dError
 from .model import ProspectivityNet, TrainedModel, autocast_for, resolve_device
 from .sampling import (
     FeatureStats,

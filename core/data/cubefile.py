@@ -23,11 +23,11 @@ import sys
 
 import numpy as np
 
-from . import __version__
-from .atomic import atomic_path
-from .errors import Mpm3dError
+from .. import __version__
+from ..atomic import atomic_path
+from ..errors import Mpm3dError
+from ..package import child_environment
 from .grid import LABEL_UNKNOWN, Cube, Grid
-from .package import child_environment
 
 MIN_LEVELS = 3  # the smallest patch is 3 x 3 x 3 voxels; stacking refuses fewer levels too
 RESERVED_NAMES = {"x", "y", "z", "label", "valid", "prospectivity", "uncertainty", "novelty"}
@@ -46,7 +46,7 @@ if hasattr(signal, "alarm"):
     signal.alarm({int(PROBE_TIMEOUT_S) + 5})
 try:  # the plugin loaded as the package mpm3d, as everywhere (core/package.py)
     runpy.run_path(os.path.join(sys.argv[1], "core", "package.py"))["load_plugin_package"](sys.argv[1])
-    from mpm3d.core import cubefile
+    from mpm3d.core.data import cubefile
 except Exception:
     sys.exit(3)
 cubefile._safe_files.add(cubefile._file_key(sys.argv[2]))

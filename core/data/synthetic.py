@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.ndimage import gaussian_filter, map_coordinates
 
-from .errors import Mpm3dError
+from ..errors import Mpm3dError
 from .grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN, Cube, Grid
 from .voxelise import cell_indices
 
@@ -141,7 +141,7 @@ def synthetic_deposit(
                           ore_zone_width_m=reference.ore_zone_width_m)
     noise = _Noise(np.random.default_rng([int(seed), deposit.stream]), shape, voxel_size)
     cube = _build(deposit, noise)
-    cube.attrs.update(generator="mpm3d.core.synthetic", kind=kind, deposit=deposit.name, seed=int(seed),
+    cube.attrs.update(generator="mpm3d.core.data.synthetic", kind=kind, deposit=deposit.name, seed=int(seed),
                       same_ore_zone=bool(same_ore_zone))
     return cube
 
@@ -182,7 +182,7 @@ class DrillHoles:
     def write_csv(self, path: str) -> str:
         """The samples as CSV (x, y, z, ore, grade, hole_id), the table *Voxelise drill-hole samples* reads, with
         the column types beside it (.csvt), so that GDAL and QGIS read x, y, z and grade as numbers."""
-        from .atomic import atomic_path
+        from ..atomic import atomic_path
 
         columns = ["x", "y", "z", "ore", "grade", "hole_id"]
         formats = ["%.2f", "%.2f", "%.2f", "%d", "%.3f", "%s"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import Mpm3dError
+from ..errors import Mpm3dError
 from .grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN, Grid
 
 RULES = ("any", "majority", "mean_grade")

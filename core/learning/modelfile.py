@@ -19,9 +19,9 @@ import numpy as np
 import safetensors.numpy
 import torch
 
-from .atomic import atomic_path
-from .choices import METHODS, NETWORK_METHODS
-from .errors import Mpm3dError
+from ..atomic import atomic_path
+from ..choices import METHODS, NETWORK_METHODS
+from ..errors import Mpm3dError
 from .model import ForestArrays, ModelConfig, ProspectivityNet, TrainedModel
 
 FORMAT = "mpm3d-model"
@@ -34,7 +34,7 @@ SAFETENSORS_DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3":
 JSON_FIELDS = ("model_config", "feature_names", "normalisation", "provenance", "val_auc")
 MEMBER_PREFIX = "networks.{}."  # the weights of member i of the ensemble
 FOREST_PREFIX = "forest."
-SOURCE_SAMPLE = "source_sample."  # its arrays, the fields of core.novelty.SourceSample
+SOURCE_SAMPLE = "source_sample."  # its arrays, the fields of core.learning.novelty.SourceSample
 
 
 def save_model(path: str, model: TrainedModel, source_description: str | None = None,

@@ -22,9 +22,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import ks_2samp
 
-from .errors import Mpm3dError
-from .grid import Cube
-from .metrics import MAX_PAD_SAMPLES, proxy_a_distance
+from ..data.grid import Cube
+from ..errors import Mpm3dError
+from ..results.metrics import MAX_PAD_SAMPLES, proxy_a_distance
 
 HIST_BINS = 40
 # The histograms span the pooled 0.1-99.9 % quantiles, so a few extreme voxels do not squash every bar

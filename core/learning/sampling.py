@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from .errors import Mpm3dError
-from .grid import LABEL_BARREN, LABEL_ORE, Cube
+from ..data.grid import LABEL_BARREN, LABEL_ORE, Cube
+from ..errors import Mpm3dError
 
 ReadSlab = Callable[[int, int], np.ndarray]
 N_TRANSFORMS = 8  # the rotations by 90 degrees about z, each with and without a flip

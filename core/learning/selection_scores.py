@@ -1,4 +1,4 @@
-"""The scores of a network's epoch that the selection rules (core/selection.py) read, computed during
+"""The scores of a network's epoch that the selection rules (core/learning/selection.py) read, computed during
 training on fixed samples of both deposits (and, given target drill holes, on their voxels); and the weight
 average of the ``average`` rule."""
 
@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch.nn import functional as nnf
 
-from .metrics import one_blas_thread, roc_auc
+from ..results.metrics import one_blas_thread, roc_auc
 from .model import ProspectivityNet, autocast_for
 from .sampling import PatchGatherer, SourceSplit
 

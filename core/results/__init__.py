@@ -1,0 +1,1 @@
+"""Results: scores and targets, and the HTML reports."""
