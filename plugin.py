@@ -2,8 +2,8 @@
 
 from qgis.core import QgsApplication
 
-from .provider.i18n import load_translator, unload_translator
 from .provider.provider import Mpm3dProvider
+from .runtime.i18n import load_translator, unload_translator
 
 
 class Mpm3dPlugin:

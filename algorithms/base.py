@@ -10,6 +10,7 @@ from qgis.core import (
     QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingException,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
@@ -20,6 +21,7 @@ from qgis.core import (
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterString,
     QgsProcessingParameterVectorLayer,
     QgsRasterFileWriter,
     QgsRasterLayer,
@@ -29,14 +31,14 @@ from qgis.PyQt.QtCore import QUrl
 from qgis.PyQt.QtGui import QIcon
 
 from ..core.atomic import check_output_path
-from ..core.choices import DEVICES
 from ..core.data.cubefile import CubeReader, use_probe_python
 from ..core.data.grid import Grid
 from ..core.data.slices import check_slices_exist
 from ..core.errors import Mpm3dError
 from ..core.paths import absolute, check_distinct, check_not_in_plugin
-from ..provider.i18n import installed_language, tr
-from ..provider.settings import PLUGIN_DIR, check_worker_python, default_device, worker_python
+from ..core.settings import Setting
+from ..runtime.i18n import installed_language, tr
+from ..runtime.settings import PLUGIN_DIR, check_worker_python, default_device, worker_python
 from .styles import store_default_style, style_when_loaded
 
 
@@ -48,7 +50,7 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
     """Subclasses set NAME, DISPLAY, GROUP, SUMMARY and define parameters with ``add``.
 
     DISPLAY, GROUP, SUMMARY, and each parameter's description, help and enum options and each output's
-    description, are written in English and shown through ``tr()`` (provider/i18n.py); NAME, the group's id and
+    description, are written in English and shown through ``tr()`` (runtime/i18n.py); NAME, the group's id and
     the parameters' names are never translated.
     """
 
@@ -290,6 +292,21 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
         layers = self.parameterAsLayerList(parameters, name, context)
         return [self.layer_file(layer, feedback, name) for layer in layers]
 
+    def add_label_parameters(self) -> None:
+        """LABEL_CUBE or LABEL_SLICES: the known labels that score predictions, the same wherever predictions are
+        scored."""
+        self.add(QgsProcessingParameterFile("LABEL_CUBE", "Cube with labels (optional)", extension="nc",
+                                            optional=True),
+                 "A cube on the same grid with a label variable, e.g. the target cube stacked with its labels.")
+        self.add(QgsProcessingParameterMultipleLayers("LABEL_SLICES", "Label slices (optional)",
+                                                      QgsProcessing.TypeRaster, optional=True),
+                 "Alternatively, label rasters (1 ore, 0 barren, nodata unknown) named by elevation.")
+
+    def labels_given(self, parameters, context, feedback) -> tuple[str | None, list[str]]:
+        """(label cube or None, label slice files) as the core's scoring jobs take them."""
+        label_cube = self.parameterAsFile(parameters, "LABEL_CUBE", context) or None
+        return label_cube, self.layer_files(parameters, "LABEL_SLICES", context, feedback)
+
     def output_file(self, parameters, name, context) -> str:
         """A file destination, checked before any work so that an unwritable path is named at once."""
         path = self.parameterAsFileOutput(parameters, name, context)
@@ -335,13 +352,45 @@ class WorkerAlgorithm(Mpm3dAlgorithm):
         problem = check_worker_python()
         return (not problem, problem)
 
-    def add_device_parameter(self):
-        self.add(QgsProcessingParameterEnum("DEVICE", "Device", list(DEVICES),
-                                            defaultValue=DEVICES.index(default_device())),
-                 "auto: CUDA when the worker's PyTorch sees a GPU, else the CPU.", advanced=True)
+    def add_setting(self, entry: Setting) -> None:
+        """The QGIS parameter of one core setting (core/settings.py); DEVICE defaults to the provider's device."""
+        default = default_device() if entry.name == "DEVICE" else None
+        self.add(settings_parameter(entry, default), entry.help, entry.advanced)
 
-    def device_argument(self, parameters, context) -> str:
-        return DEVICES[self.parameterAsEnum(parameters, "DEVICE", context)]
+    def setting_arguments(self, table: tuple[Setting, ...], parameters, context) -> list:
+        """The core command line's options for the table's settings, from the dialog's values."""
+        arguments = []
+        for entry in (entry for entry in table if entry.in_qgis):
+            if entry.kind == "bool":
+                arguments += [entry.option] if self.parameterAsBoolean(parameters, entry.name, context) else []
+                continue
+            if entry.kind == "choice":
+                value = entry.choices[self.parameterAsEnum(parameters, entry.name, context)]
+            elif entry.kind == "int":
+                value = self.parameterAsInt(parameters, entry.name, context)
+            elif entry.kind == "float":
+                value = self.parameterAsDouble(parameters, entry.name, context)
+            else:  # an empty text is the default
+                value = self.parameterAsString(parameters, entry.name, context) or entry.default
+            arguments += [entry.option, value]
+        return arguments
+
+
+def settings_parameter(entry: Setting, default=None) -> QgsProcessingParameterDefinition:
+    """The QGIS parameter of a core setting, with its name, label, bounds and default (``default`` instead, when
+    given): the dialog, the command line and TrainConfig therefore agree."""
+    value = entry.default if default is None else default
+    if entry.kind == "choice":
+        return QgsProcessingParameterEnum(entry.name, entry.description, [entry.labels[c] for c in entry.choices],
+                                          defaultValue=entry.choices.index(value))
+    if entry.kind == "bool":
+        return QgsProcessingParameterBoolean(entry.name, entry.description, defaultValue=value)
+    if entry.kind == "str":
+        return QgsProcessingParameterString(entry.name, entry.description, value)
+    kind = QgsProcessingParameterNumber.Integer if entry.kind == "int" else QgsProcessingParameterNumber.Double
+    bounds = {key: bound for key, bound in (("minValue", entry.minimum), ("maxValue", entry.maximum))
+              if bound is not None}
+    return QgsProcessingParameterNumber(entry.name, entry.description, kind, value, **bounds)
 
 
 def _layer_path(layer) -> str:

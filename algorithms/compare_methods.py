@@ -16,7 +16,6 @@ from qgis.core import (
 
 from ..core.jobs import compare_job
 from .base import Mpm3dAlgorithm
-from .evaluate_prospectivity import add_label_parameters, labels_given
 
 
 class CompareMethods(Mpm3dAlgorithm):
@@ -37,7 +36,7 @@ class CompareMethods(Mpm3dAlgorithm):
                                                       QgsProcessing.TypeFile),
                  "Two or more cubes written by 'Predict prospectivity' on the same cube. Each is named in the report "
                  "by its model's method; two of one method by their folder and file name.")
-        add_label_parameters(self)
+        self.add_label_parameters()
         self.add(QgsProcessingParameterFileDestination("OUTPUT_REPORT", "Comparison report", "HTML files (*.html)"),
                  "The methods' curves on one plot each and their scores side by side.")
         self.add(QgsProcessingParameterFileDestination("OUTPUT_JSON", "Metrics of every method (JSON)",
@@ -48,7 +47,7 @@ class CompareMethods(Mpm3dAlgorithm):
 
     def execute(self, parameters, context, feedback):
         cubes = self.file_list(parameters, "PROSPECTIVITY", context)
-        label_cube, slices = labels_given(self, parameters, context, feedback)
+        label_cube, slices = self.labels_given(parameters, context, feedback)
         report = self.output_file(parameters, "OUTPUT_REPORT", context)
         json_path = self.output_file(parameters, "OUTPUT_JSON", context) or None
         outputs = compare_job(cubes, label_cube, report, json_path, self.progress(feedback), slices)

@@ -1,18 +1,16 @@
 """Evaluate prospectivity: ROC AUC, success-rate and P-V curves, capture in the top of the volume."""
 
 from qgis.core import (
-    QgsProcessing,
     QgsProcessingOutputNumber,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
-    QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
 )
 
 from ..core.data.cubefile import CubeReader
 from ..core.jobs import DEFAULT_HOLE_BUFFER, evaluate_job
-from ..provider.i18n import tr
+from ..runtime.i18n import tr
 from .base import Mpm3dAlgorithm
 
 
@@ -31,7 +29,7 @@ class EvaluateProspectivity(Mpm3dAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
         self.add(QgsProcessingParameterFile("PROSPECTIVITY", "Prospectivity cube", extension="nc"),
                  "A cube written by 'Predict prospectivity'.")
-        add_label_parameters(self)
+        self.add_label_parameters()
         self.add(QgsProcessingParameterFile("HOLES", "Drill holes used by training (optional)", extension="nc",
                                             optional=True),
                  "The label cube of the target drill holes given to 'Train prospectivity model' in validate or train "
@@ -63,7 +61,7 @@ class EvaluateProspectivity(Mpm3dAlgorithm):
 
     def execute(self, parameters, context, feedback):
         prospectivity = self.parameterAsFile(parameters, "PROSPECTIVITY", context)
-        label_cube, slices = labels_given(self, parameters, context, feedback)
+        label_cube, slices = self.labels_given(parameters, context, feedback)
         report = self.output_file(parameters, "OUTPUT_REPORT", context)
         json_path = self.output_file(parameters, "OUTPUT_JSON", context) or None
         if self.parameterAsBoolean(parameters, "ALLOW_NO_LABELS", context) and not label_cube and not slices \
@@ -82,19 +80,3 @@ class EvaluateProspectivity(Mpm3dAlgorithm):
         feedback.pushInfo(tr("ROC AUC {auc}; ore captured in the top 10 % of the volume: {capture}").format(
             auc=f"{outputs['AUC']:.4f}", capture=f"{outputs['CAPTURE_TOP10']:.1%}"))
         return outputs
-
-
-def add_label_parameters(algorithm: Mpm3dAlgorithm) -> None:
-    """LABEL_CUBE or LABEL_SLICES: the known labels that score predictions, the same wherever predictions are scored."""
-    algorithm.add(QgsProcessingParameterFile("LABEL_CUBE", "Cube with labels (optional)", extension="nc",
-                                             optional=True),
-                  "A cube on the same grid with a label variable, e.g. the target cube stacked with its labels.")
-    algorithm.add(QgsProcessingParameterMultipleLayers("LABEL_SLICES", "Label slices (optional)",
-                                                       QgsProcessing.TypeRaster, optional=True),
-                  "Alternatively, label rasters (1 ore, 0 barren, nodata unknown) named by elevation.")
-
-
-def labels_given(algorithm: Mpm3dAlgorithm, parameters, context, feedback) -> tuple[str | None, list[str]]:
-    """(label cube or None, label slice files) as the core's scoring jobs take them."""
-    label_cube = algorithm.parameterAsFile(parameters, "LABEL_CUBE", context) or None
-    return label_cube, algorithm.layer_files(parameters, "LABEL_SLICES", context, feedback)

@@ -8,7 +8,7 @@ from qgis.core import (
 )
 
 from ..core import jobs
-from ..provider.i18n import tr
+from ..runtime.i18n import tr
 from .base import Mpm3dAlgorithm, folder_parameter_value
 
 

@@ -21,7 +21,7 @@ from qgis.PyQt.QtCore import QVariant
 from ..core.errors import Mpm3dError
 from ..core.jobs import label_cube_on_grid
 from ..core.results.targets import COMPANIONS, DEFAULT_MIN_DROP, extract_targets
-from ..provider.i18n import tr
+from ..runtime.i18n import tr
 from .base import Mpm3dAlgorithm, cube_crs, read_prospectivity_cube
 from .styles import footprint_styler, target_styler
 

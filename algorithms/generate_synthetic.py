@@ -12,7 +12,7 @@ from qgis.core import (
 
 from ..core import jobs
 from ..core.data.synthetic import HOLE_PLACEMENTS
-from ..provider.i18n import tr
+from ..runtime.i18n import tr
 from .base import Mpm3dAlgorithm, folder_parameter_value
 
 

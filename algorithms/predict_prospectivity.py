@@ -6,14 +6,13 @@ from qgis.core import (
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterFolderDestination,
-    QgsProcessingParameterNumber,
-    QgsProcessingParameterString,
 )
 
 from ..core.data.slices import elevation_from_name, level_files
 from ..core.jobs import MAP_OUTPUTS, map_prefix
-from ..provider.i18n import tr
-from ..provider.worker import run_core
+from ..core.settings import PREDICTION, setting
+from ..runtime.i18n import tr
+from ..runtime.worker import run_core
 from .base import WorkerAlgorithm, folder_parameter_value
 from .styles import map_styler, map_title, style_on_load, title_legend, write_raster_styles
 
@@ -69,13 +68,8 @@ class PredictProspectivity(WorkerAlgorithm):
                  "A model written by 'Train prospectivity model' (recognised by its content, whatever its name).")
         self.add(QgsProcessingParameterFile("CUBE", "Cube to predict", extension="nc"),
                  "Usually the target cube; it must hold the model's features in the same order.")
-        self.add(QgsProcessingParameterString("PREFIX", "Layer and file name prefix", "prospectivity"),
-                 "Start of the level raster names; also the name of the layer group.")
-        self.add_device_parameter()
-        self.add(QgsProcessingParameterNumber("CHUNK_VOXELS", "Voxels per chunk (0 = automatic)",
-                                              QgsProcessingParameterNumber.Integer, 0, minValue=0),
-                 "Output voxels computed in one pass; bounds memory. 0: 1 million on the CPU, 8 million on CUDA. "
-                 "Lower it when memory runs out.", advanced=True)
+        for entry in PREDICTION:
+            self.add_setting(entry)
         self.add(QgsProcessingParameterFileDestination("OUTPUT_CUBE", "Prospectivity cube", "NetCDF cube (*.nc)"),
                  "The prospectivity cube file.")
         self.add(QgsProcessingParameterFolderDestination("OUTPUT_FOLDER", "Folder for level rasters"),
@@ -95,7 +89,7 @@ class PredictProspectivity(WorkerAlgorithm):
         return [level_files(folder, map_prefix(prefix, kind)) for kind in MAP_OUTPUTS]
 
     def _prefix(self, parameters, context) -> str:
-        return self.parameterAsString(parameters, "PREFIX", context) or "prospectivity"
+        return self.parameterAsString(parameters, "PREFIX", context) or setting("PREFIX", PREDICTION).default
 
     def execute(self, parameters, context, feedback):
         out_cube = self.output_file(parameters, "OUTPUT_CUBE", context)
@@ -105,9 +99,8 @@ class PredictProspectivity(WorkerAlgorithm):
             "--json-lines", "predict",
             "--model", self.parameterAsFile(parameters, "MODEL", context),
             "--cube", self.parameterAsFile(parameters, "CUBE", context),
-            "--out-cube", out_cube, "--out-folder", folder, "--prefix", prefix,
-            "--device", self.device_argument(parameters, context),
-            "--chunk-voxels", self.parameterAsInt(parameters, "CHUNK_VOXELS", context),
+            "--out-cube", out_cube, "--out-folder", folder,
+            *self.setting_arguments(PREDICTION, parameters, context),
         ], feedback, outputs=[out_cube, *self._level_patterns(folder, prefix)], memory_hint=tr("Lower CHUNK_VOXELS."))
         outputs = {"OUTPUT_CUBE": out_cube, "OUTPUT_FOLDER": folder}
         for offset, (kind, key) in enumerate(MAP_OUTPUTS.items()):

@@ -1,4 +1,4 @@
-"""Set up the PyTorch environment: the worker's Python made from inside QGIS (see provider.environment)."""
+"""Set up the PyTorch environment: the worker's Python made from inside QGIS (see runtime.environment)."""
 
 import os
 import sys
@@ -12,7 +12,7 @@ from qgis.core import (
     QgsProcessingParameterFolderDestination,
 )
 
-from ..provider.environment import (
+from ..runtime.environment import (
     BUILD_CHOICES,
     SetupError,
     base_python_candidates,
@@ -22,8 +22,8 @@ from ..provider.environment import (
     probe_base,
     torch_build,
 )
-from ..provider.i18n import tr
-from ..provider.settings import set_worker_python
+from ..runtime.i18n import tr
+from ..runtime.settings import set_worker_python
 from .base import Mpm3dAlgorithm
 
 BUILD_LABELS = ["auto: CUDA when an NVIDIA driver answers, else CPU", "CPU only", "CUDA (NVIDIA GPU)"]

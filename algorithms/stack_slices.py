@@ -12,7 +12,7 @@ from qgis.core import (
 from ..core import jobs
 from ..core.data.slices import parse_units
 from ..core.errors import Mpm3dError
-from ..provider.i18n import tr
+from ..runtime.i18n import tr
 from .base import Mpm3dAlgorithm
 
 

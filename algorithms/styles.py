@@ -35,7 +35,7 @@ from qgis.core import (
 from qgis.PyQt.QtGui import QColor, QMatrix4x4
 from qgis.PyQt.QtXml import QDomDocument
 
-from ..provider.i18n import tr
+from ..runtime.i18n import tr
 
 try:  # the 3D library is an optional part of a QGIS build
     from qgis._3d import (

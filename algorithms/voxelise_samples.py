@@ -25,7 +25,7 @@ from qgis.core import (
 from ..core.data.cubefile import CubeReader, write_cube
 from ..core.data.voxelise import RULES, voxelise_samples
 from ..core.errors import Mpm3dError
-from ..provider.i18n import tr
+from ..runtime.i18n import tr
 from .base import Mpm3dAlgorithm, cube_crs
 
 RULE_NAMES = ["Any ore sample makes the voxel ore", "Majority of the samples (a tie counts as ore)",

@@ -19,7 +19,7 @@ from qgis.PyQt.QtCore import QVariant
 
 from ..core.data.grid import Grid
 from ..core.results.targets import COMPANIONS, voxel_points
-from ..provider.i18n import tr
+from ..runtime.i18n import tr
 from .base import Mpm3dAlgorithm, cube_crs, read_prospectivity_cube
 from .styles import voxel_styler
 

@@ -29,7 +29,7 @@ from mpm3d.core.learning.model import TrainedModel  # noqa: E402
 from mpm3d.core.learning.novelty import novelty_map  # noqa: E402
 from mpm3d.core.learning.predict import predict_cube, predict_ensemble  # noqa: E402
 from mpm3d.core.learning.sampling import cube_stats  # noqa: E402
-from mpm3d.core.learning.training import TrainConfig, train  # noqa: E402
+from mpm3d.core.learning.training import train  # noqa: E402
 from mpm3d.core.results.metrics import (  # noqa: E402
     auc_by_halves,
     labelled_scores,
@@ -37,6 +37,7 @@ from mpm3d.core.results.metrics import (  # noqa: E402
     predictive_entropy,
     roc_auc,
 )
+from mpm3d.core.settings import TrainConfig  # noqa: E402
 
 METHODS = ("dann_cta", "dann", "cnn", "rf")
 PROFILES = {

@@ -33,8 +33,9 @@ from mpm3d.core.data.grid import Cube, Grid  # noqa: E402
 from mpm3d.core.data.synthetic import PROFILES, synthetic_pair  # noqa: E402
 from mpm3d.core.learning import predict  # noqa: E402
 from mpm3d.core.learning.model import ProspectivityNet, TrainedModel, config_for_method  # noqa: E402
-from mpm3d.core.learning.training import TrainConfig, train  # noqa: E402
+from mpm3d.core.learning.training import train  # noqa: E402
 from mpm3d.core.results.metrics import labelled_scores, roc_auc  # noqa: E402
+from mpm3d.core.settings import TrainConfig  # noqa: E402
 
 SIZES = {
     "gpu": {"dense_shape": (128, 512, 512), "train_shape": PROFILES["bench"]["shape"], "epochs": 12,

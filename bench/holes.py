@@ -45,8 +45,9 @@ from mpm3d.core.errors import Mpm3dError  # noqa: E402
 from mpm3d.core.learning.model import resolve_device  # noqa: E402
 from mpm3d.core.learning.predict import predict_cube  # noqa: E402
 from mpm3d.core.learning.sampling import cube_stats, standardise  # noqa: E402
-from mpm3d.core.learning.training import TrainConfig, train  # noqa: E402
+from mpm3d.core.learning.training import train  # noqa: E402
 from mpm3d.core.results.metrics import away_from_holes, labelled_scores, roc_auc  # noqa: E402
+from mpm3d.core.settings import TrainConfig  # noqa: E402
 
 HOLE_COUNTS = (0, 1, 3, 5, 10, 20)
 PLACEMENT, DIP_DEG = "anomaly", 90.0

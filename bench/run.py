@@ -31,24 +31,26 @@ from common import load_plugin  # noqa: E402
 
 load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it
 
-from mpm3d.core.choices import TRAINING_DEFAULTS  # noqa: E402
 from mpm3d.core.data.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
 from mpm3d.core.data.synthetic import synthetic_pair  # noqa: E402
 from mpm3d.core.learning.model import TrainedModel  # noqa: E402
 from mpm3d.core.learning.predict import predict_cube, predict_patches  # noqa: E402
-from mpm3d.core.learning.sampling import (  # noqa: E402
+from mpm3d.core.learning.sampling import (  # noqa: E402  # noqa: E402
     FeatureStats,
     PatchGatherer,
     barren_count,
     cube_stats,
     draw_source_epoch,
     epoch_ore_count,
+    ore_cycle,
     padded_standardised,
+    source_samples,
     standardise,
 )
 from mpm3d.core.learning.selection_scores import embed_and_score  # noqa: E402
-from mpm3d.core.learning.training import TrainConfig, ore_cycle, source_samples, train  # noqa: E402
+from mpm3d.core.learning.training import train  # noqa: E402
 from mpm3d.core.results.metrics import evaluate, labelled_scores, proxy_a_distance, roc_auc  # noqa: E402
+from mpm3d.core.settings import DEFAULTS, TrainConfig  # noqa: E402
 from run_report import PEER, save  # noqa: E402
 
 METHODS = ("rf", "cnn", "cta", "dann", "dann_cta", PEER)
@@ -167,7 +169,7 @@ def run(profile_name: str, methods, device: str, out_dir: str, seeds=None, varia
         samples_per_epoch: int | None = None) -> dict:
     """``samples_per_epoch``: training's budget (labelled samples per epoch at most, 0: none); None: the default."""
     profile = dict(PROFILES[profile_name], **({"epochs": epochs} if epochs else {}), samples_per_epoch=(
-        TRAINING_DEFAULTS["samples_per_epoch"] if samples_per_epoch is None else samples_per_epoch))
+        DEFAULTS["samples_per_epoch"] if samples_per_epoch is None else samples_per_epoch))
     seeds = list(range(profile["seeds"])) if seeds is None else list(seeds)
     if PEER in methods and not peer_python:
         print(f"{PEER}: no --peer-python given, the peer row is left out", flush=True)
@@ -192,7 +194,7 @@ def run(profile_name: str, methods, device: str, out_dir: str, seeds=None, varia
         if seed == seeds[0]:
             embeddings["features"] = tuple(raw)
         for method in methods:
-            config = TrainConfig(method=method if method != PEER else "cnn", epochs=profile["epochs"],
+            config = TrainConfig(members=1, method=method if method != PEER else "cnn", epochs=profile["epochs"],
                                  batch_size=profile["batch_size"], patch_size=profile["patch_size"], device=device,
                                  seed=seed, target_normalisation=target_normalisation,
                                  samples_per_epoch=profile["samples_per_epoch"])
@@ -260,8 +262,8 @@ def _command(results: dict, folder: str) -> str:
     seeds = sorted({r["seed"] for r in results["runs"]})
     profile = PROFILES[results["profile"]]
     default_seeds = seeds == list(range(profile["seeds"]))
-    budget = results["settings"].get("samples_per_epoch", TRAINING_DEFAULTS["samples_per_epoch"])
-    default_budget = budget == TRAINING_DEFAULTS["samples_per_epoch"]
+    budget = results["settings"].get("samples_per_epoch", DEFAULTS["samples_per_epoch"])
+    default_budget = budget == DEFAULTS["samples_per_epoch"]
     if epochs == profile["epochs"] and set(methods) == set(METHODS) and default_seeds and default_budget:
         return f"make bench BENCH_PROFILE={results['profile']}" + (
             f" BENCH_VARIANT={variant}" if variant != "as_designed" else "")
@@ -281,7 +283,7 @@ def main() -> None:
     parser.add_argument("--append", action="store_true",
                         help="keep the runs of other seeds already in --out-dir's results.json (a run split in parts)")
     parser.add_argument("--epochs", type=int, help="instead of the profile's (a training-length experiment)")
-    parser.add_argument("--samples-per-epoch", type=int, default=TRAINING_DEFAULTS["samples_per_epoch"],
+    parser.add_argument("--samples-per-epoch", type=int, default=DEFAULTS["samples_per_epoch"],
                         help="training's budget of labelled samples per epoch, for every method; 0: none "
                              "(default: the plugin's, %(default)s)")
     parser.add_argument("--peer-python", help="Python of the environment with skada (bench/requirements-peer.txt)")
@@ -298,7 +300,7 @@ def main() -> None:
     if args.append and os.path.exists(previous):
         with open(previous) as handle:
             before = json.load(handle)
-        budget = before["settings"].get("samples_per_epoch", TRAINING_DEFAULTS["samples_per_epoch"])
+        budget = before["settings"].get("samples_per_epoch", DEFAULTS["samples_per_epoch"])
         if budget != args.samples_per_epoch:
             parser.error(f"--append: {previous} was run with --samples-per-epoch {budget}")
         keep = [r for r in before["runs"] if r["seed"] not in seeds]

@@ -33,7 +33,8 @@ from mpm3d.core.learning.model import ProspectivityNet, config_for_method, resol
 from mpm3d.core.learning.sampling import cube_stats  # noqa: E402
 from mpm3d.core.learning.selection import SELECTION_LABELS, SELECTION_RULES, averaged_epochs, chosen_epoch  # noqa: E402
 from mpm3d.core.learning.selection_scores import average_states  # noqa: E402
-from mpm3d.core.learning.training import TrainConfig, train  # noqa: E402
+from mpm3d.core.learning.training import train  # noqa: E402
+from mpm3d.core.settings import TrainConfig  # noqa: E402
 from run import EpochTrace  # noqa: E402  (bench/run.py: the per-epoch target AUC of the main benchmark)
 
 METHODS = ("dann_cta", "dann")
@@ -52,7 +53,7 @@ def run_one(method: str, seed: int, profile: dict, device: str) -> dict:
     """One network: its per-epoch target AUC and the target AUC each rule's choice gets."""
     source, target = synthetic_pair(shape=profile["shape"], voxel_size=profile["voxel_size"], seed=seed)
     label, target.label = target.label, None  # training never sees them
-    config = TrainConfig(method=method, epochs=profile["epochs"], batch_size=profile["batch_size"],
+    config = TrainConfig(members=1, method=method, epochs=profile["epochs"], batch_size=profile["batch_size"],
                          patch_size=profile["patch_size"], device=device, seed=seed)
     trace, states = EpochTrace(method, target, label, device, cube_stats(target)), []
 

@@ -28,8 +28,8 @@ from common import load_plugin  # noqa: E402
 load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it
 
 import qgis_process  # noqa: E402
-from mpm3d.core.choices import METHODS, TRAINING_DEFAULTS  # noqa: E402
 from mpm3d.core.data.synthetic import PROFILES  # noqa: E402
+from mpm3d.core.settings import DEFAULTS, METHODS  # noqa: E402
 
 POLL_S = 0.2
 
@@ -134,11 +134,11 @@ def main() -> None:
     parser.add_argument("--shape", default="x".join(map(str, size["shape"])), help="levels x rows x columns")
     parser.add_argument("--cell-size", type=float, default=size["voxel_size"][1], help="metres")
     parser.add_argument("--level-spacing", type=float, default=size["voxel_size"][0], help="metres")
-    parser.add_argument("--method", choices=METHODS, default=TRAINING_DEFAULTS["method"])
+    parser.add_argument("--method", choices=METHODS, default=DEFAULTS["method"])
     parser.add_argument("--epochs", type=int, default=2, help="the time of more epochs is epoch time x epochs")
     parser.add_argument("--members", type=int, default=1, help="ensemble members (each costs one training)")
-    parser.add_argument("--patch-size", type=int, default=TRAINING_DEFAULTS["patch_size"])
-    parser.add_argument("--samples-per-epoch", type=int, default=TRAINING_DEFAULTS["samples_per_epoch"])
+    parser.add_argument("--patch-size", type=int, default=DEFAULTS["patch_size"])
+    parser.add_argument("--samples-per-epoch", type=int, default=DEFAULTS["samples_per_epoch"])
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--work", default=os.path.join(ROOT, "build", "bench-size"),
                         help="folder for the slices, cubes and maps (deleted first; about 4 GB at full size)")

@@ -20,10 +20,10 @@ from common import load_plugin  # noqa: E402
 
 load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it
 
-from mpm3d.core.choices import TRAINING_DEFAULTS  # noqa: E402
 from mpm3d.core.data.grid import Cube, Grid  # noqa: E402
 from mpm3d.core.data.synthetic import synthetic_pair  # noqa: E402
-from mpm3d.core.learning.training import TrainConfig, train  # noqa: E402
+from mpm3d.core.learning.training import train  # noqa: E402
+from mpm3d.core.settings import DEFAULTS, TrainConfig  # noqa: E402
 
 
 def _shape(text: str) -> tuple[int, int, int]:
@@ -33,7 +33,7 @@ def _shape(text: str) -> tuple[int, int, int]:
 def training_throughput(shape, device: str, method: str, patch_size: int, batch_size: int, epochs: int):
     """Numbers of a short real training run, and the model it made (for the dense timing)."""
     source, target = synthetic_pair(shape=shape, seed=0)
-    config = TrainConfig(method=method, patch_size=patch_size, batch_size=batch_size, epochs=epochs,
+    config = TrainConfig(members=1, method=method, patch_size=patch_size, batch_size=batch_size, epochs=epochs,
                          device=device, seed=0)
     started = time.perf_counter()
     result = train(source, target, config)
@@ -68,8 +68,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--train-shape", type=_shape, default=(24, 64, 64))
     parser.add_argument("--dense-shape", type=_shape, default=(32, 128, 128))
-    parser.add_argument("--patch-size", type=int, default=TRAINING_DEFAULTS["patch_size"])
-    parser.add_argument("--batch-size", type=int, default=TRAINING_DEFAULTS["batch_size"])
+    parser.add_argument("--patch-size", type=int, default=DEFAULTS["patch_size"])
+    parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--methods", nargs="+", default=["dann_cta", "cnn"])
     parser.add_argument("--out")

@@ -12,13 +12,12 @@ import signal
 import sys
 
 from . import jobs
-from .choices import DEVICES, METHODS, TRAINING_DEFAULTS
 from .data.slices import level_files, parse_units
 from .errors import Mpm3dError
 from .jobs import DEFAULT_HOLE_BUFFER
-from .learning.selection import SELECTION_RULES, TARGET_LABEL_MODES
 from .paths import absolute, check_distinct
 from .progress import Reporter
+from .settings import PREDICTION, TRAINING, Setting, check
 
 
 def finite(text: str) -> float:
@@ -91,52 +90,17 @@ def _add_model_commands(commands) -> None:
     train = commands.add_parser("train", help="train a prospectivity model (DANN-CTA or a baseline)")
     train.add_argument("--source", required=True, help="labelled source cube (.nc)")
     train.add_argument("--target", required=True, help="unlabelled target cube (.nc); its labels are never read")
-    train.add_argument("--target-labels", default="ignore", choices=TARGET_LABEL_MODES,
-                       help="what training does with the target's drill holes (--target-holes): ignore them, let "
-                            "them choose the epoch and score the model (validate), or also train on some (train)")
     train.add_argument("--target-holes", help="label cube of the target's voxelised drill holes, on its grid")
-    train.add_argument("--target-label-weight", type=finite, default=TRAINING_DEFAULTS["target_label_weight"],
-                       help="train mode: weight of the holes' label loss beside the source's")
-    train.add_argument("--hole-folds", type=int, default=3,
-                       help="train mode: folds the holes are dealt into; one validates, the others train")
-    train.add_argument("--hole-cv", action="store_true",
-                       help="train mode: train once per fold for a leave-holes-out AUC (costs folds x one training)")
     train.add_argument("--out", required=True, help="model file (.safetensors)")
     train.add_argument("--report", help="HTML training report")
-    train.add_argument("--method", default=TRAINING_DEFAULTS["method"], help=", ".join(METHODS))
-    train.add_argument("--patch-size", type=int, default=TRAINING_DEFAULTS["patch_size"])
-    train.add_argument("--epochs", type=int, default=TRAINING_DEFAULTS["epochs"])
-    train.add_argument("--batch-size", type=int, default=TRAINING_DEFAULTS["batch_size"])
-    train.add_argument("--learning-rate", type=finite, default=TRAINING_DEFAULTS["learning_rate"])
-    train.add_argument("--negative-ratio", type=finite, default=TRAINING_DEFAULTS["negative_ratio"])
-    train.add_argument("--lambda-max", type=finite, default=TRAINING_DEFAULTS["lambda_max"])
-    train.add_argument("--samples-per-epoch", type=int, default=TRAINING_DEFAULTS["samples_per_epoch"],
-                       help="labelled samples (ore + barren) per epoch at most; where the deposit has more, each "
-                            "epoch takes the next share of its ore voxels, so all are seen over the epochs. Bounds "
-                            "an epoch's time on a large deposit; 0: every ore voxel each epoch")
-    train.add_argument("--val-fraction", type=finite, default=TRAINING_DEFAULTS["val_fraction"],
-                       help="share of the source's x-y blocks held out to choose the epoch; 0: keep the last epoch")
-    train.add_argument("--device", choices=DEVICES, default="auto")
-    train.add_argument("--memory-limit", type=finite, default=0.0,
-                       help="GB of memory training may use; a run estimated to need more is refused before it "
-                            "starts (0: 80 %% of the memory available when it starts)")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--members", type=int, default=0,
-                       help="ensemble members, each trained from its own seed (0: 5 on CUDA, 3 on the CPU); "
-                            "the random forest's members are its trees")
-    train.add_argument("--selection", default="source_val", choices=SELECTION_RULES,
-                       help="how a network's epoch is chosen without target labels (average: of the last quarter "
-                            "of the epochs' weights)")
+    add_settings(train, TRAINING)
 
     predict = commands.add_parser("predict", help="dense prospectivity of a cube: cube file and level rasters")
     predict.add_argument("--model", required=True)
     predict.add_argument("--cube", required=True)
     predict.add_argument("--out-cube", required=True, help="prospectivity cube (.nc)")
     predict.add_argument("--out-folder", required=True, help="folder for one GeoTIFF per level")
-    predict.add_argument("--prefix", default="prospectivity")
-    predict.add_argument("--device", choices=DEVICES, default="auto")
-    predict.add_argument("--chunk-voxels", type=int, default=0,
-                         help="output voxels per forward pass, bounds memory (0: 1 million on CPU, 8 on CUDA)")
+    add_settings(predict, PREDICTION)
 
     evaluate = commands.add_parser("evaluate", help="score a prospectivity cube against known labels")
     evaluate.add_argument("--prospectivity", required=True)
@@ -147,6 +111,19 @@ def _add_model_commands(commands) -> None:
                                           "near them are not scored")
     evaluate.add_argument("--hole-buffer", type=int, default=DEFAULT_HOLE_BUFFER,
                           help="voxels around each hole left out of the scores; at least the patch size - 1")
+
+
+def add_settings(parser: argparse.ArgumentParser, table: tuple[Setting, ...]) -> None:
+    """One option per setting of ``table`` (core/settings.py), its value stored under the setting's field;
+    ``check`` judges the values once parsed, as it judges a TrainConfig."""
+    for entry in table:
+        text = entry.help.replace("%", "%%")
+        if entry.kind == "bool":
+            parser.add_argument(entry.option, dest=entry.field, action="store_true", help=text)
+            continue
+        kinds = {"int": int, "float": finite, "str": str, "choice": str}
+        parser.add_argument(entry.option, dest=entry.field, type=kinds[entry.kind], default=entry.default,
+                            choices=entry.choices or None, help=text)
 
 
 def run(args: argparse.Namespace, reporter: Reporter) -> dict:
@@ -165,6 +142,7 @@ def run(args: argparse.Namespace, reporter: Reporter) -> dict:
     if args.command == "train":
         return jobs.train_job(args, progress)
     if args.command == "predict":
+        check(args, PREDICTION)
         return jobs.predict_job(args.model, args.cube, args.out_cube, args.out_folder, args.prefix, args.device,
                            args.chunk_voxels, progress)
     if args.command == "evaluate":

@@ -22,6 +22,7 @@ from .data.slices import level_files, level_spacing, read_slices, write_cube_sli
 from .errors import Mpm3dError
 from .learning.selection import HOLE_RULE
 from .progress import TimeLeft
+from .settings import TRAINING, TrainConfig
 
 DEFAULT_HOLE_BUFFER = 8  # voxels: p - 1 for the default 9-voxel patch (a scored patch and a hole's patch overlap)
 
@@ -350,22 +351,16 @@ def training_progress(event: dict) -> tuple[float, str]:
 
 def train_job(args: argparse.Namespace, progress) -> dict:
     """Train a model from the train command's arguments (core/cli.py): the model file and its report, as one set."""
+    from .learning.memory import check_memory, training_memory
     from .learning.model import resolve_device
     from .learning.modelfile import save_model
-    from .learning.training import TrainConfig, check_memory, default_members, train, training_memory
+    from .learning.training import train
     from .paths import same_file
     from .results.reports import write_training_report
 
     progress(0.0, "Reading cubes")
     source_reader, target_reader = CubeReader(args.source, "SOURCE"), CubeReader(args.target, "TARGET")
-    members = args.members or default_members(resolve_device(args.device))
-    config = TrainConfig(method=args.method, patch_size=args.patch_size, epochs=args.epochs,
-                         batch_size=args.batch_size, learning_rate=args.learning_rate,
-                         negative_ratio=args.negative_ratio, lambda_max=args.lambda_max, device=args.device,
-                         samples_per_epoch=args.samples_per_epoch, memory_limit_gb=args.memory_limit,
-                         seed=args.seed, val_fraction=args.val_fraction, members=members, selection=args.selection,
-                         target_labels=args.target_labels, target_label_weight=args.target_label_weight,
-                         hole_folds=args.hole_folds, hole_cv=args.hole_cv)
+    config = TrainConfig(**{entry.field: getattr(args, entry.field) for entry in TRAINING})
     memory = training_memory(source_reader.grid.shape, target_reader.grid.shape,
                              len(source_reader.feature_names), config, resolve_device(args.device).type,
                              report=bool(args.report))
@@ -415,7 +410,8 @@ def train_job(args: argparse.Namespace, progress) -> dict:
         if args.report:
             write_training_report(args.report, result.history, {
                 "method": config.method, "feature_names": source.feature_names,
-                "config": {**vars(args), "members": members}, "source": args.source, "target": args.target,
+                "config": {**vars(args), "members": len(result.members)}, "source": args.source,
+                "target": args.target,
                 "device": result.device, "best_epoch": result.best_epoch,
                 "selection": config.selection if holes is None else HOLE_RULE,
                 "ensemble": [asdict(member) for member in result.members], **transfer,

@@ -13,8 +13,8 @@ from .errors import Mpm3dError
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The plugin's own parts: files at the top of its folder and these folders are never written to.
-PLUGIN_FOLDERS = ("core", "algorithms", "provider", "models", "docs", "i18n", "help", "scripts", "tests", "bench",
-                  ".git", ".venv", ".ci")
+PLUGIN_FOLDERS = ("core", "algorithms", "provider", "runtime", "models", "docs", "i18n", "help", "scripts", "tests",
+                  "bench", ".git", ".venv", ".ci")
 
 
 def absolute(path: str, base: str | None = None) -> str:

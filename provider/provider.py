@@ -7,8 +7,8 @@ from qgis.core import QgsApplication, QgsProcessingModelAlgorithm, QgsProcessing
 from qgis.PyQt.QtGui import QIcon
 
 from ..algorithms import ALGORITHMS
-from .i18n import tr
-from .settings import PLUGIN_DIR, register_settings, unregister_settings
+from ..runtime.i18n import tr
+from ..runtime.settings import PLUGIN_DIR, register_settings, unregister_settings
 
 
 class Mpm3dProvider(QgsProcessingProvider):

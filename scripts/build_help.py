@@ -37,7 +37,7 @@ def _default(definition) -> str:
 def help_page(algorithm, locale: str = "") -> str:
     """One algorithm's page: what it does, each parameter with its help, its outputs, a qgis_process call; in the
     language of the translator installed (``locale``), in English without one."""
-    from mpm3d.provider.i18n import tr
+    from mpm3d.runtime.i18n import tr
     from qgis.core import QgsProcessingParameterDefinition
 
     rows = []
@@ -75,7 +75,7 @@ def _html_language(locale: str) -> str:
 
 def index_page(algorithms, locale: str = "") -> str:
     """The list of pages, by group."""
-    from mpm3d.provider.i18n import tr
+    from mpm3d.runtime.i18n import tr
 
     items = "\n".join(f"<li>{html.escape(a.group())}: <a href=\"{_page_name(a.name(), locale)}\">"
                       f"{html.escape(a.displayName())}</a> - {html.escape(a.shortDescription())}</li>"
@@ -89,7 +89,7 @@ def pages() -> dict[str, str]:
     """File name -> page, for every algorithm mpm3d registers, in English and in every language of i18n/."""
     project._qgis()
     from mpm3d.algorithms import ALGORITHMS
-    from mpm3d.provider.i18n import I18N_DIR, catalogue, load_translator, unload_translator
+    from mpm3d.runtime.i18n import I18N_DIR, catalogue, load_translator, unload_translator
 
     found = {}
     locales = sorted(os.path.basename(path)[len("mpm3d_"):-len(".ts")]

@@ -69,16 +69,15 @@ OUTPUT_HELP = {
 def build(path: str = MODEL_PATH) -> str:
     """Write the chain to ``path`` (the shipped file by default) and return the path."""
     _qgis()
-    from mpm3d.core.choices import METHOD_LABELS, METHODS, TRAINING_DEFAULTS
+    from mpm3d.algorithms.base import settings_parameter
+    from mpm3d.core.settings import setting
     from qgis.core import (
         QgsProcessing,
         QgsProcessingModelAlgorithm,
         QgsProcessingModelChildAlgorithm,
         QgsProcessingModelOutput,
         QgsProcessingModelParameter,
-        QgsProcessingParameterEnum,
         QgsProcessingParameterMultipleLayers,
-        QgsProcessingParameterNumber,
     )
     from qgis.core import (
         QgsProcessingModelChildParameterSource as Source,
@@ -92,13 +91,10 @@ def build(path: str = MODEL_PATH) -> str:
         QgsProcessingParameterMultipleLayers("target_evidence", "Target evidence slices", QgsProcessing.TypeRaster),
         QgsProcessingParameterMultipleLayers("target_labels", "Target label slices (optional, scoring only)",
                                              QgsProcessing.TypeRaster, optional=True),
-        QgsProcessingParameterEnum("method", "Method", [METHOD_LABELS[m] for m in METHODS],
-                                   defaultValue=METHODS.index(TRAINING_DEFAULTS["method"])),
-        QgsProcessingParameterNumber("epochs", "Epochs", QgsProcessingParameterNumber.Integer,
-                                     TRAINING_DEFAULTS["epochs"], minValue=1),
-        QgsProcessingParameterNumber("patch_size", "Patch size (voxels, odd)", QgsProcessingParameterNumber.Integer,
-                                     TRAINING_DEFAULTS["patch_size"], minValue=3, maxValue=31),
+        *(settings_parameter(setting(name)) for name in ("METHOD", "EPOCHS", "PATCH_SIZE")),
     ]
+    for parameter in inputs[-3:]:  # the chain's own inputs are named in lower case
+        parameter.setName(parameter.name().lower())
     for row, parameter in enumerate(inputs):
         parameter.setHelp(PARAMETER_HELP[parameter.name()])
         model.addModelParameter(parameter, QgsProcessingModelParameter(parameter.name()))

@@ -149,7 +149,7 @@ def train_and_predict(args, source: str, target: str, method: str, folder: str, 
                       **training) -> tuple[dict, dict]:
     """Train ``method`` with the demo's settings (and ``training``'s extra parameters) into ``folder``, and
     predict the target with it: (training outputs, prediction outputs)."""
-    from mpm3d.core.choices import METHODS
+    from mpm3d.core.settings import METHODS
 
     model = step("train_model", {"SOURCE": source, "TARGET": target, "METHOD": METHODS.index(method),
                                  "EPOCHS": args.epochs, "PATCH_SIZE": args.patch_size, "SEED": args.seed,

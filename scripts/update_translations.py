@@ -1,6 +1,6 @@
 """Bring the translation catalogues i18n/mpm3d_<locale>.ts up to date with the plugin's English strings.
 
-The strings are what the user sees through ``tr()`` (provider/i18n.py): every algorithm's display name,
+The strings are what the user sees through ``tr()`` (runtime/i18n.py): every algorithm's display name,
 group, summary, parameter descriptions, help texts, enum options and output descriptions, read from the
 algorithms themselves, and every ``tr("...")`` call with a literal text in algorithms/ and provider/
 (messages, the provider's name, the settings' labels) and in scripts/build_help.py (the help pages'
@@ -26,7 +26,7 @@ import project  # noqa: E402 - the headless QGIS and the `mpm3d` import live the
 PLUGIN_DIR = project.PLUGIN_DIR
 I18N_DIR = os.path.join(PLUGIN_DIR, "i18n")
 CONTEXT = "mpm3d"
-SCANNED = ("algorithms", "provider", os.path.join("scripts", "build_help.py"))  # folders and files
+SCANNED = ("algorithms", "provider", "runtime", os.path.join("scripts", "build_help.py"))  # folders and files
 
 
 def tr_calls(scanned=SCANNED) -> list[str]:
@@ -65,7 +65,7 @@ def algorithm_strings(algorithms) -> list[str]:
 def english_algorithms():
     project._qgis()
     from mpm3d.algorithms import ALGORITHMS
-    from mpm3d.provider.i18n import unload_translator
+    from mpm3d.runtime.i18n import unload_translator
 
     unload_translator()
     algorithms = []

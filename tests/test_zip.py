@@ -46,7 +46,7 @@ def test_with_the_maintainers_fields_the_zip_is_ready_for_upload(tmp_path):
 def test_the_zip_holds_the_plugin_and_nothing_of_its_development(plugin_zip):
     names = zipfile.ZipFile(plugin_zip).namelist()
     assert {n.split("/")[0] for n in names} == {"mpm3d"}
-    for needed in ("__init__.py", "metadata.txt", "LICENSE", "CHANGELOG.md", "icon.svg", "provider/environment.py",
+    for needed in ("__init__.py", "metadata.txt", "LICENSE", "CHANGELOG.md", "icon.svg", "runtime/environment.py",
                    "help/setup_worker.html", "help/index.html", "algorithms/setup_worker.py"):
         assert f"mpm3d/{needed}" in names, needed
     for name in names:

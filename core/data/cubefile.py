@@ -27,6 +27,7 @@ from .. import __version__
 from ..atomic import atomic_path
 from ..errors import Mpm3dError
 from ..package import child_environment
+from ..paths import PLUGIN_DIR
 from .grid import LABEL_UNKNOWN, Cube, Grid
 
 MIN_LEVELS = 3  # the smallest patch is 3 x 3 x 3 voxels; stacking refuses fewer levels too
@@ -345,12 +346,11 @@ def _probe_structure(path: str, described: str) -> None:
     python = _probe_python()
     if key in _safe_files or python is None:
         return
-    plugin_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)
     try:
         # the worker's environment, not the host's: QGIS's PYTHONHOME would stop another Python from starting,
         # and a probe that cannot start must not read as a damaged file
-        status = subprocess.run([python, "-c", _PROBE_CODE, plugin_dir, path], stdin=subprocess.DEVNULL,
+        status = subprocess.run([python, "-c", _PROBE_CODE, PLUGIN_DIR, path], stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=PROBE_TIMEOUT_S,
                                 creationflags=flags, env=child_environment()).returncode
     except subprocess.TimeoutExpired as exc:

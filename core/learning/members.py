@@ -10,14 +10,15 @@ is each member's own step, up to the order of floating-point sums.
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
 import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
+from ..settings import AUTOMATIC_MEMBERS, TrainConfig
+from .domain import DISCRIMINATOR_PREFIXES
 from .model import ProspectivityNet
-
-DISCRIMINATOR_PREFIXES = ("net.domain_head.", "probe.")
 
 
 class TrainingHeads(nn.Module):
@@ -90,3 +91,29 @@ class MemberStack:
             for name, value in (*member.named_parameters(), *member.named_buffers()):
                 stacked = self.params[name] if name in self.params else self.buffers[name]
                 value.copy_(stacked[index])
+
+
+MEMBER_SEED_STRIDE = 1000
+
+
+def member_seed(seed: int, member: int) -> int:
+    """Member 0 keeps the run's seed (one member is the single model of before); the others are far apart,
+    so ensembles from neighbouring base seeds share no member."""
+    return seed + MEMBER_SEED_STRIDE * member
+
+
+def trains_together(config: TrainConfig, device: torch.device) -> bool:
+    """Whether the members of a network ensemble train side by side (``TrainConfig.members_together``)."""
+    if config.method == "rf" or config.members < 2:
+        return False
+    return device.type == "cuda" if config.members_together is None else config.members_together
+
+
+def with_members(config: TrainConfig, device: torch.device) -> TrainConfig:
+    """``config`` with its ensemble size resolved: ENSEMBLE_MEMBERS 0 is AUTOMATIC_MEMBERS for the device; the
+    random forest is one model (its members are its trees)."""
+    if config.method == "rf":
+        return replace(config, members=1)
+    if config.members == 0:
+        return replace(config, members=AUTOMATIC_MEMBERS[device.type])
+    return config

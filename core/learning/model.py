@@ -17,12 +17,12 @@ import torch
 from torch import nn
 from torch.nn import functional as nnf
 
-from ..choices import DOMAIN_HEAD_METHODS, NETWORK_METHODS, TRAINING_DEFAULTS
 from ..errors import Mpm3dError
+from ..settings import DEFAULTS, DOMAIN_HEAD_METHODS, NETWORK_METHODS
+from .domain import domain_discriminator, reverse_gradient
 
 if TYPE_CHECKING:
     from .novelty import SourceSample
-
 
 
 @dataclass
@@ -30,7 +30,7 @@ class ModelConfig:
     """Architecture of the network; JSON-able so a model file can rebuild it."""
 
     n_features: int
-    patch_size: int = TRAINING_DEFAULTS["patch_size"]
+    patch_size: int = DEFAULTS["patch_size"]
     channels: tuple[int, ...] = (32, 64, 64)
     feature_attention: bool = True
     channel_attention: bool = True
@@ -76,29 +76,6 @@ def config_for_method(method: str, n_features: int, patch_size: int) -> ModelCon
         spatial_attention=attention,
         domain_head=method in DOMAIN_HEAD_METHODS,
     )
-
-
-class _GradientReversal(torch.autograd.Function):
-    # forward and setup_context apart, and a generated vmap rule: members trained together (torch.func.vmap)
-    # pass through the same layer as a single network
-    generate_vmap_rule = True
-
-    @staticmethod
-    def forward(x: torch.Tensor, lambda_: float) -> torch.Tensor:
-        return x.view_as(x)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output) -> None:
-        ctx.lambda_ = inputs[1]
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        return grad * -ctx.lambda_, None
-
-
-def reverse_gradient(x: torch.Tensor, lambda_: float) -> torch.Tensor:
-    """Identity forward, gradient times -lambda backward (Ganin & Lempitsky 2016)."""
-    return _GradientReversal.apply(x, lambda_)
 
 
 class FeatureGate(nn.Module):
@@ -156,11 +133,6 @@ class ChannelGate(nn.Module):
 
 def _head(n_in: int, hidden: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv3d(n_in, hidden, 1), nn.ReLU(inplace=True), nn.Conv3d(hidden, 1, 1))
-
-
-def domain_discriminator(n_embedding: int) -> nn.Sequential:
-    """MLP (embedding -> 64 -> 1 logit) telling source (0) from target (1) patches."""
-    return _head(n_embedding, 64)
 
 
 class ProspectivityNet(nn.Module):

@@ -20,14 +20,14 @@ import safetensors.numpy
 import torch
 
 from ..atomic import atomic_path
-from ..choices import METHODS, NETWORK_METHODS
 from ..errors import Mpm3dError
+from ..settings import METHODS, NETWORK_METHODS, setting
 from .model import ForestArrays, ModelConfig, ProspectivityNet, TrainedModel
 
 FORMAT = "mpm3d-model"
 FORMAT_VERSION = 1
 MAX_HEADER_BYTES = 4_000_000  # a real header is a few kB; a larger one is refused before it is parsed
-MAX_PATCH_SIZE = 99
+PATCH_SIZE = setting("PATCH_SIZE")  # a model file holds a patch size training accepts
 # bytes per value of each safetensors dtype
 SAFETENSORS_DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2,
                            "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
@@ -131,9 +131,9 @@ def _patch_size(text: Any, damaged: str) -> int:
         patch_size = int(text)
     except (TypeError, ValueError):
         patch_size = 0
-    if not (3 <= patch_size <= MAX_PATCH_SIZE and patch_size % 2 == 1):
-        raise Mpm3dError(f"{damaged}: its patch size {text!r} is not an odd number from 3 to {MAX_PATCH_SIZE}; train "
-                         "the model again")
+    if PATCH_SIZE.problem(patch_size):
+        raise Mpm3dError(f"{damaged}: its patch size {text!r} is not an odd number from {PATCH_SIZE.minimum} to "
+                         f"{PATCH_SIZE.maximum}; train the model again")
     return patch_size
 
 

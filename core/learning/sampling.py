@@ -17,6 +17,7 @@ from scipy import ndimage
 
 from ..data.grid import LABEL_BARREN, LABEL_ORE, Cube
 from ..errors import Mpm3dError
+from ..settings import TrainConfig
 
 ReadSlab = Callable[[int, int], np.ndarray]
 N_TRANSFORMS = 8  # the rotations by 90 degrees about z, each with and without a flip
@@ -284,3 +285,55 @@ def draw_source_epoch(
     labels = np.concatenate([np.ones(len(ore)), np.zeros(n_negative)]).astype(np.float32)
     order = rng.permutation(len(voxels))
     return voxels[order], labels[order]
+
+
+MAX_VALIDATION_VOXELS = 20_000
+
+
+def ore_cycle(split: SourceSplit, config: TrainConfig) -> OreCycle:
+    """The ore voxels each epoch trains on: all, or under the samples-per-epoch budget a cycling share."""
+    per_epoch = epoch_ore_count(len(split.train_ore), config.negative_ratio, config.samples_per_epoch)
+    return OreCycle(split.train_ore, per_epoch, np.random.default_rng([config.seed, 5]))
+
+
+def check_batch(split: SourceSplit, config: TrainConfig) -> None:
+    n_ore = epoch_ore_count(len(split.train_ore), config.negative_ratio, config.samples_per_epoch)
+    n_barren = barren_count(n_ore, config.negative_ratio)
+    if n_barren > len(split.train_barren):
+        most = len(split.train_barren) / max(len(split.train_ore), 1)
+        raise Mpm3dError(
+            f"NEGATIVE_RATIO {config.negative_ratio:g} asks for {n_barren} barren samples per epoch, but the source "
+            f"has only {len(split.train_barren)} barren voxels for training ({len(split.train_ore)} ore): give a "
+            f"ratio of at most {most:.3g}")
+    n_samples = n_ore + n_barren
+    if config.batch_size > n_samples:
+        budget = (f", SAMPLES_PER_EPOCH {config.samples_per_epoch} allowing {n_ore}"
+                  if n_ore < len(split.train_ore) else "")
+        raise Mpm3dError(
+            f"the batch size {config.batch_size} is larger than the {n_samples} training samples per epoch "
+            f"({len(split.train_ore)} ore voxels outside the validation blocks{budget}, {config.negative_ratio:g} "
+            f"barren per ore); lower the batch size (BATCH_SIZE) to at most {n_samples}"
+        )
+
+
+def source_samples(
+    source: Cube, config: TrainConfig
+) -> tuple[SourceSplit, tuple[np.ndarray, np.ndarray], np.random.Generator]:
+    """The spatial-block split, the fixed validation set, and the generator that then draws the epochs.
+
+    One place for the order of these draws, so the benchmark's peer method gets the samples train() gets.
+    """
+    split = spatial_block_split(source.label, source.valid, config.patch_size // 2, config.val_fraction, config.seed)
+    rng = np.random.default_rng([config.seed, 1])
+    return split, validation_set(split, rng), rng
+
+
+def validation_set(split: SourceSplit, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out voxels (all ore, barren thinned to a cap) and their labels, fixed for all epochs."""
+    ore = split.val_ore
+    if len(ore) > MAX_VALIDATION_VOXELS // 2:
+        ore = np.sort(rng.choice(ore, MAX_VALIDATION_VOXELS // 2, replace=False))
+    barren = split.val_barren
+    if len(barren) > MAX_VALIDATION_VOXELS - len(ore):
+        barren = np.sort(rng.choice(barren, MAX_VALIDATION_VOXELS - len(ore), replace=False))
+    return np.concatenate([ore, barren]), np.concatenate([np.ones(len(ore)), np.zeros(len(barren))])

@@ -386,3 +386,9 @@ def _finite_rows(features: np.ndarray, name: str, rng: np.random.Generator, max_
     if len(features) > max_rows:
         features = features[rng.choice(len(features), max_rows, replace=False)]
     return features
+
+
+def labelled_auc(scores: np.ndarray, labels: np.ndarray) -> float | None:
+    if len(labels) == 0:
+        return None
+    return float(roc_auc(scores[labels == 1], scores[labels == 0]))

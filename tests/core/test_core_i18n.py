@@ -19,12 +19,12 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def core_tr_texts() -> list[str]:
-    """The literal texts given to core's ``tr`` in core/ and its sub-packages (and to the reports' ``_note``, which translates its
-    text), and to it as ``core_tr`` in the Qt-free provider modules."""
+    """The literal texts given to core's ``tr`` in core/ and its sub-packages (and to the reports' ``note``, which
+    translates its text), and to it as ``core_tr`` in the Qt-free runtime modules."""
     texts = []
     scanned = [(path, "tr") for path in sorted(glob.glob(os.path.join(CORE, "**", "*.py"), recursive=True))]
-    scanned += [(os.path.join(CORE, "results", "reports.py"), "_note")]
-    scanned += [(os.path.join(os.path.dirname(CORE), "provider", "environment.py"), "core_tr")]
+    scanned += [(path, "note") for path in sorted(glob.glob(os.path.join(CORE, "results", "reports", "*.py")))]
+    scanned += [(os.path.join(os.path.dirname(CORE), "runtime", "environment.py"), "core_tr")]
     for path, name in scanned:
         with open(path, encoding="utf-8") as source:
             tree = ast.parse(source.read(), path)

@@ -9,7 +9,7 @@ import sys
 import pytest
 from fake_wheels import fake_worker_wheels, offline_pip
 from mpm3d.core.package import child_code
-from mpm3d.provider.environment import (
+from mpm3d.runtime.environment import (
     SetupCancelled,
     SetupError,
     base_python_candidates,
@@ -21,7 +21,7 @@ from mpm3d.provider.environment import (
     pip_supports_raw_progress,
     torch_build,
 )
-from mpm3d.provider.process import venv_python
+from mpm3d.runtime.process import venv_python
 
 SMI_TABLE = """Mon Nov 30 11:45:15 2026
 +-----------------------------------------------------------------------------------------+
@@ -92,7 +92,7 @@ def test_base_python_is_the_installations_never_qgis_itself():
 
 def test_the_setup_logic_imports_no_qgis():
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    code = child_code(repo, "import sys, mpm3d.provider.environment, mpm3d.provider.process\n"
+    code = child_code(repo, "import sys, mpm3d.runtime.environment, mpm3d.runtime.process\n"
                       "assert not [m for m in sys.modules if m.split('.')[0] in ('qgis', 'PyQt5', 'processing')]\n")
     run = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr

@@ -6,13 +6,13 @@ import math
 import numpy as np
 import pytest
 import torch
-from mpm3d.core.choices import TRAINING_DEFAULTS
 from mpm3d.core.cli import build_parser
 from mpm3d.core.data.synthetic import PROFILES, synthetic_deposit, synthetic_pair
 from mpm3d.core.errors import Mpm3dError
 from mpm3d.core.learning.sampling import OreCycle, draw_source_epoch, epoch_ore_count, spatial_block_split
-from mpm3d.core.learning.training import TrainConfig, train
+from mpm3d.core.learning.training import train
 from mpm3d.core.progress import TimeLeft, duration
+from mpm3d.core.settings import DEFAULTS, TrainConfig
 
 SMALL = dict(patch_size=3, epochs=2, batch_size=16, device="cpu", seed=0, members=1)
 
@@ -83,10 +83,10 @@ def test_budget_bounds_the_batches_per_epoch_and_every_ore_voxel_trains(small_pa
 def test_default_budget_leaves_a_small_deposit_unchanged(small_pair):
     source, target = small_pair
     weights = []
-    for budget in (TRAINING_DEFAULTS["samples_per_epoch"], 0):
+    for budget in (DEFAULTS["samples_per_epoch"], 0):
         result = train(source, target, TrainConfig(method="dann_cta", **SMALL, samples_per_epoch=budget))
         weights.append(result.model.networks[0].state_dict())
-        assert TrainConfig().samples_per_epoch == TRAINING_DEFAULTS["samples_per_epoch"]
+        assert TrainConfig(members=1).samples_per_epoch == DEFAULTS["samples_per_epoch"]
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
 
 
@@ -98,8 +98,8 @@ def test_default_budget_holds_a_whole_epoch_of_the_synthetic_profiles(profile):
         source = synthetic_deposit("source", **PROFILES[profile], seed=seed)
         for patch in (5, 7, 9):
             n_ore = len(spatial_block_split(source.label, source.valid, patch // 2, 0.0, seed).train_ore)
-            assert epoch_ore_count(n_ore, TRAINING_DEFAULTS["negative_ratio"],
-                                   TRAINING_DEFAULTS["samples_per_epoch"]) == n_ore
+            assert epoch_ore_count(n_ore, DEFAULTS["negative_ratio"],
+                                   DEFAULTS["samples_per_epoch"]) == n_ore
 
 
 def test_a_budget_below_the_batch_is_refused(small_pair):
@@ -115,7 +115,7 @@ def test_command_line_passes_the_budget():
                                       "--samples-per-epoch", "4096"])
     assert args.samples_per_epoch == 4096
     default = build_parser().parse_args(["train", "--source", "s.nc", "--target", "t.nc", "--out", "m.safetensors"])
-    assert default.samples_per_epoch == TRAINING_DEFAULTS["samples_per_epoch"]
+    assert default.samples_per_epoch == DEFAULTS["samples_per_epoch"]
 
 
 def test_time_left_from_the_measured_pace():

@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 from mpm3d.core.data.synthetic import synthetic_pair
 from mpm3d.core.errors import Mpm3dError
-from mpm3d.core.learning.training import TrainConfig, train
+from mpm3d.core.learning.training import train
 from mpm3d.core.package import child_code
+from mpm3d.core.settings import TrainConfig
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLI = child_code(PLUGIN_DIR, "import sys\nfrom mpm3d.core.cli import main\nsys.exit(main())")  # the core's command line
-TINY = dict(method="cnn", patch_size=3, epochs=2, batch_size=16, device="cpu", seed=0)
+TINY = dict(method="cnn", patch_size=3, epochs=2, batch_size=16, device="cpu", seed=0, members=1)
 
 
 @pytest.fixture(scope="module")

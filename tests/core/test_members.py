@@ -6,7 +6,13 @@ import pytest
 import torch
 from mpm3d.core.data.synthetic import synthetic_pair
 from mpm3d.core.jobs import training_progress
-from mpm3d.core.learning.training import TrainConfig, train, trains_together
+from mpm3d.core.learning.members import trains_together
+
+# Adam divides each gradient by its own running size, so a weight whose gradient is nothing but rounding noise
+from mpm3d.core.learning.training import train
+
+# Adam divides each gradient by its own running size, so a weight whose gradient is nothing but rounding noise
+from mpm3d.core.settings import TrainConfig
 
 # Adam divides each gradient by its own running size, so a weight whose gradient is nothing but rounding noise
 # still moves by up to one learning rate, in the noise's direction. The biases of the convolutions in front of a

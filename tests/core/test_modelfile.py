@@ -13,7 +13,8 @@ from mpm3d.core.data.synthetic import synthetic_pair
 from mpm3d.core.errors import Mpm3dError
 from mpm3d.core.learning.modelfile import FORMAT, FORMAT_VERSION, load_model, save_model
 from mpm3d.core.learning.predict import predict_cube, predict_patches
-from mpm3d.core.learning.training import TrainConfig, train
+from mpm3d.core.learning.training import train
+from mpm3d.core.settings import TrainConfig
 from pickle_payload import CreatesMarker
 
 
@@ -26,7 +27,7 @@ def pair():
 def models(pair):
     source, target = pair
     target = dataclasses.replace(target, label=None)
-    return {method: train(source, target, TrainConfig(method=method, patch_size=5, epochs=1, batch_size=16,
+    return {method: train(source, target, TrainConfig(members=1, method=method, patch_size=5, epochs=1, batch_size=16,
                                                       device="cpu", val_fraction=0)).model
             for method in ("dann_cta", "rf")}
 

@@ -4,12 +4,12 @@ import dataclasses
 
 import numpy as np
 import pytest
-from mpm3d.core.choices import METHODS
 from mpm3d.core.data.synthetic import synthetic_pair
 from mpm3d.core.errors import Mpm3dError
 from mpm3d.core.learning.predict import predict_cube, predict_patches
 from mpm3d.core.learning.sampling import SlabSource, cube_stats, standardise
-from mpm3d.core.learning.training import TrainConfig, train
+from mpm3d.core.learning.training import train
+from mpm3d.core.settings import METHODS, TrainConfig
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def models(pair):
     source, target = pair
     trained = {}
     for method, patch_size in [(m, 5) for m in METHODS] + [("dann_cta", 7)]:
-        config = TrainConfig(method=method, patch_size=patch_size, epochs=1, batch_size=16, device="cpu",
+        config = TrainConfig(members=1, method=method, patch_size=patch_size, epochs=1, batch_size=16, device="cpu",
                              val_fraction=0)
         trained[method, patch_size] = train(source, dataclasses.replace(target, label=None), config).model
     return trained

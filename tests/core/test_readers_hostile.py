@@ -326,6 +326,24 @@ def test_the_host_pythons_variables_do_not_turn_a_good_file_into_a_damaged_one(t
     assert CubeReader(path, "CUBE").feature_names == NAMES
 
 
+def test_the_probe_really_runs_the_reader(tmp_path, monkeypatch):
+    """The probe child loads the plugin and opens the file (exit 0): exit 3, 'cannot run the reader', would let
+    every hostile file through to this process unprobed (as when the probe was given core/ for the plugin's
+    folder)."""
+    real_run, statuses = subprocess.run, []
+
+    def run(*args, **kwargs):
+        finished = real_run(*args, **kwargs)
+        statuses.append(finished.returncode)
+        return finished
+
+    monkeypatch.setattr(cubefile.subprocess, "run", run)
+    monkeypatch.setenv("MPM3D_PYTHON", sys.executable)
+    features, label, prospectivity = _data()
+    assert CubeReader(_foreign(tmp_path / "cube.nc", _cube_variables(features, label, prospectivity)), "CUBE")
+    assert statuses == [0]
+
+
 def test_a_cube_written_here_is_not_probed_again(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(cubefile.subprocess, "run",

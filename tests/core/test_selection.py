@@ -12,7 +12,8 @@ from mpm3d.core.data.synthetic import synthetic_pair
 from mpm3d.core.errors import Mpm3dError
 from mpm3d.core.learning.selection import SELECTION_RULES, averaged_epochs, chosen_epoch
 from mpm3d.core.learning.selection_scores import average_states, deep_embedded_validation, mean_entropy
-from mpm3d.core.learning.training import TrainConfig, train
+from mpm3d.core.learning.training import train
+from mpm3d.core.settings import TrainConfig
 
 NETWORK_RULES = [rule for rule in SELECTION_RULES if rule != "average"]
 
@@ -24,6 +25,7 @@ def small_pair():
 
 def _config(**changes):
     return TrainConfig(**{"method": "dann", "patch_size": 5, "epochs": 4, "batch_size": 32, "device": "cpu",
+                          "members": 1,
                           "seed": 5, **changes})
 
 

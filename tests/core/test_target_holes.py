@@ -14,8 +14,10 @@ from mpm3d.core.data.synthetic import GRADE_CUTOFF, drill_holes, synthetic_pair
 from mpm3d.core.data.voxelise import cell_indices, hole_folds, hole_groups, near_labels, voxelise_samples
 from mpm3d.core.errors import Mpm3dError
 from mpm3d.core.jobs import evaluate_job, label_cube_on_grid
-from mpm3d.core.learning.training import TrainConfig, target_hole_split, train
+from mpm3d.core.learning.holes import target_hole_split
+from mpm3d.core.learning.training import train
 from mpm3d.core.results.metrics import away_from_holes, hole_auc, roc_auc
+from mpm3d.core.settings import TrainConfig
 
 CONFIG = TrainConfig(method="dann", patch_size=5, epochs=2, batch_size=32, device="cpu", seed=3, members=1)
 
@@ -192,7 +194,8 @@ def test_holes_that_cannot_validate_or_train_are_refused_with_the_reason(pair, h
                   np.where(label == LABEL_ORE, LABEL_BARREN, label)), "at least 2 drill holes that cut ore"),
         (dataclasses.replace(validate, hole_cv=True), label, "needs TARGET_LABELS 'train'"),
         (dataclasses.replace(CONFIG, target_labels="everything"), label, "unknown target label mode"),
-        (dataclasses.replace(validate, hole_folds=1), label, "at least 2 folds"),
+        (dataclasses.replace(validate, hole_folds=1), label,
+         r"drill-hole folds \(HOLE_FOLDS\) must be a whole number from 2"),
     ]
     for config, given, message in cases:
         with pytest.raises(Mpm3dError, match=message):

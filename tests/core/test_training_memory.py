@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from mpm3d.core.data.synthetic import synthetic_pair
 from mpm3d.core.errors import Mpm3dError
-from mpm3d.core.learning.training import GB, TrainConfig, check_memory, train, training_memory
+from mpm3d.core.learning.memory import GB, check_memory, training_memory
+from mpm3d.core.learning.training import train
 from mpm3d.core.package import child_code
+from mpm3d.core.settings import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,24 +27,24 @@ def test_estimate_grows_with_the_cube_and_names_its_parts():
     # 25 million voxels x 8 features: 0.75 GB of evidence per deposit, as read and again standardised and padded
     assert 1.4 * GB < real["cubes"] < 1.7 * GB and 1.4 * GB < real["standardised padded copies"] < 1.9 * GB
     assert sum(real.values()) < 8 * GB
-    forest = training_memory((100, 500, 500), (100, 500, 500), 8, TrainConfig(method="rf"))
+    forest = training_memory((100, 500, 500), (100, 500, 500), 8, TrainConfig(members=1, method="rf"))
     assert "forest" in forest and "standardised padded copies" not in forest
 
 
 def test_check_refuses_above_the_limit_naming_what_to_lower():
-    config = TrainConfig(memory_limit_gb=1.0)
+    config = TrainConfig(members=1, memory_limit_gb=1.0)
     parts = training_memory((100, 500, 500), (100, 500, 500), 8, config)
     with pytest.raises(Mpm3dError, match=r"training would need about \d+\.\d GB of memory \(.*cubes 1\.\d\d GB.*"
                                          r"more than the memory limit of 1 GB\. Lower what dominates: the cube extent"
                                          r".*PATCH_SIZE.*BATCH_SIZE.*--memory-limit"):
         check_memory(parts, config)
-    check_memory(parts, TrainConfig(memory_limit_gb=64.0))  # within the limit: nothing to say
+    check_memory(parts, TrainConfig(members=1, memory_limit_gb=64.0))  # within the limit: nothing to say
 
 
 def test_training_refuses_before_it_starts():
     source, target = synthetic_pair(shape=(6, 12, 12), voxel_size=(50.0, 100.0, 100.0), seed=0)
     with pytest.raises(Mpm3dError, match="more than the memory limit of 0.001 GB"):
-        train(source, target, TrainConfig(method="cnn", patch_size=3, epochs=1, batch_size=16, device="cpu",
+        train(source, target, TrainConfig(members=1, method="cnn", patch_size=3, epochs=1, batch_size=16, device="cpu",
                                           memory_limit_gb=0.001))
 
 
@@ -50,7 +52,9 @@ MEASURE = textwrap.dedent("""
     import json, sys
     import torch  # noqa: F401  (imported before the baseline: its libraries are not training's memory)
     from mpm3d.core.data.synthetic import synthetic_pair
-    from mpm3d.core.learning.training import TrainConfig, train, training_memory
+    from mpm3d.core.learning.memory import training_memory
+    from mpm3d.core.settings import TrainConfig
+    from mpm3d.core.learning.training import train
 
     def status(key):
         for line in open("/proc/self/status"):

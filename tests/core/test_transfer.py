@@ -164,7 +164,8 @@ def test_embedding_pad_before_and_after_training_and_none_for_the_forest(pair):
     """Identical deposits look alike to any network (PAD near 0); the 'before' network is rebuilt from the seed
     without touching the caller's random state, and the forest has no embedding to measure."""
     import torch
-    from mpm3d.core.learning.training import TrainConfig, train
+    from mpm3d.core.learning.training import train
+    from mpm3d.core.settings import TrainConfig
 
     source, target = pair
     config = TrainConfig(method="dann", patch_size=5, epochs=2, batch_size=32, device="cpu", seed=3, members=1)
@@ -179,5 +180,5 @@ def test_embedding_pad_before_and_after_training_and_none_for_the_forest(pair):
     twin = like(source, source.features.copy())
     same = embedding_pad(train(source, twin, config).model, source, twin, seed=3)
     assert same["before"] < 0.1 and same["after"] < 0.1
-    forest = train(source, target, TrainConfig(method="rf", patch_size=5, batch_size=32, seed=3)).model
+    forest = train(source, target, TrainConfig(members=1, method="rf", patch_size=5, batch_size=32, seed=3)).model
     assert embedding_pad(forest, source, target) is None

@@ -9,7 +9,7 @@ import shutil
 import sys
 
 import pytest
-from mpm3d.provider.process import (
+from mpm3d.runtime.process import (
     CREATE_NO_WINDOW,
     child_environment,
     child_process,

@@ -56,7 +56,7 @@ def test_the_shipped_chain_scores_a_labelled_target(synthetic_slices, qgis_profi
 def test_the_shipped_chain_is_what_its_generator_writes_and_reads_as_a_user_needs(provider, tmp_path):
     """The model file in the plugin is build_model3.py's output; its id, help, outputs and method names."""
     import build_model3
-    from mpm3d.core.choices import METHOD_LABELS
+    from mpm3d.core.settings import METHOD_LABELS
     from qgis.core import QgsApplication, QgsProcessingModelAlgorithm
 
     def content(path):  # Qt writes the XML attributes in an order of its own each run: compare what they say

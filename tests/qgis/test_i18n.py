@@ -26,7 +26,7 @@ def compiled():
 @pytest.fixture()
 def chinese(provider, compiled):
     """The zh_CN translator installed for one test, removed after it."""
-    from mpm3d.provider.i18n import load_translator, unload_translator
+    from mpm3d.runtime.i18n import load_translator, unload_translator
 
     assert load_translator("zh_CN").endswith("mpm3d_zh_CN.qm")
     yield
@@ -74,7 +74,7 @@ def test_the_help_button_opens_the_chinese_page(chinese):
 
 def test_the_provider_and_its_messages_speak_chinese(chinese):
     from mpm3d.provider.provider import Mpm3dProvider
-    from mpm3d.provider.settings import check_worker_python
+    from mpm3d.runtime.settings import check_worker_python
 
     assert HAN.search(Mpm3dProvider().name()) and Mpm3dProvider().id() == "mpm3d"
     assert HAN.search(check_worker_python("/nonexistent/python3"))
@@ -82,8 +82,8 @@ def test_the_provider_and_its_messages_speak_chinese(chinese):
 
 def test_the_worker_gets_the_language_for_cores_texts(chinese, tmp_path):
     """The reports the worker writes are in the interface's language: run_core passes it on."""
-    from mpm3d.provider.environment import PROBE_ANSWER
-    from mpm3d.provider.worker import run_core
+    from mpm3d.runtime.environment import PROBE_ANSWER
+    from mpm3d.runtime.worker import run_core
     from qgis.core import QgsProcessingFeedback
 
     python = tmp_path / "python"
@@ -95,7 +95,7 @@ def test_the_worker_gets_the_language_for_cores_texts(chinese, tmp_path):
 
 def test_the_translator_follows_qgis_locale_setting(provider, compiled):
     """locale/userLocale counts only with locale/overrideFlag, as in QGIS; the profile is left as it was."""
-    from mpm3d.provider.i18n import load_translator, unload_translator
+    from mpm3d.runtime.i18n import load_translator, unload_translator
     from qgis.core import QgsSettings
     from qgis.PyQt.QtCore import QLocale
 
@@ -122,7 +122,7 @@ def test_the_translator_follows_qgis_locale_setting(provider, compiled):
 
 
 def test_under_english_the_strings_are_unchanged(provider, compiled):
-    from mpm3d.provider.i18n import catalogue, load_translator, unload_translator
+    from mpm3d.runtime.i18n import catalogue, load_translator, unload_translator
 
     assert catalogue("en_US") is None and catalogue("en") is None and catalogue("fr_FR") is None
     assert catalogue("zh").endswith("mpm3d_zh_CN.qm")  # QGIS's own locale() keeps only the language

@@ -22,7 +22,7 @@ def offline(monkeypatch):
 def saved_setting(provider):
     """The worker-Python setting as it was, or unset again: writing back the default would pin a path of this
     test session (the plugin's temporary link) into the settings that later sessions read."""
-    from mpm3d.provider.settings import PYTHON_SETTING
+    from mpm3d.runtime.settings import PYTHON_SETTING
     from processing.core.ProcessingConfig import ProcessingConfig
     from qgis.core import QgsSettings
 
@@ -38,8 +38,8 @@ def saved_setting(provider):
 
 
 def test_setup_makes_the_worker_python_and_selects_it(provider, offline, saved_setting, tmp_path):
-    from mpm3d.provider.process import venv_python
-    from mpm3d.provider.settings import check_worker_python, worker_python
+    from mpm3d.runtime.process import venv_python
+    from mpm3d.runtime.settings import check_worker_python, worker_python
     from qgis.core import QgsApplication
 
     wheels = fake_worker_wheels(str(tmp_path / "wheels"))
@@ -53,7 +53,7 @@ def test_setup_makes_the_worker_python_and_selects_it(provider, offline, saved_s
 
 
 def test_cancel_during_the_install_leaves_no_folder(provider, offline, saved_setting, tmp_path):
-    from mpm3d.provider.settings import worker_python
+    from mpm3d.runtime.settings import worker_python
 
     class CancelWhenInstalling(QgsProcessingFeedback):
         def setProgressText(self, text):  # noqa: N802 - QGIS API

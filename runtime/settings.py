@@ -6,8 +6,8 @@ import sys
 
 from processing.core.ProcessingConfig import ProcessingConfig, Setting
 
-from ..core.choices import DEVICES
 from ..core.paths import PLUGIN_DIR
+from ..core.settings import DEVICES
 from .environment import OTHER_PACKAGES, PROBE_ANSWER, PYTORCH_INDEX, TORCH_VERSION, WORKER_PROBE
 from .i18n import tr
 from .process import child_process, venv_python
