@@ -212,9 +212,11 @@ def test_a_broken_link_as_output_folder_is_named(cubes, tmp_path):
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("negative_ratio", 1e6, r"^NEGATIVE_RATIO 1e\+06 asks for \d+ barren samples per epoch, but the source has only"),
-    ("lambda_max", -5.0, r"^LAMBDA_MAX must be 0 or more"),
-    ("seed", -1, r"^SEED must be a whole number from 0 to 4294967295"),
+    ("negative_ratio", 999.0, r"^NEGATIVE_RATIO 999 asks for \d+ barren samples per epoch, but the source has only"),
+    ("negative_ratio", 1e6, r"^the number of barren samples per ore sample \(NEGATIVE_RATIO\) must be a number from "
+                            r"0\.01 to 1000, got 1e\+06$"),
+    ("lambda_max", -5.0, r"^the domain adaptation weight \(LAMBDA_MAX\) must be a number of at least 0, got -5$"),
+    ("seed", -1, r"^the random seed \(SEED\) must be a whole number from 0 to 4294967295, got -1$"),
 ])
 def test_training_values_out_of_range_are_refused_by_name(pair, field, value, message):
     with pytest.raises(Mpm3dError, match=message):

@@ -11,7 +11,7 @@ from file_state import tree
 # --- Training parameters, features, device ------------------------------------------------------------------
 
 @pytest.mark.parametrize("parameters, match", [
-    ({"PATCH_SIZE": 4}, r"patch size \(PATCH_SIZE\) must be odd and at least 3, got 4"),
+    ({"PATCH_SIZE": 4}, r"patch size \(PATCH_SIZE\) must be an odd whole number from 3 to 31, got 4"),
     ({"PATCH_SIZE": 9}, r"patch size 9 \(PATCH_SIZE\) is larger than the source cube \(SOURCE\)"),
 ])
 def test_bad_patch_sizes_name_patch_size(tiny_cubes, tmp_path, parameters, match):

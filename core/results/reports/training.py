@@ -9,10 +9,10 @@ import math
 
 import numpy as np
 
-from ...settings import DOMAIN_HEAD_METHODS
 from ...i18n import tr
 from ...learning.selection import HOLE_RULE, HOLE_SCORE, RULE_SCORES, SELECTION_LABELS, averaged_epochs, chosen_epoch
 from ...learning.transfer import KS_WARN, OUTSIDE_WARN, transfer_verdict
+from ...settings import DOMAIN_HEAD_METHODS
 from .kit import (
     as_percent,
     fixed,
