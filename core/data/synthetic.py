@@ -17,6 +17,13 @@ The target differs as real neighbours do: a steeper fault and a deeper model, a 
 and so less certain fault model, ore further into a broader footwall alteration zone, other
 inversion calibrations, alteration logged in classes 0-5 instead of per cent, fewer ore voxels
 and noisier logs. A model trained on the source alone therefore loses accuracy on the target.
+
+That pair mixes two shifts: where ore sits relative to its evidence (a shift of P(ore | evidence) that no
+label-free method can undo) and how the evidence was measured. The pair profiles (PAIR_PROFILES) take them
+apart, so a benchmark can tell whether an adaptation helps where it can: ``measurement`` draws the target's
+geology from the source's deposit parameters and changes only how it is measured, in ways per-deposit
+standardisation cannot undo (MEASUREMENT_PARTS, each switchable); ``concept_only`` measures both alike and
+moves only the ore zone, the negative control; ``as_designed`` is the pair above.
 """
 
 from __future__ import annotations
@@ -87,6 +94,12 @@ class _Deposit:
     susceptibility_scale: float
     susceptibility_offset: float
     alteration_in_classes: bool  # logging scale: classes 0-5 instead of per cent altered
+    # The measurement profile's parts (MEASUREMENT_PARTS); the defaults measure as the source does.
+    alteration_cuts: tuple[float, ...] = ()  # logged as classes 0-5 at these cuts of the alteration intensity
+    susceptibility_log: bool = False  # reported as log10(1 + susceptibility)
+    density_leak: float = 0.0  # density reported with this many of its sd of standardised susceptibility mixed in
+    depth_drift_sd_per_km: float = 0.0  # density and susceptibility calibration drift, in sd per km of depth
+    model_coarsening: float = 1.0  # correlation lengths of logs and inversions, times this (a texture shift)
 
 
 _DEPOSITS: dict[str, _Deposit] = {
@@ -111,30 +124,80 @@ _DEPOSITS: dict[str, _Deposit] = {
 }
 
 
+# The measurement profile's parts, each a way the target's model measures the same geology differently that
+# per-deposit standardisation (a shift and a scale per feature) cannot undo: value -> what it does.
+MEASUREMENT_PARTS: dict[str, str] = {
+    "alteration_cuts": "alteration logged in classes 0-5 at other, uneven cut points",
+    "log_susceptibility": "susceptibility reported in log units",
+    "density_leak": "density that leaks susceptibility (a mix of two features)",
+    "depth_drift": "a calibration drift of density and susceptibility that grows with depth",
+    "coarser_model": "a coarser target model: logs and inversions correlated over 2.5 times the length",
+}
+_MEASUREMENT = {
+    "alteration_cuts": {"alteration_in_classes": True, "alteration_cuts": (0.12, 0.2, 0.26, 0.34, 0.6)},
+    "log_susceptibility": {"susceptibility_log": True},
+    "density_leak": {"density_leak": 0.8},
+    "depth_drift": {"depth_drift_sd_per_km": 1.5},
+    "coarser_model": {"model_coarsening": 2.5},
+}
+# Pair profile -> what it is, as the demo and the benchmark print it. Their parameters were fixed before any run.
+PAIR_PROFILES: dict[str, str] = {
+    "as_designed": "the target differs in geology (ore deeper in the footwall) and in measurement",
+    "measurement": "the same geology measured differently: only the evidence shifts (adaptation can help)",
+    "concept_only": "the same measurement, only the ore zone moved (no label-free method can help)",
+}
+
+
+def _target_deposit(profile: str, parts: tuple[str, ...] | None) -> _Deposit:
+    """The target deposit of a pair profile: its geology and measurement."""
+    designed, source = _DEPOSITS["target"], _DEPOSITS["source"]
+    if profile == "as_designed":
+        return designed
+    # the source's deposit parameters at the target's place, in a random stream of its own
+    geology = replace(source, name=f"{source.name} twin", stream=designed.stream, west=designed.west,
+                      north=designed.north)
+    if profile == "concept_only":
+        return replace(geology, ore_zone_depth_m=designed.ore_zone_depth_m, ore_zone_width_m=designed.ore_zone_width_m)
+    measured = {}
+    for part in MEASUREMENT_PARTS if parts is None else parts:
+        measured.update(_MEASUREMENT[part])
+    return replace(geology, **measured)
+
+
 def synthetic_deposit(
     kind: str,
     shape: tuple[int, int, int] = PROFILES["demo"]["shape"],
     voxel_size: tuple[float, float, float] = PROFILES["demo"]["voxel_size"],
     seed: int = 0,
     same_ore_zone: bool = False,
+    profile: str = "as_designed",
+    measurement_parts: tuple[str, ...] | None = None,
 ) -> Cube:
     """One labelled deposit, "source" or "target", on (nz, ny, nx) voxels of (dz, dy, dx) metres.
 
     The same seed gives identical arrays, and a deposit is the same alone or in a pair, so a
-    benchmark or a bug report is reproduced from (kind, shape, voxel size, seed) alone.
+    benchmark or a bug report is reproduced from (kind, shape, voxel size, seed, profile) alone.
+    ``profile`` (PAIR_PROFILES) decides the target; the source is the same in every profile.
+    ``measurement_parts`` (MEASUREMENT_PARTS; None: all) switches the measurement profile's parts.
     ``same_ore_zone`` centres the target's ore as far into the footwall as the source's: the
     benchmark's ablation of the one shift in where ore sits relative to its evidence, which no
     alignment of the evidence can undo.
     """
     if kind not in _DEPOSITS:
         raise Mpm3dError(f"unknown synthetic deposit kind {kind!r}: use one of {sorted(_DEPOSITS)}")
+    if profile not in PAIR_PROFILES:
+        raise Mpm3dError(f"unknown synthetic pair profile {profile!r}: use one of {', '.join(PAIR_PROFILES)}")
+    unknown = sorted(set(measurement_parts or ()) - set(MEASUREMENT_PARTS))
+    if unknown:
+        raise Mpm3dError(f"unknown measurement part(s) {', '.join(unknown)}: use some of "
+                         f"{', '.join(MEASUREMENT_PARTS)}")
     shape = tuple(int(n) for n in shape)
     voxel_size = tuple(float(size) for size in voxel_size)
     if len(shape) != 3 or min(shape) < 2:
         raise Mpm3dError(f"a synthetic deposit needs at least 2 voxels along z, y and x, not {shape}")
     if len(voxel_size) != 3 or min(voxel_size) <= 0:
         raise Mpm3dError(f"voxel sizes (dz, dy, dx) must be positive, not {voxel_size}")
-    deposit = _DEPOSITS[kind]
+    deposit = _DEPOSITS[kind] if kind == "source" else _target_deposit(profile, measurement_parts)
     if same_ore_zone:
         reference = _DEPOSITS["source"]
         deposit = replace(deposit, ore_zone_depth_m=reference.ore_zone_depth_m,
@@ -142,7 +205,9 @@ def synthetic_deposit(
     noise = _Noise(np.random.default_rng([int(seed), deposit.stream]), shape, voxel_size)
     cube = _build(deposit, noise)
     cube.attrs.update(generator="mpm3d.core.data.synthetic", kind=kind, deposit=deposit.name, seed=int(seed),
-                      same_ore_zone=bool(same_ore_zone))
+                      same_ore_zone=bool(same_ore_zone), profile=profile)
+    if kind == "target" and profile == "measurement":
+        cube.attrs["measurement_parts"] = list(MEASUREMENT_PARTS if measurement_parts is None else measurement_parts)
     return cube
 
 
@@ -151,11 +216,13 @@ def synthetic_pair(
     voxel_size: tuple[float, float, float] = PROFILES["demo"]["voxel_size"],
     seed: int = 0,
     same_ore_zone: bool = False,
+    profile: str = "as_designed",
+    measurement_parts: tuple[str, ...] | None = None,
 ) -> tuple[Cube, Cube]:
-    """(source, target): the labelled deposit a model learns on and its shifted neighbour."""
+    """(source, target): the labelled deposit a model learns on and its shifted neighbour (``profile``)."""
     return (
         synthetic_deposit("source", shape, voxel_size, seed),
-        synthetic_deposit("target", shape, voxel_size, seed, same_ore_zone),
+        synthetic_deposit("target", shape, voxel_size, seed, same_ore_zone, profile, measurement_parts),
     )
 
 
@@ -318,9 +385,9 @@ class _Noise:
         """A zero-mean, unit-variance field correlated over about correlation_m metres on the grid."""
         return _smooth_field(self.rng, self.shape, [correlation_m] * len(self.shape), self.voxel_size)
 
-    def logging_error(self) -> np.ndarray:
+    def logging_error(self, coarsening: float = 1.0) -> np.ndarray:
         """Unit-variance error of logs interpolated between drill holes: mostly correlated, partly rough."""
-        return 0.8 * self.smooth(40.0) + 0.6 * self.white()
+        return 0.8 * self.smooth(40.0 * coarsening) + 0.6 * self.white()
 
 
 def _smooth_field(rng: np.random.Generator, shape, sigma_m, cell_size) -> np.ndarray:
@@ -390,11 +457,32 @@ def _build(deposit: _Deposit, noise: _Noise) -> Cube:
         "alteration": _logged_alteration(deposit, noise, alteration),
         "fracture_density": _fracture_density(deposit, noise, fault_distance_true, steep_to_gentle),
     }
+    _remeasure(deposit, features, depth, valid)
     stack = np.stack([np.asarray(features[name], np.float32) for name in FEATURE_NAMES])
     stack[:, ~valid] = np.nan
     label[~valid] = LABEL_UNKNOWN
     return Cube(grid=grid, features=stack, feature_names=list(FEATURE_NAMES), label=label,
                 attrs={"feature_units": _units(deposit)})
+
+
+def _remeasure(deposit: _Deposit, features: dict[str, np.ndarray], depth: np.ndarray, valid: np.ndarray) -> None:
+    """The measurement profile's changes to the geophysical evidence, in place: a depth drift of the
+    calibration, density mixed with susceptibility, susceptibility in log units (in that order)."""
+    def standardised(name: str) -> tuple[np.ndarray, float]:
+        values = features[name]
+        spread = float(values[valid].std()) or 1.0
+        return (values - values[valid].mean()) / spread, spread
+
+    if deposit.depth_drift_sd_per_km:
+        for name in ("density", "susceptibility"):
+            spread = standardised(name)[1]
+            features[name] = features[name] + deposit.depth_drift_sd_per_km * spread * depth / 1000.0
+        features["susceptibility"] = np.maximum(features["susceptibility"], 0.0)
+    if deposit.density_leak:
+        leak, spread = standardised("susceptibility")[0], standardised("density")[1]
+        features["density"] = features["density"] + deposit.density_leak * spread * leak
+    if deposit.susceptibility_log:
+        features["susceptibility"] = np.log10(1.0 + features["susceptibility"])
 
 
 def _units(deposit: _Deposit) -> dict[str, str]:
@@ -404,7 +492,7 @@ def _units(deposit: _Deposit) -> dict[str, str]:
         "fault_dip_change": "degrees per 100 m of depth, negative where the fault flattens downwards",
         "contact_distance": "m",
         "density": "g/cm3",
-        "susceptibility": "1e-5 SI",
+        "susceptibility": "log10(1 + 1e-5 SI)" if deposit.susceptibility_log else "1e-5 SI",
         "alteration": "class 0-5" if deposit.alteration_in_classes else "per cent altered, 0-100",
         "fracture_density": "fractures per m",
     }
@@ -524,8 +612,12 @@ def _alteration(deposit: _Deposit, noise: _Noise, fault_distance, relative_favou
 
 def _logged_alteration(deposit: _Deposit, noise: _Noise, alteration) -> np.ndarray:
     """Alteration as interpolated from drill logs, on the deposit's logging scale."""
-    interpolated = gaussian_filter(alteration, [40.0 / size for size in noise.voxel_size], mode="nearest")
-    logging_error = deposit.log_noise * noise.logging_error()
+    interpolated = gaussian_filter(alteration, [40.0 * deposit.model_coarsening / size for size in noise.voxel_size],
+                                   mode="nearest")
+    logging_error = deposit.log_noise * noise.logging_error(deposit.model_coarsening)
+    if deposit.alteration_cuts:  # classes at uneven cuts of the logged intensity: a step function of it
+        logged = interpolated + 0.12 * logging_error
+        return np.digitize(logged, deposit.alteration_cuts).astype(np.float32)
     if deposit.alteration_in_classes:
         return np.clip(5.0 * interpolated**0.8 + 0.6 * logging_error, 0.0, 5.0)
     return np.clip(100.0 * interpolated + 10.0 * logging_error, 0.0, 100.0)
@@ -543,10 +635,11 @@ class _Rocks:
         return np.where(self.fault_distance > 0, np.float32(metamorphic), footwall)
 
 
-def _inverted(noise: _Noise, rock_property, east, north, trend_per_km: float) -> np.ndarray:
+def _inverted(deposit: _Deposit, noise: _Noise, rock_property, east, north, trend_per_km: float) -> np.ndarray:
     """What a smoothed inversion recovers: a blurred property on a regional trend."""
     dz, dy, dx = noise.voxel_size
-    sigma = [0.67 * INVERSION_RESOLUTION_M / dz, INVERSION_RESOLUTION_M / dy, INVERSION_RESOLUTION_M / dx]
+    resolution = INVERSION_RESOLUTION_M * deposit.model_coarsening
+    sigma = [0.67 * resolution / dz, resolution / dy, resolution / dx]
     blurred = gaussian_filter(rock_property.astype(np.float32), sigma, mode="nearest", truncate=3.0)
     azimuth = noise.rng.uniform(0.0, 2 * np.pi)
     return blurred + trend_per_km * (np.sin(azimuth) * east + np.cos(azimuth) * north) / 1000.0
@@ -555,16 +648,17 @@ def _inverted(noise: _Noise, rock_property, east, north, trend_per_km: float) ->
 def _density(deposit: _Deposit, noise: _Noise, rock: _Rocks, alteration, depth, east, north) -> np.ndarray:
     """Density inversion (g/cm3): lithology, leaching by alteration and compaction with depth."""
     rock_density = rock.assign(2.76, 2.70, 2.62) - 0.05 * alteration + 3e-5 * depth
-    inverted = _inverted(noise, rock_density, east, north, trend_per_km=0.02)
-    inverted += 0.01 * deposit.log_noise * noise.smooth(150.0)
+    inverted = _inverted(deposit, noise, rock_density, east, north, trend_per_km=0.02)
+    inverted += 0.01 * deposit.log_noise * noise.smooth(150.0 * deposit.model_coarsening)
     return REFERENCE_DENSITY + deposit.density_scale * (inverted - REFERENCE_DENSITY) + deposit.density_offset
 
 
 def _susceptibility(deposit: _Deposit, noise: _Noise, rock: _Rocks, alteration, east, north) -> np.ndarray:
     """Susceptibility inversion (1e-5 SI): magnetite-rich granodiorite, magnetite destroyed by alteration."""
     rock_susceptibility = rock.assign(600.0, 1800.0, 150.0) * (1.0 - 0.85 * alteration)
-    inverted = _inverted(noise, rock_susceptibility, east, north, trend_per_km=60.0)
-    inverted = np.maximum(inverted * np.exp(0.1 * deposit.log_noise * noise.smooth(150.0)), 0.0)
+    inverted = _inverted(deposit, noise, rock_susceptibility, east, north, trend_per_km=60.0)
+    inverted = np.maximum(inverted * np.exp(0.1 * deposit.log_noise * noise.smooth(150.0 * deposit.model_coarsening)),
+                          0.0)
     return deposit.susceptibility_scale * inverted + deposit.susceptibility_offset
 
 
@@ -572,5 +666,6 @@ def _fracture_density(deposit: _Deposit, noise: _Noise, fault_distance, steep_to
     """Fractures per metre from core logs: a damage zone around the fault, wider at dip changes."""
     distance = np.abs(fault_distance)
     damage = 6.0 * np.exp(-distance / 30.0) + 3.0 * steep_to_gentle * np.exp(-distance / 80.0)
-    scatter = np.exp(0.25 * deposit.log_noise * noise.smooth(60.0))
-    return np.maximum((1.0 + damage) * scatter + 0.5 * deposit.log_noise * noise.logging_error(), 0.0)
+    scatter = np.exp(0.25 * deposit.log_noise * noise.smooth(60.0 * deposit.model_coarsening))
+    logging_error = noise.logging_error(deposit.model_coarsening)
+    return np.maximum((1.0 + damage) * scatter + 0.5 * deposit.log_noise * logging_error, 0.0)
