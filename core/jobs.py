@@ -477,7 +477,7 @@ def predict_job(model_path: str, cube_path: str, out_cube: str, out_folder: str,
                 chunk_voxels: int, progress) -> dict:
     from .learning.model import resolve_device
     from .learning.modelfile import load_model
-    from .learning.predict import own_stats, predict_ensemble
+    from .learning.predict import model_input, own_stats, predict_ensemble
     from .learning.sampling import SlabSource
 
     model = load_model(model_path)
@@ -490,7 +490,9 @@ def predict_job(model_path: str, cube_path: str, out_cube: str, out_folder: str,
         progress(start + (end - start) * event["done"] / event["total"],
                  f"{label}: level {event['done']} of {event['total']}")
 
-    source = SlabSource(reader.read_features, reader.grid.shape, list(reader.feature_names))
+    # through the model's input alignment, if it has one: the prediction and the novelty read the evidence as the
+    # model was trained to
+    source = model_input(model, SlabSource(reader.read_features, reader.grid.shape, list(reader.feature_names)))
     stats = own_stats(source, resolve_device(device), on_progress)  # one pass, for the prediction and the novelty
     probability, uncertainty = predict_ensemble(model, source, device=device, chunk_voxels=chunk_voxels or None,
                                                 on_progress=on_progress, stats=stats)

@@ -153,6 +153,32 @@ TRAINING: tuple[Setting, ...] = (
             "domain adaptation weight",
             "Final weight of the reversed domain gradient; it rises as 2/(1+exp(-10 p)) - 1.", minimum=0.0,
             advanced=True),
+    Setting("DOMAIN_STEPS", "domain_steps", "int", 0, "Extra domain steps per labelled step",
+            "number of extra domain steps per labelled step",
+            "DANN and DANN-CTA: after each labelled step, this many steps on unlabelled source and target patches "
+            "with the domain loss alone. The labelled steps follow the ore count (a few dozen per epoch on a small "
+            "deposit); target patches are plentiful, so this lets the adversary play longer without repeating ore. "
+            "Each extra step costs about two thirds of a labelled one.", minimum=0, maximum=20, advanced=True),
+    Setting("DISCRIMINATOR", "discriminator", "choice", "small", "Domain discriminator", "domain discriminator",
+            "DANN and DANN-CTA: the network that tells source from target patches. Small: one hidden layer of 64 "
+            "units. Large: two of 1024 with batch norm, as Transfer-Learning-Library's DANN; it tells the deposits "
+            "apart sooner, so the reversed gradient carries more signal.",
+            labels={"small": "Small (64 units)", "large": "Large (1024-1024, batch norm)"}, advanced=True),
+    Setting("INPUT_ALIGNMENT", "input_alignment", "choice", "none", "Input alignment (target onto source)",
+            "input alignment",
+            "Maps the evidence of the cube a model is applied to onto the source's before anything else, for every "
+            "method, the random forest included; the model keeps the source's side and prediction measures the "
+            "cube's own, as standardisation does. Quantile: each evidence layer through its own distribution onto "
+            "the source's, which undoes any monotone rescaling of a layer (log units, other class cut points). "
+            "CORAL: the standardised layers decorrelated and recoloured with the source's correlations, which also "
+            "undoes a linear mix of layers. Neither can move ore that sits elsewhere relative to its evidence.",
+            labels={"none": "None", "quantile": "Quantile mapping per layer", "coral": "CORAL (correlations)"},
+            advanced=True),
+    Setting("TARGET_BATCH_NORM", "target_batch_norm", "bool", False, "Target batch-norm statistics (AdaBN)",
+            "target batch-norm statistics",
+            "Networks: after training, the batch norms' statistics are measured anew on target patches alone "
+            "(AdaBN, Li et al. 2016), so the model is tuned to the target's evidence; predict the target with it. "
+            "The source validation AUC in the report is that of the weights before."),
     Setting("VALIDATION_FRACTION", "val_fraction", "float", 0.25, "Validation fraction (source x-y blocks)",
             "validation fraction",
             "Share of the source's 4 x 4 x-y blocks held out (whole columns, with a buffer) to choose the best "

@@ -52,9 +52,23 @@ def annealed_learning_rate(progress: float, initial: float) -> float:
     return initial / (1.0 + 10.0 * progress) ** 0.75
 
 
-def domain_discriminator(n_embedding: int) -> nn.Sequential:
-    """MLP (embedding -> 64 -> 1 logit) telling source (0) from target (1) patches."""
-    return nn.Sequential(nn.Conv3d(n_embedding, 64, 1), nn.ReLU(inplace=True), nn.Conv3d(64, 1, 1))
+# Discriminator size -> its hidden layers. "small": one layer of 64 units (mpm3d's first); "large": two of 1024 with
+# batch norm, Transfer-Learning-Library's DomainDiscriminator for DANN.
+DISCRIMINATORS = {"small": (64,), "large": (1024, 1024)}
+
+
+def domain_discriminator(n_embedding: int, size: str = "small") -> nn.Sequential:
+    """MLP (embedding -> hidden layers -> 1 logit) telling source (0) from target (1) patches, as 1x1x1
+    convolutions so that it runs on a dense embedding too."""
+    layers: list[nn.Module] = []
+    n_in = n_embedding
+    for hidden in DISCRIMINATORS[size]:
+        layers += [nn.Conv3d(n_in, hidden, 1)]
+        if size == "large":
+            layers += [nn.BatchNorm3d(hidden)]
+        layers += [nn.ReLU(inplace=True)]
+        n_in = hidden
+    return nn.Sequential(*layers, nn.Conv3d(n_in, 1, 1))
 
 
 def domain_labels(batch: int, n_members: int, device: torch.device) -> torch.Tensor:

@@ -46,7 +46,7 @@ def training_memory(source_shape: tuple[int, int, int], target_shape: tuple[int,
         nodes = 200 * 2 * samples // 5  # trees x nodes (min_samples_leaf 5)
         parts["forest"] = samples * n_features * 12 + nodes * 60
     else:
-        model = config_for_method(config.method, n_features, p)
+        model = config_for_method(config.method, n_features, p, config.discriminator)
         sizes = [p - 2 * (i + 1) for i in range(model.n_conv)]
         per_patch = 4 * n_features * p**3 + sum(3 * c * n**3 for c, n in zip(model.channels, sizes, strict=False))
         patches = 3 * min(config.batch_size, voxels[0])  # a batch larger than the source is refused later, by name

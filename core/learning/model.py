@@ -36,6 +36,7 @@ class ModelConfig:
     channel_attention: bool = True
     spatial_attention: bool = True
     domain_head: bool = True
+    discriminator: str = "small"  # core.learning.domain.DISCRIMINATORS; also the probe's size without a domain head
 
     def __post_init__(self) -> None:
         self.channels = tuple(int(c) for c in self.channels)
@@ -63,7 +64,7 @@ class ModelConfig:
         return cls(**{**data, "channels": tuple(data["channels"])})
 
 
-def config_for_method(method: str, n_features: int, patch_size: int) -> ModelConfig:
+def config_for_method(method: str, n_features: int, patch_size: int, discriminator: str = "small") -> ModelConfig:
     """``dann_cta`` has everything; ``dann`` drops attention, ``cta`` the domain head, ``cnn`` both."""
     if method not in NETWORK_METHODS:
         raise Mpm3dError(f"'{method}' is not a network method; choose one of {', '.join(NETWORK_METHODS)}")
@@ -75,6 +76,7 @@ def config_for_method(method: str, n_features: int, patch_size: int) -> ModelCon
         channel_attention=attention,
         spatial_attention=attention,
         domain_head=method in DOMAIN_HEAD_METHODS,
+        discriminator=discriminator,
     )
 
 
@@ -157,7 +159,7 @@ class ProspectivityNet(nn.Module):
         self.spatial_pool = SpatialAttentionPool(config.pool_window) if config.spatial_attention else None
         self.channel_gate = ChannelGate(n_in) if config.channel_attention else None
         self.label_head = _head(n_in, 32)
-        self.domain_head = domain_discriminator(n_in) if config.domain_head else None
+        self.domain_head = domain_discriminator(n_in, config.discriminator) if config.domain_head else None
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled feature vector per output voxel: (N, C, Z - p + 1, Y - p + 1, X - p + 1)."""
@@ -314,6 +316,8 @@ class TrainedModel:
     val_auc: float | None = None
     # a sample of the source's standardised evidence: what "novel" is measured against at prediction
     source_sample: SourceSample | None = None
+    # the input alignment's source reference (core.learning.alignment.reference_summary); None: no alignment
+    alignment: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if bool(self.networks) == (self.forest is not None):

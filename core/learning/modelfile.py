@@ -22,6 +22,7 @@ import torch
 from ..atomic import atomic_path
 from ..errors import Mpm3dError
 from ..settings import METHODS, NETWORK_METHODS, setting
+from .alignment import check_reference
 from .model import ForestArrays, ModelConfig, ProspectivityNet, TrainedModel
 
 FORMAT = "mpm3d-model"
@@ -69,6 +70,8 @@ def save_model(path: str, model: TrainedModel, source_description: str | None = 
         "provenance": json.dumps(provenance),
         "val_auc": json.dumps(model.val_auc),
     }
+    if model.alignment is not None:
+        metadata["alignment"] = json.dumps(model.alignment)
     with atomic_path(path) as partial:
         safetensors.numpy.save_file(tensors, partial, metadata=metadata)
 
@@ -90,6 +93,10 @@ def load_model(path: str) -> TrainedModel:
                          f"{config.get('n_features') if isinstance(config, dict) else config!r}; train the model again")
     patch_size = _patch_size(metadata.get("patch_size"), damaged)
     _check_normalisation(fields["normalisation"], len(names), damaged)
+    alignment = _json_field(metadata, "alignment", damaged) if "alignment" in metadata else None  # older: none
+    problem = check_reference(alignment, len(names))
+    if problem:
+        raise Mpm3dError(f"{damaged}: {problem}; train the model again")
     if not isinstance(fields["provenance"], dict) or not (
             fields["val_auc"] is None or isinstance(fields["val_auc"], int | float)):
         raise Mpm3dError(f"{damaged}: its provenance or val_auc is not what mpm3d writes; train the model again")
@@ -110,7 +117,8 @@ def load_model(path: str) -> TrainedModel:
     return TrainedModel(method=method, feature_names=names, patch_size=patch_size,
                         normalisation=fields["normalisation"], networks=networks, forest=forest,
                         provenance=fields["provenance"], val_auc=fields["val_auc"],
-                        source_sample=_source_sample(sample, len(names), damaged) if sample else None)
+                        source_sample=_source_sample(sample, len(names), damaged) if sample else None,
+                        alignment=alignment)
 
 
 def _json_field(metadata: dict[str, str], key: str, damaged: str) -> Any:

@@ -74,6 +74,13 @@ def source_sample(
     return SourceSample(features, blocks)
 
 
+def evidence_sample(cube: Cube | SlabSource, rng: np.random.Generator, n: int) -> np.ndarray:
+    """At most ``n`` valid voxels' evidence (m, F) as it is, drawn uniformly without replacement."""
+    read_slab, shape, names = _reader(cube)
+    identity = FeatureStats(mean=np.zeros(len(names)), std=np.ones(len(names)))
+    return _uniform_sample(read_slab, shape, identity, rng, n, None)[0].astype(np.float64)
+
+
 def novelty_map(
     sample: SourceSample,
     cube: Cube | SlabSource,

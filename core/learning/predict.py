@@ -17,6 +17,7 @@ import torch
 
 from ..data.grid import Cube
 from ..errors import Mpm3dError
+from .alignment import aligned_cube, aligned_source
 from .model import ProspectivityNet, TrainedModel, autocast_for, resolve_device
 from .sampling import (
     FeatureStats,
@@ -72,9 +73,8 @@ def predict_ensemble(
     forest, its trees) disagree about a voxel; 0 for a single network. ``stats``, where the caller already
     has the cube's own statistics (``own_stats``), saves the pass over the cube that computes them.
     """
-    source = cube if isinstance(cube, SlabSource) else SlabSource(
-        cube_slab_reader(cube), cube.grid.shape, list(cube.feature_names))
-    _check_features(model, source.feature_names)
+    _check_features(model, list(cube.feature_names))
+    source = model_input(model, cube)
     torch_device = resolve_device(device)
     if model.forest is None and torch_device.type == "cuda" and GPU_DENSE["resident"]:
         source = resident_on_device(source, torch_device)
@@ -101,6 +101,8 @@ def predict_patches(
     NaN where the centre voxel is nodata.
     """
     _check_features(model, cube.feature_names)
+    if model.alignment is not None and cube.attrs.get("input_alignment") != model.alignment["method"]:
+        cube = aligned_cube(model.alignment, cube)
     stats = _stats(model, SlabSource(cube_slab_reader(cube), cube.grid.shape, list(cube.feature_names)),
                    normalisation, None, torch.device("cpu"))
     indices = np.asarray(indices, dtype=np.int64).reshape(-1, 3)
@@ -125,6 +127,15 @@ def predict_patches(
     if scores:
         out[valid] = torch.cat(scores).numpy()
     return out
+
+
+def model_input(model: TrainedModel, cube: Cube | SlabSource) -> SlabSource:
+    """The cube as the model reads it: slab by slab, through the model's input alignment (once)."""
+    source = cube if isinstance(cube, SlabSource) else SlabSource(
+        cube_slab_reader(cube), cube.grid.shape, list(cube.feature_names), cube.attrs.get("input_alignment"))
+    if model.alignment is None or source.alignment == model.alignment["method"]:
+        return source
+    return aligned_source(model.alignment, source)
 
 
 def _check_features(model: TrainedModel, names: list[str]) -> None:

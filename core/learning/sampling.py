@@ -45,6 +45,7 @@ class SlabSource:
     read_slab: ReadSlab
     shape: tuple[int, int, int]
     feature_names: list[str]
+    alignment: str | None = None  # the input alignment (core.learning.alignment) its slabs already went through
 
 
 def cube_slab_reader(cube: Cube) -> ReadSlab:

@@ -35,6 +35,7 @@ from ..data.grid import LABEL_BARREN, LABEL_ORE, Cube
 from ..errors import Mpm3dError
 from ..results.metrics import hole_auc, labelled_auc
 from ..settings import TrainConfig, check_settings
+from .alignment import aligned_cube, reference_summary
 from .domain import (
     DISCRIMINATOR_LR_FACTOR,
     annealed_learning_rate,
@@ -64,6 +65,7 @@ from .sampling import (
 )
 from .selection import HOLE_RULE, HOLE_SCORE, averaged_epochs, chosen_epoch
 from .selection_scores import (
+    EVAL_BATCH,
     SelectionProbe,
     average_states,
     embed_and_score,
@@ -75,6 +77,7 @@ from .selection_scores import (
 __all__ = ["TrainConfig", "TrainResult", "MemberRun", "train"]
 
 PROGRESS_CALLS_PER_EPOCH = 20
+ADABN_PATCHES = 8192  # target patches the batch-norm statistics are measured on (TARGET_BATCH_NORM)
 HOLE_BATCH_SHARE = 4  # train mode: one hole patch per 4 source patches in each labelled batch
 
 
@@ -134,6 +137,9 @@ def train(
     config = with_members(config, device)
     check_memory(training_memory(source.grid.shape, target.grid.shape, len(source.feature_names), config,
                                  device=device.type, loaded=True), config)
+    # the target's evidence mapped onto the source's first, if asked: everything after sees only the aligned target
+    alignment = reference_summary(config.input_alignment, source, config.seed)
+    target = aligned_cube(alignment, target, config.seed)
     source_stats = _domain_stats(source, "SOURCE")
     target_stats = source_stats if config.target_normalisation == "source" else _domain_stats(target, "TARGET")
     normalisation = {"source": source_stats.to_dict(), "target": target_stats.to_dict()}
@@ -154,6 +160,7 @@ def train(
         normalisation=normalisation,
         networks=models if config.method != "rf" else [],
         forest=models[0] if config.method == "rf" else None,
+        alignment=alignment,
         provenance={
             "train_config": asdict(config),
             "seed": config.seed,
@@ -313,8 +320,9 @@ def _start_member(config, samples, patches, n_features, target_voxels, device) -
     split, (val_voxels, val_labels), rng = samples
     source_patches, target_patches = patches
     torch.manual_seed(config.seed)
-    net = ProspectivityNet(config_for_method(config.method, n_features, config.patch_size))
-    probe = None if net.domain_head is not None else domain_discriminator(net.config.n_embedding)
+    net = ProspectivityNet(config_for_method(config.method, n_features, config.patch_size, config.discriminator))
+    probe = None if net.domain_head is not None else domain_discriminator(net.config.n_embedding,
+                                                                          config.discriminator)
     return _Member(
         config, split, val_labels, source_patches.centre_index(val_voxels), rng,
         np.random.default_rng([config.seed, 4]), ore_cycle(split, config),
@@ -354,6 +362,7 @@ def _train_networks(source, target, patches, configs, samples, device, on_progre
     n_members = len(members)
     has_domain_head = members[0].net.domain_head is not None
     batch = config.batch_size
+    domain_steps = config.domain_steps if has_domain_head else 0
     steps = min(member.cycle.per_epoch + barren_count(member.cycle.per_epoch, config.negative_ratio)
                 for member in members) // batch
     n_used = steps * batch
@@ -367,7 +376,7 @@ def _train_networks(source, target, patches, configs, samples, device, on_progre
         for epoch in range(1, config.epochs + 1):
             started = time.perf_counter()
             draws = [_epoch_draws(member, patches, source_voxels, target_voxels, n_used, holes,
-                                  steps * hole_batch) for member in members]
+                                  steps * hole_batch, domain_steps) for member in members]
             parts = {name: tuple(torch.stack([d[0][name][i] for d in draws]) for i in (0, 1)) for name in draws[0][0]}
             labels = torch.stack([d[1] for d in draws])
             hole_labels = torch.stack([d[2] for d in draws]) if hole_batch else None
@@ -382,7 +391,9 @@ def _train_networks(source, target, patches, configs, samples, device, on_progre
                     group["lr"] = lr * group["lr_factor"]
                 window = slice(step * batch, (step + 1) * batch)
                 hole_window = slice(step * hole_batch, (step + 1) * hole_batch)
-                windows = {"labelled": window, "holes": hole_window, "source": window, "target": window}
+                domain_window = _domain_window(step * (1 + domain_steps), batch)
+                windows = {"labelled": window, "holes": hole_window, "source": domain_window,
+                           "target": domain_window}
                 x = torch.cat([_gather(patches, name, parts[name], windows[name]) for name in parts], dim=1)
                 with autocast_for(device):
                     label_logits, domain_logits = stack(x, batch + hole_batch, lambda_)
@@ -397,6 +408,16 @@ def _train_networks(source, target, patches, configs, samples, device, on_progre
                 loss.sum().backward()
                 optimizer.step()
                 sums += torch.stack([loss_label.detach(), loss_domain.detach(), hits], dim=1)
+                for extra in range(1, domain_steps + 1):  # the adversary alone, on fresh unlabelled patches
+                    extra_window = _domain_window(step * (1 + domain_steps) + extra, batch)
+                    x = torch.cat([_gather(patches, name, parts[name], extra_window) for name in ("source", "target")],
+                                  dim=1)
+                    with autocast_for(device):
+                        _, domain_logits = stack(x, 0, lambda_)
+                    loss_domain_only, _ = domain_loss(domain_logits, domain_targets)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss_domain_only.sum().backward()
+                    optimizer.step()
                 if on_progress is not None and (step + 1) % report_every == 0 and step + 1 < steps:
                     on_progress({"stage": "train", "epoch": epoch, "epochs": config.epochs,
                                  "step": step + 1, "steps": steps})
@@ -434,10 +455,40 @@ def _train_networks(source, target, patches, configs, samples, device, on_progre
             if on_progress is not None:
                 on_progress({"stage": "train", "epochs": config.epochs, "step": steps, "steps": steps,
                              **_mean_entry(entries)})
-    return [_chosen_weights(member, rule, source_patches, device) for member in members]
+    chosen = [_chosen_weights(member, rule, source_patches, device) for member in members]
+    if config.target_batch_norm:
+        rng = np.random.default_rng([config.seed, 5])
+        voxels = rng.choice(target_voxels, min(len(target_voxels), ADABN_PATCHES), replace=False)
+        for net, _ in chosen:
+            target_batch_norm(net.to(device), target_patches, voxels).cpu()
+    return chosen
 
 
-def _epoch_draws(member: _Member, patches, source_voxels, target_voxels, n_used, holes, n_holes):
+def target_batch_norm(net: ProspectivityNet, target_patches: PatchGatherer, voxels: np.ndarray) -> ProspectivityNet:
+    """AdaBN (Li et al. 2016): the feature extractor's batch-norm statistics measured anew on the target patches
+    centred on ``voxels`` alone (a plain average over the batches), the weights unchanged. Returns ``net``, in eval
+    mode."""
+    norms = [module for module in net.convs.modules() if isinstance(module, torch.nn.BatchNorm3d)]
+    momenta = [norm.momentum for norm in norms]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # a cumulative average, not a running one
+    centres = target_patches.centre_index(voxels)
+    net.train()
+    with torch.no_grad():  # batches of (nearly) equal size, so the average of their means is the patches' mean
+        for batch in torch.tensor_split(centres, -(-len(centres) // EVAL_BATCH)):
+            net.embed(target_patches.gather(batch))
+    for norm, momentum in zip(norms, momenta, strict=True):
+        norm.momentum = momentum
+    return net.eval()
+
+
+def _domain_window(index: int, batch: int) -> slice:
+    """The index-th batch of an epoch's unlabelled source and target draws."""
+    return slice(index * batch, (index + 1) * batch)
+
+
+def _epoch_draws(member: _Member, patches, source_voxels, target_voxels, n_used, holes, n_holes, domain_steps=0):
     """One member's epoch: each part's (centres, transforms) on the device, its labels and its holes' labels.
 
     The draws come from the member's generators in a fixed order, so a member draws the same whether it trains
@@ -447,8 +498,9 @@ def _epoch_draws(member: _Member, patches, source_voxels, target_voxels, n_used,
     voxels, labels = draw_source_epoch(member.split, member.config.negative_ratio, member.rng,
                                        member.cycle.next_epoch())
     labelled = _augmented(source_patches, voxels[:n_used], member.rng)
-    source = _augmented(source_patches, member.rng.choice(source_voxels, n_used), member.rng)
-    target = _augmented(target_patches, member.rng.choice(target_voxels, n_used), member.rng)
+    n_domain = n_used * (1 + domain_steps)  # each labelled step's domain batch, and those of its extra steps
+    source = _augmented(source_patches, member.rng.choice(source_voxels, n_domain), member.rng)
+    target = _augmented(target_patches, member.rng.choice(target_voxels, n_domain), member.rng)
     parts, hole_labels = {"labelled": labelled}, None
     if n_holes:  # from the holes' own generator: the other draws stay those of a run without holes
         hole_voxels, hole_labels = balanced_draw(holes.train_voxels, holes.train_labels, n_holes, member.hole_rng)

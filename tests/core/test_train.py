@@ -135,12 +135,17 @@ def _weights(result, member=0):
     return {k: v.clone() for k, v in result.model.networks[member].state_dict().items()}
 
 
-@pytest.mark.parametrize("method", ["dann_cta", "rf"])
-def test_target_labels_are_never_read(small_pair, method):
+# every path that reads the target: the adversary, its extra steps, the input alignments, the target batch norms
+ADAPTED = {"input_alignment": "quantile", "discriminator": "large", "domain_steps": 1, "target_batch_norm": True}
+
+
+@pytest.mark.parametrize(("method", "options"), [("dann_cta", {}), ("rf", {}), ("dann_cta", ADAPTED),
+                                                 ("rf", {"input_alignment": "coral"})])
+def test_target_labels_are_never_read(small_pair, method, options):
     """Deleting or scrambling the target's labels changes nothing, so they cannot leak into training."""
     source, target = small_pair
     config = TrainConfig(method=method, patch_size=5, epochs=2, batch_size=32, device="cpu", seed=3,
-                         members=2 if method != "rf" else 1)
+                         members=2 if method != "rf" else 1, **options)
     labels = [LABEL_UNKNOWN, LABEL_BARREN, LABEL_ORE]
     scrambled = np.random.default_rng(9).choice(labels, size=target.label.shape)
     results = [train(source, dataclasses.replace(target, label=label), config) for label in (None, scrambled)]
