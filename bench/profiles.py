@@ -38,7 +38,6 @@ from common import load_plugin, parse_arguments  # noqa: E402
 load_plugin()
 
 import torch  # noqa: E402
-
 from mpm3d.core.data.grid import LABEL_UNKNOWN  # noqa: E402
 from mpm3d.core.data.synthetic import PAIR_PROFILES, synthetic_pair  # noqa: E402
 from mpm3d.core.data.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
@@ -247,7 +246,8 @@ def write_markdown(results: dict, path: str) -> None:
         seeds = sorted(r["seed"] for r in mine)
         lines += [f"## {profile}: {PAIR_PROFILES[profile]}", "", f"Seeds: {', '.join(map(str, seeds))}.", ""]
         headroom = {base: paired(runs, profile, ORACLES[base], base) for base in ORACLES}
-        lines += ["| row | target AUC | gain over its base | share of headroom | vs dann_cta |", "|---|---|---|---|---|"]
+        lines += ["| row | target AUC | gain over its base | share of headroom | vs dann_cta |",
+                  "|---|---|---|---|---|"]
         for oracle_base, oracle in ORACLES.items():
             room = headroom[oracle_base]
             lines.append(f"| {oracle} | {_mean_sd([r['auc'][oracle] for r in mine])} | headroom "
@@ -280,8 +280,8 @@ def write_markdown(results: dict, path: str) -> None:
                          f"{np.mean([r['pad'][key]['before'] for r in mine]):.2f} -> "
                          f"{np.mean([r['pad'][key]['after'] for r in mine]):.2f} |")
         lines.append("")
-    lines += ["## The rule", "", "Fixed before the first run (bench/profiles.py): an option becomes Train's default only "
-              "if on the measurement profile its mean paired gain over plain DANN-CTA is > 0 on seeds 0-4, and on "
+    lines += ["## The rule", "", "Fixed before the first run (bench/profiles.py): an option becomes Train's default "
+              "only if on the measurement profile its mean paired gain over plain DANN-CTA is > 0 on seeds 0-4, and on "
               "seeds 5-9 the mean gain is > 0 and it is better on at least 4 of 5 seeds, and on the other two "
               "profiles its mean paired loss is within one paired sd.", ""]
     lines += [f"- {row}: {verdict}" for row, verdict in verdicts(runs).items()]
