@@ -17,7 +17,7 @@ export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: setup system-packages test lint demo install zip help translations translations-update bench bench-ensembles bench-selection \
-	bench-holes bench-size bench-fuzz bench-gpu clean
+	bench-profiles bench-holes bench-size bench-fuzz bench-gpu clean
 
 setup: system-packages $(VENV)/.installed translations
 
@@ -111,6 +111,12 @@ bench-ensembles: setup
 # Label-free rules for choosing a network's epoch, picked on seeds 0-4, confirmed on 5-9 -> bench/selection/results.md
 bench-selection: setup
 	$(PY) bench/selection.py --profile $(BENCH_PROFILE)
+
+# When does transfer without labels help? Every adaptation against source-only training and a target-trained oracle
+# on three pair profiles, 10 seeds paired, the default rule written first -> bench/profiles/results.md (quick: 2 CPU
+# cores, about 40 minutes; resumes where it stopped)
+bench-profiles: setup
+	$(PY) bench/profiles.py --profile $(BENCH_PROFILE)
 
 # Target AUC against the number of target drill holes (k = 0-20), the train mode's label weight picked on seeds
 # 0-4 and confirmed on 5-9 first -> bench/holes/results.md and results.png (quick: 2 CPU cores, about an hour)

@@ -11,7 +11,7 @@ from qgis.core import (
 )
 
 from ..core import jobs
-from ..core.data.synthetic import HOLE_PLACEMENTS
+from ..core.data.synthetic import HOLE_PLACEMENTS, PAIR_PROFILES
 from ..runtime.i18n import tr
 from .base import Mpm3dAlgorithm, folder_parameter_value
 
@@ -43,6 +43,18 @@ class GenerateSyntheticPair(Mpm3dAlgorithm):
                  "Vertical distance between depth slices in metres.")
         self.add(QgsProcessingParameterNumber("SEED", "Random seed", QgsProcessingParameterNumber.Integer, 0,
                                               minValue=0), "Same seed, same deposits.", advanced=True)
+        self.add(QgsProcessingParameterEnum("PAIR_PROFILE", "What differs between the deposits",
+                                            [tr("As designed: geology (ore deeper in the footwall) and measurement"),
+                                             tr("Measurement only: the same geology measured differently"),
+                                             tr("Ore zone only: measured alike, the ore zone moved")],
+                                            defaultValue=0),
+                 "As designed: the target differs as a real neighbour does, in where ore sits and in how its "
+                 "evidence was measured. Measurement only: the source's geology at the target's place, measured "
+                 "otherwise (alteration classes at other cut points, susceptibility in log units, density mixed "
+                 "with susceptibility, a calibration drift with depth, a coarser model): the shift adaptation can "
+                 "undo. Ore zone only: measured alike, only where ore sits moves: no method without target labels "
+                 "can undo it. The project's benchmark of adaptation (bench/profiles) runs all three.",
+                 advanced=True)
         self.add(QgsProcessingParameterNumber("TARGET_DRILL_HOLES", "Drill holes on the target",
                                               QgsProcessingParameterNumber.Integer, 0, minValue=0, maxValue=500),
                  "Drill this many holes on the target deposit and write their downhole samples (x, y, z, ore flag, "
@@ -79,7 +91,8 @@ class GenerateSyntheticPair(Mpm3dAlgorithm):
                                      self.parameterAsInt(parameters, "SEED", context), self.progress(feedback),
                                      self.parameterAsInt(parameters, "TARGET_DRILL_HOLES", context),
                                      HOLE_PLACEMENTS[self.parameterAsEnum(parameters, "HOLE_PLACEMENT", context)],
-                                     self.parameterAsDouble(parameters, "HOLE_DIP", context))
+                                     self.parameterAsDouble(parameters, "HOLE_DIP", context),
+                                     list(PAIR_PROFILES)[self.parameterAsEnum(parameters, "PAIR_PROFILE", context)])
         for key, deposit in (("SOURCE", tr("Source")), ("TARGET", tr("Target"))):
             feedback.pushInfo(tr("{deposit}: {levels} levels, ore fraction {fraction}").format(
                 deposit=deposit, levels=len(outputs[f"{key}_EVIDENCE"]),
@@ -88,6 +101,7 @@ class GenerateSyntheticPair(Mpm3dAlgorithm):
             feedback.pushInfo(tr("Target drill holes: {holes}, {ore} ore samples -> {path}").format(
                 holes=outputs["TARGET_HOLES"], ore=outputs["TARGET_HOLES_ORE_SAMPLES"],
                 path=outputs["TARGET_HOLES_CSV"]))
+        feedback.pushInfo(tr("Pair profile: {profile}").format(profile=outputs.pop("PAIR_PROFILE")))
         outputs.pop("FEATURES")
         outputs.pop("TARGET_HOLES_ORE_SAMPLES", None)
         return outputs

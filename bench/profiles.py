@@ -3,7 +3,8 @@ and a target-trained oracle, on three pair profiles (core/data/synthetic.py PAIR
 
 For each profile and seed the target's x-y plane is cut into 4 x 4 blocks and four of them (seeded) are held out:
 every row is scored on the labels of those blocks only, and the oracle (the same method trained on the target's
-own labels outside them, a buffer of half a patch left out) says how well the target can be predicted at all.
+own labels outside them, a buffer of half a patch left out, with as many training steps as the source-only run:
+more epochs, since the steps follow the ore count) says how well the target can be predicted at all.
 Headroom = oracle - source-only: what any adaptation could win. A row's share of headroom = its gain over its
 source-only base / the headroom of that base's family (forest rows: the forest's; network rows: the CNN's).
 Target labels reach nothing but the oracle's training and the scoring.
@@ -127,9 +128,14 @@ def run_one(profile: str, seed: int, run_profile: dict) -> dict:
 
     # oracles: the target as its own labelled source, scored blocks unlabelled
     oracle_cube = dataclasses.replace(target, label=np.where(trainable[None], labels, LABEL_UNKNOWN).astype(np.int8))
+    # as many steps as the source-only run: the steps follow the ore count, and the oracle has less ore to learn on
+    ore_ratio = (source.label == 1).sum() / (oracle_cube.label == 1).sum()
+    oracle_epochs = int(min(4 * base.epochs, round(base.epochs * ore_ratio)))
+    out["oracle_epochs"] = oracle_epochs
     for method, name in ORACLES.items():
         started = time.perf_counter()
-        score(name, train(oracle_cube, unlabelled, dataclasses.replace(base, method=method)).model, started)
+        oracle_config = dataclasses.replace(base, method=method, epochs=max(base.epochs, oracle_epochs))
+        score(name, train(oracle_cube, unlabelled, oracle_config).model, started)
     trained = {}
     for name, (method, options, _) in ROWS.items():
         if options.get("target_batch_norm"):  # AdaBN on the plain run's chosen weights: Train's own function

@@ -43,7 +43,7 @@ def _shape(text: str) -> tuple[int, int, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .data.synthetic import HOLE_PLACEMENTS  # scipy's modules load with it: only where the parser is built
+    from .data.synthetic import HOLE_PLACEMENTS, PAIR_PROFILES  # scipy's modules load with it: only here
 
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__.splitlines()[0])
     parser.add_argument("--json-lines", action="store_true", help="progress as JSON lines (worker mode)")
@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--shape", type=_shape, default=(16, 40, 40), help="levels x rows x columns")
     synth.add_argument("--voxel-size", type=_floats, default=[25.0, 25.0, 25.0], help="dz,dy,dx in metres")
     synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--profile", choices=PAIR_PROFILES, default="as_designed",
+                       help="what differs between the deposits: " + "; ".join(
+                           f"{name}: {what}" for name, what in PAIR_PROFILES.items()))
     synth.add_argument("--holes", type=int, default=0,
                        help="drill this many holes on the target and write their samples as target_drill_holes.csv")
     synth.add_argument("--hole-placement", choices=HOLE_PLACEMENTS, default="grid",
@@ -132,7 +135,7 @@ def run(args: argparse.Namespace, reporter: Reporter) -> dict:
 
     if args.command == "synth":
         return jobs.generate_pair(args.out, args.shape, tuple(args.voxel_size), args.seed, progress, args.holes,
-                                  args.hole_placement, args.hole_dip)
+                                  args.hole_placement, args.hole_dip, args.profile)
     if args.command == "stack":
         return jobs.stack(args.evidence, args.out, args.labels, args.elevations, progress, parse_units(args.units))
     if args.command == "export":

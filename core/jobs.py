@@ -40,13 +40,14 @@ def _quiet(*_args, **_kwargs) -> None:
 
 def generate_pair(folder: str, shape: tuple[int, int, int], voxel_size: tuple[float, float, float],
                   seed: int = 0, on_progress: Progress = _quiet, holes: int = 0, hole_placement: str = "grid",
-                  hole_dip: float = 90.0) -> dict:
+                  hole_dip: float = 90.0, profile: str = "as_designed") -> dict:
     """The synthetic source and target deposits as evidence and label slices, one folder each; with ``holes``,
-    that many drill holes on the target, their samples in ``target_drill_holes.csv`` beside the folders."""
-    from .data.synthetic import GRADE_CUTOFF, drill_holes, synthetic_pair
+    that many drill holes on the target, their samples in ``target_drill_holes.csv`` beside the folders.
+    ``profile`` is the pair's (core.data.synthetic.PAIR_PROFILES): what differs between the two deposits."""
+    from .data.synthetic import GRADE_CUTOFF, PAIR_PROFILES, drill_holes, synthetic_pair
 
-    on_progress(0.0, "Generating the synthetic deposit pair")
-    source, target = synthetic_pair(shape=shape, voxel_size=voxel_size, seed=seed)
+    on_progress(0.0, f"Generating the synthetic deposit pair, profile {profile}: {PAIR_PROFILES.get(profile, '?')}")
+    source, target = synthetic_pair(shape=shape, voxel_size=voxel_size, seed=seed, profile=profile)
     drilled = drill_holes(target, holes, seed, hole_placement, hole_dip) if holes else None
     outputs: dict = {"OUTPUT_FOLDER": folder}
     with atomic_group():
@@ -64,6 +65,7 @@ def generate_pair(folder: str, shape: tuple[int, int, int], voxel_size: tuple[fl
             on_progress(1.0, f"{drilled.n_holes} drill holes on the target, {len(drilled.samples['ore'])} samples, "
                              f"{outputs['TARGET_HOLES_ORE_SAMPLES']} of them ore (grade >= {GRADE_CUTOFF:g})")
     outputs["FEATURES"] = list(source.feature_names)
+    outputs["PAIR_PROFILE"] = profile
     return outputs
 
 

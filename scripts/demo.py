@@ -52,6 +52,9 @@ def main() -> None:
                                             "LEVEL_SPACING": 40, "SEED": args.seed,
                                             "TARGET_DRILL_HOLES": args.holes, "HOLE_PLACEMENT": 1,  # at anomalies
                                             "OUTPUT_FOLDER": os.path.join(out, "slices")}, profile)
+    print("Pair profile: as_designed. The target differs in geology (its ore sits deeper in the footwall, which no "
+          "method without target labels can undo) and in measurement; docs/benchmarks.md, 'When does adaptation "
+          "help?', says what adaptation wins on each profile")
     source = step("stack_slices", {"EVIDENCE": data["SOURCE_EVIDENCE"], "LABELS": data["SOURCE_LABELS"],
                                    "OUTPUT": os.path.join(out, "source.nc")}, profile)["OUTPUT"]
     target = step("stack_slices", {"EVIDENCE": data["TARGET_EVIDENCE"],
