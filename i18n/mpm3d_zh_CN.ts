@@ -64,6 +64,26 @@
       <translation>种子相同，生成的矿床相同。</translation>
     </message>
     <message>
+      <source>What differs between the deposits</source>
+      <translation>两个矿床之间的差异</translation>
+    </message>
+    <message>
+      <source>As designed: the target differs as a real neighbour does, in where ore sits and in how its evidence was measured. Measurement only: the source's geology at the target's place, measured otherwise (alteration classes at other cut points, susceptibility in log units, density mixed with susceptibility, a calibration drift with depth, a coarser model): the shift adaptation can undo. Ore zone only: measured alike, only where ore sits moves: no method without target labels can undo it. The project's benchmark of adaptation (bench/profiles) runs all three.</source>
+      <translation>按设计：目标域像真实的相邻矿床一样，在矿体位置和证据的测量方式上都不同。仅测量不同：源域的地质置于目标域的位置，但测量方式不同（蚀变分级的切分点不同、磁化率取对数单位、密度混入磁化率、随深度增大的校准漂移、更粗的模型）：这是域自适应能够消除的偏移。仅矿带不同：测量方式相同，只有矿体位置移动：任何不用目标标签的方法都无法消除。本项目的自适应基准测试（bench/profiles）三种都运行。</translation>
+    </message>
+    <message>
+      <source>As designed: geology (ore deeper in the footwall) and measurement</source>
+      <translation>按设计：地质（矿体更深入下盘）与测量都不同</translation>
+    </message>
+    <message>
+      <source>Measurement only: the same geology measured differently</source>
+      <translation>仅测量不同：相同地质，不同测量</translation>
+    </message>
+    <message>
+      <source>Ore zone only: measured alike, the ore zone moved</source>
+      <translation>仅矿带不同：测量相同，矿带移动</translation>
+    </message>
+    <message>
       <source>Drill holes on the target</source>
       <translation>目标域钻孔数</translation>
     </message>
@@ -378,6 +398,58 @@
     <message>
       <source>Final weight of the reversed domain gradient; it rises as 2/(1+exp(-10 p)) - 1.</source>
       <translation>反转域梯度的最终权重；按 2/(1+exp(-10 p)) - 1 逐渐增大。</translation>
+    </message>
+    <message>
+      <source>Extra domain steps per labelled step</source>
+      <translation>每个有标签步后的额外域步数</translation>
+    </message>
+    <message>
+      <source>DANN and DANN-CTA: after each labelled step, this many steps on unlabelled source and target patches with the domain loss alone. The labelled steps follow the ore count (a few dozen per epoch on a small deposit); target patches are plentiful, so this lets the adversary play longer without repeating ore. Each extra step costs about two thirds of a labelled one.</source>
+      <translation>DANN 和 DANN-CTA：每个有标签训练步之后，再用无标签的源域和目标域块只以域损失训练这么多步。有标签的步数随矿体体素数而定（小矿床每轮几十步）；目标域块很多，因此对抗器可以训练更久而不重复矿体样本。每个额外步的耗时约为有标签步的三分之二。</translation>
+    </message>
+    <message>
+      <source>Domain discriminator</source>
+      <translation>域判别器</translation>
+    </message>
+    <message>
+      <source>DANN and DANN-CTA: the network that tells source from target patches. Small: one hidden layer of 64 units. Large: two of 1024 with batch norm, as Transfer-Learning-Library's DANN; it tells the deposits apart sooner, so the reversed gradient carries more signal.</source>
+      <translation>DANN 和 DANN-CTA：区分源域块与目标域块的网络。小：一个 64 单元的隐藏层。大：两个 1024 单元的隐藏层并带批归一化，与 Transfer-Learning-Library 的 DANN 相同；它更早区分两个矿床，使反转梯度携带更多信号。</translation>
+    </message>
+    <message>
+      <source>Small (64 units)</source>
+      <translation>小（64 单元）</translation>
+    </message>
+    <message>
+      <source>Large (1024-1024, batch norm)</source>
+      <translation>大（1024-1024，批归一化）</translation>
+    </message>
+    <message>
+      <source>Input alignment (target onto source)</source>
+      <translation>输入对齐（目标域对齐到源域）</translation>
+    </message>
+    <message>
+      <source>Maps the evidence of the cube a model is applied to onto the source's before anything else, for every method, the random forest included; the model keeps the source's side and prediction measures the cube's own, as standardisation does. Quantile: each evidence layer through its own distribution onto the source's, which undoes any monotone rescaling of a layer (log units, other class cut points). CORAL: the standardised layers decorrelated and recoloured with the source's correlations, which also undoes a linear mix of layers. Neither can move ore that sits elsewhere relative to its evidence.</source>
+      <translation>在一切处理之前，把模型所应用数据体的证据映射到源域的分布上，适用于所有方法，包括随机森林；模型保存源域一侧，预测时像标准化一样测量数据体自身的一侧。分位数：每个证据图层经由其自身分布映射到源域分布，可消除图层的任何单调变换（对数单位、不同的分级切分点）。CORAL：对标准化后的图层去相关，再用源域的相关性重新着色，还可消除图层之间的线性混合。两者都无法移动相对证据位置不同的矿体。</translation>
+    </message>
+    <message>
+      <source>None</source>
+      <translation>无</translation>
+    </message>
+    <message>
+      <source>Quantile mapping per layer</source>
+      <translation>逐图层分位数映射</translation>
+    </message>
+    <message>
+      <source>CORAL (correlations)</source>
+      <translation>CORAL（相关性）</translation>
+    </message>
+    <message>
+      <source>Target batch-norm statistics (AdaBN)</source>
+      <translation>目标域批归一化统计量（AdaBN）</translation>
+    </message>
+    <message>
+      <source>Networks: after training, the batch norms' statistics are measured anew on target patches alone (AdaBN, Li et al. 2016), so the model is tuned to the target's evidence; predict the target with it. The source validation AUC in the report is that of the weights before.</source>
+      <translation>网络方法：训练结束后，仅用目标域块重新测量批归一化的统计量（AdaBN，Li 等，2016），使模型适应目标域的证据；用它预测目标域。报告中的源域验证 AUC 是调整之前权重的结果。</translation>
     </message>
     <message>
       <source>Validation fraction (source x-y blocks)</source>
@@ -1178,6 +1250,10 @@
     <message>
       <source>Target drill holes: {holes}, {ore} ore samples -&gt; {path}</source>
       <translation>目标域钻孔：{holes} 个，矿样品 {ore} 个 -&gt; {path}</translation>
+    </message>
+    <message>
+      <source>Pair profile: {profile}</source>
+      <translation>矿床对类型：{profile}</translation>
     </message>
     <message>
       <source>Lower CHUNK_VOXELS.</source>
