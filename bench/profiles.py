@@ -59,6 +59,7 @@ ROWS = {
     "rf + coral": ("rf", {"input_alignment": "coral"}, "rf"),
     "cnn": ("cnn", {}, None),
     "cnn + adabn": ("cnn", {"target_batch_norm": True}, "cnn"),
+    "cta": ("cta", {}, "cnn"),  # the attention without the adversary: what DANN-CTA's gain owes to attention
     "dann_cta": ("dann_cta", {}, "cnn"),
     "dann_cta + adabn": ("dann_cta", {"target_batch_norm": True}, "cnn"),
     "dann_cta + quantile": ("dann_cta", {"input_alignment": "quantile"}, "cnn"),
