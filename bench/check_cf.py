@@ -28,7 +28,6 @@ EMPTY_TABLES = {"area_types.xml": "area_type_table", "region_names.xml": "standa
 
 def make_cubes(folder: str) -> list[str]:
     """A stacked evidence cube (with labels and units) and the prospectivity cube predicted from it."""
-    sys.path.insert(0, HERE)
     from common import load_plugin
 
     load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it

@@ -16,14 +16,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
-import sys
 import time
 from dataclasses import replace
 
 import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import load_plugin  # noqa: E402
 
 load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it

@@ -21,18 +21,14 @@ are the plugin's, because skorch's default (SGD at 0.01) does not train in this 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 
 import numpy as np
 import torch
+from common import load_plugin  # noqa: E402
 from skada.deep import DANN
 from skada.deep.modules import DomainClassifier
 from torch import nn
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import load_plugin  # noqa: E402
 
 load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it
 

@@ -28,12 +28,9 @@ import dataclasses
 import json
 import os
 import platform
-import sys
 import time
 
 import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import load_plugin, parse_arguments  # noqa: E402
 
 load_plugin()

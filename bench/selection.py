@@ -15,13 +15,9 @@ wins on at least 60 % of the (method, seed) pairs. Writes bench/selection/result
 from __future__ import annotations
 
 import json
-import os
-import sys
 import time
 
 import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import load_plugin  # noqa: E402
 
 load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it
