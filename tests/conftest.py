@@ -34,3 +34,12 @@ def device(request):
 def dense_atol(device):
     """The tolerance of dense against per-patch prediction on ``device`` (see DENSE_ATOL)."""
     return DENSE_ATOL[device]
+
+
+@pytest.fixture(scope="module")
+def small_pair():
+    """A coarse, quick version of the synthetic pair (same ground, fewer voxels): the training tests' pair, made
+    once per test module."""
+    from mpm3d.core.data.synthetic import synthetic_pair
+
+    return synthetic_pair(shape=(12, 24, 24), voxel_size=(50.0, 70.0, 70.0), seed=1)

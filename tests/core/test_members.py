@@ -4,7 +4,6 @@ import dataclasses
 
 import pytest
 import torch
-from mpm3d.core.data.synthetic import synthetic_pair
 from mpm3d.core.jobs import training_progress
 from mpm3d.core.learning.members import trains_together
 
@@ -22,8 +21,8 @@ STEP_TOLERANCE = 5e-5
 
 
 @pytest.fixture(scope="module")
-def pair():
-    source, target = synthetic_pair(shape=(12, 24, 24), voxel_size=(50.0, 70.0, 70.0), seed=1)
+def pair(small_pair):
+    source, target = small_pair
     return source, dataclasses.replace(target, label=None)
 
 

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 from mpm3d.core.data.grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN
-from mpm3d.core.data.synthetic import synthetic_pair
 from mpm3d.core.errors import Mpm3dError
 from mpm3d.core.learning.selection import SELECTION_RULES, averaged_epochs, chosen_epoch
 from mpm3d.core.learning.selection_scores import average_states, deep_embedded_validation, mean_entropy
@@ -16,11 +15,6 @@ from mpm3d.core.learning.training import train
 from mpm3d.core.settings import TrainConfig
 
 NETWORK_RULES = [rule for rule in SELECTION_RULES if rule != "average"]
-
-
-@pytest.fixture(scope="module")
-def small_pair():
-    return synthetic_pair(shape=(12, 24, 24), voxel_size=(50.0, 70.0, 70.0), seed=1)
 
 
 def _config(**changes):

@@ -10,7 +10,7 @@ import torch
 from mpm3d.core.cli import main
 from mpm3d.core.data.cubefile import write_cube
 from mpm3d.core.data.grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN
-from mpm3d.core.data.synthetic import GRADE_CUTOFF, drill_holes, synthetic_pair
+from mpm3d.core.data.synthetic import GRADE_CUTOFF, drill_holes
 from mpm3d.core.data.voxelise import cell_indices, hole_folds, hole_groups, near_labels, voxelise_samples
 from mpm3d.core.errors import Mpm3dError
 from mpm3d.core.jobs import evaluate_job, label_cube_on_grid
@@ -23,9 +23,9 @@ CONFIG = TrainConfig(method="dann", patch_size=5, epochs=2, batch_size=32, devic
 
 
 @pytest.fixture(scope="module")
-def pair():
-    """The coarse synthetic pair of the training tests, the target without its labels for training."""
-    return synthetic_pair(shape=(12, 24, 24), voxel_size=(50.0, 70.0, 70.0), seed=1)
+def pair(small_pair):
+    """The coarse synthetic pair of the training tests."""
+    return small_pair
 
 
 @pytest.fixture(scope="module")

@@ -30,12 +30,6 @@ PROFILE_CONFIG = dict(patch_size=5, epochs=20, batch_size=64, device="cpu", seed
 
 
 @pytest.fixture(scope="module")
-def small_pair():
-    """A coarse, quick version of the synthetic pair (same ground, fewer voxels)."""
-    return synthetic_pair(shape=(12, 24, 24), voxel_size=(50.0, 70.0, 70.0), seed=1)
-
-
-@pytest.fixture(scope="module")
 def profile_runs():
     """dann_cta, cnn and rf trained once on the synthetic "test" profile, scored on the target's labels."""
     source, target = synthetic_pair(**PROFILES["test"], seed=PROFILE_SEED)
