@@ -25,6 +25,7 @@ from .sampling import SlabSource, cube_slab_reader
 ALIGNMENTS = ("none", "quantile", "coral")
 REFERENCE_QUANTILES = 1001  # source quantiles kept in the model per feature
 SAMPLE_VOXELS = 100_000  # valid voxels of a cube its side of the mapping is measured on
+SLAB_VOXELS = 2**22  # voxels mapped at once
 COVARIANCE_RIDGE = 1e-3  # added to both correlation matrices, so a constant or duplicated feature stays invertible
 
 
@@ -107,7 +108,11 @@ def aligned_cube(reference: dict[str, Any] | None, cube: Cube, seed: int = 0) ->
     if reference is None:
         return cube
     mapping = fit_to_reference(reference, cube, seed)
-    return Cube(grid=cube.grid, features=mapping(cube.features), feature_names=list(cube.feature_names),
+    features = np.empty_like(cube.features, dtype=np.float32)
+    depth = max(1, SLAB_VOXELS // int(np.prod(cube.grid.shape[1:])))  # mapped in float64 a slab at a time
+    for z0 in range(0, cube.grid.shape[0], depth):
+        features[:, z0:z0 + depth] = mapping(cube.features[:, z0:z0 + depth])
+    return Cube(grid=cube.grid, features=features, feature_names=list(cube.feature_names),
                 label=cube.label, attrs={**cube.attrs, "input_alignment": reference["method"]})
 
 

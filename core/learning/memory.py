@@ -28,7 +28,8 @@ def training_memory(source_shape: tuple[int, int, int], target_shape: tuple[int,
     patches and the network's activations for them (3 x BATCH_SIZE patches, for each member where members train
     side by side, with each member's own voxel lists); the network's weights, optimiser
     state and the kept weights of every epoch; the forest and its samples; with a report, the target's dense
-    prediction. ``loaded``: the cubes are in memory already and are left out.
+    prediction; with an input alignment, the aligned copy of the target's evidence. ``loaded``: the cubes are in
+    memory already and are left out.
     """
     check_settings(source_shape, target_shape, config)  # the estimate builds the network: a bad patch size first
     config = with_members(config, torch.device(device))
@@ -40,6 +41,8 @@ def training_memory(source_shape: tuple[int, int, int], target_shape: tuple[int,
         parts["cubes"] = sum(n * (4 * n_features + 2) for n in voxels)  # evidence, label, valid mask
     # valid and labelled voxel indices (int64), the split's masks, and the masks and copies made while reading and
     # splitting (measured: training's peak grows by ~215 bytes a voxel pair, the parts here add up to ~210)
+    if config.input_alignment != "none":  # the aligned target is a copy of its evidence, mapped in float64 slabs
+        parts["aligned target evidence"] = 4 * n_features * voxels[1] + 16 * n_features * min(voxels[1], 2**22)
     parts["voxel lists and masks"] = 8 * (2 * voxels[0] + voxels[1]) + 4 * voxels[0] + 24 * sum(voxels)
     if config.method == "rf":
         samples = min(config.samples_per_epoch or voxels[0], voxels[0])
