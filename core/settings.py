@@ -153,6 +153,13 @@ TRAINING: tuple[Setting, ...] = (
             "domain adaptation weight",
             "Final weight of the reversed domain gradient; it rises as 2/(1+exp(-10 p)) - 1.", minimum=0.0,
             advanced=True),
+    Setting("TRAINING_MODE", "training_mode", "choice", "patch", "Training mode (networks)", "training mode",
+            "Patch: one 3D patch per labelled voxel, the paper's way. Block: the network runs on blocks of the cube "
+            "as prediction does, 512 outputs a block, one block around an ore voxel and one around a barren voxel "
+            "per step, the ore and barren voxels weighed half each; several times fewer operations per labelled "
+            "voxel, neighbouring voxels share a block. Block mode does not take target drill holes or extra domain "
+            "steps yet.", labels={"patch": "Patch (the paper's)", "block": "Block (faster on the CPU)"},
+            advanced=True),
     Setting("DOMAIN_STEPS", "domain_steps", "int", 0, "Extra domain steps per labelled step",
             "number of extra domain steps per labelled step",
             "DANN and DANN-CTA: after each labelled step, this many steps on unlabelled source and target patches "
@@ -273,6 +280,10 @@ def check_settings(source_shape: tuple[int, int, int], target_shape: tuple[int, 
             raise Mpm3dError(f"the patch size {config.patch_size} (PATCH_SIZE) is larger than the {role} cube "
                              f"({role.upper()}) {tuple(shape)} (z, y, x); choose an odd patch size of at most "
                              f"{min(shape)}")
+    if config.training_mode == "block" and config.method != "rf" and (
+            config.target_labels != "ignore" or config.domain_steps):
+        raise Mpm3dError("block training (TRAINING_MODE 'block') does not take target drill holes (TARGET_LABELS) or "
+                         "extra domain steps (DOMAIN_STEPS) yet; choose TRAINING_MODE 'patch' for them")
     if config.hole_cv and config.target_labels != "train":
         raise Mpm3dError("the leave-holes-out cross-validation (HOLE_CROSS_VALIDATION) scores training on holes: it "
                          f"needs TARGET_LABELS 'train', not '{config.target_labels}'")

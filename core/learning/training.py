@@ -36,6 +36,7 @@ from ..errors import Mpm3dError
 from ..results.metrics import hole_auc, labelled_auc
 from ..settings import TrainConfig, check_settings
 from .alignment import aligned_cube, reference_summary
+from .blocks import MemberBlocks, block_losses
 from .domain import (
     DISCRIMINATOR_LR_FACTOR,
     annealed_learning_rate,
@@ -365,6 +366,11 @@ def _train_networks(source, target, patches, configs, samples, device, on_progre
     domain_steps = config.domain_steps if has_domain_head else 0
     steps = min(member.cycle.per_epoch + barren_count(member.cycle.per_epoch, config.negative_ratio)
                 for member in members) // batch
+    # block mode (core/learning/blocks.py): as many steps, each on blocks instead of patches
+    blocks = None if config.training_mode != "block" else [
+        MemberBlocks(source_patches, target_patches, source.valid, target.valid, m.split.train_ore,
+                     m.split.train_barren) for m in members]
+    samples_per_step = 3 * batch if blocks is None else blocks[0].outputs_per_step
     n_used = steps * batch
     total_steps = steps * config.epochs
     domain_targets = domain_labels(batch, n_members, device)
@@ -375,11 +381,16 @@ def _train_networks(source, target, patches, configs, samples, device, on_progre
     with _deterministic(device):
         for epoch in range(1, config.epochs + 1):
             started = time.perf_counter()
-            draws = [_epoch_draws(member, patches, source_voxels, target_voxels, n_used, holes,
-                                  steps * hole_batch, domain_steps) for member in members]
-            parts = {name: tuple(torch.stack([d[0][name][i] for d in draws]) for i in (0, 1)) for name in draws[0][0]}
-            labels = torch.stack([d[1] for d in draws])
-            hole_labels = torch.stack([d[2] for d in draws]) if hole_batch else None
+            if blocks is None:
+                draws = [_epoch_draws(member, patches, source_voxels, target_voxels, n_used, holes,
+                                      steps * hole_batch, domain_steps) for member in members]
+                parts = {name: tuple(torch.stack([d[0][name][i] for d in draws]) for i in (0, 1))
+                         for name in draws[0][0]}
+                labels = torch.stack([d[1] for d in draws])
+                hole_labels = torch.stack([d[2] for d in draws]) if hole_batch else None
+            else:
+                block_draws = [b.epoch_draws(m.rng, source_voxels, target_voxels, steps)
+                               for b, m in zip(blocks, members, strict=True)]
             sums = torch.zeros(n_members, 3, device=device)  # label loss, domain loss, discriminator hits
             hole_loss_sum = torch.zeros(n_members, device=device)
             stack.train()
@@ -389,17 +400,22 @@ def _train_networks(source, target, patches, configs, samples, device, on_progre
                 lambda_ = grl_lambda(progress, config.lambda_max)
                 for group in optimizer.param_groups:
                     group["lr"] = lr * group["lr_factor"]
-                window = slice(step * batch, (step + 1) * batch)
-                hole_window = slice(step * hole_batch, (step + 1) * hole_batch)
-                domain_window = _domain_window(step * (1 + domain_steps), batch)
-                windows = {"labelled": window, "holes": hole_window, "source": domain_window,
-                           "target": domain_window}
-                x = torch.cat([_gather(patches, name, parts[name], windows[name]) for name in parts], dim=1)
-                with autocast_for(device):
-                    label_logits, domain_logits = stack(x, batch + hole_batch, lambda_)
-                loss_label = _member_bce(label_logits[:, :batch], labels[:, window])
-                loss_domain, hits = domain_loss(domain_logits, domain_targets)
-                loss = loss_label + loss_domain
+                if blocks is not None:
+                    with autocast_for(device):
+                        loss_label, loss_domain, hits = block_losses(stack, blocks, block_draws, step, lambda_)
+                    loss = loss_label + loss_domain
+                else:
+                    window = slice(step * batch, (step + 1) * batch)
+                    hole_window = slice(step * hole_batch, (step + 1) * hole_batch)
+                    domain_window = _domain_window(step * (1 + domain_steps), batch)
+                    windows = {"labelled": window, "holes": hole_window, "source": domain_window,
+                               "target": domain_window}
+                    x = torch.cat([_gather(patches, name, parts[name], windows[name]) for name in parts], dim=1)
+                    with autocast_for(device):
+                        label_logits, domain_logits = stack(x, batch + hole_batch, lambda_)
+                    loss_label = _member_bce(label_logits[:, :batch], labels[:, window])
+                    loss_domain, hits = domain_loss(domain_logits, domain_targets)
+                    loss = loss_label + loss_domain
                 if hole_batch:
                     loss_holes = _member_bce(label_logits[:, batch:], hole_labels[:, hole_window])
                     loss = loss + config.target_label_weight * loss_holes
@@ -443,8 +459,9 @@ def _train_networks(source, target, patches, configs, samples, device, on_progre
                     "lr": lr,
                     **scores,
                     "disc_acc": disc_acc,
-                    # patches of every member trained in this epoch, per second of its training steps
-                    "patches_per_s": 3 * n_members * steps * batch / train_seconds,
+                    # patches (block mode: block outputs) of every member trained in this epoch, per second of its
+                    # training steps
+                    "patches_per_s": samples_per_step * n_members * steps / train_seconds,
                     "seconds": time.perf_counter() - started,
                 }
                 member.history.append(entry)

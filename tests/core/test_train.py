@@ -134,7 +134,8 @@ ADAPTED = {"input_alignment": "quantile", "discriminator": "large", "domain_step
 
 
 @pytest.mark.parametrize(("method", "options"), [("dann_cta", {}), ("rf", {}), ("dann_cta", ADAPTED),
-                                                 ("rf", {"input_alignment": "coral"})])
+                                                 ("rf", {"input_alignment": "coral"}),
+                                                 ("dann_cta", {"training_mode": "block"})])
 def test_target_labels_are_never_read(small_pair, method, options):
     """Deleting or scrambling the target's labels changes nothing, so they cannot leak into training."""
     source, target = small_pair

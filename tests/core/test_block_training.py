@@ -1,0 +1,81 @@
+"""Block training: the same function as per-patch training, evaluated on blocks; balanced labels; recorded."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from mpm3d.core.errors import Mpm3dError
+from mpm3d.core.learning.blocks import BlockGatherer, _turned, balanced_label_weights, domain_weights
+from mpm3d.core.learning.model import ProspectivityNet, config_for_method
+from mpm3d.core.learning.modelfile import load_model, save_model
+from mpm3d.core.learning.sampling import PatchGatherer, cube_stats, padded_standardised
+from mpm3d.core.learning.training import train
+from mpm3d.core.settings import TrainConfig
+
+QUICK = dict(patch_size=5, epochs=2, batch_size=32, device="cpu", seed=2, members=1, training_mode="block")
+
+
+@pytest.mark.parametrize("method", ["dann_cta", "cnn"])
+@pytest.mark.parametrize("transform", [0, 3, 5])
+def test_block_outputs_are_the_per_patch_outputs_of_the_same_voxels(small_pair, method, transform):
+    """Each output of a (turned) block is the network's output for the (turned) patch of its voxel."""
+    source, _ = small_pair
+    torch.manual_seed(0)
+    net = ProspectivityNet(config_for_method(method, len(source.feature_names), 7)).eval()
+    patches = PatchGatherer(padded_standardised(source, cube_stats(source), 3), 7, torch.device("cpu"))
+    blocks = BlockGatherer(patches, source.valid)
+    corner = np.array([[2, 5, 9]])
+    inputs, _, _ = blocks.gather(corner, np.array([transform]))
+    ez, ey, ex = blocks.edge
+    voxel_ids = torch.arange(source.valid.size).view(1, *source.grid.shape)
+    (z, y, x), = corner
+    turned_ids = _turned(voxel_ids[:, z:z + ez, y:y + ey, x:x + ex], transform).flatten().numpy()
+    with torch.no_grad():
+        from_blocks = net(inputs).flatten()
+        per_patch = net(patches.gather(patches.centre_index(turned_ids),
+                                       torch.full((len(turned_ids),), transform))).flatten()
+    assert from_blocks.shape == (ez * ey * ex,)
+    torch.testing.assert_close(from_blocks, per_patch, rtol=0, atol=1e-5)
+
+
+def test_blocks_carry_the_labels_and_valid_masks_turned_with_them(small_pair):
+    source, _ = small_pair
+    patches = PatchGatherer(padded_standardised(source, cube_stats(source), 2), 5, torch.device("cpu"))
+    blocks = BlockGatherer(patches, source.valid, source.label)
+    corners = blocks.corners(np.flatnonzero(source.label == 1)[:3], np.random.default_rng(0))
+    _, labels, valid = blocks.gather(corners, np.array([0, 2, 6]))
+    assert (labels == 1).flatten(1).any(dim=1).all()  # a block drawn around an ore voxel holds it
+    for block, (z, y, x), transform in zip(labels, corners, (0, 2, 6), strict=True):
+        crop = torch.from_numpy(source.label[None, z:z + 8, y:y + 8, x:x + 8].astype(np.float32))
+        torch.testing.assert_close(block, _turned(crop, transform)[0])
+    assert valid.dtype == torch.bool
+
+
+def test_label_weights_give_ore_and_barren_half_each():
+    labels = torch.tensor([[1.0, 0.0, 0.0, 0.0, -1.0, 0.0], [0.0, 0.0, -1.0, -1.0, 0.0, 0.0]])
+    weights = balanced_label_weights(labels)
+    assert weights[0, 0] == pytest.approx(0.5) and weights[0, 1] == pytest.approx(0.125) and weights[0, 4] == 0
+    assert weights[1].sum() == pytest.approx(1.0) and weights[1, 0] == pytest.approx(0.25)  # barren alone: all
+    valid = torch.tensor([[True, True, False, True, True, True]])
+    domain = domain_weights(valid, 3)
+    assert domain[0, :3].sum() == pytest.approx(0.5) and domain[0, 3:].sum() == pytest.approx(0.5)
+    assert domain[0, 2] == 0
+
+
+def test_block_training_trains_is_recorded_and_predicts_from_its_file(small_pair, tmp_path):
+    source, target = small_pair
+    unlabelled = dataclasses.replace(target, label=None)
+    result = train(source, unlabelled, TrainConfig(method="dann_cta", **QUICK))
+    assert result.val_auc > 0.8
+    assert all(0 <= h["disc_acc"] <= 1 for h in result.history)
+    path = str(tmp_path / "block.mpm3d")
+    save_model(path, result.model)
+    assert load_model(path).provenance["train_config"]["training_mode"] == "block"
+
+
+def test_block_mode_refuses_what_it_does_not_take(small_pair):
+    source, target = small_pair
+    for changes, name in (({"target_labels": "validate"}, "TARGET_LABELS"), ({"domain_steps": 1}, "DOMAIN_STEPS")):
+        with pytest.raises(Mpm3dError, match=f"TRAINING_MODE 'block'.*{name}"):
+            train(source, target, TrainConfig(method="dann", **{**QUICK, **changes}))
