@@ -17,7 +17,7 @@ export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: setup system-packages test lint demo install zip help translations translations-update bench bench-ensembles bench-selection \
-	bench-profiles bench-holes bench-size bench-fuzz bench-gpu clean
+	bench-profiles bench-blocks bench-holes bench-size bench-fuzz bench-gpu clean
 
 setup: system-packages $(VENV)/.installed translations
 
@@ -117,6 +117,11 @@ bench-selection: setup
 # cores, about 40 minutes; resumes where it stopped)
 bench-profiles: setup
 	$(PY) bench/profiles.py --profile $(BENCH_PROFILE)
+
+# Block training against the paper's per-patch training, DANN-CTA paired by seed, operations per labelled voxel
+# counted, the default rule written first -> bench/blocks/results.md
+bench-blocks: setup
+	$(PY) bench/blocks.py --profile $(BENCH_PROFILE)
 
 # Target AUC against the number of target drill holes (k = 0-20), the train mode's label weight picked on seeds
 # 0-4 and confirmed on 5-9 first -> bench/holes/results.md and results.png (quick: 2 CPU cores, about an hour)
