@@ -25,8 +25,6 @@ from common import load_plugin, parse_arguments, save_results
 load_plugin()
 
 import torch  # noqa: E402
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
-
 from mpm3d.core.data.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
 from mpm3d.core.data.synthetic import synthetic_pair  # noqa: E402
 from mpm3d.core.learning.blocks import LABELLED_BLOCKS, MemberBlocks  # noqa: E402
@@ -38,6 +36,7 @@ from mpm3d.core.learning.sampling import PatchGatherer, cube_stats, padded_stand
 from mpm3d.core.learning.training import train  # noqa: E402
 from mpm3d.core.results.metrics import labelled_scores, roc_auc  # noqa: E402
 from mpm3d.core.settings import TrainConfig  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 MODES = ("patch", "block")
 RUN_PROFILES = {
@@ -135,7 +134,8 @@ def write_markdown(results: dict, path: str) -> None:
         lines.append(f"| {profile} | block - patch, paired | {_mean_sd(diff)} (n = {len(diff)}) | | "
                      f"block {speed.mean():.1f}x as fast | |")
     lines += ["", "Operations per training step (forward and backward, torch.utils.flop_counter), per labelled voxel:",
-              "", "| mode | GFLOP per step | labelled voxels per step | MFLOP per labelled voxel |", "|---|---|---|---|"]
+              "", "| mode | GFLOP per step | labelled voxels per step | MFLOP per labelled voxel |",
+              "|---|---|---|---|"]
     for mode, flops in results["flops"].items():
         lines.append(f"| {mode} | {flops['flops_per_step'] / 1e9:.2f} | {flops['labelled_per_step']:.0f} | "
                      f"{flops['flops_per_labelled'] / 1e6:.2f} |")
