@@ -161,16 +161,19 @@ def main() -> None:
                            f"{run_profile['config']}", "pair_profiles": run_profile["pair_profiles"],
                "flops": {mode: flops_per_labelled_voxel(source, target, config, mode) for mode in MODES}, "runs": []}
     started = time.perf_counter()
-    for seed in seeds:
+    # seeds 0, 5, 1, 6, ...: a run cut short still has seeds on both sides of the rule; saved after every run
+    order = [seed for pair in zip(seeds[:5], seeds[5:], strict=False) for seed in pair]
+    order += [seed for seed in seeds if seed not in order]
+    for seed in order:
         for profile in run_profile["pair_profiles"]:
             results["runs"].append(run_one(profile, seed, run_profile))
             run = results["runs"][-1]
             print(f"{profile} seed {seed}: " + ", ".join(
                 f"{mode} {run[mode]['target_auc']:.3f} in {run[mode]['seconds']:.0f} s" for mode in MODES), flush=True)
-    results["wall_minutes"] = (time.perf_counter() - started) / 60
-    results["decision"] = decision(results["runs"], run_profile["pair_profiles"])
+            results["wall_minutes"] = (time.perf_counter() - started) / 60
+            results["decision"] = decision(results["runs"], run_profile["pair_profiles"])
+            save_results(results, args.out_dir, write_markdown)
     print(results["decision"])
-    save_results(results, args.out_dir, write_markdown)
 
 
 if __name__ == "__main__":
