@@ -54,7 +54,8 @@ class PredictProspectivity(WorkerAlgorithm):
         "Applies a trained model to every voxel of a cube (dense, chunked prediction in the worker process) and "
         "writes a cube with three maps, each also as one single-band GeoTIFF per level named by elevation: "
         "'prospectivity' (0-1, the ensemble members' mean), 'uncertainty' (the members' standard deviation: how "
-        "much models trained from other seeds disagree; for the random forest, its trees) and, where the model "
+        "much models trained from other seeds disagree; for the random forest, its trees; not written for a model "
+        "of one network, which has no spread) and, where the model "
         "file carries a sample of the source's evidence, 'novelty' (0-1: how unlike anything in the source the "
         "evidence at a voxel is; above 0.5 the model extrapolates). Drill where prospectivity is high and both "
         "uncertainty and novelty are low. The level rasters load into the project top level first, each map with "
@@ -74,8 +75,8 @@ class PredictProspectivity(WorkerAlgorithm):
                  "The prospectivity cube file.")
         self.add(QgsProcessingParameterFolderDestination("OUTPUT_FOLDER", "Folder for level rasters"),
                  "Receives one GeoTIFF per level and map, e.g. prospectivity_z-0450.tif, "
-                 "prospectivity_uncertainty_z-0450.tif and prospectivity_novelty_z-0450.tif, each with a .qml "
-                 "style beside it, so the rasters open styled in any project.")
+                 "prospectivity_uncertainty_z-0450.tif and prospectivity_novelty_z-0450.tif (each where the model has "
+                 "that map), each with a .qml style beside it, so the rasters open styled in any project.")
         self.addOutput(QgsProcessingOutputMultipleLayers("OUTPUT_LAYERS", "Prospectivity levels"))
         self.addOutput(QgsProcessingOutputMultipleLayers("UNCERTAINTY_LAYERS", "Uncertainty levels"))
         self.addOutput(QgsProcessingOutputMultipleLayers("NOVELTY_LAYERS", "Novelty levels"))

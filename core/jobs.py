@@ -498,7 +498,9 @@ def predict_job(model_path: str, cube_path: str, out_cube: str, out_folder: str,
     stats = own_stats(source, resolve_device(device), on_progress)  # one pass, for the prediction and the novelty
     probability, uncertainty = predict_ensemble(model, source, device=device, chunk_voxels=chunk_voxels or None,
                                                 on_progress=on_progress, stats=stats)
-    maps = {"prospectivity": probability, "uncertainty": uncertainty}
+    maps = {"prospectivity": probability}
+    if uncertainty is not None:  # a single network has no spread: no uncertainty map rather than one of zeros
+        maps["uncertainty"] = uncertainty
     warnings = []
     if model.source_sample is not None:
         from .learning.novelty import novelty_map

@@ -580,8 +580,8 @@
       <translation>预测成矿远景</translation>
     </message>
     <message>
-      <source>Applies a trained model to every voxel of a cube (dense, chunked prediction in the worker process) and writes a cube with three maps, each also as one single-band GeoTIFF per level named by elevation: 'prospectivity' (0-1, the ensemble members' mean), 'uncertainty' (the members' standard deviation: how much models trained from other seeds disagree; for the random forest, its trees) and, where the model file carries a sample of the source's evidence, 'novelty' (0-1: how unlike anything in the source the evidence at a voxel is; above 0.5 the model extrapolates). Drill where prospectivity is high and both uncertainty and novelty are low. The level rasters load into the project top level first, each map with its own fixed colour ramp; nodata voxels stay nodata. A cube whose features differ from the model's is refused.</source>
-      <translation>将训练好的模型应用于立方体的每个体素（在工作进程中分块进行稠密预测），写出含三个图的立方体，每个图同时按层写为以高程命名的单波段 GeoTIFF：“prospectivity”（成矿远景，0-1，集成成员的均值）、“uncertainty”（不确定性，成员的标准差：用其他种子训练的模型之间分歧多大；随机森林为其各棵树）以及在模型文件带有源域证据样本时的“novelty”（新颖度，0-1：某体素处的证据与源域中任何情况的差异程度；高于 0.5 即模型在外推）。应在成矿远景高、不确定性和新颖度都低的地方布置钻孔。各层栅格自顶层起加载到项目中，每个图有其固定色带；无数据体素保持为无数据。特征与模型不一致的立方体将被拒绝。</translation>
+      <source>Applies a trained model to every voxel of a cube (dense, chunked prediction in the worker process) and writes a cube with three maps, each also as one single-band GeoTIFF per level named by elevation: 'prospectivity' (0-1, the ensemble members' mean), 'uncertainty' (the members' standard deviation: how much models trained from other seeds disagree; for the random forest, its trees; not written for a model of one network, which has no spread) and, where the model file carries a sample of the source's evidence, 'novelty' (0-1: how unlike anything in the source the evidence at a voxel is; above 0.5 the model extrapolates). Drill where prospectivity is high and both uncertainty and novelty are low. The level rasters load into the project top level first, each map with its own fixed colour ramp; nodata voxels stay nodata. A cube whose features differ from the model's is refused.</source>
+      <translation>将训练好的模型应用于立方体的每个体素（在工作进程中分块进行稠密预测），写出含三个图的立方体，每个图同时按层写为以高程命名的单波段 GeoTIFF：“prospectivity”（成矿远景，0-1，集成成员的均值）、“uncertainty”（不确定性，成员的标准差：用其他种子训练的模型之间分歧多大；随机森林为其各棵树；单个网络的模型没有离散度，不写出此图）以及在模型文件带有源域证据样本时的“novelty”（新颖度，0-1：某体素处的证据与源域中任何情况的差异程度；高于 0.5 即模型在外推）。应在成矿远景高、不确定性和新颖度都低的地方布置钻孔。各层栅格自顶层起加载到项目中，每个图有其固定色带；无数据体素保持为无数据。特征与模型不一致的立方体将被拒绝。</translation>
     </message>
     <message>
       <source>A model written by 'Train prospectivity model' (recognised by its content, whatever its name).</source>
@@ -624,8 +624,8 @@
       <translation>各层栅格的文件夹</translation>
     </message>
     <message>
-      <source>Receives one GeoTIFF per level and map, e.g. prospectivity_z-0450.tif, prospectivity_uncertainty_z-0450.tif and prospectivity_novelty_z-0450.tif, each with a .qml style beside it, so the rasters open styled in any project.</source>
-      <translation>存放每层每个图的一个 GeoTIFF，例如 prospectivity_z-0450.tif、prospectivity_uncertainty_z-0450.tif 和 prospectivity_novelty_z-0450.tif，每个旁边附有 .qml 样式，因此这些栅格在任何项目中打开时都带有样式。</translation>
+      <source>Receives one GeoTIFF per level and map, e.g. prospectivity_z-0450.tif, prospectivity_uncertainty_z-0450.tif and prospectivity_novelty_z-0450.tif (each where the model has that map), each with a .qml style beside it, so the rasters open styled in any project.</source>
+      <translation>存放每层每个图的一个 GeoTIFF，例如 prospectivity_z-0450.tif、prospectivity_uncertainty_z-0450.tif 和 prospectivity_novelty_z-0450.tif（各自仅在模型有该图时写出），每个旁边附有 .qml 样式，因此这些栅格在任何项目中打开时都带有样式。</translation>
     </message>
     <message>
       <source>Prospectivity levels</source>

@@ -66,11 +66,12 @@ def predict_ensemble(
     on_progress: Callable[[dict], None] | None = None,
     normalisation: str = "own",
     stats: FeatureStats | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray | None]:
     """(mean, spread): the members' mean ore probability and their standard deviation, (Z, Y, X) each.
 
     The spread is the ensemble's uncertainty: how much members trained from other seeds (or, for the
-    forest, its trees) disagree about a voxel; 0 for a single network. ``stats``, where the caller already
+    forest, its trees) disagree about a voxel; None for a single network, which has no spread to measure
+    (a map of zeros would claim a confidence nobody computed). ``stats``, where the caller already
     has the cube's own statistics (``own_stats``), saves the pass over the cube that computes them.
     """
     _check_features(model, list(cube.feature_names))
@@ -257,11 +258,11 @@ def _dense_kernels(device: torch.device):
 
 
 def _network_dense(model, source: SlabSource, stats, device, chunk_voxels,
-                   on_progress) -> tuple[np.ndarray, np.ndarray]:
+                   on_progress) -> tuple[np.ndarray, np.ndarray | None]:
     """Slabs of ``depth`` levels (plus halo), each cut into row tiles so one forward stays in budget.
 
     Every member sees the same standardised tile; their mean and standard deviation are kept, on the device
-    until the slab is done (one copy back per slab).
+    until the slab is done (one copy back per slab). One network has no spread: None.
     """
     n_levels, n_rows, n_cols = source.shape
     half = model.patch_size // 2
@@ -275,7 +276,7 @@ def _network_dense(model, source: SlabSource, stats, device, chunk_voxels,
     nets = [(inference_network(net) if fold else net).to(device, memory_format=layout).eval()
             for net in model.networks]
     mean = np.full(source.shape, np.nan, dtype=np.float32)
-    spread = np.full(source.shape, np.nan, dtype=np.float32)
+    spread = np.full(source.shape, np.nan, dtype=np.float32) if len(nets) > 1 else None
     # standardising, padding and masking happen on the device: on a GPU the host would otherwise dominate
     centre = torch.as_tensor(stats.mean, dtype=torch.float32, device=device).view(-1, 1, 1, 1)
     scale = torch.as_tensor(stats.std, dtype=torch.float32, device=device).view(-1, 1, 1, 1)
@@ -299,7 +300,8 @@ def _network_dense(model, source: SlabSource, stats, device, chunk_voxels,
                 slab_mean[:, y0:y1] = members.mean(dim=0)
                 slab_spread[:, y0:y1] = members.std(dim=0, correction=0)
             mean[z0:z1] = torch.where(valid, slab_mean, torch.nan).cpu().numpy()
-            spread[z0:z1] = torch.where(valid, slab_spread, torch.nan).cpu().numpy()
+            if spread is not None:
+                spread[z0:z1] = torch.where(valid, slab_spread, torch.nan).cpu().numpy()
             if on_progress is not None:
                 on_progress({"stage": "predict", "done": z1, "total": n_levels})
     return mean, spread

@@ -66,9 +66,17 @@ def extract_targets(
     selected = prospectivity >= cut
     if max_uncertainty is not None:
         if "uncertainty" not in companions:
-            raise Mpm3dError("An uncertainty cut-off needs a cube with an 'uncertainty' variable: predict with a "
-                             "model of several members (ENSEMBLE_MEMBERS) or a random forest.")
-        selected &= companions["uncertainty"] <= max_uncertainty
+            raise Mpm3dError("An uncertainty cut-off (MAX_UNCERTAINTY) needs a cube with an 'uncertainty' variable "
+                             "(a single network has none): predict with a model of several members "
+                             "(ENSEMBLE_MEMBERS 2 or more) or a random forest, or leave MAX_UNCERTAINTY empty.")
+        above = int(np.count_nonzero(selected))
+        certain = companions["uncertainty"] <= max_uncertainty
+        if above and not np.any(selected & certain):
+            lowest = float(np.nanmin(np.where(selected, companions["uncertainty"], np.nan)))
+            raise Mpm3dError(f"MAX_UNCERTAINTY {max_uncertainty:g} removed all {above} voxels above the cut "
+                             f"(probability >= {cut:.3f}): the lowest uncertainty among them is {lowest:.3g}. Raise "
+                             "MAX_UNCERTAINTY above that, or leave it empty for no uncertainty cut.")
+        selected &= certain
 
     bodies, n_bodies = separate_bodies(prospectivity, selected, min_drop, min_voxels)
     if n_bodies == 0:

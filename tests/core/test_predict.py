@@ -231,3 +231,28 @@ def test_gpu_dense_choices_change_no_number(pair, models, monkeypatch):
     streamed = predict_cube(model, target, device="cuda", chunk_voxels=2 * target.grid.shape[1] * target.grid.shape[2])
     np.testing.assert_array_equal(np.isnan(streamed), ~target.valid)
     assert np.nanmax(np.abs(streamed - default)) <= 0.02
+
+
+def test_one_network_writes_no_uncertainty(pair, models, tmp_path):
+    """One network has no members' spread: prediction writes no 'uncertainty' variable nor its level rasters (a
+    map of zeros would claim a perfect confidence nobody computed); the forest keeps its trees' spread."""
+    import glob
+
+    from mpm3d.core.data.cubefile import CubeReader, save_cube
+    from mpm3d.core.jobs import predict_job
+    from mpm3d.core.learning.modelfile import save_model
+    from mpm3d.core.learning.predict import predict_ensemble
+
+    _, target = pair
+    single = models["dann_cta", 5]
+    assert len(single.networks) == 1
+    assert predict_ensemble(single, target, device="cpu")[1] is None
+    cube_path = save_cube(str(tmp_path / "target.nc"), target)
+    for name, model in (("single", single), ("forest", models["rf", 5])):
+        save_model(str(tmp_path / f"{name}.safetensors"), model)
+        outputs = predict_job(str(tmp_path / f"{name}.safetensors"), cube_path, str(tmp_path / f"{name}.nc"),
+                              str(tmp_path / name), "p", "cpu", 0, lambda *_args, **_kwargs: None)
+        has_spread = name == "forest"
+        assert CubeReader(str(tmp_path / f"{name}.nc")).has("uncertainty") is has_spread
+        assert bool(glob.glob(str(tmp_path / name / "p_uncertainty_*.tif"))) is has_spread
+        assert ("UNCERTAINTY_LAYERS" in outputs) is has_spread

@@ -271,7 +271,13 @@ def test_targets_carry_their_uncertainty_and_novelty_and_an_uncertainty_cut_spli
     cut = extract_targets(p, grid, threshold=0.5, companions={"uncertainty": uncertainty}, max_uncertainty=0.1)
     assert sum(t["n_voxels"] for t in cut) == sum(t["n_voxels"] for t in plain) - 1
     assert all(t["mean_uncertainty"] == pytest.approx(0.02) for t in cut)
-    with pytest.raises(Mpm3dError, match="An uncertainty cut-off needs a cube with an 'uncertainty' variable"):
+    with pytest.raises(Mpm3dError, match=r"An uncertainty cut-off \(MAX_UNCERTAINTY\) needs a cube with an "
+                                         "'uncertainty' variable"):
         extract_targets(p, grid, threshold=0.5, max_uncertainty=0.1)
+    above = int(np.sum(p >= 0.5))
+    with pytest.raises(Mpm3dError, match=rf"^MAX_UNCERTAINTY 0.01 removed all {above} voxels above the cut "
+                                         r"\(probability >= 0.500\): the lowest uncertainty among them is 0.02\. "
+                                         "Raise MAX_UNCERTAINTY"):
+        extract_targets(p, grid, threshold=0.5, companions={"uncertainty": uncertainty}, max_uncertainty=0.01)
     *_, values = voxel_points(p, grid, 0.85, {"uncertainty": uncertainty})
     assert set(values) == {"uncertainty"} and np.all(values["uncertainty"] <= 0.2)

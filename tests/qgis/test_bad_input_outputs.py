@@ -128,11 +128,12 @@ def _predict(workspace, folder, **extra):
 
 
 @pytest.mark.parametrize("hook", ["kill_in_commit_1", "kill_in_commit_4", "kill_in_commit_33", "sigterm_in_commit_4",
-                                  "sigterm_in_commit_50"])
+                                  "sigterm_in_commit_34"])
 def test_a_worker_stopped_between_the_renames_of_its_commit_leaves_the_earlier_run_intact(
         workspace, tmp_path, worker_hook, hook):
-    """SIGKILL after the 1st, 4th or 33rd rename of a prediction's commit (50 in all: 25 files, each earlier one
-    moved aside first, then the new one moved in), or SIGTERM (what Cancel sends) after the 4th or the last:
+    """SIGKILL after the 1st, 4th or 33rd rename of a prediction's commit (34 in all: 17 files, the cube and the
+    prospectivity and novelty levels of the one-network model, each earlier one moved aside first, then the new
+    one moved in), or SIGTERM (what Cancel sends) after the 4th or the last:
     every earlier output is back, no new one and no staging folder remains."""
     first = _run("mpm3d:predict_prospectivity", _predict(workspace, tmp_path))
     before = checksums(tmp_path)
@@ -142,8 +143,8 @@ def test_a_worker_stopped_between_the_renames_of_its_commit_leaves_the_earlier_r
     _fails("mpm3d:predict_prospectivity", _predict(workspace, tmp_path, DEVICE=2),
            rf"worker process {how}; no output was written")
     assert checksums(tmp_path) == before and sorted(os.listdir(tmp_path)) == ["levels", "p.nc"]
-    layers = first["OUTPUT_LAYERS"] + first["UNCERTAINTY_LAYERS"] + first["NOVELTY_LAYERS"]
-    assert len(layers) == 24 and all(os.path.isfile(p) for p in layers)
+    layers = first["OUTPUT_LAYERS"] + first["NOVELTY_LAYERS"]
+    assert len(layers) == 16 and all(os.path.isfile(p) for p in layers) and first["UNCERTAINTY_LAYERS"] == []
     assert not any(entry.is_dir() for entry in os.scandir(tmp_path / "levels"))  # no staging folder left there
 
 

@@ -77,3 +77,41 @@ def test_qgis_process_refuses_a_pickled_model_without_running_it(tiny_cubes, qgi
                                                                          str(tmp_path / "out")),
                         qgis_profile, "is not an mpm3d model file", "MODEL")
     assert tree(tmp_path) == ["evil.safetensors"]
+
+
+# --- A one-network model and the uncertainty cut ---------------------------------------------------------------
+
+def test_a_one_network_model_writes_no_uncertainty_and_an_uncertainty_cut_on_it_is_refused(
+        tiny_model, tiny_cubes, tmp_path):
+    """One network has no members' spread: no uncertainty map (not one of zeros), and MAX_UNCERTAINTY on its
+    prediction is refused by name; an empty MAX_UNCERTAINTY (the default: no cut) extracts as before."""
+    from algorithm_calls import run
+    from mpm3d.core.data.cubefile import CubeReader
+
+    predicted = run("mpm3d:predict_prospectivity", predict_parameters(tiny_model["OUTPUT_MODEL"],
+                                                                      tiny_cubes["target"], tmp_path / "out"))
+    assert predicted["UNCERTAINTY_LAYERS"] == [] and predicted["OUTPUT_LAYERS"]
+    assert not CubeReader(predicted["OUTPUT_CUBE"]).has("uncertainty")
+    assert not [name for name in os.listdir(tmp_path / "out" / "levels") if "uncertainty" in name]
+    _fails("mpm3d:extract_targets", {"PROSPECTIVITY": predicted["OUTPUT_CUBE"], "MAX_UNCERTAINTY": 0.1,
+                                     "OUTPUT": str(tmp_path / "t.gpkg")},
+           r"^MAX_UNCERTAINTY: the PROSPECTIVITY cube .* has no 'uncertainty' variable")
+    assert not (tmp_path / "t.gpkg").exists()
+    assert run("mpm3d:extract_targets", {"PROSPECTIVITY": predicted["OUTPUT_CUBE"],
+                                         "OUTPUT": str(tmp_path / "t.gpkg")})["TARGETS"] >= 0
+
+
+def test_an_uncertainty_cut_that_removes_every_voxel_is_named(tiny_cubes, tmp_path):
+    import numpy as np
+    from mpm3d.core.data.cubefile import CubeReader, write_cube
+
+    grid = CubeReader(tiny_cubes["target"]).grid
+    values = np.random.default_rng(0).random(grid.shape).astype(np.float32)
+    cube = write_cube(str(tmp_path / "p.nc"), grid, extra={"prospectivity": values,
+                                                          "uncertainty": np.full(grid.shape, 0.2, np.float32)})
+    above = int(np.sum(values >= 0.5))
+    _fails("mpm3d:extract_targets", {"PROSPECTIVITY": cube, "CUT_BY": 1, "MIN_PROBABILITY": 0.5,
+                                     "MAX_UNCERTAINTY": 0.1, "OUTPUT": str(tmp_path / "t.gpkg")},
+           rf"^MAX_UNCERTAINTY 0.1 removed all {above} voxels above the cut \(probability >= 0.500\): the lowest "
+           r"uncertainty among them is 0.2\. Raise MAX_UNCERTAINTY")
+    assert sorted(os.listdir(tmp_path)) == ["p.nc"]
