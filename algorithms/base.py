@@ -366,8 +366,12 @@ class WorkerAlgorithm(Mpm3dAlgorithm):
                 continue
             if entry.kind == "choice":
                 value = entry.choices[self.parameterAsEnum(parameters, entry.name, context)]
-            elif entry.kind == "int":
-                value = self.parameterAsInt(parameters, entry.name, context)
+            elif entry.kind == "int":  # read as a number: parameterAsInt would round 2.5 to another count unseen
+                value = self.parameterAsDouble(parameters, entry.name, context)
+                problem = entry.problem(value)
+                if problem:
+                    raise Mpm3dError(problem)
+                value = int(value)
             elif entry.kind == "float":
                 value = self.parameterAsDouble(parameters, entry.name, context)
             else:  # an empty text is the default

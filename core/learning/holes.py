@@ -50,6 +50,10 @@ def target_hole_split(label: np.ndarray | None, valid: np.ndarray, config: Train
     label = np.where(valid, label, LABEL_UNKNOWN)
     groups, n_holes = hole_groups(label)
     counts = {"ore_voxels": int(np.sum(label == LABEL_ORE)), "barren_voxels": int(np.sum(label == LABEL_BARREN))}
+    if n_holes == 0 and outside == 0:
+        raise Mpm3dError("the drill-hole label cube (TARGET_HOLES) has no labelled voxel at all (every voxel is "
+                         "unknown): voxelise the drill-hole samples onto the TARGET cube again and check their "
+                         "coordinates, CRS and ore field, or use TARGET_LABELS 'ignore'")
     if n_holes == 0:
         raise Mpm3dError(f"the drill-hole label cube (TARGET_HOLES) marks no voxel where the target has evidence "
                          f"({outside} labelled voxels lie in its nodata): the holes are outside the target cube")

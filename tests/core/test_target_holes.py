@@ -187,6 +187,7 @@ def test_holes_that_cannot_validate_or_train_are_refused_with_the_reason(pair, h
         (validate, None, "needs the target's drill holes as a label cube"),
         (validate, label[:, :, :5], "voxelise the holes onto the TARGET cube's grid"),
         (validate, np.where(target.valid, LABEL_UNKNOWN, LABEL_BARREN).astype(np.int8), "outside the target cube"),
+        (validate, np.full(target.label.shape, LABEL_UNKNOWN, np.int8), "has no labelled voxel at all"),
         (validate, np.where(label == LABEL_ORE, LABEL_BARREN, label), r"hold no ore \(1\) voxel"),
         (validate, np.where(label == LABEL_BARREN, LABEL_ORE, label), r"hold no barren \(0\) voxel"),
         (dataclasses.replace(CONFIG, target_labels="train"),

@@ -13,6 +13,7 @@ from file_state import tree
 @pytest.mark.parametrize("parameters, match", [
     ({"PATCH_SIZE": 4}, r"patch size \(PATCH_SIZE\) must be an odd whole number from 3 to 31, got 4"),
     ({"PATCH_SIZE": 9}, r"patch size 9 \(PATCH_SIZE\) is larger than the source cube \(SOURCE\)"),
+    ({"ENSEMBLE_MEMBERS": 2.5}, r"ENSEMBLE_MEMBERS must be a whole number, got 2.5"),  # not rounded to 2 unseen
 ])
 def test_bad_patch_sizes_name_patch_size(tiny_cubes, tmp_path, parameters, match):
     _fails("mpm3d:train_model", train_parameters(tiny_cubes, tmp_path / "out", **parameters), match)
