@@ -101,3 +101,24 @@ def test_groups_must_name_layers_once():
         layer_units(names, {"x": ["d"]})
     with pytest.raises(Mpm3dError, match="two importance groups"):
         layer_units(names, {"x": ["a"], "y": ["a", "b"]})
+
+
+def test_the_training_report_shows_the_table_for_the_forest_and_a_network(small_pair, cnn, tmp_path):
+    from mpm3d.core.results.reports import write_training_report
+
+    source, target = small_pair
+    forest_config = _config("rf")
+    forest = train(source, target, forest_config)
+    for method, result, config in (("rf", forest, forest_config), ("cnn", *cnn)):
+        importance = evidence_importance(result.model, source, target, config, repeats=2)
+        path = tmp_path / f"{method}.html"
+        write_training_report(str(path), result.history, {"method": method, "feature_names": source.feature_names,
+                                                           "best_epoch": result.best_epoch, "importance": importance})
+        text = path.read_text(encoding="utf-8")
+        assert "<h2>Evidence importance</h2>" in text
+        assert "<th>source AUC drop (mean \u00b1 SD)</th><th>target mean |change| (mean \u00b1 SD)</th>" in text
+        assert all(f"<td>{name}</td>" in text for name in source.feature_names)
+        assert 'alt="Evidence importance: source validation AUC drop and target change' in text
+        top = max(importance["layers"], key=lambda layer: layer["source_auc_drop"]["mean"])
+        first_row = text.split("(mean \u00b1 SD)</th></tr>")[1].split("</tr>")[0]
+        assert f"<td>{top['layer']}</td>" in first_row  # largest source drop first
