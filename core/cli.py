@@ -114,6 +114,8 @@ def _add_model_commands(commands) -> None:
                                           "near them are not scored")
     evaluate.add_argument("--hole-buffer", type=int, default=DEFAULT_HOLE_BUFFER,
                           help="voxels around each hole left out of the scores; at least the patch size - 1")
+    evaluate.add_argument("--evidence", help="cube file whose evidence layers the weights of evidence read (default: "
+                                             "the labels' cube, or the prospectivity cube, where it has them)")
 
 
 def add_settings(parser: argparse.ArgumentParser, table: tuple[Setting, ...]) -> None:
@@ -150,7 +152,7 @@ def run(args: argparse.Namespace, reporter: Reporter) -> dict:
                            args.chunk_voxels, progress)
     if args.command == "evaluate":
         return jobs.evaluate_job(args.prospectivity, args.labels, args.report, args.json_path, progress,
-                            holes_path=args.holes, hole_buffer=args.hole_buffer)
+                            holes_path=args.holes, hole_buffer=args.hole_buffer, evidence_path=args.evidence)
     raise Mpm3dError(f"unknown command {args.command}")
 
 
@@ -188,7 +190,7 @@ def command_paths(args: argparse.Namespace) -> tuple[dict, dict]:
         return ({"--model": [args.model], "--cube": [args.cube]},
                 {"--out-cube": [args.out_cube], "--out-folder": [level_files(args.out_folder, args.prefix)]})
     return ({"--prospectivity": [args.prospectivity], "--labels": [args.labels] if args.labels else [],
-             "--holes": [args.holes] if args.holes else []},
+             "--holes": [args.holes] if args.holes else [], "--evidence": [args.evidence] if args.evidence else []},
             {"--report": [args.report] if args.report else [], "--json": [args.json_path] if args.json_path else []})
 
 

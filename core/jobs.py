@@ -181,8 +181,12 @@ def map_prefix(prefix: str, name: str) -> str:
 
 def evaluate_job(prospectivity_path: str, labels_path: str | None, report: str | None, json_path: str | None,
                  progress, label_slices: list[str] | None = None, holes_path: str | None = None,
-                 hole_buffer: int = DEFAULT_HOLE_BUFFER) -> dict:
+                 hole_buffer: int = DEFAULT_HOLE_BUFFER, evidence_path: str | None = None) -> dict:
     """Scores; labels come from label slices, a label cube, or the prospectivity cube itself.
+
+    The weights of evidence of each layer are scored on the same labelled voxels, from the evidence of
+    ``evidence_path``, or else of the label cube or the prospectivity cube where it holds evidence; without any,
+    they are left out.
 
     With ``holes_path`` (the label cube of the drill holes that trained or chose the model) only voxels more
     than ``hole_buffer`` voxels from every hole are scored: a patch there shares no evidence with a hole's.
@@ -209,6 +213,13 @@ def evaluate_job(prospectivity_path: str, labels_path: str | None, report: str |
                          "holes. Score on labels elsewhere in the deposit; a smaller HOLE_BUFFER than the patch size "
                          "- 1 would score voxels whose patches the holes trained or chose.")
     metrics = _scores(reader, probability, label_array)
+    evidence = _evidence_on_grid(reader, labels_path, evidence_path)
+    if evidence is not None:
+        from .results.woe import weights_of_evidence
+
+        progress(0.8, "Weights of evidence of each layer")
+        scored = np.where(np.isfinite(probability), label_array, -1)
+        metrics["weights_of_evidence"] = weights_of_evidence(evidence.read_features(), evidence.feature_names, scored)
     outputs = {"AUC": metrics["auc"], "CAPTURE_TOP5": metrics["capture_top5"],
                "CAPTURE_TOP10": metrics["capture_top10"], "CAPTURE_TOP20": metrics["capture_top20"]}
     if away is not None:
@@ -220,6 +231,22 @@ def evaluate_job(prospectivity_path: str, labels_path: str | None, report: str |
     _write_scores(outputs, report, lambda path: write_evaluation_report(path, metrics, meta), json_path, metrics)
     progress(1.0, f"AUC {metrics['auc']:.4f}")
     return outputs
+
+
+def _evidence_on_grid(reader: CubeReader, labels_path: str | None, evidence_path: str | None) -> CubeReader | None:
+    """The cube whose evidence the weights of evidence read: EVIDENCE, else the label cube or the prospectivity
+    cube where it holds evidence layers; None where none does."""
+    if evidence_path:
+        evidence = CubeReader(evidence_path, "EVIDENCE")
+        _check_grid(evidence, evidence_path, "EVIDENCE", reader.grid, "the PROSPECTIVITY cube",
+                    "give the evidence cube that was predicted")
+        if not evidence.feature_names:
+            raise Mpm3dError(f"The EVIDENCE cube {evidence_path} holds no evidence layers.")
+        return evidence
+    for candidate in ((CubeReader(labels_path, "LABEL_CUBE"),) if labels_path else ()) + (reader,):
+        if candidate.feature_names:
+            return candidate
+    return None
 
 
 def _scores(reader: CubeReader, probability: np.ndarray, label: np.ndarray) -> dict:
@@ -396,6 +423,14 @@ def train_job(args: argparse.Namespace, progress) -> dict:
                                     "target": os.path.basename(args.target), "seconds": time.time() - started})
     progress(0.95, "Comparing the deposits for the transfer report")
     transfer = transfer_section(source, target, result) if args.report else {}
+    importance = None
+    if args.report:  # the report's analysis, as the transfer section is; the model file keeps the numbers too
+        from .learning.importance import evidence_importance
+        from .results.reports.kit import jsonable
+
+        progress(0.96, "Evidence importance: each layer shuffled on the source and the target")
+        importance = jsonable(evidence_importance(result.model, source, target, config, device=result.device))
+        result.model.provenance["importance"] = importance
     progress(0.97, "Writing the model file")
     outputs = {"OUTPUT_MODEL": args.out, "VAL_AUC": result.val_auc, "BEST_EPOCH": result.best_epoch,
                "DEVICE": result.device, "MEMBERS": result.model.n_members, "WARNINGS": warnings}
@@ -417,6 +452,7 @@ def train_job(args: argparse.Namespace, progress) -> dict:
                 "device": result.device, "best_epoch": result.best_epoch,
                 "selection": config.selection if holes is None else HOLE_RULE,
                 "ensemble": [asdict(member) for member in result.members], **transfer,
+                **({"importance": importance} if importance else {}),
                 **({"target_holes": {**hole_figures, "warnings": hole_notes}} if hole_figures else {})})
             outputs["OUTPUT_REPORT"] = args.report
     best = ", ".join(str(member.best_epoch) for member in result.members)

@@ -7,7 +7,9 @@ import html
 
 from ...i18n import tr
 from .kit import (
+    MISSING,
     as_percent,
+    fixed,
     format_value,
     image,
     key_value_table,
@@ -62,6 +64,7 @@ def write_evaluation_report(path: str, metrics: dict, meta: dict) -> None:
         note("P-V: where the share of ore above a threshold equals one minus the share of the volume above it, "
               "a small volume holds much of the ore."),
         *_trust_section(metrics),
+        *woe_section(metrics.get("weights_of_evidence")),
         f"<h2>{tr('Per level')}</h2>",
         table(
             ("z", "n_ore", "auc", "capture_top10"),
@@ -109,6 +112,29 @@ def _trust_section(metrics: dict) -> list[str]:
               "targets. On the project's synthetic benchmark a smaller top percentage kept more ore than such a cut. "
               "A single network's uncertainty is 0 everywhere (no members to disagree), so it has no halves."),
     ]
+
+
+WOE_COLUMNS = ("layer", "favourable", "cut", "share of labelled voxels in B", "W+", "W-", "C", "s(C)", "C/s(C)")
+
+
+def woe_section(weights: dict | None) -> list[str]:
+    """Weights of evidence per layer (core.results.woe), the most contrasting first. Empty without evidence."""
+    if not weights:
+        return []
+    found = sorted(((name, w) for name, w in weights.items() if w), key=lambda item: -item[1]["studentised"])
+    rows = [[name, tr("high values") if w["direction"] == "high" else tr("low values"), w["cut"],
+             as_percent(w["share_in_pattern"]), *(fixed(w[key], 3) for key in
+                                                 ("w_plus", "w_minus", "contrast", "s_contrast", "studentised"))]
+            for name, w in found]
+    rows += [[name, MISSING, MISSING, MISSING, MISSING, MISSING, MISSING, MISSING, MISSING]
+             for name, w in weights.items() if not w]
+    return [f"<h2>{tr('Weights of evidence')}</h2>", table(WOE_COLUMNS, rows),
+            note("Each evidence layer binarised at the cut (searched over 19 quantiles, high or low values "
+                  "favourable) with the largest studentised contrast, on the labelled voxels scored here. B: the "
+                  "favourable side of the cut. W+ = ln[P(B|ore)/P(B|barren)], W- = ln[P(not B|ore)/P(not B|barren)], "
+                  "C = W+ - W-, s(C) its standard deviation from the four counts (Bonham-Carter 1994); C/s(C) above "
+                  "about 2 is a contrast unlikely by chance, though neighbouring voxels are not independent, so "
+                  "read it as a ranking. A dash: no cut leaves ore and barren on both sides.")]
 
 
 def _curve_figure(title: str, xlabel: str, ylabel: str, x: list, y: list, name: str):
