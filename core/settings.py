@@ -156,9 +156,10 @@ TRAINING: tuple[Setting, ...] = (
     Setting("TRAINING_MODE", "training_mode", "choice", "patch", "Training mode (networks)", "training mode",
             "Patch: one 3D patch per labelled voxel, the paper's way. Block: the network runs on blocks of the cube "
             "as prediction does, 512 outputs a block, one block around an ore voxel and one around a barren voxel "
-            "per step, the ore and barren voxels weighed half each; several times fewer operations per labelled "
-            "voxel, neighbouring voxels share a block. Block mode does not take target drill holes or extra domain "
-            "steps yet.", labels={"patch": "Patch (the paper's)", "block": "Block (faster on the CPU)"},
+            "per step, the ore and barren voxels weighed half each: 8 times fewer operations per labelled voxel and "
+            "13 times as many labelled voxels per step, but as many steps, so not yet faster (bench/blocks); "
+            "neighbouring voxels share a block. Block mode does not take target drill holes or extra domain steps "
+            "yet.", labels={"patch": "Patch (the paper's)", "block": "Block (experimental)"},
             advanced=True),
     Setting("DOMAIN_STEPS", "domain_steps", "int", 0, "Extra domain steps per labelled step",
             "number of extra domain steps per labelled step",

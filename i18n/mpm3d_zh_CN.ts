@@ -400,6 +400,22 @@
       <translation>反转域梯度的最终权重；按 2/(1+exp(-10 p)) - 1 逐渐增大。</translation>
     </message>
     <message>
+      <source>Training mode (networks)</source>
+      <translation>训练模式（网络方法）</translation>
+    </message>
+    <message>
+      <source>Patch: one 3D patch per labelled voxel, the paper's way. Block: the network runs on blocks of the cube as prediction does, 512 outputs a block, one block around an ore voxel and one around a barren voxel per step, the ore and barren voxels weighed half each: 8 times fewer operations per labelled voxel and 13 times as many labelled voxels per step, but as many steps, so not yet faster (bench/blocks); neighbouring voxels share a block. Block mode does not take target drill holes or extra domain steps yet.</source>
+      <translation>块元：每个有标签体素取一个三维块元，即论文的做法。块：网络像预测时一样在数据体的块上运行，每块 512 个输出，每步一个以矿体体素为中心的块和一个以无矿体素为中心的块，矿体与无矿体素各占一半权重：每个有标签体素的运算量少 8 倍，每步的有标签体素多 13 倍，但步数相同，因此目前还不更快（bench/blocks）；相邻体素共用一个块。块模式暂不支持目标域钻孔和额外的域步数。</translation>
+    </message>
+    <message>
+      <source>Patch (the paper's)</source>
+      <translation>块元（论文的做法）</translation>
+    </message>
+    <message>
+      <source>Block (experimental)</source>
+      <translation>块（试验性）</translation>
+    </message>
+    <message>
       <source>Extra domain steps per labelled step</source>
       <translation>每个有标签步后的额外域步数</translation>
     </message>
