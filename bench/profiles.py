@@ -24,6 +24,7 @@ Writes bench/profiles/results.json (resumed where it stopped) and results.md.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import os
@@ -44,9 +45,17 @@ from mpm3d.core.learning.alignment import aligned_cube, reference_summary  # noq
 from mpm3d.core.learning.members import member_seed  # noqa: E402
 from mpm3d.core.learning.model import ProspectivityNet, config_for_method  # noqa: E402
 from mpm3d.core.learning.predict import predict_cube  # noqa: E402
-from mpm3d.core.learning.sampling import PatchGatherer, cube_stats, padded_standardised, standardise  # noqa: E402
+from mpm3d.core.learning.sampling import (  # noqa: E402
+    SPLIT_TILES,
+    FeatureStats,
+    PatchGatherer,
+    column_blocks,
+    cube_stats,
+    padded_standardised,
+    standardise,
+)
 from mpm3d.core.learning.selection_scores import embed_and_score  # noqa: E402
-from mpm3d.core.learning.training import ADABN_PATCHES, target_batch_norm, train  # noqa: E402
+from mpm3d.core.learning.training import adabn_voxels, target_batch_norm, train  # noqa: E402
 from mpm3d.core.results.metrics import labelled_scores, proxy_a_distance, roc_auc  # noqa: E402
 from mpm3d.core.settings import TrainConfig  # noqa: E402
 
@@ -75,7 +84,7 @@ RUN_PROFILES = {
     "smoke": {"size": "smoke", "config": dict(epochs=1, patch_size=3, batch_size=32), "seeds": [0]},
 }
 PAIR_SIZES = {**DEPOSIT_SIZES, "smoke": {"shape": (8, 24, 24), "voxel_size": (50.0, 70.0, 70.0)}}
-TILES, HELD_OUT_TILES = 4, 4
+HELD_OUT_TILES = 4
 PAD_VOXELS = 2000
 
 
@@ -83,8 +92,8 @@ def held_out_blocks(shape: tuple[int, int, int], seed: int, buffer: int) -> tupl
     """(scored, oracle may train) column masks (Y, X): four of 4 x 4 x-y blocks held out, and the rest less a
     buffer of ``buffer`` columns around them."""
     _, ny, nx = shape
-    block = (np.arange(ny) * TILES // ny)[:, None] * TILES + (np.arange(nx) * TILES // nx)[None, :]
-    chosen = np.random.default_rng([seed, 21]).choice(TILES * TILES, HELD_OUT_TILES, replace=False)
+    block = column_blocks(ny, nx)
+    chosen = np.random.default_rng([seed, 21]).choice(SPLIT_TILES * SPLIT_TILES, HELD_OUT_TILES, replace=False)
     scored = np.isin(block, chosen)
     near = binary_dilation(scored, np.ones((2 * buffer + 1,) * 2, bool)) if buffer else scored
     return scored, ~near
@@ -140,7 +149,8 @@ def run_one(profile: str, seed: int, run_profile: dict) -> dict:
         if options.get("target_batch_norm"):  # AdaBN on the plain run's chosen weights: Train's own function
             started = time.perf_counter()
             model = trained[method]
-            nets = [target_batch_norm(_copy(net), _target_patches(model, unlabelled), _adabn_voxels(target, seed))
+            voxels = adabn_voxels(np.flatnonzero(target.valid), seed)
+            nets = [target_batch_norm(copy.deepcopy(net), _target_patches(model, unlabelled), voxels)
                     for net in model.networks]
             score(name, dataclasses.replace(model, networks=nets), started)
             continue
@@ -162,29 +172,15 @@ def run_one(profile: str, seed: int, run_profile: dict) -> dict:
     return out
 
 
-def _copy(net):
-    import copy
-
-    return copy.deepcopy(net)
-
-
 def _target_patches(model, target) -> PatchGatherer:
     stats = cube_stats(target)
     return PatchGatherer(padded_standardised(target, stats, model.patch_size // 2), model.patch_size,
                          torch.device("cpu"))
 
 
-def _adabn_voxels(target, seed: int) -> np.ndarray:
-    """The voxels training's TARGET_BATCH_NORM draws: the same generator and count."""
-    voxels = np.flatnonzero(target.valid)
-    return np.random.default_rng([seed, 5]).choice(voxels, min(len(voxels), ADABN_PATCHES), replace=False)
-
-
 def _embedding_pad(model, source, target, source_flat, target_flat, seed: int, config) -> dict:
     """PAD of the embedding at initialisation (the same seed's untrained network) and after training, each on
     the model's own standardisation of both deposits."""
-    from mpm3d.core.learning.sampling import FeatureStats
-
     stats = {role: FeatureStats.from_dict(model.normalisation[role]) for role in ("source", "target")}
     torch.manual_seed(member_seed(seed, 0))
     initial = ProspectivityNet(config_for_method(config.method, len(source.feature_names), config.patch_size,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from torch.nn import functional as nnf
 
 from ..data.grid import LABEL_UNKNOWN
 from .sampling import N_TRANSFORMS, PatchGatherer
@@ -135,8 +136,6 @@ def block_losses(stack, members: list[MemberBlocks], draws: list[dict], step: in
                  lambda_: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Each member's (label loss, domain loss, discriminator accuracy) of one block step, (members,) each: the
     label loss weighted by balanced_label_weights, the domain loss and accuracy by domain_weights."""
-    from torch.nn import functional as nnf
-
     steps = [blocks.step(member_draws, step) for blocks, member_draws in zip(members, draws, strict=True)]
     x = torch.stack([inputs for inputs, _, _ in steps])
     labels = torch.stack([labels for _, labels, _ in steps])

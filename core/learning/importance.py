@@ -30,10 +30,9 @@ from ..settings import TrainConfig
 from .alignment import aligned_cube
 from .members import member_seed
 from .model import TrainedModel, autocast_for, resolve_device
-from .sampling import FeatureStats, padded_standardised, source_samples, standardise
+from .sampling import SPLIT_TILES, FeatureStats, column_blocks, padded_standardised, source_samples, standardise
 
 REPEATS = 3  # permutations per layer
-TILES = 4  # the x-y plane in TILES x TILES blocks, as the spatial-block split cuts it
 TARGET_BLOCKS = 4  # target blocks the change of prospectivity is measured on
 # The forest's walk down 200 trees costs per sample, a network's dense pass per window: the forest scores a seeded
 # sample of the held-out voxels (the networks all of them) and of the target blocks' voxels.
@@ -108,16 +107,14 @@ def _summary(values: np.ndarray) -> dict:
 
 
 def block_windows(shape: tuple[int, int], blocks: np.ndarray | None = None) -> list[tuple[int, int, int, int]]:
-    """(y0, y1, x0, x1) of each x-y block of the TILES x TILES cut spatial_block_split makes (of ``blocks``, or all)."""
-    n_rows, n_cols = shape
-    row_tile = np.arange(n_rows) * min(TILES, n_rows) // n_rows
-    col_tile = np.arange(n_cols) * min(TILES, n_cols) // n_cols
+    """(y0, y1, x0, x1) of each x-y block of the cut spatial_block_split makes (of ``blocks``, or all)."""
+    block_of_column = column_blocks(*shape)
     windows = []
-    for block in np.unique(row_tile[:, None] * TILES + col_tile[None, :]):
+    for block in np.unique(block_of_column):
         if blocks is not None and block not in blocks:
             continue
-        rows, cols = np.flatnonzero(row_tile == block // TILES), np.flatnonzero(col_tile == block % TILES)
-        windows.append((int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1))
+        rows, cols = np.nonzero(block_of_column == block)
+        windows.append((int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1))
     return windows
 
 
@@ -166,7 +163,7 @@ def _target_changes(scorer, target: Cube, seed: int, units, repeats: int):
     """(members, repeats, units) mean |change| of prospectivity over a seeded sample of target blocks."""
     stats = FeatureStats.from_dict(scorer.model.normalisation["target"])
     rng = np.random.default_rng([seed, 22])
-    all_blocks = np.arange(TILES * TILES)
+    all_blocks = np.arange(SPLIT_TILES * SPLIT_TILES)
     chosen = np.sort(rng.choice(all_blocks, min(TARGET_BLOCKS, len(all_blocks)), replace=False))
     windows = block_windows(target.grid.shape[1:], chosen)
     if not windows:

@@ -42,11 +42,11 @@ from threadpoolctl import threadpool_limits
 from ..data.grid import Cube
 from ..errors import Mpm3dError
 from ..results.metrics import roc_auc
-from .sampling import FeatureStats, ReadSlab, SlabSource, cube_slab_reader, standardise
+from .sampling import SPLIT_TILES, FeatureStats, ReadSlab, SlabSource, column_blocks, cube_slab_reader, standardise
 
 SAMPLE_SIZE = 20_000  # per domain; measured held-out AUC on a 1 M-voxel target: 0.91 at 2,000, 0.925-0.93 from 5,000
 MIN_VOXELS = 200  # per domain; fewer leave too little for held-out calibration
-TILES = 4  # the x-y plane is cut into TILES x TILES blocks, as in the source's validation split
+TILES = SPLIT_TILES  # the x-y plane is cut into TILES x TILES blocks, as in the source's validation split
 FOLDS = 4  # cross-fitting folds of blocks
 SLAB_VOXELS = 1_000_000  # voxels read and scored at once
 PERMUTATION_REPEATS = 2
@@ -178,12 +178,6 @@ def _reader(cube: Cube | SlabSource) -> tuple[ReadSlab, tuple[int, int, int], li
     return cube.read_slab, tuple(cube.shape), list(cube.feature_names)
 
 
-def _column_blocks(n_rows: int, n_cols: int) -> np.ndarray:
-    """(Y, X) block id of each column, TILES x TILES blocks (fewer along an axis with fewer voxels)."""
-    return ((np.arange(n_rows) * min(TILES, n_rows) // n_rows)[:, None] * TILES
-            + (np.arange(n_cols) * min(TILES, n_cols) // n_cols)[None, :]).astype(np.int16)
-
-
 def _slab_valid(slab: np.ndarray) -> np.ndarray:
     return np.all(np.isfinite(slab), axis=0)
 
@@ -212,7 +206,7 @@ def _uniform_sample(
             progress.step()
     n_valid = sum(counts)
     ranks = np.sort(rng.choice(n_valid, size=min(n, n_valid), replace=False))
-    column_blocks = _column_blocks(n_rows, n_cols).ravel()
+    block_of_column = column_blocks(n_rows, n_cols).astype(np.int16).ravel()
     features, blocks, offset = [], [], 0
     for z0, count in zip(starts, counts, strict=True):
         chosen = ranks[np.searchsorted(ranks, offset):np.searchsorted(ranks, offset + count)] - offset
@@ -221,7 +215,7 @@ def _uniform_sample(
             slab = np.asarray(read_slab(z0, min(z0 + depth, n_levels)), dtype=np.float32)
             voxels = np.flatnonzero(_slab_valid(slab))[chosen]
             features.append(standardise(slab.reshape(slab.shape[0], -1)[:, voxels], stats).T)
-            blocks.append(column_blocks[voxels % (n_rows * n_cols)])
+            blocks.append(block_of_column[voxels % (n_rows * n_cols)])
         if progress is not None:
             progress.step()
     n_features = len(stats.mean)

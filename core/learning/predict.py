@@ -102,7 +102,7 @@ def predict_patches(
     NaN where the centre voxel is nodata.
     """
     _check_features(model, cube.feature_names)
-    if model.alignment is not None and cube.attrs.get("input_alignment") != model.alignment["method"]:
+    if _needs_alignment(model, cube.attrs.get("input_alignment")):
         cube = aligned_cube(model.alignment, cube)
     stats = _stats(model, SlabSource(cube_slab_reader(cube), cube.grid.shape, list(cube.feature_names)),
                    normalisation, None, torch.device("cpu"))
@@ -134,9 +134,12 @@ def model_input(model: TrainedModel, cube: Cube | SlabSource) -> SlabSource:
     """The cube as the model reads it: slab by slab, through the model's input alignment (once)."""
     source = cube if isinstance(cube, SlabSource) else SlabSource(
         cube_slab_reader(cube), cube.grid.shape, list(cube.feature_names), cube.attrs.get("input_alignment"))
-    if model.alignment is None or source.alignment == model.alignment["method"]:
-        return source
-    return aligned_source(model.alignment, source)
+    return aligned_source(model.alignment, source) if _needs_alignment(model, source.alignment) else source
+
+
+def _needs_alignment(model: TrainedModel, applied: str | None) -> bool:
+    """Whether evidence that went through the alignment ``applied`` (None: none) still needs the model's."""
+    return model.alignment is not None and applied != model.alignment["method"]
 
 
 def _check_features(model: TrainedModel, names: list[str]) -> None:

@@ -143,8 +143,19 @@ class SourceSplit:
     val_columns: np.ndarray  # (Y, X) bool: the x-y blocks held out
 
 
+SPLIT_TILES = 4  # the x-y plane is cut into SPLIT_TILES x SPLIT_TILES blocks for every spatial-block split
+
+
+def column_blocks(n_rows: int, n_cols: int, tiles: int = SPLIT_TILES) -> np.ndarray:
+    """(Y, X) block id (row block * tiles + column block) of each column of a tiles x tiles cut of the x-y plane
+    (fewer blocks along an axis with fewer voxels): the one cut the validation split, the novelty map's calibration
+    and the importance's held-out blocks share."""
+    return ((np.arange(n_rows) * min(tiles, n_rows) // n_rows)[:, None] * tiles
+            + (np.arange(n_cols) * min(tiles, n_cols) // n_cols)[None, :])
+
+
 def spatial_block_split(
-    label: np.ndarray, valid: np.ndarray, half: int, val_fraction: float, seed: int, tiles: int = 4
+    label: np.ndarray, valid: np.ndarray, half: int, val_fraction: float, seed: int, tiles: int = SPLIT_TILES
 ) -> SourceSplit:
     """Hold out whole x-y blocks of columns for validation, because neighbouring patches overlap.
 
@@ -158,11 +169,7 @@ def spatial_block_split(
     if val_fraction <= 0:
         none = np.zeros(0, np.int64)
         return SourceSplit(_flat(ore), _flat(barren), none, none, np.zeros(label.shape[1:], bool))
-    n_rows, n_cols = label.shape[1:]
-    block_of_column = (
-        (np.arange(n_rows) * min(tiles, n_rows) // n_rows)[:, None] * tiles
-        + (np.arange(n_cols) * min(tiles, n_cols) // n_cols)[None, :]
-    )
+    block_of_column = column_blocks(*label.shape[1:], tiles)
     blocks = np.unique(block_of_column)
     n_val = min(len(blocks) - 1, max(1, round(val_fraction * len(blocks))))
     ore_per_column, barren_per_column = ore.sum(axis=0), barren.sum(axis=0)

@@ -474,11 +474,16 @@ def _train_networks(source, target, patches, configs, samples, device, on_progre
                              **_mean_entry(entries)})
     chosen = [_chosen_weights(member, rule, source_patches, device) for member in members]
     if config.target_batch_norm:
-        rng = np.random.default_rng([config.seed, 5])
-        voxels = rng.choice(target_voxels, min(len(target_voxels), ADABN_PATCHES), replace=False)
+        voxels = adabn_voxels(target_voxels, config.seed)
         for net, _ in chosen:
             target_batch_norm(net.to(device), target_patches, voxels).cpu()
     return chosen
+
+
+def adabn_voxels(target_voxels: np.ndarray, seed: int) -> np.ndarray:
+    """The target voxels whose patches TARGET_BATCH_NORM measures: at most ADABN_PATCHES, drawn from the seed."""
+    rng = np.random.default_rng([seed, 5])
+    return rng.choice(target_voxels, min(len(target_voxels), ADABN_PATCHES), replace=False)
 
 
 def target_batch_norm(net: ProspectivityNet, target_patches: PatchGatherer, voxels: np.ndarray) -> ProspectivityNet:
