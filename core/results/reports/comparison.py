@@ -9,6 +9,7 @@ from ...i18n import tr
 from .kit import (
     MISSING,
     as_percent,
+    blank_figure,
     fixed,
     image,
     key_value_table,
@@ -140,12 +141,9 @@ def _comparison_roc_figure(comparison: dict[str, dict], colours: dict[str, str])
 
 def _comparison_success_figure(comparison: dict[str, dict], colours: dict[str, str]):
     """The whole success-rate curve and, beside it, the top quarter of the volume where targets are picked."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
     from matplotlib.ticker import PercentFormatter
 
-    figure = Figure(figsize=(10.0, 4.4), dpi=100)
-    FigureCanvasAgg(figure)
+    figure = blank_figure(10.0, 4.4)
     for k, (title, limit) in enumerate((("Success-rate curves", 1.0), ("The top quarter of the volume", 0.25))):
         axes = figure.add_subplot(1, 2, k + 1)
         for name, metrics in comparison.items():

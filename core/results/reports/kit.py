@@ -146,12 +146,18 @@ def key_value_table(values: dict) -> str:
     return "\n".join(lines)
 
 
-def new_figure():
+def blank_figure(width: float, height: float):
+    """An empty figure of ``width`` x ``height`` inches on its own canvas (no pyplot, so no GUI state in QGIS)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(7.0, 4.0), dpi=100)
+    figure = Figure(figsize=(width, height), dpi=100)
     FigureCanvasAgg(figure)
+    return figure
+
+
+def new_figure():
+    figure = blank_figure(7.0, 4.0)
     return figure, figure.add_subplot(1, 1, 1)
 
 

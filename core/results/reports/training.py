@@ -15,6 +15,7 @@ from ...learning.transfer import KS_WARN, OUTSIDE_WARN, transfer_verdict
 from ...settings import DOMAIN_HEAD_METHODS
 from .kit import (
     as_percent,
+    blank_figure,
     fixed,
     image,
     key_value_table,
@@ -148,11 +149,8 @@ def importance_section(importance: dict) -> list[str]:
 
 def _permutation_figure(ranked: list[dict]):
     """Source AUC drop and target change as horizontal bars side by side, one row per layer, largest on top."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(9.0, 1.0 + 0.35 * len(ranked)), dpi=100)
-    FigureCanvasAgg(figure)
+    figure = blank_figure(9.0, 1.0 + 0.35 * len(ranked))
     names = [layer["layer"] for layer in ranked][::-1]
     panels = (("source_auc_drop", "Source: validation AUC drop", "AUC lost", "tab:blue"),
               ("target_change", "Target: mean |change| of prospectivity", "mean |change|", "tab:orange"))
@@ -373,11 +371,8 @@ def _member_matrix(members: list[list[dict]], key: str) -> tuple[list, np.ndarra
 
 def _members_figure(panels: list[tuple[str, str, tuple[list, np.ndarray]]]):
     """One panel per quantity: a thin line per member, the mean per epoch and a band of one SD around it."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(4.8 * len(panels) + 2.2, 3.8), dpi=100)
-    FigureCanvasAgg(figure)
+    figure = blank_figure(4.8 * len(panels) + 2.2, 3.8)
     for k, (title, ylabel, (epochs, values)) in enumerate(panels):
         axes = figure.add_subplot(1, len(panels), k + 1)
         for i, member in enumerate(values):
@@ -394,13 +389,10 @@ def _members_figure(panels: list[tuple[str, str, tuple[list, np.ndarray]]]):
 
 def _histogram_grid(features: dict, kind: str, title: str):
     """Small multiples, one panel per feature with the same layout for both scales, so panels can be compared."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
     n_columns = min(4, len(features))
     n_rows = math.ceil(len(features) / n_columns)
-    figure = Figure(figsize=(10.0, 0.9 + 1.9 * n_rows), dpi=100)
-    FigureCanvasAgg(figure)
+    figure = blank_figure(10.0, 0.9 + 1.9 * n_rows)
     for k, (name, shift) in enumerate(features.items()):
         comparison = shift[kind]
         axes = figure.add_subplot(n_rows, n_columns, k + 1)
