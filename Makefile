@@ -5,6 +5,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := qgis python3-qgis qgis-providers python3-gdal gdal-bin python3-sklearn \
 	python3-matplotlib python3-scipy python3-venv python3-pip qttools5-dev-tools
+# What fits QGIS's Python, by its version: Debian 12 (QGIS 3.22) has Python 3.11, Debian 13 (QGIS 3.40) 3.13.
+# requirements-py<version>.txt pins numpy and torch for it; on 3.13 both come from Debian (numpy 2.2, which its
+# GDAL is built against, and python3-torch, a CPU build), so no PyPI torch (a CUDA build of several GB) is fetched.
+PY_VERSION := $(shell $(SYSTEM_PYTHON) -c 'import sys; print("%d%d" % sys.version_info[:2])' 2>/dev/null)
+REQUIREMENTS := requirements-py$(PY_VERSION).txt
+APT_PACKAGES_313 := python3-torch
+APT_PACKAGES += $(APT_PACKAGES_$(PY_VERSION))
 DEMO_DIR ?= demo_output
 BENCH_PROFILE ?= quick
 BENCH_VARIANT ?= as_designed
@@ -16,14 +23,16 @@ QGIS_PROFILE_DIR ?= $(HOME)/.local/share/QGIS/QGIS3/profiles/default
 export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup system-packages test lint demo install zip help translations translations-update bench bench-ensembles bench-selection \
+.PHONY: setup system-packages test test-qgis340 lint demo install zip help translations translations-update bench bench-ensembles bench-selection \
 	bench-profiles bench-blocks bench-holes bench-size bench-fuzz bench-gpu clean
 
 setup: system-packages $(VENV)/.installed translations
 
 # QGIS, GDAL and the scientific stack come from Debian; installed here when root, else the command is printed.
 system-packages:
+	@test -e $(REQUIREMENTS) || { echo "No pins for Python $(PY_VERSION) ($(REQUIREMENTS)): Debian 12 and 13 are supported."; exit 1; }
 	@if $(SYSTEM_PYTHON) -c "import qgis.core, osgeo.gdal, sklearn, scipy, matplotlib, ensurepip" 2>/dev/null \
+	    && { [ "$(PY_VERSION)" != 313 ] || $(SYSTEM_PYTHON) -c "import torch" 2>/dev/null; } \
 	    && command -v qgis_process >/dev/null && command -v $(LRELEASE) >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(APT_PACKAGES); \
@@ -46,14 +55,22 @@ translations-update: setup
 	QT_QPA_PLATFORM=offscreen $(PY) scripts/update_translations.py
 
 # torch etc. in a venv of QGIS's own Python that also sees the system packages (QGIS, GDAL).
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt $(REQUIREMENTS)
 	test -x $(PY) || $(SYSTEM_PYTHON) -m venv --system-site-packages $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r $(REQUIREMENTS)
 	touch $@
 
 test: setup
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q tests
+
+# The same suite against QGIS 3.40 LTR (Debian 13: Python 3.13, numpy 2, GDAL 3.10) in a Debian 13 root made with
+# debootstrap in build/debian13 (once, about 2 minutes and 3.7 GB; as root). QGIS340_TARGETS=demo runs the demo.
+QGIS340_TARGETS ?= test
+test-qgis340:
+	@command -v debootstrap >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap; }
+	scripts/qgis340_root.sh $(QGIS340_TARGETS)
 
 lint: setup
 	$(PY) -m ruff check .
@@ -74,7 +91,7 @@ install: setup
 DIST_DIR ?= dist
 ZIP_REF ?= HEAD
 ZIP_BUILD := $(DIST_DIR)/.zip-build
-ZIP_EXCLUDE := ':!tests' ':!bench' ':!scripts' ':!.ci' ':!Makefile' ':!requirements.txt' ':!pyproject.toml' \
+ZIP_EXCLUDE := ':!tests' ':!bench' ':!scripts' ':!.ci' ':!Makefile' ':!requirements*.txt' ':!pyproject.toml' \
 	':!.gitignore' ':!i18n/.gitignore'
 zip:
 	rm -rf "$(ZIP_BUILD)" && mkdir -p "$(ZIP_BUILD)"
