@@ -188,4 +188,4 @@ $(CF_VENV)/.installed: bench/requirements-cf.txt
 	touch $@
 
 clean:
-	rm -rf build dist $(DEMO_DIR) .pytest_cache .ruff_cache
+	rm -rf --one-file-system build dist $(DEMO_DIR) .pytest_cache .ruff_cache

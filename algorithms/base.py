@@ -39,6 +39,7 @@ from ..core.paths import absolute, check_distinct, check_not_in_plugin
 from ..core.settings import Setting
 from ..runtime.i18n import installed_language, tr
 from ..runtime.settings import PLUGIN_DIR, check_worker_python, default_device, worker_python
+from .qgis_enums import FLAG_ADVANCED, NUMBER_DOUBLE, NUMBER_INTEGER, SOURCE_FILE, SOURCE_RASTER
 from .styles import store_default_style, style_when_loaded
 
 
@@ -87,7 +88,7 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
         A whole number gets at most 2^31 - 1: beyond it QGIS's parameterAsInt silently wraps to 0.
         """
         if isinstance(parameter, QgsProcessingParameterNumber) and \
-                parameter.dataType() == QgsProcessingParameterNumber.Integer and parameter.maximum() > 2**31 - 1:
+                parameter.dataType() == NUMBER_INTEGER and parameter.maximum() > 2**31 - 1:
             parameter.setMaximum(2**31 - 1)
         parameter.setDescription(tr(parameter.description()))
         if isinstance(parameter, QgsProcessingParameterEnum):
@@ -95,7 +96,7 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
         help_text = tr(help_text)
         parameter.setHelp(help_text)
         if advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            parameter.setFlags(parameter.flags() | FLAG_ADVANCED)
         self._help.append((parameter.description(), help_text))
         self.addParameter(parameter)
         return parameter
@@ -246,7 +247,7 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
             elif isinstance(definition, QgsProcessingParameterFile):
                 inputs[name] = [self.parameterAsFile(parameters, name, context)]
             elif isinstance(definition, QgsProcessingParameterMultipleLayers) and \
-                    definition.layerType() == QgsProcessing.TypeFile:
+                    definition.layerType() == SOURCE_FILE:
                 inputs[name] = self.file_list(parameters, name, context)
             elif isinstance(definition, QgsProcessingParameterMultipleLayers):
                 inputs[name] = [_layer_path(layer) for layer in self.parameterAsLayerList(parameters, name, context)]
@@ -299,7 +300,7 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
                                             optional=True),
                  "A cube on the same grid with a label variable, e.g. the target cube stacked with its labels.")
         self.add(QgsProcessingParameterMultipleLayers("LABEL_SLICES", "Label slices (optional)",
-                                                      QgsProcessing.TypeRaster, optional=True),
+                                                      SOURCE_RASTER, optional=True),
                  "Alternatively, label rasters (1 ore, 0 barren, nodata unknown) named by elevation.")
 
     def labels_given(self, parameters, context, feedback) -> tuple[str | None, list[str]]:
@@ -327,7 +328,7 @@ def accepted_values(definition) -> str:
     """What a parameter accepts, in words, for the message of a rejected value."""
     named = {"name": definition.name(), "description": definition.description()}
     if isinstance(definition, QgsProcessingParameterNumber):
-        kind = tr("a whole number") if definition.dataType() == QgsProcessingParameterNumber.Integer else tr("a number")
+        kind = tr("a whole number") if definition.dataType() == NUMBER_INTEGER else tr("a number")
         low, high = definition.minimum(), definition.maximum()
         if high < 1e300:
             return tr("{name} ({description}) must be {kind} from {low} to {high}").format(
@@ -391,7 +392,7 @@ def settings_parameter(entry: Setting, default=None) -> QgsProcessingParameterDe
         return QgsProcessingParameterBoolean(entry.name, entry.description, defaultValue=value)
     if entry.kind == "str":
         return QgsProcessingParameterString(entry.name, entry.description, value)
-    kind = QgsProcessingParameterNumber.Integer if entry.kind == "int" else QgsProcessingParameterNumber.Double
+    kind = NUMBER_INTEGER if entry.kind == "int" else NUMBER_DOUBLE
     bounds = {key: bound for key, bound in (("minValue", entry.minimum), ("maxValue", entry.maximum))
               if bound is not None}
     return QgsProcessingParameterNumber(entry.name, entry.description, kind, value, **bounds)

@@ -7,7 +7,6 @@ different grids).
 """
 
 from qgis.core import (
-    QgsProcessing,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
     QgsProcessingParameterFileDestination,
@@ -16,6 +15,7 @@ from qgis.core import (
 
 from ..core.jobs import compare_job
 from .base import Mpm3dAlgorithm
+from .qgis_enums import SOURCE_FILE
 
 
 class CompareMethods(Mpm3dAlgorithm):
@@ -33,7 +33,7 @@ class CompareMethods(Mpm3dAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
         self.add(QgsProcessingParameterMultipleLayers("PROSPECTIVITY", "Prospectivity cubes (one per method)",
-                                                      QgsProcessing.TypeFile),
+                                                      SOURCE_FILE),
                  "Two or more cubes written by 'Predict prospectivity' on the same cube. Each is named in the report "
                  "by its model's method; two of one method by their folder and file name.")
         self.add_label_parameters()

@@ -12,6 +12,7 @@ from ..core.data.cubefile import CubeReader
 from ..core.jobs import DEFAULT_HOLE_BUFFER, evaluate_job
 from ..runtime.i18n import tr
 from .base import Mpm3dAlgorithm
+from .qgis_enums import NUMBER_INTEGER
 
 
 class EvaluateProspectivity(Mpm3dAlgorithm):
@@ -36,7 +37,7 @@ class EvaluateProspectivity(Mpm3dAlgorithm):
                  "mode (on this cube's grid). Every voxel within HOLE_BUFFER voxels of a hole is left out of the "
                  "scores, so the holes that trained or chose the model do not flatter it.")
         self.add(QgsProcessingParameterNumber("HOLE_BUFFER", "Buffer around the drill holes (voxels)",
-                                              QgsProcessingParameterNumber.Integer, DEFAULT_HOLE_BUFFER, minValue=1,
+                                              NUMBER_INTEGER, DEFAULT_HOLE_BUFFER, minValue=1,
                                               maxValue=1000),
                  "At least the model's patch size - 1 (8 for the default 9-voxel patch): half a patch for the scored "
                  "voxel's own patch plus half a patch for the holes' influence, the patches they trained or chose "

@@ -2,27 +2,33 @@
 
 from qgis.core import (
     QgsFeature,
-    QgsFeatureSink,
     QgsField,
     QgsFields,
     QgsGeometry,
     QgsPoint,
-    QgsProcessing,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFile,
     QgsProcessingParameterNumber,
-    QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
 
 from ..core.errors import Mpm3dError
 from ..core.jobs import label_cube_on_grid
 from ..core.results.targets import COMPANIONS, DEFAULT_MIN_DROP, extract_targets
 from ..runtime.i18n import tr
 from .base import Mpm3dAlgorithm, cube_crs, read_prospectivity_cube
+from .qgis_enums import (
+    FAST_INSERT,
+    FIELD_TYPES,
+    NUMBER_DOUBLE,
+    NUMBER_INTEGER,
+    SOURCE_POINTS,
+    SOURCE_POLYGONS,
+    WKB_MULTI_POLYGON,
+    WKB_POINT_Z,
+)
 from .styles import footprint_styler, target_styler
 
 # The two ways to cut, each with its own parameter, so a number can only mean one thing.
@@ -30,13 +36,16 @@ CUT_BY = ["Top percentage of the volume (TOP_PERCENT)", "Probability at or above
 CUT_PARAMETERS = ("TOP_PERCENT", "MIN_PROBABILITY")
 DEFAULTS = {"TOP_PERCENT": 5.0, "MIN_PROBABILITY": 0.5}
 
-FIELDS = [("rank", QVariant.Int), ("centroid_x", QVariant.Double), ("centroid_y", QVariant.Double),
-          ("centroid_z", QVariant.Double), ("top_z", QVariant.Double), ("bottom_z", QVariant.Double),
-          ("depth_m", QVariant.Double), ("volume_m3", QVariant.Double), ("n_voxels", QVariant.Int),
-          ("mean_prob", QVariant.Double), ("max_prob", QVariant.Double), ("mass_above_cut", QVariant.Double),
-          ("footprint_m2", QVariant.Double), ("open_at_depth", QVariant.Bool), ("at_edge", QVariant.Bool),
-          ("ore_share", QVariant.Double), ("known_ore", QVariant.Int), ("mean_uncertainty", QVariant.Double),
-          ("mean_novelty", QVariant.Double)]
+FIELDS = [(name, FIELD_TYPES[kind]) for name, kind in (("rank", "Int"), ("centroid_x", "Double"),
+                                                    ("centroid_y", "Double"), ("centroid_z", "Double"),
+                                                    ("top_z", "Double"), ("bottom_z", "Double"),
+                                                    ("depth_m", "Double"), ("volume_m3", "Double"),
+                                                    ("n_voxels", "Int"), ("mean_prob", "Double"),
+                                                    ("max_prob", "Double"), ("mass_above_cut", "Double"),
+                                                    ("footprint_m2", "Double"), ("open_at_depth", "Bool"),
+                                                    ("at_edge", "Bool"), ("ore_share", "Double"),
+                                                    ("known_ore", "Int"), ("mean_uncertainty", "Double"),
+                                                    ("mean_novelty", "Double"))]
 # The core's name of each field's value where it differs.
 VALUES = {"centroid_x": "x", "centroid_y": "y", "centroid_z": "z", "known_ore": "known_ore_voxels"}
 
@@ -66,27 +75,27 @@ class ExtractTargets(Mpm3dAlgorithm):
                  "cut are all kept), whatever the probabilities' calibration. Probability: voxels at or above "
                  "MIN_PROBABILITY. Only the chosen rule's parameter is used.")
         self.add(QgsProcessingParameterNumber("TOP_PERCENT", "Top percentage of the volume (%)",
-                                              QgsProcessingParameterNumber.Double, DEFAULTS["TOP_PERCENT"],
+                                              NUMBER_DOUBLE, DEFAULTS["TOP_PERCENT"],
                                               minValue=0.0, maxValue=100.0),
                  "Used when cutting by the top percentage: a share of the predicted volume, above 0 and at most "
                  "100 (5 keeps the most prospective 5 %).")
         self.add(QgsProcessingParameterNumber("MIN_PROBABILITY", "Minimum probability",
-                                              QgsProcessingParameterNumber.Double, DEFAULTS["MIN_PROBABILITY"],
+                                              NUMBER_DOUBLE, DEFAULTS["MIN_PROBABILITY"],
                                               minValue=0.0, maxValue=1.0),
                  "Used when cutting by probability: voxels with a prospectivity at or above it (0 to 1).")
         self.add(QgsProcessingParameterNumber("MIN_DROP", "Minimum probability drop between targets",
-                                              QgsProcessingParameterNumber.Double, DEFAULT_MIN_DROP, minValue=0.0,
+                                              NUMBER_DOUBLE, DEFAULT_MIN_DROP, minValue=0.0,
                                               maxValue=1.0),
                  "Two probability highs are separate targets when the probability between them (the saddle) is at "
                  "least this much lower than the lower high; otherwise they are one body. Smaller: more, smaller "
                  "targets; 1: no splitting (connected bodies). On the demo's prediction 0.02-0.05 give the same "
                  "plunging shoots (18-14 bodies) and 0.1 merges them back into one body through the whole model.")
         self.add(QgsProcessingParameterNumber("MIN_VOXELS", "Minimum body size (voxels)",
-                                              QgsProcessingParameterNumber.Integer, 5, minValue=1),
+                                              NUMBER_INTEGER, 5, minValue=1),
                  "A high with fewer voxels where it meets a larger body is merged into it; a body that stays "
                  "smaller is dropped as noise.")
         self.add(QgsProcessingParameterNumber("MAX_UNCERTAINTY", "Maximum uncertainty (optional)",
-                                              QgsProcessingParameterNumber.Double, None, optional=True, minValue=0.0,
+                                              NUMBER_DOUBLE, None, optional=True, minValue=0.0,
                                               maxValue=0.5),
                  "Voxels whose uncertainty (the ensemble members' standard deviation) is above this join no target, "
                  "so the targets are where the models agree. Empty: no cut. Needs a cube predicted with several "
@@ -97,7 +106,7 @@ class ExtractTargets(Mpm3dAlgorithm):
                                             optional=True),
                  "A cube on the same grid with a label variable (1 ore, 0 barren, unknown elsewhere), e.g. from "
                  "'Voxelise drill-hole samples to labels'; fills ore_share and known_ore.")
-        self.add(QgsProcessingParameterFeatureSink("OUTPUT", "Targets", QgsProcessing.TypeVectorPoint),
+        self.add(QgsProcessingParameterFeatureSink("OUTPUT", "Targets", SOURCE_POINTS),
                  "One PointZ feature per target at its probability-weighted centre, in the cube's CRS, with: rank; "
                  "centroid_x/y/z; top_z and bottom_z (elevations of its highest and lowest level, m); depth_m (of its "
                  "top below the highest level with a prediction in its columns); volume_m3 and n_voxels; mean_prob "
@@ -106,7 +115,7 @@ class ExtractTargets(Mpm3dAlgorithm):
                  "ore_share (share of its known voxels that are ore; empty without labels or known voxels) and "
                  "known_ore (known ore voxels); mean_uncertainty and mean_novelty where the cube has them.")
         self.add(QgsProcessingParameterFeatureSink("OUTPUT_FOOTPRINTS", "Target footprints",
-                                                   QgsProcessing.TypeVectorPolygon, optional=True,
+                                                   SOURCE_POLYGONS, optional=True,
                                                    createByDefault=True),
                  "The outline in plan of each target (the union of its voxels' cells seen from above), as a "
                  "MultiPolygon with the same fields as the targets: where to site collars.")
@@ -147,11 +156,11 @@ class ExtractTargets(Mpm3dAlgorithm):
         for name, kind in FIELDS:
             fields.append(QgsField(name, kind))
         crs = cube_crs(grid, "PROSPECTIVITY")
-        sink, dest_id = self.parameterAsSink(parameters, "OUTPUT", context, fields, QgsWkbTypes.PointZ, crs)
+        sink, dest_id = self.parameterAsSink(parameters, "OUTPUT", context, fields, WKB_POINT_Z, crs)
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, "OUTPUT"))
         footprints, footprints_id = self.parameterAsSink(parameters, "OUTPUT_FOOTPRINTS", context, fields,
-                                                         QgsWkbTypes.MultiPolygon, crs)
+                                                         WKB_MULTI_POLYGON, crs)
         progress = self.progress(feedback, 50.0, 100.0)
         for index, target in enumerate(targets):
             progress(index / len(targets))
@@ -163,7 +172,7 @@ class ExtractTargets(Mpm3dAlgorithm):
                 feature = QgsFeature(fields)
                 feature.setGeometry(geometry)
                 feature.setAttributes(attributes)
-                if not layer.addFeature(feature, QgsFeatureSink.FastInsert):
+                if not layer.addFeature(feature, FAST_INSERT):
                     raise QgsProcessingException(tr("Could not write target {rank}: {error}").format(
                         rank=target["rank"], error=layer.lastError()))
         progress(1.0)

@@ -14,6 +14,7 @@ from ..core import jobs
 from ..core.data.synthetic import HOLE_PLACEMENTS, PAIR_PROFILES
 from ..runtime.i18n import tr
 from .base import Mpm3dAlgorithm, folder_parameter_value
+from .qgis_enums import NUMBER_DOUBLE, NUMBER_INTEGER
 
 
 class GenerateSyntheticPair(Mpm3dAlgorithm):
@@ -29,19 +30,19 @@ class GenerateSyntheticPair(Mpm3dAlgorithm):
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
-        self.add(QgsProcessingParameterNumber("LEVELS", "Depth levels", QgsProcessingParameterNumber.Integer,
+        self.add(QgsProcessingParameterNumber("LEVELS", "Depth levels", NUMBER_INTEGER,
                                               24, minValue=3, maxValue=512),
                  "Number of depth slices per deposit.")
-        self.add(QgsProcessingParameterNumber("ROWS", "Rows", QgsProcessingParameterNumber.Integer, 64,
+        self.add(QgsProcessingParameterNumber("ROWS", "Rows", NUMBER_INTEGER, 64,
                                               minValue=8, maxValue=4096), "Raster rows (north-south) per slice.")
-        self.add(QgsProcessingParameterNumber("COLUMNS", "Columns", QgsProcessingParameterNumber.Integer, 64,
+        self.add(QgsProcessingParameterNumber("COLUMNS", "Columns", NUMBER_INTEGER, 64,
                                               minValue=8, maxValue=4096), "Raster columns (east-west) per slice.")
-        self.add(QgsProcessingParameterNumber("CELL_SIZE", "Cell size (m)", QgsProcessingParameterNumber.Double,
+        self.add(QgsProcessingParameterNumber("CELL_SIZE", "Cell size (m)", NUMBER_DOUBLE,
                                               25.0, minValue=0.1), "Horizontal pixel size in metres.")
         self.add(QgsProcessingParameterNumber("LEVEL_SPACING", "Level spacing (m)",
-                                              QgsProcessingParameterNumber.Double, 40.0, minValue=0.1),
+                                              NUMBER_DOUBLE, 40.0, minValue=0.1),
                  "Vertical distance between depth slices in metres.")
-        self.add(QgsProcessingParameterNumber("SEED", "Random seed", QgsProcessingParameterNumber.Integer, 0,
+        self.add(QgsProcessingParameterNumber("SEED", "Random seed", NUMBER_INTEGER, 0,
                                               minValue=0), "Same seed, same deposits.", advanced=True)
         self.add(QgsProcessingParameterEnum("PAIR_PROFILE", "What differs between the deposits",
                                             [tr("As designed: geology (ore deeper in the footwall) and measurement"),
@@ -56,7 +57,7 @@ class GenerateSyntheticPair(Mpm3dAlgorithm):
                  "can undo it. The project's benchmark of adaptation (bench/profiles) runs all three.",
                  advanced=True)
         self.add(QgsProcessingParameterNumber("TARGET_DRILL_HOLES", "Drill holes on the target",
-                                              QgsProcessingParameterNumber.Integer, 0, minValue=0, maxValue=500),
+                                              NUMBER_INTEGER, 0, minValue=0, maxValue=500),
                  "Drill this many holes on the target deposit and write their downhole samples (x, y, z, ore flag, "
                  "grade, hole) as target_drill_holes.csv in the output folder: the few-holes case of an "
                  "under-explored deposit. 'Voxelise drill-hole samples to labels' turns the table into the label "
@@ -68,7 +69,7 @@ class GenerateSyntheticPair(Mpm3dAlgorithm):
                  "where alteration at the top of the model is strongest, kept a grid spacing apart, as explorers "
                  "drill surface anomalies first.", advanced=True)
         self.add(QgsProcessingParameterNumber("HOLE_DIP", "Hole dip (degrees below horizontal)",
-                                              QgsProcessingParameterNumber.Double, 90.0, minValue=1.0,
+                                              NUMBER_DOUBLE, 90.0, minValue=1.0,
                                               maxValue=90.0),
                  "90: vertical holes. Inclined holes are drilled against the fault's dip, so that they cross it "
                  "steeply.", advanced=True)

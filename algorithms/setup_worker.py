@@ -25,6 +25,7 @@ from ..runtime.environment import (
 from ..runtime.i18n import tr
 from ..runtime.settings import set_worker_python
 from .base import Mpm3dAlgorithm
+from .qgis_enums import FILE_FOLDER
 
 BUILD_LABELS = ["auto: CUDA when an NVIDIA driver answers, else CPU", "CPU only", "CUDA (NVIDIA GPU)"]
 
@@ -58,7 +59,7 @@ class SetupWorker(Mpm3dAlgorithm):
                  "auto asks nvidia-smi for the driver version and takes the newest CUDA build it runs; CPU only "
                  "is the smallest download; CUDA fails with the reason when no suitable driver answers.")
         self.add(QgsProcessingParameterFile("WHEEL_FOLDER", "Offline wheel folder",
-                                            QgsProcessingParameterFile.Folder, optional=True),
+                                            FILE_FOLDER, optional=True),
                  "Install from this folder of downloaded wheels only, without the internet (for a computer "
                  "offline: fill it elsewhere with pip download).", advanced=True)
         self.add(QgsProcessingParameterFile("BASE_PYTHON", "Base Python", optional=True),

@@ -1,7 +1,6 @@
 """Stack depth slices into cube: evidence rasters (and labels) to one NetCDF cube file."""
 
 from qgis.core import (
-    QgsProcessing,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
     QgsProcessingParameterFileDestination,
@@ -14,6 +13,7 @@ from ..core.data.slices import parse_units
 from ..core.errors import Mpm3dError
 from ..runtime.i18n import tr
 from .base import Mpm3dAlgorithm
+from .qgis_enums import SOURCE_RASTER
 
 
 class StackSlices(Mpm3dAlgorithm):
@@ -29,10 +29,10 @@ class StackSlices(Mpm3dAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
         self.add(QgsProcessingParameterMultipleLayers("EVIDENCE", "Evidence slices (one raster per level)",
-                                                      QgsProcessing.TypeRaster),
+                                                      SOURCE_RASTER),
                  "Multi-band rasters, one per depth level; band descriptions name the evidence features.")
         self.add(QgsProcessingParameterMultipleLayers("LABELS", "Label slices (optional, same order)",
-                                                      QgsProcessing.TypeRaster, optional=True),
+                                                      SOURCE_RASTER, optional=True),
                  "Single-band rasters on the same grid, one per level in the order of the evidence slices: "
                  "1 ore, 0 barren, nodata unknown.")
         self.add(QgsProcessingParameterString("ELEVATIONS", "Elevations (m, comma separated, optional)",

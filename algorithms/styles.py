@@ -36,6 +36,7 @@ from qgis.PyQt.QtGui import QColor, QMatrix4x4
 from qgis.PyQt.QtXml import QDomDocument
 
 from ..runtime.i18n import tr
+from .qgis_enums import RAMP_LINEAR, first_value
 
 try:  # the 3D library is an optional part of a QGIS build
     from qgis._3d import (
@@ -165,7 +166,7 @@ def voxel_box_renderer_3d(threshold: float, size: tuple[float, float, float], fi
     scale.scale(dx, dz, dy)  # the 3D scene's axes: x east, y up, z south
     root = QgsRuleBased3DRenderer.Rule(None)
     for index, (lower, upper, colour) in enumerate(voxel_classes(threshold)):
-        symbol = _point_3d(colour, QgsPoint3DSymbol.Cube, {"size": 1.0}, scale, shade=200)
+        symbol = _point_3d(colour, "Cube", {"size": 1.0}, scale, shade=200)
         above = f'"{field}" >= {lower}' if index == 0 else f'"{field}" > {lower}'
         rule = QgsRuleBased3DRenderer.Rule(symbol, f'{above} AND "{field}" <= {upper}')
         rule.setDescription(f"{lower:.2f} - {upper:.2f}")
@@ -187,7 +188,7 @@ def map_renderer(provider, kind: str = "prospectivity", band: int = 1) -> QgsSin
     colours, low, high = MAP_STYLES[kind]
     ramp = QgsGradientColorRamp(QColor(colours[0]), QColor(colours[-1]))
     ramp.setStops([QgsGradientStop(i / 4, QColor(c)) for i, c in enumerate(colours[1:-1], start=1)])
-    shader_function = QgsColorRampShader(low, high, ramp, QgsColorRampShader.Interpolated)
+    shader_function = QgsColorRampShader(low, high, ramp, RAMP_LINEAR)
     shader_function.setClip(False)
     shader_function.classifyColorRamp(5, -1)
     shader = QgsRasterShader(low, high)
@@ -242,7 +243,7 @@ def rank_renderer(n_targets: int, polygons: bool = False) -> QgsGraduatedSymbolR
         if polygons:
             fill = QColor(colour)
             fill.setAlpha(110)
-            symbol = QgsFillSymbol.createSimple({"color": fill.name(QColor.HexArgb), "outline_color": colour,
+            symbol = QgsFillSymbol.createSimple({"color": fill.name(QColor.NameFormat.HexArgb), "outline_color": colour,
                                                  "outline_width": "0.6"})
         else:
             symbol = QgsMarkerSymbol.createSimple({"name": "circle", "color": colour, "size": str(size),
@@ -305,18 +306,18 @@ def map_title(kind: str) -> str:
 
 
 def _sphere(colour: str, radius: float):
-    return _point_3d(QColor(colour), QgsPoint3DSymbol.Sphere, {"radius": radius})
+    return _point_3d(QColor(colour), "Sphere", {"radius": radius})
 
 
-def _point_3d(colour: QColor, shape, properties: dict, transform=None, shade: int = 150):
-    """A 3D point symbol of ``colour`` at the point's own Z (absolute altitude), not draped onto the terrain."""
-    absolute = (Qgis.AltitudeClamping.Absolute if hasattr(Qgis, "AltitudeClamping")
-                else Qgs3DTypes.AltClampAbsolute)
+def _point_3d(colour: QColor, shape: str, properties: dict, transform=None, shade: int = 150):
+    """A 3D point symbol of ``colour`` and ``shape`` (Cube, Sphere) at the point's own Z (absolute altitude), not
+    draped onto the terrain."""
+    absolute = first_value((Qgis, "AltitudeClamping.Absolute"), (Qgs3DTypes, "AltClampAbsolute"))
     material = QgsPhongMaterialSettings()
     material.setDiffuse(colour)
     material.setAmbient(colour.darker(shade))
     symbol = QgsPoint3DSymbol()
-    symbol.setShape(shape)
+    symbol.setShape(first_value((Qgis, f"Point3DShape.{shape}"), (QgsPoint3DSymbol, shape)))
     symbol.setShapeProperties(properties)
     if transform is not None:
         symbol.setTransform(transform)

@@ -9,7 +9,6 @@ from qgis.core import (
     QgsCsException,
     QgsFeatureRequest,
     QgsPointXY,
-    QgsProcessing,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
     QgsProcessingParameterCrs,
@@ -27,6 +26,15 @@ from ..core.data.voxelise import RULES, voxelise_samples
 from ..core.errors import Mpm3dError
 from ..runtime.i18n import tr
 from .base import Mpm3dAlgorithm, cube_crs
+from .qgis_enums import (
+    FIELD_NUMERIC,
+    GEOMETRY_NULL,
+    GEOMETRY_POINT,
+    NO_GEOMETRY,
+    NUMBER_DOUBLE,
+    SOURCE_POINTS,
+    SOURCE_VECTOR,
+)
 
 RULE_NAMES = ["Any ore sample makes the voxel ore", "Majority of the samples (a tie counts as ore)",
               "Mean grade at or above the cut-off"]
@@ -67,16 +75,16 @@ class VoxeliseSamples(Mpm3dAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
         self.add(QgsProcessingParameterFeatureSource("INPUT", "Samples",
-                                                     [QgsProcessing.TypeVectorPoint, QgsProcessing.TypeVector]),
+                                                     [SOURCE_POINTS, SOURCE_VECTOR]),
                  "A point layer, best with Z values (PointZ), or a table without geometry with x, y, z fields; "
                  "one feature per sample (e.g. the centre of an assay interval).")
         for name, axis in (("X_FIELD", "x"), ("Y_FIELD", "y")):
             self.add(QgsProcessingParameterField(name, f"{axis.upper()} field (tables only)",
                                                  parentLayerParameterName="INPUT",
-                                                 type=QgsProcessingParameterField.Numeric, optional=True),
+                                                 type=FIELD_NUMERIC, optional=True),
                      f"The {axis} coordinate of a table without geometry; a point layer uses its geometry.")
         self.add(QgsProcessingParameterField("Z_FIELD", "Z field (elevation, m)", parentLayerParameterName="INPUT",
-                                             type=QgsProcessingParameterField.Numeric, optional=True),
+                                             type=FIELD_NUMERIC, optional=True),
                  "Sample elevation in metres, positive up, for a layer without Z geometry; a PointZ layer uses its "
                  "Z. Without Z, samples are counted as missing Z and not used.")
         self.add(QgsProcessingParameterCrs("SAMPLE_CRS", "CRS of the samples (only if the layer has none)",
@@ -87,9 +95,9 @@ class VoxeliseSamples(Mpm3dAlgorithm):
                                              optional=True),
                  "1 for an ore sample, 0 for a barren one, empty if unknown. Give this or a grade field.")
         self.add(QgsProcessingParameterField("GRADE_FIELD", "Grade field", parentLayerParameterName="INPUT",
-                                             type=QgsProcessingParameterField.Numeric, optional=True),
+                                             type=FIELD_NUMERIC, optional=True),
                  "Assay grade; a sample at or above the cut-off is ore. Give this or an ore flag field.")
-        self.add(QgsProcessingParameterNumber("CUTOFF", "Cut-off grade", QgsProcessingParameterNumber.Double,
+        self.add(QgsProcessingParameterNumber("CUTOFF", "Cut-off grade", NUMBER_DOUBLE,
                                               optional=True),
                  "Grade at which a sample counts as ore, in the units of the grade field (e.g. 1 g/t Au).")
         self.add(QgsProcessingParameterEnum("RULE", "Voxel with ore and barren samples", RULE_NAMES, defaultValue=0),
@@ -107,8 +115,8 @@ class VoxeliseSamples(Mpm3dAlgorithm):
         source = self.parameterAsSource(parameters, "INPUT", context)
         if source is None:
             raise Mpm3dError(tr("INPUT: {layer} is not a readable layer.").format(layer=parameters.get("INPUT")))
-        has_geometry = QgsWkbTypes.geometryType(source.wkbType()) != QgsWkbTypes.NullGeometry
-        if has_geometry and QgsWkbTypes.geometryType(source.wkbType()) != QgsWkbTypes.PointGeometry:
+        has_geometry = QgsWkbTypes.geometryType(source.wkbType()) != GEOMETRY_NULL
+        if has_geometry and QgsWkbTypes.geometryType(source.wkbType()) != GEOMETRY_POINT:
             raise Mpm3dError(tr("INPUT: {layer} holds lines or polygons; give points or a table.").format(
                 layer=source.sourceName()))
         fields = {name: self.parameterAsString(parameters, name, context)
@@ -198,7 +206,7 @@ class VoxeliseSamples(Mpm3dAlgorithm):
         names = [fields[name] for name in ("X_FIELD", "Y_FIELD", "Z_FIELD") if fields[name]] + [value_field]
         request = QgsFeatureRequest().setSubsetOfAttributes(names, source.fields())
         if not has_geometry:
-            request.setFlags(QgsFeatureRequest.NoGeometry)
+            request.setFlags(NO_GEOMETRY)
         progress = self.progress(feedback, 0.0, 80.0)
         total = max(source.featureCount(), 1)
         samples, not_projected = [], 0

@@ -2,25 +2,22 @@
 
 from qgis.core import (
     QgsFeature,
-    QgsFeatureSink,
     QgsField,
     QgsFields,
     QgsGeometry,
     QgsPoint,
-    QgsProcessing,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFile,
     QgsProcessingParameterNumber,
-    QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
 
 from ..core.data.grid import Grid
 from ..core.results.targets import COMPANIONS, voxel_points
 from ..runtime.i18n import tr
 from .base import Mpm3dAlgorithm, cube_crs, read_prospectivity_cube
+from .qgis_enums import FAST_INSERT, FIELD_TYPES, NUMBER_DOUBLE, SOURCE_POINTS, WKB_POINT_Z
 from .styles import voxel_styler
 
 
@@ -40,11 +37,11 @@ class ProspectivityVoxels(Mpm3dAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
         self.add(QgsProcessingParameterFile("PROSPECTIVITY", "Prospectivity cube", extension="nc"),
                  "A cube written by 'Predict prospectivity' (variable 'prospectivity').")
-        self.add(QgsProcessingParameterNumber("THRESHOLD", "Minimum prospectivity", QgsProcessingParameterNumber.Double,
+        self.add(QgsProcessingParameterNumber("THRESHOLD", "Minimum prospectivity", NUMBER_DOUBLE,
                                               0.5, minValue=0.0, maxValue=1.0),
                  "Only voxels at or above this prospectivity become points; a high value keeps the layer light "
                  "enough for the 3D view.")
-        self.add(QgsProcessingParameterFeatureSink("OUTPUT", "Prospectivity voxels", QgsProcessing.TypeVectorPoint),
+        self.add(QgsProcessingParameterFeatureSink("OUTPUT", "Prospectivity voxels", SOURCE_POINTS),
                  "The PointZ layer (a temporary layer, or a file such as a GeoPackage). Open View > 3D Map View "
                  "to see it in 3D.")
         self.addOutput(QgsProcessingOutputNumber("VOXELS", "Number of voxels written"))
@@ -56,8 +53,8 @@ class ProspectivityVoxels(Mpm3dAlgorithm):
         companions = [name for name in COMPANIONS if reader.has(name)]
         fields = QgsFields()
         for name in ("prospectivity", *companions):
-            fields.append(QgsField(name, QVariant.Double))
-        sink, dest_id = self.parameterAsSink(parameters, "OUTPUT", context, fields, QgsWkbTypes.PointZ,
+            fields.append(QgsField(name, FIELD_TYPES["Double"]))
+        sink, dest_id = self.parameterAsSink(parameters, "OUTPUT", context, fields, WKB_POINT_Z,
                                              cube_crs(grid, "PROSPECTIVITY"))
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, "OUTPUT"))
@@ -77,7 +74,7 @@ class ProspectivityVoxels(Mpm3dAlgorithm):
                 feature.setGeometry(QgsGeometry(QgsPoint(float(x[index]), float(y[index]), float(z[index]))))
                 feature.setAttributes([float(value[index]), *(float(extra[name][index]) for name in companions)])
                 features.append(feature)
-            if not sink.addFeatures(features, QgsFeatureSink.FastInsert):
+            if not sink.addFeatures(features, FAST_INSERT):
                 raise QgsProcessingException(tr("Could not write the voxels of level {elevation} m: {error}").format(
                     elevation=f"{elevation:g}", error=sink.lastError()))
             written += len(features)

@@ -37,13 +37,13 @@ def _default(definition) -> str:
 def help_page(algorithm, locale: str = "") -> str:
     """One algorithm's page: what it does, each parameter with its help, its outputs, a qgis_process call; in the
     language of the translator installed (``locale``), in English without one."""
+    from mpm3d.algorithms.qgis_enums import FLAG_ADVANCED, FLAG_OPTIONAL
     from mpm3d.runtime.i18n import tr
-    from qgis.core import QgsProcessingParameterDefinition
 
     rows = []
     for definition in algorithm.parameterDefinitions():
-        notes = [note for flag, note in ((QgsProcessingParameterDefinition.FlagOptional, tr("optional")),
-                                         (QgsProcessingParameterDefinition.FlagAdvanced, tr("advanced")))
+        notes = [note for flag, note in ((FLAG_OPTIONAL, tr("optional")),
+                                         (FLAG_ADVANCED, tr("advanced")))
                  if definition.flags() & flag]
         rows.append(f"<tr><td><b>{html.escape(definition.description())}</b><br><code>{definition.name()}"
                     f"</code>{' (' + ', '.join(notes) + ')' if notes else ''}</td>"
@@ -51,7 +51,7 @@ def help_page(algorithm, locale: str = "") -> str:
     outputs = "".join(f"<li><code>{o.name()}</code>: {html.escape(o.description())}</li>"
                       for o in algorithm.outputDefinitions())
     call = " ".join(f"{d.name()}=..." for d in algorithm.parameterDefinitions()
-                    if not d.flags() & QgsProcessingParameterDefinition.FlagOptional and d.defaultValue() is None)
+                    if not d.flags() & FLAG_OPTIONAL and d.defaultValue() is None)
     return (f"<!DOCTYPE html>\n<html lang=\"{_html_language(locale)}\"><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(algorithm.displayName())} - mpm3d</title><style>{STYLE}</style></head><body>\n"
             f"<p><a href=\"{_page_name('index', locale)}\">{html.escape(tr('mpm3d help'))}</a> &gt; "

@@ -70,9 +70,9 @@ def build(path: str = MODEL_PATH) -> str:
     """Write the chain to ``path`` (the shipped file by default) and return the path."""
     _qgis()
     from mpm3d.algorithms.base import settings_parameter
+    from mpm3d.algorithms.qgis_enums import SOURCE_RASTER
     from mpm3d.core.settings import setting
     from qgis.core import (
-        QgsProcessing,
         QgsProcessingModelAlgorithm,
         QgsProcessingModelChildAlgorithm,
         QgsProcessingModelOutput,
@@ -86,11 +86,11 @@ def build(path: str = MODEL_PATH) -> str:
 
     model = QgsProcessingModelAlgorithm(MODEL_NAME, "Workflows", "workflows")
     inputs = [
-        QgsProcessingParameterMultipleLayers("source_evidence", "Source evidence slices", QgsProcessing.TypeRaster),
-        QgsProcessingParameterMultipleLayers("source_labels", "Source label slices", QgsProcessing.TypeRaster),
-        QgsProcessingParameterMultipleLayers("target_evidence", "Target evidence slices", QgsProcessing.TypeRaster),
+        QgsProcessingParameterMultipleLayers("source_evidence", "Source evidence slices", SOURCE_RASTER),
+        QgsProcessingParameterMultipleLayers("source_labels", "Source label slices", SOURCE_RASTER),
+        QgsProcessingParameterMultipleLayers("target_evidence", "Target evidence slices", SOURCE_RASTER),
         QgsProcessingParameterMultipleLayers("target_labels", "Target label slices (optional, scoring only)",
-                                             QgsProcessing.TypeRaster, optional=True),
+                                             SOURCE_RASTER, optional=True),
         *(settings_parameter(setting(name)) for name in ("METHOD", "EPOCHS", "PATCH_SIZE")),
     ]
     for parameter in inputs[-3:]:  # the chain's own inputs are named in lower case

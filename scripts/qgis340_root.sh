@@ -17,7 +17,7 @@ command -v debootstrap >/dev/null || { echo "Install debootstrap: apt-get instal
 
 if [ ! -e "$ROOT/.mpm3d-ready" ]; then
   echo "Building a Debian 13 root in $ROOT (once; a few minutes and about 3 GB)"
-  rm -rf "$ROOT" && mkdir -p "$ROOT"
+  rm -rf --one-file-system "$ROOT" && mkdir -p "$ROOT"
   debootstrap --variant=minbase trixie "$ROOT" "$MIRROR"
   echo "deb $MIRROR trixie main" > "$ROOT/etc/apt/sources.list"
   chroot "$ROOT" apt-get update -q
