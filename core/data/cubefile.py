@@ -57,6 +57,9 @@ except Exception:
     pass
 """
 _safe_files: set[tuple] = set()
+# glibc fills freed and new memory with this byte in the probe: HDF5 1.14 (Debian 13) reads freed memory on some
+# damaged files, which a fresh process survives by luck while a long-running one (QGIS, the worker) crashes.
+PROBE_MALLOC = {"MALLOC_PERTURB_": "165"}
 
 
 def gdal_modules():
@@ -352,7 +355,7 @@ def _probe_structure(path: str, described: str) -> None:
         # and a probe that cannot start must not read as a damaged file
         status = subprocess.run([python, "-c", _PROBE_CODE, PLUGIN_DIR, path], stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=PROBE_TIMEOUT_S,
-                                creationflags=flags, env=child_environment()).returncode
+                                creationflags=flags, env=child_environment(extra=PROBE_MALLOC)).returncode
     except subprocess.TimeoutExpired as exc:
         raise Mpm3dError(f"{described} is damaged: the NetCDF/HDF5 library did not finish reading its structure "
                          f"in {PROBE_TIMEOUT_S:g} s (checked in a separate process); {MAKE_AGAIN} (on a slow "

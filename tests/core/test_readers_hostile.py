@@ -267,7 +267,8 @@ def test_a_variable_name_that_is_not_text_is_refused(tmp_path):
 
 # A single flipped bit of this cube sends HDF5 1.10.8 (Debian 12) into free() of a bad pointer while netCDF
 # lists the root group: a SIGSEGV or SIGABRT of the whole process before the probe existed. HDF5 1.14 (Debian 13)
-# reads the same file and finds no coordinates in it.
+# reads freed memory on it: a fresh process may survive, this one (many files read before) crashes, and the probe
+# (glibc's MALLOC_PERTURB_) must crash for sure.
 CRASHING_FLIP = (16793, 5)
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -299,7 +300,7 @@ def _crashing_cube(tmp_path):
 
 def test_a_file_that_crashes_the_hdf5_library_is_refused_without_crashing_this_process(tmp_path):
     path = _crashing_cube(tmp_path)
-    with pytest.raises(Mpm3dError, match=r"^CUBE .*damaged\.nc (is (a )?damaged|has no x, y, z coordinates)"):
+    with pytest.raises(Mpm3dError, match=r"^CUBE .*damaged\.nc is (a )?damaged"):
         CubeReader(path, "CUBE")
 
 
