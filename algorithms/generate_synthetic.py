@@ -47,14 +47,18 @@ class GenerateSyntheticPair(Mpm3dAlgorithm):
         self.add(QgsProcessingParameterEnum("PAIR_PROFILE", "What differs between the deposits",
                                             [tr("As designed: geology (ore deeper in the footwall) and measurement"),
                                              tr("Measurement only: the same geology measured differently"),
-                                             tr("Ore zone only: measured alike, the ore zone moved")],
+                                             tr("Ore zone only: measured alike, the ore zone moved"),
+                                             tr("Fault model only: the same geology, its fault layers exported "
+                                                "otherwise")],
                                             defaultValue=0),
                  "As designed: the target differs as a real neighbour does, in where ore sits and in how its "
                  "evidence was measured. Measurement only: the source's geology at the target's place, measured "
                  "otherwise (alteration classes at other cut points, susceptibility in log units, density mixed "
                  "with susceptibility, a calibration drift with depth, a coarser model): the shift adaptation can "
                  "undo. Ore zone only: measured alike, only where ore sits moves: no method without target labels "
-                 "can undo it. The project's benchmark of adaptation (bench/profiles) runs all three.",
+                 "can undo it. Fault model only: the source's geology, its fault model's layers (the ore's own "
+                 "controls) exported otherwise: distance to the fault as a signed logarithm, the dip change of a "
+                 "smoother dip. The project's benchmark of adaptation (bench/profiles) runs all four.",
                  advanced=True)
         self.add(QgsProcessingParameterNumber("TARGET_DRILL_HOLES", "Drill holes on the target",
                                               NUMBER_INTEGER, 0, minValue=0, maxValue=500),

@@ -68,8 +68,8 @@
       <translation>两个矿床之间的差异</translation>
     </message>
     <message>
-      <source>As designed: the target differs as a real neighbour does, in where ore sits and in how its evidence was measured. Measurement only: the source's geology at the target's place, measured otherwise (alteration classes at other cut points, susceptibility in log units, density mixed with susceptibility, a calibration drift with depth, a coarser model): the shift adaptation can undo. Ore zone only: measured alike, only where ore sits moves: no method without target labels can undo it. The project's benchmark of adaptation (bench/profiles) runs all three.</source>
-      <translation>按设计：目标域像真实的相邻矿床一样，在矿体位置和证据的测量方式上都不同。仅测量不同：源域的地质置于目标域的位置，但测量方式不同（蚀变分级的切分点不同、磁化率取对数单位、密度混入磁化率、随深度增大的校准漂移、更粗的模型）：这是域自适应能够消除的偏移。仅矿带不同：测量方式相同，只有矿体位置移动：任何不用目标标签的方法都无法消除。本项目的自适应基准测试（bench/profiles）三种都运行。</translation>
+      <source>As designed: the target differs as a real neighbour does, in where ore sits and in how its evidence was measured. Measurement only: the source's geology at the target's place, measured otherwise (alteration classes at other cut points, susceptibility in log units, density mixed with susceptibility, a calibration drift with depth, a coarser model): the shift adaptation can undo. Ore zone only: measured alike, only where ore sits moves: no method without target labels can undo it. Fault model only: the source's geology, its fault model's layers (the ore's own controls) exported otherwise: distance to the fault as a signed logarithm, the dip change of a smoother dip. The project's benchmark of adaptation (bench/profiles) runs all four.</source>
+      <translation>按设计：目标域像真实的相邻矿床一样，在矿体位置和证据的测量方式上都不同。仅测量不同：源域的地质置于目标域的位置，但测量方式不同（蚀变分级的切分点不同、磁化率取对数单位、密度混入磁化率、随深度增大的校准漂移、更粗的模型）：这是域自适应能够消除的偏移。仅矿带不同：测量方式相同，只有矿体位置移动：任何不用目标标签的方法都无法消除。仅断层模型不同：源域的地质，其断层模型的图层（矿体自身的控矿因素）以另一种方式导出：到断层的距离取带符号的对数，倾角变化取自更平滑的倾角。本项目的自适应基准测试（bench/profiles）四种都运行。</translation>
     </message>
     <message>
       <source>As designed: geology (ore deeper in the footwall) and measurement</source>
@@ -82,6 +82,10 @@
     <message>
       <source>Ore zone only: measured alike, the ore zone moved</source>
       <translation>仅矿带不同：测量相同，矿带移动</translation>
+    </message>
+    <message>
+      <source>Fault model only: the same geology, its fault layers exported otherwise</source>
+      <translation>仅断层模型不同：地质相同，其断层图层以另一种方式导出</translation>
     </message>
     <message>
       <source>Drill holes on the target</source>

@@ -22,8 +22,10 @@ That pair mixes two shifts: where ore sits relative to its evidence (a shift of 
 label-free method can undo) and how the evidence was measured. The pair profiles (PAIR_PROFILES) take them
 apart, so a benchmark can tell whether an adaptation helps where it can: ``measurement`` draws the target's
 geology from the source's deposit parameters and changes only how it is measured, in ways per-deposit
-standardisation cannot undo (MEASUREMENT_PARTS, each switchable); ``concept_only`` measures both alike and
-moves only the ore zone, the negative control; ``as_designed`` is the pair above.
+standardisation cannot undo (MEASUREMENT_PARTS, each switchable), but all away from the ore's own controls;
+``fault_geometry`` changes only how the fault model's layers, the ore's controls, are exported
+(FAULT_GEOMETRY_PARTS); ``concept_only`` measures both alike and moves only the ore zone, the negative control;
+``as_designed`` is the pair above.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import os
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.ndimage import gaussian_filter, map_coordinates
+from scipy.ndimage import gaussian_filter, gaussian_filter1d, map_coordinates
 
 from ..errors import Mpm3dError
 from .grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN, Cube, Grid
@@ -100,6 +102,9 @@ class _Deposit:
     density_leak: float = 0.0  # density reported with this many of its sd of standardised susceptibility mixed in
     depth_drift_sd_per_km: float = 0.0  # density and susceptibility calibration drift, in sd per km of depth
     model_coarsening: float = 1.0  # correlation lengths of logs and inversions, times this (a texture shift)
+    # The fault-geometry profile's parts (FAULT_GEOMETRY_PARTS): the fault model's layers exported otherwise.
+    fault_distance_log_m: float = 0.0  # distance reported as sign(d) log10(1 + |d| / this), when > 0
+    dip_change_window_m: float = 0.0  # the modelled dip smoothed over this depth (Gaussian sd) before its change
 
 
 _DEPOSITS: dict[str, _Deposit] = {
@@ -139,12 +144,23 @@ _MEASUREMENT = {
     "density_leak": {"density_leak": 0.8},
     "depth_drift": {"depth_drift_sd_per_km": 1.5},
     "coarser_model": {"model_coarsening": 2.5},
+    "log_fault_distance": {"fault_distance_log_m": 10.0},
+    "smoother_dip_change": {"dip_change_window_m": 60.0},
 }
+# The fault-geometry profile's parts: the ore's own controls (distance to the fault and where its dip changes)
+# exported by another modelling package, in ways standardisation cannot undo and an order-keeping (quantile)
+# map of each layer can. Fixed before the first run.
+FAULT_GEOMETRY_PARTS: dict[str, str] = {
+    "log_fault_distance": "distance to the fault as a signed log10(1 + |d| / 10 m)",
+    "smoother_dip_change": "dip change of a fault dip smoothed over 60 m of depth",
+}
+_PROFILE_PARTS = {"measurement": MEASUREMENT_PARTS, "fault_geometry": FAULT_GEOMETRY_PARTS}
 # Pair profile -> what it is, as the demo and the benchmark print it. Their parameters were fixed before any run.
 PAIR_PROFILES: dict[str, str] = {
     "as_designed": "the target differs in geology (ore deeper in the footwall) and in measurement",
     "measurement": "the same geology measured differently: only the evidence shifts (adaptation can help)",
     "concept_only": "the same measurement, only the ore zone moved (no label-free method can help)",
+    "fault_geometry": "the same geology, its fault model exported otherwise: the ore's own controls shift",
 }
 
 
@@ -159,7 +175,7 @@ def _target_deposit(profile: str, parts: tuple[str, ...] | None) -> _Deposit:
     if profile == "concept_only":
         return replace(geology, ore_zone_depth_m=designed.ore_zone_depth_m, ore_zone_width_m=designed.ore_zone_width_m)
     measured = {}
-    for part in MEASUREMENT_PARTS if parts is None else parts:
+    for part in _PROFILE_PARTS[profile] if parts is None else parts:
         measured.update(_MEASUREMENT[part])
     return replace(geology, **measured)
 
@@ -178,7 +194,8 @@ def synthetic_deposit(
     The same seed gives identical arrays, and a deposit is the same alone or in a pair, so a
     benchmark or a bug report is reproduced from (kind, shape, voxel size, seed, profile) alone.
     ``profile`` (PAIR_PROFILES) decides the target; the source is the same in every profile.
-    ``measurement_parts`` (MEASUREMENT_PARTS; None: all) switches the measurement profile's parts.
+    ``measurement_parts`` (MEASUREMENT_PARTS, FAULT_GEOMETRY_PARTS; None: all of the profile's) switches the
+    measurement or fault-geometry profile's parts.
     ``same_ore_zone`` centres the target's ore as far into the footwall as the source's: the
     benchmark's ablation of the one shift in where ore sits relative to its evidence, which no
     alignment of the evidence can undo.
@@ -187,10 +204,10 @@ def synthetic_deposit(
         raise Mpm3dError(f"unknown synthetic deposit kind {kind!r}: use one of {sorted(_DEPOSITS)}")
     if profile not in PAIR_PROFILES:
         raise Mpm3dError(f"unknown synthetic pair profile {profile!r}: use one of {', '.join(PAIR_PROFILES)}")
-    unknown = sorted(set(measurement_parts or ()) - set(MEASUREMENT_PARTS))
+    unknown = sorted(set(measurement_parts or ()) - set(_MEASUREMENT))
     if unknown:
         raise Mpm3dError(f"unknown measurement part(s) {', '.join(unknown)}: use some of "
-                         f"{', '.join(MEASUREMENT_PARTS)}")
+                         f"{', '.join(_MEASUREMENT)}")
     shape = tuple(int(n) for n in shape)
     voxel_size = tuple(float(size) for size in voxel_size)
     if len(shape) != 3 or min(shape) < 2:
@@ -206,8 +223,9 @@ def synthetic_deposit(
     cube = _build(deposit, noise)
     cube.attrs.update(generator="mpm3d.core.data.synthetic", kind=kind, deposit=deposit.name, seed=int(seed),
                       same_ore_zone=bool(same_ore_zone), profile=profile)
-    if kind == "target" and profile == "measurement":
-        cube.attrs["measurement_parts"] = list(MEASUREMENT_PARTS if measurement_parts is None else measurement_parts)
+    if kind == "target" and profile in _PROFILE_PARTS:
+        cube.attrs["measurement_parts"] = list(_PROFILE_PARTS[profile] if measurement_parts is None
+                                               else measurement_parts)
     return cube
 
 
@@ -467,7 +485,8 @@ def _build(deposit: _Deposit, noise: _Noise) -> Cube:
 
 def _remeasure(deposit: _Deposit, features: dict[str, np.ndarray], depth: np.ndarray, valid: np.ndarray) -> None:
     """The measurement profile's changes to the geophysical evidence, in place: a depth drift of the
-    calibration, density mixed with susceptibility, susceptibility in log units (in that order)."""
+    calibration, density mixed with susceptibility, susceptibility in log units (in that order); and the
+    fault-geometry profile's signed log distance."""
     def standardised(name: str) -> tuple[np.ndarray, float]:
         values = features[name]
         spread = float(values[valid].std()) or 1.0
@@ -483,11 +502,15 @@ def _remeasure(deposit: _Deposit, features: dict[str, np.ndarray], depth: np.nda
         features["density"] = features["density"] + deposit.density_leak * spread * leak
     if deposit.susceptibility_log:
         features["susceptibility"] = np.log10(1.0 + features["susceptibility"])
+    if deposit.fault_distance_log_m:
+        distance = features["fault_distance"]
+        features["fault_distance"] = np.sign(distance) * np.log10(1.0 + np.abs(distance) / deposit.fault_distance_log_m)
 
 
 def _units(deposit: _Deposit) -> dict[str, str]:
     return {
-        "fault_distance": "m, negative in the footwall",
+        "fault_distance": (f"log10(1 + |d| / {deposit.fault_distance_log_m:g} m), negative in the footwall"
+                           if deposit.fault_distance_log_m else "m, negative in the footwall"),
         "fault_dip": "degrees",
         "fault_dip_change": "degrees per 100 m of depth, negative where the fault flattens downwards",
         "contact_distance": "m",
@@ -505,12 +528,14 @@ class _FaultSurface:
     consistent geometry errors; voxels take them from their nearest point on the surface.
     """
 
-    def __init__(self, offset: np.ndarray, depth0: float, v0: float):
+    def __init__(self, offset: np.ndarray, depth0: float, v0: float, dip_change_window_m: float = 0.0):
         self.offset = offset
         self.depth0 = depth0
         self.v0 = v0
         self.dip = np.degrees(np.arctan2(1.0, np.gradient(offset, TABLE_STEP_M, axis=0)))
-        self.dip_change = 100.0 * np.gradient(self.dip, TABLE_STEP_M, axis=0)
+        smoothed = (gaussian_filter1d(self.dip, dip_change_window_m / TABLE_STEP_M, axis=0, mode="nearest")
+                    if dip_change_window_m else self.dip)
+        self.dip_change = 100.0 * np.gradient(smoothed, TABLE_STEP_M, axis=0)
 
     def _at(self, table: np.ndarray, depth: np.ndarray, v: np.ndarray) -> np.ndarray:
         rows = ((depth - self.depth0) / TABLE_STEP_M).ravel()
@@ -553,7 +578,8 @@ def _fault_surfaces(deposit: _Deposit, noise: _Noise) -> tuple[_FaultSurface, _F
 
     error = _smooth_field(rng, offset.shape, [300.0, 200.0], [TABLE_STEP_M, TABLE_STEP_M])
     modelled = offset + deposit.fault_model_error_m * error
-    return _FaultSurface(offset, depth[0], v[0]), _FaultSurface(modelled, depth[0], v[0])
+    return (_FaultSurface(offset, depth[0], v[0]),
+            _FaultSurface(modelled, depth[0], v[0], deposit.dip_change_window_m))
 
 
 def _contact(deposit: _Deposit, noise: _Noise, east, north, depth) -> tuple[np.ndarray, np.ndarray]:

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from mpm3d.core.data.grid import LABEL_ORE, Cube
 from mpm3d.core.data.synthetic import (
+    FAULT_GEOMETRY_PARTS,
     MEASUREMENT_PARTS,
     PAIR_PROFILES,
     PROFILES,
@@ -98,3 +99,20 @@ def test_each_measurement_part_switches_alone():
         synthetic_pair(**PROFILES["test"], profile="measurement", measurement_parts=("colour",))
     with pytest.raises(Mpm3dError, match="unknown synthetic pair profile 'easy'"):
         synthetic_pair(**PROFILES["test"], profile="easy")
+
+
+def test_fault_geometry_target_exports_the_ore_controls_otherwise(pairs):
+    """Only the fault model's distance and dip change differ from a plain twin, in ways z-scoring leaves and an
+    order-keeping map of each layer undoes: the distance is a monotone transform of the twin's."""
+    source, target = pairs["fault_geometry"]
+    assert target.attrs["measurement_parts"] == list(FAULT_GEOMETRY_PARTS)
+    twin = synthetic_deposit("target", **PROFILES["test"], seed=0, profile="fault_geometry", measurement_parts=())
+    distance, plain = values(target, "fault_distance"), values(twin, "fault_distance")
+    np.testing.assert_allclose(distance, np.sign(plain) * np.log10(1 + np.abs(plain) / 10.0), rtol=1e-5, atol=1e-6)
+    assert target.attrs["feature_units"]["fault_distance"].startswith("log10")
+    assert z_quantile_gap(source, target, "fault_distance") > 0.3 > z_quantile_gap(source, twin, "fault_distance")
+    assert not np.allclose(values(target, "fault_dip_change"), values(twin, "fault_dip_change"))
+    for name in ("fault_dip", "contact_distance", "density", "susceptibility", "alteration", "fracture_density"):
+        np.testing.assert_array_equal(values(target, name), values(twin, name))
+    np.testing.assert_array_equal(target.label, twin.label)
+    assert abs(ore_depth(twin) - ore_depth(source)) < 20
