@@ -93,8 +93,8 @@ def write_markdown(results: dict, path: str, regenerate: str) -> None:
         "on source spatial-block validation AUC. Hyper-parameters are the plugin's defaults, fixed before the "
         "benchmark and not tuned on any target score. PAD: proxy A-distance between source and target "
         "representations (standardised centre features for rf, the network's pooled embedding otherwise); "
-        "0 means indistinguishable, 2 fully separable. What the numbers mean, with the ablations: README.md, "
-        "section *Benchmark*.", "",
+        "0 means indistinguishable, 2 fully separable. What the numbers mean, with the ablations: "
+        "docs/benchmarks.md.", "",
         "| method | target AUC (mean ± sd) | paper | source val AUC | ore in top 10 % of volume | "
         "PAD before -> after | train time (s) |",
         "|---|---|---|---|---|---|---|",
