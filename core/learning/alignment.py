@@ -99,7 +99,9 @@ def fit_to_reference(reference: dict[str, Any], cube: Cube | SlabSource, seed: i
     """The map of ``cube``'s evidence onto the source's, measured on a uniform sample of its valid voxels."""
     sample = evidence_sample(cube, np.random.default_rng([seed, 12]), SAMPLE_VOXELS)
     if len(sample) < 2:
-        raise Mpm3dError("the input alignment needs at least two voxels where every feature is valid")
+        raise Mpm3dError(f"INPUT_ALIGNMENT {reference['method']}: the cube to align has {len(sample)} voxel(s) where "
+                         "every evidence layer is valid, and the alignment is measured on at least two; fill the "
+                         "layers' nodata, or choose INPUT_ALIGNMENT none")
     return _Mapping(reference, sample)
 
 

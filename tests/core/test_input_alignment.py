@@ -171,3 +171,11 @@ def test_the_large_discriminator_and_domain_steps_train_and_load(source, tmp_pat
     save_model(path, result.model)
     np.testing.assert_array_equal(predict_cube(load_model(path), target, device="cpu"),
                                   predict_cube(result.model, target, device="cpu"))
+
+
+def test_a_cube_with_one_complete_voxel_is_refused_naming_the_setting(source):
+    features = np.full_like(source.features, np.nan)
+    features[:, 0, 0, 0] = 1.0
+    with pytest.raises(Mpm3dError, match=r"^INPUT_ALIGNMENT quantile: the cube to align has 1 voxel\(s\) where every "
+                                         r"evidence layer is valid.*choose INPUT_ALIGNMENT none"):
+        aligned_cube(reference_summary("quantile", source), with_features(source, features))
