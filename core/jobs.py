@@ -494,17 +494,25 @@ def hole_warnings(summary: dict) -> list[str]:
 def transfer_section(source, target, result) -> dict:
     """What the training report says about the transfer: the deposits' evidence compared feature by feature,
     the target's novelty against the source, and how much the members disagree on the target."""
+    from .learning.alignment import aligned_cube
     from .learning.novelty import novelty_map
     from .learning.predict import predict_ensemble
     from .learning.sampling import FeatureStats
     from .learning.transfer import embedding_pad, feature_shift
 
     model = result.model
+    seed = model.provenance["seed"]
     target_stats = FeatureStats.from_dict(model.normalisation["target"])  # computed by training already
-    _, novelty = novelty_map(model.source_sample, target, target_stats, seed=model.provenance["seed"])
-    section = {"transfer": feature_shift(source, target, seed=model.provenance["seed"]), "novelty": novelty,
-               "embedding_pad": embedding_pad(model, source, target, seed=model.provenance["seed"],
-                                              device=result.device)}
+    _, novelty = novelty_map(model.source_sample, target, target_stats, seed=seed)
+    # the network sees the target through the model's input alignment, as training aligned it
+    seen = aligned_cube(model.alignment, target, seed)
+    section = {"transfer": feature_shift(source, target, seed=seed), "novelty": novelty,
+               "embedding_pad": embedding_pad(model, source, seen, seed=seed, device=result.device)}
+    if model.alignment is not None:
+        aligned = feature_shift(source, seen, seed=seed)
+        section["aligned_shift"] = {"method": model.alignment["method"], "pad": aligned["pad"]["standardised"],
+                                    "ks": {name: values["standardised"]["ks"]
+                                           for name, values in aligned["features"].items()}}
     if model.n_members > 1:
         spread = predict_ensemble(model, target, device=result.device)[1]
         section["ensemble_spread"] = float(np.nanmean(spread))

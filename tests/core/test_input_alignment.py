@@ -179,3 +179,20 @@ def test_a_cube_with_one_complete_voxel_is_refused_naming_the_setting(source):
     with pytest.raises(Mpm3dError, match=r"^INPUT_ALIGNMENT quantile: the cube to align has 1 voxel\(s\) where every "
                                          r"evidence layer is valid.*choose INPUT_ALIGNMENT none"):
         aligned_cube(reference_summary("quantile", source), with_features(source, features))
+
+
+def test_the_training_report_measures_the_evidence_shift_after_the_alignment_too():
+    """The report's transfer section gives the evidence shift the model meets: after its quantile alignment the
+    fault-geometry target's distance (in log units) has the source's shape, which standardisation alone leaves."""
+    from mpm3d.core.jobs import transfer_section
+
+    source, target = synthetic_pair(**PROFILES["test"], seed=0, profile="fault_geometry")
+    unlabelled = dataclasses.replace(target, label=None)
+    result = train(source, unlabelled, TrainConfig(method="rf", input_alignment="quantile", **QUICK))
+    section = transfer_section(source, unlabelled, result)
+    aligned = section["aligned_shift"]
+    assert aligned["method"] == "quantile" and 0 <= aligned["pad"] <= 2
+    before = section["transfer"]["features"]["fault_distance"]["standardised"]["ks"]
+    assert aligned["ks"]["fault_distance"] < 0.05 < 0.15 < before
+    plain = train(source, unlabelled, TrainConfig(method="rf", **QUICK))
+    assert "aligned_shift" not in transfer_section(source, unlabelled, plain)

@@ -221,10 +221,14 @@ def test_a_given_verdict_is_shown_as_given_and_the_extras_are_reported(tmp_path,
     novelty = {"share_above_half": 0.08, "mean": 0.21, "domain_auc": 0.83, "importance": {"density": 0.2, "dip": 0.5}}
     write_training_report(str(path), history(), transfer_meta(
         shift, verdict=["Read <susceptibility> with care."], novelty=novelty,
-        embedding_pad={"before": 1.4, "after": 0.25}))
+        embedding_pad={"before": 1.4, "after": 0.25}, aligned_shift={"method": "quantile", "pad": 0.31,
+                                                                   "ks": {n: 0.01 for n in shift["features"]}}))
     text, parser = parse(path)
     assert parser.items == ["Read <susceptibility> with care."] and "&lt;susceptibility&gt;" in text
     pad = dict(table_with(parser, "evidence PAD, raw values"))
+    assert pad["evidence PAD, after the input alignment and standardisation"] == "0.31"
+    assert pad["largest KS, after the input alignment and standardisation"].startswith("0.01 (")
+    assert "largest KS, after per-deposit standardisation" in pad
     assert pad["network embedding PAD, before training"] == "1.40"
     assert pad["network embedding PAD, after training"] == "0.25"
     assert dict(table_with(parser, "share of the target volume with novelty above 0.5")) == {

@@ -50,7 +50,8 @@ def write_training_report(path: str, history: list[dict], meta: dict) -> None:
     each optional: "transfer" (``core.learning.transfer.feature_shift``'s dict), "verdict" (list of sentences;
     made by ``core.learning.transfer.transfer_verdict`` from ``meta`` when absent), "ensemble" (one history
     per member), "ensemble_spread" (the members' SD of prospectivity averaged over the target),
-    "novelty" (summary dict) and "embedding_pad" ({"before", "after"}). Only what applies to the
+    "novelty" (summary dict), "embedding_pad" ({"before", "after"}) and "aligned_shift" ({"method", "pad",
+    "ks": {feature: KS}}: the evidence's shift after the model's input alignment). Only what applies to the
     method is shown: a random forest is fitted once, so it gets its feature importances and its trees'
     spread instead of curves over epochs, members and the networks' settings; a curve with no values is
     left out rather than drawn empty.
@@ -269,12 +270,21 @@ def _transfer_section(transfer: dict, verdict: list[str], meta: dict, history: l
     ]
     pad = {"evidence PAD, raw values": transfer["pad"]["raw"],
            "evidence PAD, after per-deposit standardisation": transfer["pad"]["standardised"]}
+    aligned = meta.get("aligned_shift")
+    if aligned:
+        pad["evidence PAD, after the input alignment and standardisation"] = aligned["pad"]
+        for key, ks in (("largest KS, after per-deposit standardisation",
+                         {name: kinds["standardised"]["ks"] for name, kinds in transfer["features"].items()}),
+                        ("largest KS, after the input alignment and standardisation", aligned["ks"])):
+            worst = max(ks, key=ks.get)
+            pad[key] = f"{fixed(ks[worst])} ({worst})"
     embedding_pad = meta.get("embedding_pad") or {}
     if embedding_pad.get("before") is not None:
         pad["network embedding PAD, before training"] = embedding_pad["before"]
     if embedding_pad.get("after") is not None:
         pad["network embedding PAD, after training"] = embedding_pad["after"]
-    body.append(key_value_table({key: fixed(value) for key, value in pad.items()}))
+    body.append(key_value_table({key: value if isinstance(value, str) else fixed(value)
+                                 for key, value in pad.items()}))
     body.append(note("PAD (proxy A-distance): how well a linear classifier tells target voxels from source voxels; "
                       "0: indistinguishable, 2: fully separable."))
     body += _discriminator_figure(history)
