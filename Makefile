@@ -46,9 +46,10 @@ translations-update: setup
 	QT_QPA_PLATFORM=offscreen $(PY) scripts/update_translations.py
 
 # torch etc. in a venv of QGIS's own Python that also sees the system packages (QGIS, GDAL).
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-nodeps.txt
 	test -x $(PY) || $(SYSTEM_PYTHON) -m venv --system-site-packages $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 	touch $@
 
 test: setup
@@ -74,7 +75,8 @@ install: setup
 DIST_DIR ?= dist
 ZIP_REF ?= HEAD
 ZIP_BUILD := $(DIST_DIR)/.zip-build
-ZIP_EXCLUDE := ':!tests' ':!bench' ':!scripts' ':!.ci' ':!Makefile' ':!requirements.txt' ':!pyproject.toml' \
+ZIP_EXCLUDE := ':!tests' ':!bench' ':!scripts' ':!.ci' ':!Makefile' ':!requirements.txt' ':!requirements-nodeps.txt' \
+	':!pyproject.toml' \
 	':!.gitignore' ':!i18n/.gitignore'
 zip:
 	rm -rf "$(ZIP_BUILD)" && mkdir -p "$(ZIP_BUILD)"
