@@ -122,8 +122,8 @@ class ImportBlockModel(Mpm3dAlgorithm):
             blocks=result["BLOCKS"], levels=result["SHAPE"][0], rows=result["SHAPE"][1], columns=result["SHAPE"][2],
             features=", ".join(result["FEATURES"])))
         if result["MERGED"]:
-            feedback.pushInfo(tr("{merged} sub-blocks merged onto the parent grid; the largest parent block holds "
-                                 "{ratio} of the smallest sub-block").format(merged=result["MERGED"],
-                                                                             ratio=f"{result['SIZE_RATIO']:g}x"))
+            feedback.pushInfo(tr("{merged} sub-blocks merged onto the parent grid; largest size ratio (parent block "
+                                 "to the smallest sub-block, by volume) {ratio}").format(
+                merged=result["MERGED"], ratio=f"{result['SIZE_RATIO']:g}"))
         return {"OUTPUT": output, "LEVELS": result["LEVELS"], "BLOCKS": result["BLOCKS"], "MERGED": result["MERGED"],
                 "FEATURES": ",".join(result["FEATURES"])}
