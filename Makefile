@@ -17,7 +17,7 @@ export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: setup system-packages test lint demo install zip help translations translations-update bench bench-ensembles bench-selection \
-	bench-profiles bench-blocks bench-holes bench-size bench-fuzz bench-gpu clean
+	bench-profiles bench-blocks bench-block-model bench-holes bench-size bench-fuzz bench-gpu clean
 
 setup: system-packages $(VENV)/.installed translations
 
@@ -152,6 +152,11 @@ bench-gpu:
 	$(GPU_PYTHON) bench/gpu_profile.py --parts training --training-runs one together \
 	  --out $(GPU_OUT)/profile_training.json
 	$(GPU_PYTHON) bench/ensembles.py --profile full --device cuda --resume --out-dir $(GPU_OUT)/ensembles_full
+
+# Reading a block-model CSV (Import block model): blocks/s and peak RSS against file size -> bench/blockmodel/results.md
+BLOCK_COUNTS ?= 1000000 25000000
+bench-block-model: setup
+	$(PY) bench/blockmodel.py --blocks $(BLOCK_COUNTS)
 
 bench-fuzz: setup  # thousands of hostile cube and model files -> bench/fuzz_results.md
 	$(PY) bench/fuzz_readers.py
