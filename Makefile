@@ -10,6 +10,8 @@ APT_PACKAGES := qgis python3-qgis qgis-providers python3-gdal gdal-bin python3-s
 # GDAL is built against, and python3-torch, a CPU build), so no PyPI torch (a CUDA build of several GB) is fetched.
 PY_VERSION := $(shell $(SYSTEM_PYTHON) -c 'import sys; print("%d%d" % sys.version_info[:2])' 2>/dev/null)
 REQUIREMENTS := requirements-py$(PY_VERSION).txt
+# Packages whose metadata pins a numpy other than the one QGIS's GDAL is built against, installed with --no-deps.
+NODEPS_REQUIREMENTS := requirements-py$(PY_VERSION)-nodeps.txt
 APT_PACKAGES_313 := python3-torch
 APT_PACKAGES += $(APT_PACKAGES_$(PY_VERSION))
 DEMO_DIR ?= demo_output
@@ -24,7 +26,7 @@ export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: setup system-packages test test-qgis340 lint demo install zip help translations translations-update bench bench-ensembles bench-selection \
-	bench-profiles bench-blocks bench-holes bench-size bench-fuzz bench-gpu clean
+	bench-profiles bench-blocks bench-block-model bench-holes bench-size bench-fuzz bench-gpu clean
 
 setup: system-packages $(VENV)/.installed translations
 
@@ -55,9 +57,11 @@ translations-update: setup
 	QT_QPA_PLATFORM=offscreen $(PY) scripts/update_translations.py
 
 # torch etc. in a venv of QGIS's own Python that also sees the system packages (QGIS, GDAL).
-$(VENV)/.installed: requirements.txt $(REQUIREMENTS)
+$(VENV)/.installed: requirements.txt $(REQUIREMENTS) $(wildcard $(NODEPS_REQUIREMENTS))
 	test -x $(PY) || $(SYSTEM_PYTHON) -m venv --system-site-packages $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r $(REQUIREMENTS)
+	if [ -e $(NODEPS_REQUIREMENTS) ]; then $(PY) -m pip install -q --disable-pip-version-check --no-deps \
+	  -r $(NODEPS_REQUIREMENTS); fi
 	touch $@
 
 test: setup
@@ -167,6 +171,11 @@ bench-gpu:
 	$(GPU_PYTHON) bench/gpu_profile.py --parts training --training-runs one together \
 	  --out $(GPU_OUT)/profile_training.json
 	$(GPU_PYTHON) bench/ensembles.py --profile full --device cuda --resume --out-dir $(GPU_OUT)/ensembles_full
+
+# Reading a block-model CSV (Import block model): blocks/s and peak RSS against file size -> bench/blockmodel/results.md
+BLOCK_COUNTS ?= 1000000 25000000
+bench-block-model: setup
+	$(PY) bench/blockmodel.py --blocks $(BLOCK_COUNTS)
 
 bench-fuzz: setup  # thousands of hostile cube and model files -> bench/fuzz_results.md
 	$(PY) bench/fuzz_readers.py

@@ -2,9 +2,11 @@
 
 from .compare_methods import CompareMethods
 from .evaluate_prospectivity import EvaluateProspectivity
+from .export_block_model import ExportBlockModel
 from .export_slices import ExportSlices
 from .extract_targets import ExtractTargets
 from .generate_synthetic import GenerateSyntheticPair
+from .import_block_model import ImportBlockModel
 from .predict_prospectivity import PredictProspectivity
 from .setup_worker import SetupWorker
 from .stack_slices import StackSlices
@@ -12,6 +14,6 @@ from .train_model import TrainModel
 from .voxelise_samples import VoxeliseSamples
 from .voxels_3d import ProspectivityVoxels
 
-ALGORITHMS = [GenerateSyntheticPair, StackSlices, ExportSlices, TrainModel, PredictProspectivity,
-              EvaluateProspectivity, CompareMethods, VoxeliseSamples, ExtractTargets, ProspectivityVoxels,
-              SetupWorker]
+ALGORITHMS = [GenerateSyntheticPair, StackSlices, ExportSlices, ImportBlockModel, ExportBlockModel, TrainModel,
+              PredictProspectivity, EvaluateProspectivity, CompareMethods, VoxeliseSamples, ExtractTargets,
+              ProspectivityVoxels, SetupWorker]

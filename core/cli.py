@@ -12,6 +12,8 @@ import signal
 import sys
 
 from . import jobs
+from .data.blockcsv import CsvColumns
+from .data.blockmodel import BlockOptions
 from .data.slices import level_files, parse_units
 from .errors import Mpm3dError
 from .jobs import DEFAULT_HOLE_BUFFER
@@ -77,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--prefix", default="")
     export.add_argument("--variables", nargs="*", help="variables to write (default: all features, label)")
 
+    _add_block_commands(commands)
     _add_model_commands(commands)
 
     compare = commands.add_parser("compare", help="score several methods' prospectivity cubes against the same "
@@ -86,6 +89,64 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--report", help="HTML comparison report")
     compare.add_argument("--json", dest="json_path", help="every method's metrics as JSON")
     return parser
+
+
+def _names(text: str) -> list[str]:
+    return [v.strip() for v in text.split(",") if v.strip()]
+
+
+def _add_block_commands(commands) -> None:
+    """import-blocks and export-blocks: block models (CSV, VTK, OMF, geoh5) in and out of cube files."""
+    blocks = commands.add_parser("import-blocks", help="read a block model (CSV, .vti, .vtr, .omf, .geoh5) into a "
+                                                       "cube file")
+    blocks.add_argument("--input", required=True, help="block-model file")
+    blocks.add_argument("--out", required=True, help="cube file (.nc)")
+    blocks.add_argument("--crs", default="", help="CRS of the coordinates, e.g. EPSG:32650")
+    blocks.add_argument("--local-grid", action="store_true", help="no CRS: keep the model's local coordinates")
+    for axis in "xyz":
+        blocks.add_argument(f"--{axis}-field", default="", help=f"column of the block centres' {axis} "
+                                                                 "(default: a usual name such as X, XC, EAST)")
+    blocks.add_argument("--size-fields", type=_names, default=[], help="dx,dy,dz columns of a sub-blocked model")
+    blocks.add_argument("--block-size", type=_floats, help="dx,dy,dz in metres (default: inferred from the centres; "
+                                                           "the parent block of a sub-blocked model)")
+    blocks.add_argument("--evidence", type=_names, help="evidence columns (default: every numeric column but the "
+                                                        "coordinates, sizes, label and --exclude)")
+    blocks.add_argument("--exclude", type=_names, default=[], help="numeric columns that are not evidence")
+    blocks.add_argument("--label", default="", help="column written as the cube's labels: a 0/1 ore flag, or a "
+                                                    "grade with --cutoff")
+    blocks.add_argument("--cutoff", type=finite, help="ore where the label column's value >= this")
+    blocks.add_argument("--classes", type=_names, default=[], help="class attributes: majority, not mean, over "
+                                                                   "sub-blocks")
+    blocks.add_argument("--nodata", type=_floats, default=[], help="values that mean no data, e.g. -99,-999")
+    blocks.add_argument("--z-depth", action="store_true", help="z is depth below --datum (positive down)")
+    blocks.add_argument("--datum", type=finite, default=0.0, help="elevation of depth 0, metres")
+    blocks.add_argument("--azimuth", type=finite, default=0.0, help="the model's rotation about the vertical, "
+                                                                    "degrees (multiples of 90 only)")
+    blocks.add_argument("--dip", type=finite, default=0.0, help="the model's dip, degrees (0 only)")
+    blocks.add_argument("--plunge", type=finite, default=0.0, help="the model's plunge, degrees (0 only)")
+    blocks.add_argument("--delimiter", default="", help="CSV delimiter (default: detected)")
+
+    out = commands.add_parser("export-blocks", help="write a cube file as a block model (CSV, .vti, .vtr, .omf, "
+                                                    ".geoh5)")
+    out.add_argument("--cube", required=True)
+    out.add_argument("--out", required=True, help="block-model file; its extension picks the format")
+    out.add_argument("--variables", type=_names, help="variables to write (default: every feature, the label and "
+                                                      "the maps)")
+    out.add_argument("--keep-nodata", action="store_true", help="CSV: also write blocks without any value")
+    out.add_argument("--nodata", default="", help="CSV: text written for a missing value (default: empty)")
+
+
+def block_options(args: argparse.Namespace) -> tuple[BlockOptions, CsvColumns]:
+    """The import options of the command line as the core takes them."""
+    if args.block_size is not None and (len(args.block_size) != 3 or min(args.block_size) <= 0):
+        raise Mpm3dError(f"BLOCK_SIZE: give three positive sizes dx,dy,dz in metres, got {args.block_size}")
+    options = BlockOptions(crs=args.crs, local_grid=args.local_grid, evidence=args.evidence or None,
+                           exclude=args.exclude, label=args.label, cutoff=args.cutoff, classes=args.classes,
+                           nodata=args.nodata, z_is_depth=args.z_depth, datum=args.datum,
+                           block_size=tuple(args.block_size) if args.block_size else None, azimuth=args.azimuth,
+                           dip=args.dip, plunge=args.plunge)
+    delimiter = {"tab": "\t", "\\t": "\t", "space": " "}.get(args.delimiter, args.delimiter)
+    return options, CsvColumns(args.x_field, args.y_field, args.z_field, args.size_fields, delimiter)
 
 
 def _add_model_commands(commands) -> None:
@@ -142,6 +203,10 @@ def run(args: argparse.Namespace, reporter: Reporter) -> dict:
         return jobs.stack(args.evidence, args.out, args.labels, args.elevations, progress, parse_units(args.units))
     if args.command == "export":
         return jobs.export(args.cube, args.out, args.prefix, args.variables, progress)
+    if args.command == "import-blocks":
+        return jobs.import_blocks(args.input, args.out, *block_options(args), progress)
+    if args.command == "export-blocks":
+        return jobs.export_blocks(args.cube, args.out, args.variables, args.keep_nodata, args.nodata, progress)
     if args.command == "compare":
         return jobs.compare_job(args.prospectivity, args.labels, args.report, args.json_path, progress)
     if args.command == "train":
@@ -156,7 +221,7 @@ def run(args: argparse.Namespace, reporter: Reporter) -> dict:
     raise Mpm3dError(f"unknown command {args.command}")
 
 
-PATH_ARGUMENTS = ("out", "evidence", "labels", "cube", "source", "target", "report", "model", "out_cube",
+PATH_ARGUMENTS = ("out", "input", "evidence", "labels", "cube", "source", "target", "report", "model", "out_cube",
                   "out_folder", "prospectivity", "json_path", "target_holes", "holes")
 
 
@@ -178,6 +243,10 @@ def command_paths(args: argparse.Namespace) -> tuple[dict, dict]:
         return {"--cube": [args.cube]}, {"--out": [jobs.export_pattern(args.cube, args.out, args.prefix)]}
     if args.command == "synth":
         return {}, {}
+    if args.command == "import-blocks":
+        return {"--input": [args.input]}, {"--out": [args.out]}
+    if args.command == "export-blocks":
+        return {"--cube": [args.cube]}, {"--out": [args.out]}
     if args.command == "compare":
         given = {"--labels": args.labels, "--report": args.report, "--json": args.json_path}
         listed = {option: [path] if path else [] for option, path in given.items()}

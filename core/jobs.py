@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .atomic import atomic_group
+from .data.blockcsv import CsvColumns, read_block_csv, write_block_csv
+from .data.blockformats import FORMATS, read_block_file, write_block_file
+from .data.blockmodel import BlockOptions
 from .data.cubefile import CubeReader, save_cube, write_cube
 from .data.grid import LABEL_ORE
 from .data.slices import level_files, level_spacing, read_slices, write_cube_slices, write_slices
@@ -113,6 +116,59 @@ def export(cube_path: str, folder: str, prefix: str = "", variables: Sequence[st
     outputs["OUTPUT_LAYERS"] = layers
     outputs["WARNINGS"] = stale_files_warning(export_pattern(cube_path, folder, prefix), layers, "OUTPUT_FOLDER")
     return outputs
+
+
+BLOCK_CSV = (".csv", ".txt", ".dat")
+BLOCK_VARIABLES = ("label", "prospectivity", "uncertainty", "novelty")
+
+
+def _block_format(path: str, parameter: str) -> str:
+    extension = os.path.splitext(path)[1].lower()
+    if extension not in BLOCK_CSV + FORMATS:
+        raise Mpm3dError(f"{parameter}: {os.path.basename(path)} is not a block-model file mpm3d knows; give a CSV "
+                         f"({', '.join(BLOCK_CSV)}), VTK (.vti, .vtr), OMF (.omf) or geoh5 (.geoh5) file")
+    return extension
+
+
+def import_blocks(path: str, output: str, options: BlockOptions, columns: CsvColumns | None = None,
+                  on_progress: Progress = _quiet) -> dict:
+    """Block model (CSV, VTK, OMF, geoh5) -> the cube file Stack slices writes; with what was read and merged."""
+    warnings: list[str] = []
+    if _block_format(path, "INPUT") in BLOCK_CSV:
+        cube, report = read_block_csv(path, options, columns, on_progress, warnings.append)
+    else:
+        on_progress(0.0, "Reading the block model")
+        cube, report = read_block_file(path, options)
+    attrs, note = level_spacing(cube.grid.z)
+    if note:
+        warnings.append(note)
+    on_progress(0.9, "Writing the cube")
+    save_cube(output, cube, attrs={"sources": [os.path.basename(path)], **attrs,
+                                   "block_model": {"blocks": report["BLOCKS"],
+                                                   "merged_sub_blocks": report.get("MERGED", 0)}})
+    on_progress(1.0, "Done")
+    return {"OUTPUT": output, "LEVELS": len(cube.grid.z), "FEATURES": cube.feature_names,
+            "SHAPE": list(cube.grid.shape), "BLOCKS": report["BLOCKS"], "MERGED": report.get("MERGED", 0),
+            "SIZE_RATIO": report.get("SIZE_RATIO", 1.0), "HAS_LABELS": cube.label is not None,
+            "WARNINGS": warnings}
+
+
+def export_blocks(cube_path: str, output: str, variables: Sequence[str] | None = None, keep_nodata: bool = False,
+                  nodata: str = "", on_progress: Progress = _quiet) -> dict:
+    """Cube file -> block model: CSV (block centres and sizes), VTK (.vti, .vtr), OMF or geoh5; every feature
+    and the label and maps it holds, or the named variables."""
+    extension = _block_format(output, "OUTPUT")
+    reader = CubeReader(cube_path, "CUBE")
+    present = list(reader.feature_names) + [v for v in BLOCK_VARIABLES if reader.has(v)]
+    chosen = list(variables) if variables else present
+    unknown = [v for v in chosen if v not in present]
+    if unknown:
+        raise Mpm3dError(f"VARIABLES: {cube_path} has no variable {', '.join(unknown)} (it has: {', '.join(present)})")
+    if extension in BLOCK_CSV:
+        blocks = write_block_csv(output, reader, chosen, keep_nodata, nodata, on_progress)
+    else:
+        blocks = write_block_file(output, reader, chosen, on_progress)
+    return {"OUTPUT": output, "BLOCKS": blocks, "VARIABLES": chosen}
 
 
 def export_prefix(cube_path: str, prefix: str = "") -> str:

@@ -240,6 +240,242 @@
       <translation>切片</translation>
     </message>
     <message>
+      <source>Import block model</source>
+      <translation>导入块体模型</translation>
+    </message>
+    <message>
+      <source>Reads a block model from 3D geological modelling software into the cube file that 'Stack depth slices into cube' writes: a CSV of block centres with one column per attribute, a VTK image or rectilinear grid (.vti, .vtr), an OMF file or a geoh5 workspace. Every block becomes a voxel, missing blocks nodata; sub-blocks are regularised onto the parent grid (volume-weighted mean, majority by volume for class attributes). A model rotated by a multiple of 90 degrees is read exactly, any other rotation refused. Large CSV files are read in chunks, in bounded memory.</source>
+      <translation>将三维地质建模软件导出的块体模型读入与“将深度切片堆叠为立方体”所写相同的立方体文件：每个属性一列的块体中心 CSV、VTK 图像或直线网格（.vti、.vtr）、OMF 文件或 geoh5 工作区。每个块体成为一个体素，缺失的块体为无数据；子块体规则化到母块网格上（连续属性按体积加权平均，类别属性按体积多数）。旋转 90 度整数倍的模型按原样精确读取，其他旋转则拒绝。大型 CSV 文件分块读取，内存有界。</translation>
+    </message>
+    <message>
+      <source>Block model</source>
+      <translation>块体模型</translation>
+    </message>
+    <message>
+      <source>CSV / TXT of block centres (delimiter, header and comment lines detected; numbers with a decimal point), VTK .vti / .vtr with the blocks as cell data, OMF (a volume element) or geoh5 (a block model).</source>
+      <translation>块体中心的 CSV / TXT（自动识别分隔符、表头和注释行；数字须使用小数点），以块体为单元数据的 VTK .vti / .vtr，OMF（体元素）或 geoh5（块体模型）。</translation>
+    </message>
+    <message>
+      <source>CRS of the coordinates</source>
+      <translation>坐标的坐标参考系</translation>
+    </message>
+    <message>
+      <source>The coordinate reference system the block centres are in: block models do not carry one.</source>
+      <translation>块体中心坐标所在的坐标参考系：块体模型本身不带坐标参考系。</translation>
+    </message>
+    <message>
+      <source>No CRS: local grid coordinates</source>
+      <translation>无坐标参考系：局部网格坐标</translation>
+    </message>
+    <message>
+      <source>Keep the model's own local coordinates, with no CRS (the cube cannot then be placed on a map).</source>
+      <translation>保留模型自身的局部坐标，不设坐标参考系（立方体因此无法放到地图上）。</translation>
+    </message>
+    <message>
+      <source>Evidence columns (optional)</source>
+      <translation>证据列（可选）</translation>
+    </message>
+    <message>
+      <source>Column names separated by commas. Empty: every numeric column but the coordinates, sizes, label and the excluded ones.</source>
+      <translation>以逗号分隔的列名。留空：除坐标、尺寸、标签和排除列之外的所有数值列。</translation>
+    </message>
+    <message>
+      <source>Columns that are not evidence (optional)</source>
+      <translation>非证据列（可选）</translation>
+    </message>
+    <message>
+      <source>Numeric columns to leave out when EVIDENCE is empty (block index, density used for tonnage...).</source>
+      <translation>EVIDENCE 为空时要排除的数值列（块体编号、用于计算吨位的密度等）。</translation>
+    </message>
+    <message>
+      <source>Label column (optional)</source>
+      <translation>标签列（可选）</translation>
+    </message>
+    <message>
+      <source>Written as the cube's labels: a 0/1 ore flag, or a grade turned into one with CUTOFF. Empty or nodata values are unknown.</source>
+      <translation>写为立方体的标签：0/1 矿体标志，或用 CUTOFF 转换为标志的品位。空值或无数据值为未知。</translation>
+    </message>
+    <message>
+      <source>Grade cut-off (optional)</source>
+      <translation>品位边界值（可选）</translation>
+    </message>
+    <message>
+      <source>With a grade in LABEL: ore where the grade &gt;= CUTOFF, barren below.</source>
+      <translation>LABEL 为品位时：品位 &gt;= CUTOFF 处为矿，低于则为非矿。</translation>
+    </message>
+    <message>
+      <source>Nodata values (optional)</source>
+      <translation>无数据值（可选）</translation>
+    </message>
+    <message>
+      <source>Values that mean no data, separated by commas (e.g. -99, -999). Empty fields, nan and values beyond 1e30 are always nodata.</source>
+      <translation>表示无数据的值，以逗号分隔（例如 -99, -999）。空字段、nan 和超过 1e30 的值始终为无数据。</translation>
+    </message>
+    <message>
+      <source>z is depth below a datum</source>
+      <translation>z 为基准面以下的深度</translation>
+    </message>
+    <message>
+      <source>The file's z is depth in metres below DATUM, positive down; the cube stores elevation, positive up.</source>
+      <translation>文件中的 z 是 DATUM 以下的深度（米，向下为正）；立方体存储高程（向上为正）。</translation>
+    </message>
+    <message>
+      <source>Datum elevation (m)</source>
+      <translation>基准面高程（米）</translation>
+    </message>
+    <message>
+      <source>The elevation of depth 0 when z is depth.</source>
+      <translation>z 为深度时，深度 0 处的高程。</translation>
+    </message>
+    <message>
+      <source>x column (optional)</source>
+      <translation>x 列（可选）</translation>
+    </message>
+    <message>
+      <source>Block centre x. Empty: a usual name (X, XC, XCENTRE, EAST ...).</source>
+      <translation>块体中心 x。留空：常用列名（X、XC、XCENTRE、EAST 等）。</translation>
+    </message>
+    <message>
+      <source>y column (optional)</source>
+      <translation>y 列（可选）</translation>
+    </message>
+    <message>
+      <source>Block centre y. Empty: a usual name (Y, YC, NORTH ...).</source>
+      <translation>块体中心 y。留空：常用列名（Y、YC、NORTH 等）。</translation>
+    </message>
+    <message>
+      <source>z column (optional)</source>
+      <translation>z 列（可选）</translation>
+    </message>
+    <message>
+      <source>Block centre z. Empty: a usual name (Z, ZC, RL, ELEVATION ...).</source>
+      <translation>块体中心 z。留空：常用列名（Z、ZC、RL、ELEVATION 等）。</translation>
+    </message>
+    <message>
+      <source>Size columns (optional)</source>
+      <translation>尺寸列（可选）</translation>
+    </message>
+    <message>
+      <source>dx,dy,dz columns of a sub-blocked model. Empty: DX/DY/DZ, XINC/YINC/ZINC ... where present.</source>
+      <translation>子块模型的 dx,dy,dz 列。留空：存在时使用 DX/DY/DZ、XINC/YINC/ZINC 等。</translation>
+    </message>
+    <message>
+      <source>Block size dx,dy,dz (optional)</source>
+      <translation>块体尺寸 dx,dy,dz（可选）</translation>
+    </message>
+    <message>
+      <source>Metres. Empty: inferred from the centres (the largest block of a sub-blocked model is the parent block).</source>
+      <translation>单位米。留空：由块体中心推断（子块模型中最大的块体为母块）。</translation>
+    </message>
+    <message>
+      <source>Class columns (optional)</source>
+      <translation>类别列（可选）</translation>
+    </message>
+    <message>
+      <source>Columns of class codes (lithology, domain): sub-blocks are merged by the class with most volume, not by the mean.</source>
+      <translation>类别代码列（岩性、域）：子块按体积最大的类别合并，而非取平均。</translation>
+    </message>
+    <message>
+      <source>Model azimuth (degrees)</source>
+      <translation>模型方位角（度）</translation>
+    </message>
+    <message>
+      <source>The block model's rotation, as the modelling software gives it. A multiple of 90 degrees about the vertical is read exactly; any other rotation is refused with what to do.</source>
+      <translation>块体模型的旋转角，按建模软件给出的值。绕竖直轴旋转 90 度的整数倍时精确读取；其他旋转将被拒绝，并说明如何处理。</translation>
+    </message>
+    <message>
+      <source>Model dip (degrees)</source>
+      <translation>模型倾角（度）</translation>
+    </message>
+    <message>
+      <source>Model plunge (degrees)</source>
+      <translation>模型倾伏角（度）</translation>
+    </message>
+    <message>
+      <source>CSV delimiter</source>
+      <translation>CSV 分隔符</translation>
+    </message>
+    <message>
+      <source>The character between the fields of a CSV; Detect finds it from the first lines.</source>
+      <translation>CSV 字段之间的字符；“自动识别”根据前几行确定。</translation>
+    </message>
+    <message>
+      <source>Detect</source>
+      <translation>自动识别</translation>
+    </message>
+    <message>
+      <source>Comma</source>
+      <translation>逗号</translation>
+    </message>
+    <message>
+      <source>Semicolon</source>
+      <translation>分号</translation>
+    </message>
+    <message>
+      <source>Tab</source>
+      <translation>制表符</translation>
+    </message>
+    <message>
+      <source>Space</source>
+      <translation>空格</translation>
+    </message>
+    <message>
+      <source>Pipe (|)</source>
+      <translation>竖线（|）</translation>
+    </message>
+    <message>
+      <source>Blocks read</source>
+      <translation>读取的块体数</translation>
+    </message>
+    <message>
+      <source>Sub-blocks merged</source>
+      <translation>合并的子块数</translation>
+    </message>
+    <message>
+      <source>Export block model</source>
+      <translation>导出块体模型</translation>
+    </message>
+    <message>
+      <source>Writes a cube file as a block model for 3D modelling software: a CSV of block centres and sizes with one column per variable, a VTK image (.vti) or rectilinear grid (.vtr), an OMF file or a geoh5 workspace, chosen by the file's extension. Every feature, the labels and the prospectivity, uncertainty and novelty maps the cube holds are written, or the variables named.</source>
+      <translation>将立方体文件写为三维建模软件使用的块体模型：块体中心和尺寸、每个变量一列的 CSV，VTK 图像（.vti）或直线网格（.vtr），OMF 文件或 geoh5 工作区，格式由文件扩展名决定。写出立方体中的所有特征、标签以及成矿远景、不确定性和新颖性图，或写出指定的变量。</translation>
+    </message>
+    <message>
+      <source>A cube file made by mpm3d: stacked or imported evidence, or a prediction.</source>
+      <translation>由 mpm3d 生成的立方体文件：堆叠或导入的证据，或预测结果。</translation>
+    </message>
+    <message>
+      <source>Variables (optional)</source>
+      <translation>变量（可选）</translation>
+    </message>
+    <message>
+      <source>Names separated by commas (features, label, prospectivity, uncertainty, novelty). Empty: all.</source>
+      <translation>以逗号分隔的名称（特征、label、prospectivity、uncertainty、novelty）。留空：全部。</translation>
+    </message>
+    <message>
+      <source>CSV: keep blocks without data</source>
+      <translation>CSV：保留无数据的块体</translation>
+    </message>
+    <message>
+      <source>Also write the blocks where no variable has a value (air, outside the model); left out by default.</source>
+      <translation>同时写出所有变量均无值的块体（空气、模型范围之外）；默认不写出。</translation>
+    </message>
+    <message>
+      <source>CSV: nodata text (optional)</source>
+      <translation>CSV：无数据文本（可选）</translation>
+    </message>
+    <message>
+      <source>What a CSV holds for a missing value, e.g. -99; empty fields by default.</source>
+      <translation>CSV 中缺失值的写法，例如 -99；默认为空字段。</translation>
+    </message>
+    <message>
+      <source>The file to write; its extension picks the format.</source>
+      <translation>要写出的文件；由其扩展名决定格式。</translation>
+    </message>
+    <message>
+      <source>Blocks written</source>
+      <translation>写出的块体数</translation>
+    </message>
+    <message>
       <source>Train prospectivity model</source>
       <translation>训练成矿远景预测模型</translation>
     </message>
@@ -1220,6 +1456,10 @@
       <translation>ROC AUC {auc}；体积前 10 % 所捕获的矿体比例：{capture}</translation>
     </message>
     <message>
+      <source>Wrote {blocks} blocks ({variables}) to {path}</source>
+      <translation>已将 {blocks} 个块体（{variables}）写入 {path}</translation>
+    </message>
+    <message>
       <source>Wrote {count} rasters to {folder}</source>
       <translation>已将 {count} 个栅格写入 {folder}</translation>
     </message>
@@ -1274,6 +1514,14 @@
     <message>
       <source>Pair profile: {profile}</source>
       <translation>矿床对类型：{profile}</translation>
+    </message>
+    <message>
+      <source>{blocks} blocks, {levels} levels of {rows} x {columns}; features: {features}</source>
+      <translation>{blocks} 个块体，{levels} 层，每层 {rows} x {columns}；特征：{features}</translation>
+    </message>
+    <message>
+      <source>{merged} sub-blocks merged onto the parent grid; largest size ratio (parent block to the smallest sub-block, by volume) {ratio}</source>
+      <translation>{merged} 个子块已合并到母块网格；最大尺寸比（母块与最小子块的体积之比）{ratio}</translation>
     </message>
     <message>
       <source>Lower CHUNK_VOXELS.</source>

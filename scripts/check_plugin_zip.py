@@ -31,6 +31,7 @@ PLUGIN_FOLDER = "mpm3d"
 DEVELOPMENT_FOLDERS = ("tests", "bench", "scripts", ".venv", ".venv-peer", ".ci", ".github", "build", "dist",
                        "demo_output", ".pytest_cache", ".ruff_cache")
 DEVELOPMENT_FILES = ("Makefile", "requirements.txt", "requirements-py311.txt", "requirements-py313.txt",
+                     "requirements-py311-nodeps.txt", "requirements-py313-nodeps.txt",
                      "pyproject.toml", ".gitignore")
 PLACEHOLDER = re.compile(r"(^|[@./])(example\.(org|com|net)|localhost|test\.invalid)($|[/:])|your[-_.]?(name|email)",
                          re.I)

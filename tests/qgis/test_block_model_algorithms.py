@@ -1,0 +1,33 @@
+"""Import and export block model through processing.run: a stacked cube out to a CSV and a VTK image and back in,
+unchanged, and a bad CSV refused by line with nothing written."""
+
+import numpy as np
+from algorithm_calls import fails, run
+from mpm3d.core.data.cubefile import read_cube
+
+
+def test_a_stacked_cube_goes_out_as_a_block_model_and_comes_back_unchanged(synthetic_slices, tmp_path):
+    stacked = run("mpm3d:stack_slices", {"EVIDENCE": synthetic_slices["SOURCE_EVIDENCE"],
+                                         "LABELS": synthetic_slices["SOURCE_LABELS"],
+                                         "OUTPUT": tmp_path / "stacked.nc"})["OUTPUT"]
+    original = read_cube(stacked)
+    for name in ("blocks.csv", "blocks.vti"):
+        exported = run("mpm3d:export_block_model", {"CUBE": stacked, "OUTPUT": tmp_path / name})
+        assert exported["BLOCKS"] > 0
+        imported = run("mpm3d:import_block_model", {"INPUT": tmp_path / name, "CRS": "EPSG:4528", "LABEL": "label",
+                                                    "OUTPUT": tmp_path / f"{name}.nc"})
+        assert imported["LEVELS"] == 8 and imported["FEATURES"] == ",".join(original.feature_names)
+        again = read_cube(imported["OUTPUT"])
+        np.testing.assert_array_equal(again.features, original.features)
+        np.testing.assert_array_equal(again.label, original.label)
+        np.testing.assert_allclose(again.grid.x, original.grid.x, rtol=0, atol=1e-6)
+
+
+def test_a_bad_block_model_is_refused_by_line_and_nothing_is_written(provider, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("X,Y,Z,a\n0,0,0,1\n1,0,0,2\n0,0,0,3\n0,0,1,1\n0,0,2,1\n", encoding="utf-8")
+    fails("mpm3d:import_block_model", {"INPUT": bad, "CRS": "EPSG:4528", "BLOCK_SIZE": "1,1,1",
+                                       "OUTPUT": tmp_path / "out" / "cube.nc"}, "lines 4 of bad.csv repeat")
+    fails("mpm3d:import_block_model", {"INPUT": bad, "OUTPUT": tmp_path / "out" / "cube.nc"},
+          "carries no coordinate reference system")
+    assert not (tmp_path / "out").exists()
