@@ -249,7 +249,7 @@ def footprint_wkt(columns: np.ndarray, west: float, north: float, dx: float, dy:
         polygons[min(inside, key=lambda i: abs(_signed_area(shells[i])))].append(hole)
 
     def ring_text(ring):
-        return "(" + ", ".join(f"{x!r} {y!r}" for x, y in [*ring, ring[0]]) + ")"
+        return "(" + ", ".join(f"{float(x)!r} {float(y)!r}" for x, y in [*ring, ring[0]]) + ")"
 
     return "MULTIPOLYGON (" + ", ".join("(" + ", ".join(map(ring_text, polygon)) + ")" for polygon in polygons) + ")"
 

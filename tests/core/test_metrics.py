@@ -236,7 +236,9 @@ def test_domain_classifiers_fit_on_one_blas_thread(monkeypatch):
     proxy_a_distance(a, b)
     deep_embedded_validation(a, b, a[:50], rng.normal(size=50), (rng.random(50) > 0.5).astype(float), np.ones(50))
     assert len(threads_at_fit) == 3  # two folds of the distance, one for DEV
-    assert all(threads and set(threads) == {1} for threads in threads_at_fit), threads_at_fit
+    # Debian 13's reference BLAS has no thread pool to limit; a threaded BLAS (OpenBLAS, MKL) must run on one
+    if any(lib["user_api"] == "blas" for lib in threadpool_info()):
+        assert all(threads and set(threads) == {1} for threads in threads_at_fit), threads_at_fit
 
 
 def test_predictive_entropy_is_zero_where_the_map_decides_and_ln2_where_it_hedges():
