@@ -20,7 +20,7 @@ from qgis.PyQt.QtCore import QVariant
 
 from ..core.errors import Mpm3dError
 from ..core.jobs import label_cube_on_grid
-from ..core.results.targets import COMPANIONS, DEFAULT_MIN_DROP, extract_targets
+from ..core.results.targets import COMPANIONS, DEFAULT_MIN_DROP, TOP_EVIDENCE, extract_targets, why_here_maps
 from ..runtime.i18n import tr
 from .base import Mpm3dAlgorithm, cube_crs, read_prospectivity_cube
 from .styles import footprint_styler, target_styler
@@ -36,7 +36,9 @@ FIELDS = [("rank", QVariant.Int), ("centroid_x", QVariant.Double), ("centroid_y"
           ("mean_prob", QVariant.Double), ("max_prob", QVariant.Double), ("mass_above_cut", QVariant.Double),
           ("footprint_m2", QVariant.Double), ("open_at_depth", QVariant.Bool), ("at_edge", QVariant.Bool),
           ("ore_share", QVariant.Double), ("known_ore", QVariant.Int), ("mean_uncertainty", QVariant.Double),
-          ("mean_novelty", QVariant.Double)]
+          ("mean_novelty", QVariant.Double),
+          *((name, kind) for place in range(1, TOP_EVIDENCE + 1)
+            for name, kind in ((f"evidence_{place}", QVariant.String), (f"evidence_{place}_share", QVariant.Double)))]
 # The core's name of each field's value where it differs.
 VALUES = {"centroid_x": "x", "centroid_y": "y", "centroid_z": "z", "known_ore": "known_ore_voxels"}
 
@@ -104,7 +106,10 @@ class ExtractTargets(Mpm3dAlgorithm):
                  "and max_prob; mass_above_cut (the ranking score); footprint_m2 (area in plan); open_at_depth (it "
                  "reaches the model's floor: it may continue deeper); at_edge (it reaches a side of the model); "
                  "ore_share (share of its known voxels that are ore; empty without labels or known voxels) and "
-                 "known_ore (known ore voxels); mean_uncertainty and mean_novelty where the cube has them.")
+                 "known_ore (known ore voxels); mean_uncertainty and mean_novelty where the cube has them; "
+                 "evidence_1 to evidence_3 with evidence_1_share to evidence_3_share where the cube was predicted "
+                 "with WHY_HERE: the evidence layers the body's prospectivity rests on most, each with its share of "
+                 "the body's summed change of prospectivity where it dominates.")
         self.add(QgsProcessingParameterFeatureSink("OUTPUT_FOOTPRINTS", "Target footprints",
                                                    QgsProcessing.TypeVectorPolygon, optional=True,
                                                    createByDefault=True),
@@ -141,7 +146,7 @@ class ExtractTargets(Mpm3dAlgorithm):
                                   min_drop=self.parameterAsDouble(parameters, "MIN_DROP", context), label=label,
                                   companions={name: reader.read_variable(name) for name in COMPANIONS
                                               if reader.has(name)},
-                                  max_uncertainty=max_uncertainty)
+                                  max_uncertainty=max_uncertainty, evidence=why_here_maps(reader))
 
         fields = QgsFields()
         for name, kind in FIELDS:
