@@ -162,14 +162,14 @@ def attention_section(attention: dict) -> list[str]:
         return []
     regions = [(key, label) for key, label, _ in ATTENTION_REGIONS if attention.get(key)]
     rows = [[layer, *(fixed(attention[key]["mean"][k], 3) for key, _ in regions)] for k, layer in enumerate(layers)]
-    counts = ", ".join(f"{label} {attention[key]['voxels']}" for key, label in regions)
+    rows.append(["voxels", *(attention[key]["voxels"] for key, _ in regions)])
     return [f"<h2>{tr('Attention: the feature gate')}</h2>",
             table(("layer", *(f"{label} (mean weight)" for _, label in regions)), rows),
             image(_attention_figure(attention)),
             note("The triple attention's feature gate gives every evidence layer a weight between 0 and 1 at each "
                   "voxel, from that voxel's evidence, before the first convolution. Shown: its mean over the "
-                  f"source's ore voxels, its barren voxels and the target's valid voxels ({counts} voxels; the "
-                  "ensemble members' mean). A layer weighted up at the ore and not on barren ground is one the "
+                  "source's ore voxels, its barren voxels and the target's valid voxels (the last row counts them), "
+                  "the ensemble members' mean, with their spread as error bars in the chart. A layer weighted up at the ore and not on barren ground is one the "
                   "gate picks out as ore-controlling; a layer weighted differently on the target is read "
                   "differently there. A gate weight is not an importance: a network can still ignore a layer the "
                   "gate passes on (compare with the permutation importance above). Predict writes the weights per "
