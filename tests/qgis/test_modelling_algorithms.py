@@ -45,6 +45,7 @@ def test_training_writes_a_model_and_a_report(trained):
         assert b"mpm3d-model" in handle.read(200_000)
     report = open(trained["OUTPUT_REPORT"], encoding="utf-8").read()
     assert "validation" in report.lower() and "Transfer from source to target" in report
+    assert "<h2>Attention: the feature gate</h2>" in report  # DANN-CTA weighs its evidence layers
     assert report.count("<img") >= 6 and trained["MEMBERS"] == 2
     assert 0.0 <= trained["VAL_AUC"] <= 1.0 and 1 <= trained["BEST_EPOCH"] <= EPOCHS
     assert trained["DEVICE_USED"] == "cpu"

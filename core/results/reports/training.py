@@ -167,13 +167,13 @@ def attention_section(attention: dict) -> list[str]:
             table(("layer", *(f"{label} (mean weight)" for _, label in regions)), rows),
             image(_attention_figure(attention)),
             note("The triple attention's feature gate gives every evidence layer a weight between 0 and 1 at each "
-                  "voxel, from that voxel's evidence, before the first convolution. Shown: its mean over the "
-                  "source's ore voxels, its barren voxels and the target's valid voxels (the last row counts them), "
-                  "the ensemble members' mean, with their spread as error bars in the chart. A layer weighted up at the ore and not on barren ground is one the "
-                  "gate picks out as ore-controlling; a layer weighted differently on the target is read "
-                  "differently there. A gate weight is not an importance: a network can still ignore a layer the "
-                  "gate passes on (compare with the permutation importance above). Predict writes the weights per "
-                  "voxel on request (GATE_WEIGHTS).")]
+                 "voxel, from that voxel's evidence, before the first convolution. Shown: its mean over the source's"
+                 " ore voxels, its barren voxels and the target's valid voxels (the last row counts them), the "
+                 "ensemble members' mean, with their spread as error bars in the chart. A layer weighted up at the "
+                 "ore and not on barren ground is one the gate picks out as ore-controlling; a layer weighted "
+                 "differently on the target is read differently there. A gate weight is not an importance: a network"
+                 " can still ignore a layer the gate passes on (compare with the permutation importance above). "
+                 "Predict writes the weights per voxel on request (GATE_WEIGHTS).")]
 
 
 def _attention_figure(attention: dict):
