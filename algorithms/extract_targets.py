@@ -16,7 +16,7 @@ from qgis.core import (
 
 from ..core.errors import Mpm3dError
 from ..core.jobs import label_cube_on_grid
-from ..core.results.targets import COMPANIONS, DEFAULT_MIN_DROP, extract_targets
+from ..core.results.targets import COMPANIONS, DEFAULT_MIN_DROP, TOP_EVIDENCE, extract_targets, why_here_maps
 from ..runtime.i18n import tr
 from .base import Mpm3dAlgorithm, cube_crs, read_prospectivity_cube
 from .qgis_enums import (
@@ -46,6 +46,8 @@ FIELDS = [(name, FIELD_TYPES[kind]) for name, kind in (("rank", "Int"), ("centro
                                                     ("at_edge", "Bool"), ("ore_share", "Double"),
                                                     ("known_ore", "Int"), ("mean_uncertainty", "Double"),
                                                     ("mean_novelty", "Double"))]
+FIELDS += [(name, FIELD_TYPES[kind]) for place in range(1, TOP_EVIDENCE + 1)
+           for name, kind in ((f"evidence_{place}", "String"), (f"evidence_{place}_share", "Double"))]
 # The core's name of each field's value where it differs.
 VALUES = {"centroid_x": "x", "centroid_y": "y", "centroid_z": "z", "known_ore": "known_ore_voxels"}
 
@@ -113,7 +115,10 @@ class ExtractTargets(Mpm3dAlgorithm):
                  "and max_prob; mass_above_cut (the ranking score); footprint_m2 (area in plan); open_at_depth (it "
                  "reaches the model's floor: it may continue deeper); at_edge (it reaches a side of the model); "
                  "ore_share (share of its known voxels that are ore; empty without labels or known voxels) and "
-                 "known_ore (known ore voxels); mean_uncertainty and mean_novelty where the cube has them.")
+                 "known_ore (known ore voxels); mean_uncertainty and mean_novelty where the cube has them; "
+                 "evidence_1 to evidence_3 with evidence_1_share to evidence_3_share where the cube was predicted "
+                 "with WHY_HERE: the evidence layers the body's prospectivity rests on most, each with its share of "
+                 "the body's summed change of prospectivity where it dominates.")
         self.add(QgsProcessingParameterFeatureSink("OUTPUT_FOOTPRINTS", "Target footprints",
                                                    SOURCE_POLYGONS, optional=True,
                                                    createByDefault=True),
@@ -150,7 +155,7 @@ class ExtractTargets(Mpm3dAlgorithm):
                                   min_drop=self.parameterAsDouble(parameters, "MIN_DROP", context), label=label,
                                   companions={name: reader.read_variable(name) for name in COMPANIONS
                                               if reader.has(name)},
-                                  max_uncertainty=max_uncertainty)
+                                  max_uncertainty=max_uncertainty, evidence=why_here_maps(reader))
 
         fields = QgsFields()
         for name, kind in FIELDS:

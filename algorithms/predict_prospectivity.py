@@ -60,7 +60,8 @@ class PredictProspectivity(WorkerAlgorithm):
         "evidence at a voxel is; above 0.5 the model extrapolates). Drill where prospectivity is high and both "
         "uncertainty and novelty are low. The level rasters load into the project top level first, each map with "
         "its own fixed colour ramp; nodata voxels stay nodata. A cube whose features differ from the model's is "
-        "refused."
+        "refused. On request (WHY_HERE) it also says why here: per level, the evidence layer each voxel's "
+        "prospectivity rests on most, one colour per layer, and how much the prospectivity changes without it."
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
@@ -76,10 +77,15 @@ class PredictProspectivity(WorkerAlgorithm):
         self.add(QgsProcessingParameterFolderDestination("OUTPUT_FOLDER", "Folder for level rasters"),
                  "Receives one GeoTIFF per level and map, e.g. prospectivity_z-0450.tif, "
                  "prospectivity_uncertainty_z-0450.tif and prospectivity_novelty_z-0450.tif (each where the model has "
-                 "that map), each with a .qml style beside it, so the rasters open styled in any project.")
+                 "that map; with WHY_HERE also prospectivity_dominant_evidence_z-0450.tif and "
+                 "prospectivity_dominant_change_z-0450.tif), each with a .qml style beside it, so the rasters open "
+                 "styled in any project.")
         self.addOutput(QgsProcessingOutputMultipleLayers("OUTPUT_LAYERS", "Prospectivity levels"))
         self.addOutput(QgsProcessingOutputMultipleLayers("UNCERTAINTY_LAYERS", "Uncertainty levels"))
         self.addOutput(QgsProcessingOutputMultipleLayers("NOVELTY_LAYERS", "Novelty levels"))
+        self.addOutput(QgsProcessingOutputMultipleLayers("DOMINANT_LAYERS", "Dominant evidence levels"))
+        self.addOutput(QgsProcessingOutputMultipleLayers("DOMINANT_CHANGE_LAYERS",
+                                                         "Change without the dominant evidence levels"))
 
     def folder_outputs(self, parameters, context):
         folder = self.folder_value(parameters, "OUTPUT_FOLDER", context)

@@ -66,5 +66,5 @@ RAMP_LINEAR = first_value((Qgis, "ShaderInterpolationMethod.Linear"), (QgsColorR
 
 # QgsField takes a QMetaType.Type from 3.38 on (QVariant.Type is deprecated there, absent in Qt6).
 _METATYPE_FIELDS = Qgis.versionInt() >= 33800
-FIELD_TYPES = {kind: getattr(QMetaType.Type if _METATYPE_FIELDS else QVariant, kind)
-               for kind in ("Int", "Double", "Bool")}
+FIELD_TYPES = {kind: getattr(QMetaType.Type, metatype) if _METATYPE_FIELDS else getattr(QVariant, kind)
+               for kind, metatype in (("Int", "Int"), ("Double", "Double"), ("Bool", "Bool"), ("String", "QString"))}

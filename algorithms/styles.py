@@ -6,6 +6,7 @@ in the project that made it, so every style an algorithm applies on loading is a
 into the file.
 """
 
+import json
 import os
 
 import numpy as np
@@ -21,6 +22,7 @@ from qgis.core import (
     QgsGraduatedSymbolRenderer,
     QgsMapLayerLegendUtils,
     QgsMarkerSymbol,
+    QgsPalettedRasterRenderer,
     QgsPalLayerSettings,
     QgsProcessingLayerPostProcessorInterface,
     QgsRasterLayer,
@@ -35,6 +37,8 @@ from qgis.core import (
 from qgis.PyQt.QtGui import QColor, QMatrix4x4
 from qgis.PyQt.QtXml import QDomDocument
 
+from ..core.data.cubefile import CHANGE_MAP, DOMINANT_MAP
+from ..core.data.slices import CLASSES_TAG
 from ..runtime.i18n import tr
 from .qgis_enums import RAMP_LINEAR, first_value
 
@@ -58,8 +62,17 @@ _POST_PROCESSORS = []
 PROSPECTIVITY_COLOURS = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"]
 UNCERTAINTY_COLOURS = ["#fff5eb", "#fdbe85", "#fd8d3c", "#d94701", "#7f2704"]
 NOVELTY_COLOURS = ["#fcfbfd", "#cbc9e2", "#9e9ac8", "#6a51a3", "#3f007d"]
+# The change of prospectivity without the dominant layer: blue where the layer lowers it, red where it raises it,
+# white where it does nothing; +-0.25 is already a quarter of the whole 0-1 range.
+CHANGE_COLOURS = ["#2166ac", "#92c5de", "#f7f7f7", "#f4a582", "#b2182b"]
 MAP_STYLES = {"prospectivity": (PROSPECTIVITY_COLOURS, 0.0, 1.0), "uncertainty": (UNCERTAINTY_COLOURS, 0.0, 0.25),
-              "novelty": (NOVELTY_COLOURS, 0.0, 1.0)}
+              "novelty": (NOVELTY_COLOURS, 0.0, 1.0), CHANGE_MAP: (CHANGE_COLOURS, -0.25, 0.25)}
+# The dominant evidence: one colour per layer in the model's order (a qualitative palette, tab20 after tab10), light
+# grey for "no layer changes the voxel".
+LAYER_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+                 "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d",
+                 "#9edae5", "#393b79"]
+NO_LAYER_COLOUR = "#e0e0e0"
 VOXEL_CLASSES = 5
 
 # (first rank, last rank, marker size in mm, colour) of the legend bands: the best targets stand out in colour
@@ -74,7 +87,7 @@ def write_raster_styles(paths, kind: str) -> list[str]:
     rasters whose style could not be written (the rasters themselves are complete either way)."""
     if not paths:
         return []
-    text = _raster_style_text(kind)
+    text = _raster_style_text(kind, class_names(paths[0]) if kind == DOMINANT_MAP else None)
     if text is None:
         return list(paths)
     failed = []
@@ -87,11 +100,14 @@ def write_raster_styles(paths, kind: str) -> list[str]:
     return failed
 
 
-def _raster_style_text(kind: str) -> str | None:
+def _raster_style_text(kind: str, classes: list[str] | None = None) -> str | None:
     """The QML of one map's style, made on a one-pixel raster in memory: opening the user's raster to style
-    it would leave a statistics file (.aux.xml) beside it."""
+    it would leave a statistics file (.aux.xml) beside it. ``classes``: a class raster's class names."""
     carrier = f"/vsimem/mpm3d_{kind}_style.tif"
-    gdal.GetDriverByName("GTiff").Create(carrier, 1, 1, 1, gdal.GDT_Float32).FlushCache()  # dropped: closed
+    dataset = gdal.GetDriverByName("GTiff").Create(carrier, 1, 1, 1, gdal.GDT_Int16 if classes else gdal.GDT_Float32)
+    if classes:
+        dataset.GetRasterBand(1).SetMetadataItem(CLASSES_TAG, json.dumps(classes))
+    dataset = None  # closed: written
     try:
         layer = QgsRasterLayer(carrier, kind, "gdal")
         map_styler(kind)(layer)
@@ -200,11 +216,30 @@ def map_renderer(provider, kind: str = "prospectivity", band: int = 1) -> QgsSin
 
 
 def map_styler(kind: str):
-    """A function that styles a loaded raster layer with the ramp of ``kind``."""
+    """A function that styles a loaded raster layer with the ramp of ``kind``, or, for the dominant evidence, one
+    colour per layer named in the raster's own classes."""
     def style(layer: QgsRasterLayer) -> None:
-        layer.setRenderer(map_renderer(layer.dataProvider(), kind))
+        if kind == DOMINANT_MAP:
+            layer.setRenderer(class_renderer(layer.dataProvider(), class_names(layer.source())))
+        else:
+            layer.setRenderer(map_renderer(layer.dataProvider(), kind))
         layer.triggerRepaint()
     return style
+
+
+def class_names(path: str) -> list[str]:
+    """The class names a class raster carries (value 0, 1, ...; core.data.slices.write_raster); [] where none."""
+    dataset = gdal.OpenEx(path.split("|")[0], gdal.OF_RASTER)
+    text = dataset.GetRasterBand(1).GetMetadataItem(CLASSES_TAG) if dataset is not None else None
+    return json.loads(text) if text else []
+
+
+def class_renderer(provider, classes: list[str], band: int = 1) -> QgsPalettedRasterRenderer:
+    """The dominant evidence: "none" light grey, then each layer its own colour, the legend naming each."""
+    entries = [QgsPalettedRasterRenderer.Class(0, QColor(NO_LAYER_COLOUR), tr("no layer changes it"))]
+    entries += [QgsPalettedRasterRenderer.Class(value, QColor(LAYER_COLOURS[(value - 1) % len(LAYER_COLOURS)]), name)
+                for value, name in enumerate(classes[1:], start=1)]
+    return QgsPalettedRasterRenderer(provider, band, entries)
 
 
 class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
@@ -301,8 +336,9 @@ def _rank_label(first: int, last: int) -> str:
 
 def map_title(kind: str) -> str:
     """What a map is called where the user reads it (legend heading, layer names)."""
-    return {"prospectivity": tr("prospectivity"), "uncertainty": tr("uncertainty"),
-            "novelty": tr("novelty")}.get(kind, kind)
+    return {"prospectivity": tr("prospectivity"), "uncertainty": tr("uncertainty"), "novelty": tr("novelty"),
+            DOMINANT_MAP: tr("dominant evidence"), CHANGE_MAP: tr("change without the dominant evidence")}.get(kind,
+                                                                                                         kind)
 
 
 def _sphere(colour: str, radius: float):

@@ -214,7 +214,7 @@ def run(args: argparse.Namespace, reporter: Reporter) -> dict:
     if args.command == "predict":
         check(args, PREDICTION)
         return jobs.predict_job(args.model, args.cube, args.out_cube, args.out_folder, args.prefix, args.device,
-                           args.chunk_voxels, progress)
+                                args.chunk_voxels, progress, why_here=args.why_here, gate_weights=args.gate_weights)
     if args.command == "evaluate":
         return jobs.evaluate_job(args.prospectivity, args.labels, args.report, args.json_path, progress,
                             holes_path=args.holes, hole_buffer=args.hole_buffer, evidence_path=args.evidence)

@@ -19,7 +19,7 @@ from .atomic import atomic_group
 from .data.blockcsv import CsvColumns, read_block_csv, write_block_csv
 from .data.blockformats import FORMATS, read_block_file, write_block_file
 from .data.blockmodel import BlockOptions
-from .data.cubefile import CubeReader, save_cube, write_cube
+from .data.cubefile import CHANGE_MAP, DOMINANT_MAP, CubeReader, save_cube, variable_name, write_cube
 from .data.grid import LABEL_ORE
 from .data.slices import level_files, level_spacing, read_slices, write_cube_slices, write_slices
 from .errors import Mpm3dError
@@ -196,21 +196,32 @@ def stale_files_warning(pattern: str, written: Sequence[str], parameter: str) ->
 
 
 def write_prospectivity(cube_path: str, grid, maps: dict[str, np.ndarray], folder: str, prefix: str,
-                        attrs: dict | None = None) -> dict:
+                        attrs: dict | None = None, cube_only: dict[str, np.ndarray] | None = None) -> dict:
     """A prospectivity cube plus one single-band GeoTIFF per level and map, top level first: all appear, or none.
 
-    ``maps`` holds "prospectivity" and optionally "uncertainty" and "novelty" (Z, Y, X); the prospectivity
-    levels are named ``<prefix>_z-0450.tif``, the others ``<prefix>_<map>_z-0450.tif``.
+    ``maps`` holds "prospectivity" and optionally the other MAP_OUTPUTS (Z, Y, X); the prospectivity levels are
+    named ``<prefix>_z-0450.tif``, the others ``<prefix>_<map>_z-0450.tif``. The dominant evidence is a class
+    raster (whole numbers). ``cube_only`` maps go into the cube alone (the gate weights: one per layer).
     """
     outputs: dict = {"OUTPUT_CUBE": cube_path, "ELEVATIONS": grid.z.tolist(), "WARNINGS": []}
     with atomic_group():
-        write_cube(cube_path, grid, extra=maps, attrs=attrs)
+        write_cube(cube_path, grid, extra={**maps, **(cube_only or {})}, attrs=attrs)
         for name, values in maps.items():
             level_prefix = map_prefix(prefix, name)
-            rasters = write_slices(folder, grid, values[None], [name], level_prefix)
+            classes = None
+            if name == DOMINANT_MAP:  # whole numbers, each class named by its layer in the file
+                values = np.where(np.isfinite(values), values, -1).astype(np.int16)
+                classes = dominant_classes((attrs or {}).get("model_features", []))
+            rasters = write_slices(folder, grid, values[None], [name], level_prefix,
+                                   nodata=-1 if classes else -9999.0, categories=classes)
             outputs[MAP_OUTPUTS[name]] = rasters
             outputs["WARNINGS"] += stale_files_warning(level_files(folder, level_prefix), rasters, "OUTPUT_FOLDER")
     return outputs
+
+
+def dominant_classes(feature_names: Sequence[str]) -> list[str]:
+    """The names of the dominant evidence's classes 0, 1, ..., F: none, then the layers in the model's order."""
+    return ["none", *feature_names]
 
 
 def prediction_attributes(model: TrainedModel, model_path: str, cube_path: str) -> dict:
@@ -227,7 +238,8 @@ def prediction_attributes(model: TrainedModel, model_path: str, cube_path: str) 
     return attrs
 
 
-MAP_OUTPUTS = {"prospectivity": "OUTPUT_LAYERS", "uncertainty": "UNCERTAINTY_LAYERS", "novelty": "NOVELTY_LAYERS"}
+MAP_OUTPUTS = {"prospectivity": "OUTPUT_LAYERS", "uncertainty": "UNCERTAINTY_LAYERS", "novelty": "NOVELTY_LAYERS",
+               DOMINANT_MAP: "DOMINANT_LAYERS", CHANGE_MAP: "DOMINANT_CHANGE_LAYERS"}
 
 
 def map_prefix(prefix: str, name: str) -> str:
@@ -479,14 +491,20 @@ def train_job(args: argparse.Namespace, progress) -> dict:
                                     "target": os.path.basename(args.target), "seconds": time.time() - started})
     progress(0.95, "Comparing the deposits for the transfer report")
     transfer = transfer_section(source, target, result) if args.report else {}
-    importance = None
+    importance = attention = None
     if args.report:  # the report's analysis, as the transfer section is; the model file keeps the numbers too
+        from .learning.alignment import aligned_cube
+        from .learning.attention import gate_summary
         from .learning.importance import evidence_importance
         from .results.reports.kit import jsonable
 
         progress(0.96, "Evidence importance: each layer shuffled on the source and the target")
         importance = jsonable(evidence_importance(result.model, source, target, config, device=result.device))
         result.model.provenance["importance"] = importance
+        attention = gate_summary(result.model, source, aligned_cube(result.model.alignment, target, config.seed),
+                                 device=result.device)
+        if attention is not None:
+            result.model.provenance["attention"] = attention
     progress(0.97, "Writing the model file")
     outputs = {"OUTPUT_MODEL": args.out, "VAL_AUC": result.val_auc, "BEST_EPOCH": result.best_epoch,
                "DEVICE": result.device, "MEMBERS": result.model.n_members, "WARNINGS": warnings}
@@ -509,6 +527,7 @@ def train_job(args: argparse.Namespace, progress) -> dict:
                 "selection": config.selection if holes is None else HOLE_RULE,
                 "ensemble": [asdict(member) for member in result.members], **transfer,
                 **({"importance": importance} if importance else {}),
+                **({"attention": attention} if attention else {}),
                 **({"target_holes": {**hole_figures, "warnings": hole_notes}} if hole_figures else {})})
             outputs["OUTPUT_REPORT"] = args.report
     best = ", ".join(str(member.best_epoch) for member in result.members)
@@ -576,16 +595,26 @@ def transfer_section(source, target, result) -> dict:
 
 
 def predict_job(model_path: str, cube_path: str, out_cube: str, out_folder: str, prefix: str, device: str,
-                chunk_voxels: int, progress) -> dict:
+                chunk_voxels: int, progress, why_here: bool = False, gate_weights: bool = False) -> dict:
+    """Dense prediction of a cube: the maps as a cube and level rasters; with ``why_here`` the dominant evidence
+    and its change too, with ``gate_weights`` the feature gate's weight of each layer in the cube."""
+    from .learning.attention import gate_weights as gate_maps
+    from .learning.attention import has_feature_gate
     from .learning.model import resolve_device
     from .learning.modelfile import load_model
-    from .learning.predict import model_input, own_stats, predict_ensemble
+    from .learning.predict import dominant_evidence, model_input, own_stats, predict_ensemble
     from .learning.sampling import SlabSource
 
     model = load_model(model_path)
+    if gate_weights and not has_feature_gate(model):  # before any pass: a refusal costs nothing
+        raise Mpm3dError(f"GATE_WEIGHTS: a {model.method} model has no feature gate (feature attention); only "
+                         "DANN-CTA and CTA models weigh their evidence layers. Predict without GATE_WEIGHTS.")
     reader = CubeReader(cube_path, "CUBE")
     progress(0.02, f"Predicting {reader.grid.shape[0]} levels with a {model.method} model")
-    stages = {"stats": (0.02, 0.1, "Feature statistics"), "predict": (0.1, 0.9, "Dense prediction")}
+    stages = {"stats": (0.02, 0.1, "Feature statistics"),
+              "predict": (0.1, 0.3 if why_here else 0.8, "Dense prediction"),
+              "why": (0.3, 0.78, "Dominant evidence, one prediction per layer"),
+              "gate": (0.78, 0.8, "Feature gate weights")}
 
     def on_progress(event: dict) -> None:
         start, end, label = stages[event["stage"]]
@@ -601,6 +630,15 @@ def predict_job(model_path: str, cube_path: str, out_cube: str, out_folder: str,
     maps = {"prospectivity": probability}
     if uncertainty is not None:  # a single network has no spread: no uncertainty map rather than one of zeros
         maps["uncertainty"] = uncertainty
+    if why_here:
+        maps[DOMINANT_MAP], maps[CHANGE_MAP] = dominant_evidence(
+            model, source, probability, device=device, chunk_voxels=chunk_voxels or None, on_progress=on_progress,
+            stats=stats)
+    gates = {}
+    if gate_weights:
+        weights = gate_maps(model, source, stats, device=device, on_progress=on_progress)
+        gates = {f"gate_{variable_name(name)}": layer for name, layer in zip(model.feature_names, weights,
+                                                                            strict=True)}
     warnings = []
     if model.source_sample is not None:
         from .learning.novelty import novelty_map
@@ -614,7 +652,7 @@ def predict_job(model_path: str, cube_path: str, out_cube: str, out_folder: str,
                           f"extrapolates there); deposits told apart with AUC {summary['domain_auc']:.2f}")
     progress(0.92, "Writing the prospectivity cube and level rasters")
     outputs = write_prospectivity(out_cube, reader.grid, maps, out_folder, prefix,
-                                  attrs=prediction_attributes(model, model_path, cube_path))
+                                  attrs=prediction_attributes(model, model_path, cube_path), cube_only=gates)
     outputs["WARNINGS"] += warnings
     progress(1.0, "Done")
     return outputs

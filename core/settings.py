@@ -224,6 +224,19 @@ PREDICTION: tuple[Setting, ...] = (
     Setting("CHUNK_VOXELS", "chunk_voxels", "int", 0, "Voxels per chunk (0 = automatic)", "number of voxels per chunk",
             "Output voxels computed in one pass; bounds memory. 0: 1 million on the CPU, 8 million on CUDA. Lower it "
             "when memory runs out.", minimum=0, advanced=True),
+    Setting("WHY_HERE", "why_here", "bool", False, "Dominant evidence per voxel (why here)", "dominant evidence",
+            "Also writes, per level, which evidence layer the prospectivity of each voxel rests on most: the layer "
+            "whose replacement by its source mean changes the voxel's prospectivity most (one class per layer, "
+            "styled with a legend; 0 where no layer changes it), and that change (prospectivity minus the "
+            "prediction without the layer: positive where the layer's value raises the prospectivity there). "
+            "Exact: one more dense prediction per evidence layer, so it costs about as many predictions as there "
+            "are layers. Extract targets then lists each target's top three layers."),
+    Setting("GATE_WEIGHTS", "gate_weights", "bool", False, "Feature gate weights (DANN-CTA, CTA)",
+            "feature gate weights",
+            "Also writes the triple attention's feature gate into the prospectivity cube: one variable per evidence "
+            "layer (gate_<layer>, 0-1), the weight the network gives that layer at each voxel (the members' mean), "
+            "so you can see where it leans on which evidence. Export slices turns them into level rasters. Only "
+            "for models with feature attention.", advanced=True),
 )
 
 

@@ -836,8 +836,8 @@
       <translation>预测成矿远景</translation>
     </message>
     <message>
-      <source>Applies a trained model to every voxel of a cube (dense, chunked prediction in the worker process) and writes a cube with three maps, each also as one single-band GeoTIFF per level named by elevation: 'prospectivity' (0-1, the ensemble members' mean), 'uncertainty' (the members' standard deviation: how much models trained from other seeds disagree; for the random forest, its trees; not written for a model of one network, which has no spread) and, where the model file carries a sample of the source's evidence, 'novelty' (0-1: how unlike anything in the source the evidence at a voxel is; above 0.5 the model extrapolates). Drill where prospectivity is high and both uncertainty and novelty are low. The level rasters load into the project top level first, each map with its own fixed colour ramp; nodata voxels stay nodata. A cube whose features differ from the model's is refused.</source>
-      <translation>将训练好的模型应用于立方体的每个体素（在工作进程中分块进行稠密预测），写出含三个图的立方体，每个图同时按层写为以高程命名的单波段 GeoTIFF：“prospectivity”（成矿远景，0-1，集成成员的均值）、“uncertainty”（不确定性，成员的标准差：用其他种子训练的模型之间分歧多大；随机森林为其各棵树；单个网络的模型没有离散度，不写出此图）以及在模型文件带有源域证据样本时的“novelty”（新颖度，0-1：某体素处的证据与源域中任何情况的差异程度；高于 0.5 即模型在外推）。应在成矿远景高、不确定性和新颖度都低的地方布置钻孔。各层栅格自顶层起加载到项目中，每个图有其固定色带；无数据体素保持为无数据。特征与模型不一致的立方体将被拒绝。</translation>
+      <source>Applies a trained model to every voxel of a cube (dense, chunked prediction in the worker process) and writes a cube with three maps, each also as one single-band GeoTIFF per level named by elevation: 'prospectivity' (0-1, the ensemble members' mean), 'uncertainty' (the members' standard deviation: how much models trained from other seeds disagree; for the random forest, its trees; not written for a model of one network, which has no spread) and, where the model file carries a sample of the source's evidence, 'novelty' (0-1: how unlike anything in the source the evidence at a voxel is; above 0.5 the model extrapolates). Drill where prospectivity is high and both uncertainty and novelty are low. The level rasters load into the project top level first, each map with its own fixed colour ramp; nodata voxels stay nodata. A cube whose features differ from the model's is refused. On request (WHY_HERE) it also says why here: per level, the evidence layer each voxel's prospectivity rests on most, one colour per layer, and how much the prospectivity changes without it.</source>
+      <translation>将训练好的模型应用于立方体的每个体素（在工作进程中分块进行稠密预测），写出含三个图的立方体，每个图同时按层写为以高程命名的单波段 GeoTIFF：“prospectivity”（成矿远景，0-1，集成成员的均值）、“uncertainty”（不确定性，成员的标准差：用其他种子训练的模型之间分歧多大；随机森林为其各棵树；单个网络的模型没有离散度，不写出此图）以及在模型文件带有源域证据样本时的“novelty”（新颖度，0-1：某体素处的证据与源域中任何情况的差异程度；高于 0.5 即模型在外推）。应在成矿远景高、不确定性和新颖度都低的地方布置钻孔。各层栅格自顶层起加载到项目中，每个图有其固定色带；无数据体素保持为无数据。特征与模型不一致的立方体将被拒绝。按需（WHY_HERE）还会说明“为何在此”：每层给出每个体素的成矿远景最依赖的证据图层（每个图层一种颜色），以及去掉该图层后成矿远景的变化量。</translation>
     </message>
     <message>
       <source>A model written by 'Train prospectivity model' (recognised by its content, whatever its name).</source>
@@ -868,6 +868,22 @@
       <translation>一次计算的输出体素数；用于限制内存。0：CPU 上 100 万，CUDA 上 800 万。内存不足时请调低。</translation>
     </message>
     <message>
+      <source>Dominant evidence per voxel (why here)</source>
+      <translation>每个体素的主导证据（为何在此）</translation>
+    </message>
+    <message>
+      <source>Also writes, per level, which evidence layer the prospectivity of each voxel rests on most: the layer whose replacement by its source mean changes the voxel's prospectivity most (one class per layer, styled with a legend; 0 where no layer changes it), and that change (prospectivity minus the prediction without the layer: positive where the layer's value raises the prospectivity there). Exact: one more dense prediction per evidence layer, so it costs about as many predictions as there are layers. Extract targets then lists each target's top three layers.</source>
+      <translation>同时按层写出每个体素的成矿远景最依赖哪个证据图层：将该图层替换为其源域均值后，该体素成矿远景变化最大的图层（每个图层一类，带图例的样式；没有任何图层改变它时为 0），以及该变化量（成矿远景减去去掉该图层后的预测：为正表示该图层在此处的取值提高了成矿远景）。结果是精确的：每个证据图层多做一次稠密预测，因此代价约为图层数那么多次预测。之后“提取靶区”会列出每个靶区的前三个图层。</translation>
+    </message>
+    <message>
+      <source>Feature gate weights (DANN-CTA, CTA)</source>
+      <translation>特征门控权重（DANN-CTA、CTA）</translation>
+    </message>
+    <message>
+      <source>Also writes the triple attention's feature gate into the prospectivity cube: one variable per evidence layer (gate_&lt;layer&gt;, 0-1), the weight the network gives that layer at each voxel (the members' mean), so you can see where it leans on which evidence. Export slices turns them into level rasters. Only for models with feature attention.</source>
+      <translation>同时将三重注意力的特征门控写入成矿远景立方体：每个证据图层一个变量（gate_&lt;图层&gt;，0-1），即网络在每个体素处赋予该图层的权重（各成员的均值），从而可以看到网络在何处依赖哪种证据。“导出切片”可将其转为分层栅格。仅适用于带特征注意力的模型。</translation>
+    </message>
+    <message>
       <source>Prospectivity cube</source>
       <translation>成矿远景立方体</translation>
     </message>
@@ -880,8 +896,8 @@
       <translation>各层栅格的文件夹</translation>
     </message>
     <message>
-      <source>Receives one GeoTIFF per level and map, e.g. prospectivity_z-0450.tif, prospectivity_uncertainty_z-0450.tif and prospectivity_novelty_z-0450.tif (each where the model has that map), each with a .qml style beside it, so the rasters open styled in any project.</source>
-      <translation>存放每层每个图的一个 GeoTIFF，例如 prospectivity_z-0450.tif、prospectivity_uncertainty_z-0450.tif 和 prospectivity_novelty_z-0450.tif（各自仅在模型有该图时写出），每个旁边附有 .qml 样式，因此这些栅格在任何项目中打开时都带有样式。</translation>
+      <source>Receives one GeoTIFF per level and map, e.g. prospectivity_z-0450.tif, prospectivity_uncertainty_z-0450.tif and prospectivity_novelty_z-0450.tif (each where the model has that map; with WHY_HERE also prospectivity_dominant_evidence_z-0450.tif and prospectivity_dominant_change_z-0450.tif), each with a .qml style beside it, so the rasters open styled in any project.</source>
+      <translation>存放每层每个图的一个 GeoTIFF，例如 prospectivity_z-0450.tif、prospectivity_uncertainty_z-0450.tif 和 prospectivity_novelty_z-0450.tif（各自仅在模型有该图时写出；启用 WHY_HERE 时还有 prospectivity_dominant_evidence_z-0450.tif 和 prospectivity_dominant_change_z-0450.tif），每个旁边附有 .qml 样式，因此这些栅格在任何项目中打开时都带有样式。</translation>
     </message>
     <message>
       <source>Prospectivity levels</source>
@@ -894,6 +910,14 @@
     <message>
       <source>Novelty levels</source>
       <translation>新颖度各层</translation>
+    </message>
+    <message>
+      <source>Dominant evidence levels</source>
+      <translation>主导证据各层</translation>
+    </message>
+    <message>
+      <source>Change without the dominant evidence levels</source>
+      <translation>去掉主导证据后的变化各层</translation>
     </message>
     <message>
       <source>Evaluate prospectivity</source>
@@ -1256,8 +1280,8 @@
       <translation>勘查靶区</translation>
     </message>
     <message>
-      <source>One PointZ feature per target at its probability-weighted centre, in the cube's CRS, with: rank; centroid_x/y/z; top_z and bottom_z (elevations of its highest and lowest level, m); depth_m (of its top below the highest level with a prediction in its columns); volume_m3 and n_voxels; mean_prob and max_prob; mass_above_cut (the ranking score); footprint_m2 (area in plan); open_at_depth (it reaches the model's floor: it may continue deeper); at_edge (it reaches a side of the model); ore_share (share of its known voxels that are ore; empty without labels or known voxels) and known_ore (known ore voxels); mean_uncertainty and mean_novelty where the cube has them.</source>
-      <translation>每个靶区一个 PointZ 要素，位于其概率加权中心，采用立方体的坐标参考系，字段包括：rank（排名）；centroid_x/y/z；top_z 和 bottom_z（其最高层和最低层的高程，米）；depth_m（其顶部在所在柱中有预测值的最高层以下的深度）；volume_m3 和 n_voxels；mean_prob 和 max_prob；mass_above_cut（排序得分）；footprint_m2（平面面积）；open_at_depth（到达模型底部：可能向深部延伸）；at_edge（到达模型侧边）；ore_share（其已知体素中矿体所占比例；无标签或无已知体素时为空）和 known_ore（已知矿体体素数）；以及立方体带有时的 mean_uncertainty 和 mean_novelty。</translation>
+      <source>One PointZ feature per target at its probability-weighted centre, in the cube's CRS, with: rank; centroid_x/y/z; top_z and bottom_z (elevations of its highest and lowest level, m); depth_m (of its top below the highest level with a prediction in its columns); volume_m3 and n_voxels; mean_prob and max_prob; mass_above_cut (the ranking score); footprint_m2 (area in plan); open_at_depth (it reaches the model's floor: it may continue deeper); at_edge (it reaches a side of the model); ore_share (share of its known voxels that are ore; empty without labels or known voxels) and known_ore (known ore voxels); mean_uncertainty and mean_novelty where the cube has them; evidence_1 to evidence_3 with evidence_1_share to evidence_3_share where the cube was predicted with WHY_HERE: the evidence layers the body's prospectivity rests on most, each with its share of the body's summed change of prospectivity where it dominates.</source>
+      <translation>每个靶区一个 PointZ 要素，位于其概率加权中心，采用立方体的坐标参考系，字段包括：rank（排名）；centroid_x/y/z；top_z 和 bottom_z（其最高层和最低层的高程，米）；depth_m（其顶部在所在柱中有预测值的最高层以下的深度）；volume_m3 和 n_voxels；mean_prob 和 max_prob；mass_above_cut（排序得分）；footprint_m2（平面面积）；open_at_depth（到达模型底部：可能向深部延伸）；at_edge（到达模型侧边）；ore_share（其已知体素中矿体所占比例；无标签或无已知体素时为空）和 known_ore（已知矿体体素数）；立方体带有时的 mean_uncertainty 和 mean_novelty；以及立方体以 WHY_HERE 预测时的 evidence_1 至 evidence_3 与 evidence_1_share 至 evidence_3_share：该矿体成矿远景最依赖的证据图层，及各自在其占主导处的变化量之和占矿体总变化量的比例。</translation>
     </message>
     <message>
       <source>Target footprints</source>
@@ -1556,6 +1580,10 @@
       <translation>ELEVATIONS 必须是以逗号分隔的以米为单位的数值（每个 EVIDENCE 切片一个），收到的是“{text}”</translation>
     </message>
     <message>
+      <source>no layer changes it</source>
+      <translation>没有图层改变它</translation>
+    </message>
+    <message>
       <source>Rank {rank}</source>
       <translation>第 {rank} 名</translation>
     </message>
@@ -1574,6 +1602,14 @@
     <message>
       <source>novelty</source>
       <translation>新颖度</translation>
+    </message>
+    <message>
+      <source>dominant evidence</source>
+      <translation>主导证据</translation>
+    </message>
+    <message>
+      <source>change without the dominant evidence</source>
+      <translation>去掉主导证据后的变化</translation>
     </message>
     <message>
       <source>Ore sample</source>

@@ -96,6 +96,15 @@ MAP_LONG_NAMES = {
     "uncertainty": "uncertainty: spread of the ensemble members' prospectivity",
     "novelty": "novelty: how unlike anything in the source deposit the evidence at the voxel is",
 }
+# "Why here" (core.learning.predict.dominant_evidence): the dominant layer's class (its flags name the layers) and
+# the change of prospectivity without it, in [-1, 1]
+DOMINANT_MAP = "dominant_evidence"
+CHANGE_MAP = "dominant_change"
+WHY_LONG_NAMES = {
+    DOMINANT_MAP: "dominant evidence: 1 + index of the layer whose replacement by its source mean changes the "
+                  "prospectivity most, 0 where none changes it",
+    CHANGE_MAP: "change of prospectivity when the dominant evidence layer is replaced by its source mean",
+}
 LABEL_FLAGS = ([0, 1], "barren ore")
 VALID_FLAGS = ([0, 1], "incomplete_evidence complete_evidence")
 
@@ -151,8 +160,13 @@ def _write_netcdf(path: str, grid: Grid, srs, features, feature_names: list[str]
                      units.get(name))
     for name, data in extra.items():
         described = name in MAP_LONG_NAMES
+        flags = None
+        if name == DOMINANT_MAP:  # the layers' names from the prediction's own record of the model's features
+            layers = list((attrs or {}).get("model_features", []))
+            flags = (list(range(len(layers) + 1)), " ".join(["none", *(variable_name(n) for n in layers)]))
         add_variable(name, np.asarray(data, np.float32), gdal.GDT_Float32, float("nan"),
-                     MAP_LONG_NAMES.get(name, name), "1" if described else None, [0.0, 1.0] if described else None)
+                     MAP_LONG_NAMES.get(name) or WHY_LONG_NAMES.get(name, name), "1" if described else None,
+                     [0.0, 1.0] if described else ([-1.0, 1.0] if name == CHANGE_MAP else None), flags)
     if label is not None:
         # int16 on disk: GDAL before 3.7 has no Int8 and would take an int8 buffer as unsigned
         add_variable("label", np.asarray(label, np.int16), gdal.GDT_Int16, -1,

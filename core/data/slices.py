@@ -10,6 +10,7 @@ network sees every deposit the same way round; rotated slices are refused.
 from __future__ import annotations
 
 import glob
+import json
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -25,6 +26,7 @@ from .grid import LABEL_UNKNOWN, Cube, Grid
 # A signed decimal, with the exponent elevation_tag writes for elevations too long to spell out
 NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]\d+)?")
 OUTPUT_TAG = "MPM3D_OUTPUT"  # GeoTIFF metadata item: the band names of a level raster mpm3d wrote
+CLASSES_TAG = "MPM3D_CLASSES"  # band metadata item of a class raster: its classes' names (JSON list, value 0 first)
 MIN_LEVELS = 3  # the smallest patch is 3 x 3 x 3 voxels
 MAX_TAG_DIGITS = 24  # longer positional elevations are written with an exponent (file names have a length limit)
 GRID_TOLERANCE = 1e-6  # of a pixel: closer geotransforms, rotation terms and CRS round trips count as equal
@@ -528,9 +530,11 @@ def level_spacing(z: np.ndarray) -> tuple[dict, str | None]:
 
 
 def write_raster(path: str, grid: Grid, bands: np.ndarray, names: Sequence[str], nodata: float,
-                 units: dict[str, str] | None = None) -> str:
+                 units: dict[str, str] | None = None, categories: Sequence[str] | None = None) -> str:
     """One GeoTIFF (bands, Y, X) on the grid, written atomically, NaN written as ``nodata``; each band's
-    ``units`` (name -> unit) as its unit type where known, which stacking reads back."""
+    ``units`` (name -> unit) as its unit type where known, which stacking reads back; ``categories`` the names of
+    a class raster's values 0, 1, ..., as a JSON list in the band's CLASSES_TAG, so the file says what its classes
+    are."""
     gdal, osr = gdal_modules()
     bands = np.asarray(bands)
     dtype = gdal.GDT_Float32 if bands.dtype.kind == "f" else gdal.GDT_Int16
@@ -548,6 +552,8 @@ def write_raster(path: str, grid: Grid, bands: np.ndarray, names: Sequence[str],
             band.SetNoDataValue(nodata)
             if (units or {}).get(name):
                 band.SetUnitType(units[name])
+            if categories:  # band metadata: GeoTIFF keeps it inside the file (category names would go to a .aux.xml)
+                band.SetMetadataItem(CLASSES_TAG, json.dumps(list(categories)))
             data = bands[i]
             if data.dtype.kind == "f":
                 data = np.where(np.isfinite(data), data, nodata).astype(np.float32)
@@ -565,9 +571,11 @@ def write_slices(
     nodata: float = -9999.0,
     on_progress: Callable[[float], None] | None = None,
     units: dict[str, str] | None = None,
+    categories: Sequence[str] | None = None,
 ) -> list[str]:
     """One raster per level of ``data`` (B, Z, Y, X), named ``<prefix>_z-0450.tif``; paths top level first.
-    ``units`` (band name -> unit) go into the bands' metadata, where stacking finds them again.
+    ``units`` (band name -> unit) go into the bands' metadata, where stacking finds them again; ``categories``
+    name a class raster's values (write_raster).
 
     The levels appear together once all are written (one atomic group), never a part of them.
     """
@@ -584,7 +592,7 @@ def write_slices(
         seen[path] = elevation
     with atomic_group():
         for level, path in enumerate(paths):
-            write_raster(path, grid, data[:, level], names, nodata, units)
+            write_raster(path, grid, data[:, level], names, nodata, units, categories)
             if on_progress:
                 on_progress((level + 1) / len(grid.z))
     return paths

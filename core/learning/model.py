@@ -94,8 +94,12 @@ class FeatureGate(nn.Module):
         self.squeeze = nn.Conv3d(n_features, hidden, 1)
         self.excite = nn.Conv3d(hidden, n_features, 1)
 
+    def weights(self, x: torch.Tensor) -> torch.Tensor:
+        """Each layer's weight in (0, 1) at each voxel, (N, F, Z, Y, X): what the report and the gate maps show."""
+        return torch.sigmoid(self.excite(nnf.relu(self.squeeze(x))))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * torch.sigmoid(self.excite(nnf.relu(self.squeeze(x))))
+        return x * self.weights(x)
 
 
 class SpatialAttentionPool(nn.Module):

@@ -74,20 +74,68 @@ def predict_ensemble(
     (a map of zeros would claim a confidence nobody computed). ``stats``, where the caller already
     has the cube's own statistics (``own_stats``), saves the pass over the cube that computes them.
     """
-    _check_features(model, list(cube.feature_names))
-    source = model_input(model, cube)
-    torch_device = resolve_device(device)
-    if model.forest is None and torch_device.type == "cuda" and GPU_DENSE["resident"]:
-        source = resident_on_device(source, torch_device)
-    if stats is None:
-        stats = _stats(model, source, normalisation, on_progress, torch_device)
-    if chunk_voxels is None:
-        chunk_voxels = CHUNK_VOXELS[torch_device.type]
-    if chunk_voxels < 1:
-        raise Mpm3dError(f"the chunk size must be at least one voxel, got {chunk_voxels}")
-    if model.forest is not None:
-        return _forest_dense(model, source, stats, chunk_voxels, on_progress)
-    return _network_dense(model, source, stats, torch_device, chunk_voxels, on_progress)
+    dense = _DensePass(model, cube, device, chunk_voxels, on_progress, normalisation, stats)
+    return dense.run(on_progress)
+
+
+def dominant_evidence(
+    model: TrainedModel,
+    cube: Cube | SlabSource,
+    probability: np.ndarray,
+    device: str = "auto",
+    chunk_voxels: int | None = None,
+    on_progress: Callable[[dict], None] | None = None,
+    normalisation: str = "own",
+    stats: FeatureStats | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(dominant, change), (Z, Y, X) each: "why here" for every voxel, exactly, by one dense pass per layer.
+
+    Each pass replaces one evidence layer by its source mean as the model reads it (0 once standardised: every
+    domain is standardised by its own statistics, so 0 is the mean the model was trained on) and predicts
+    densely, chunk by chunk, as ``predict_ensemble`` does. ``probability`` is that plain prediction (the F + 1st
+    pass, already made). ``dominant`` is 1 + the index of the layer whose replacement moves the voxel's
+    prospectivity most, 0 where no replacement moves it at all and NaN where the evidence is nodata; ``change``
+    is ``probability`` minus the prediction without that layer: positive where the layer's value raises the
+    prospectivity here.
+    """
+    dense = _DensePass(model, cube, device, chunk_voxels, None, normalisation, stats)
+    n_features, n_levels = len(model.feature_names), dense.source.shape[0]
+    largest = np.zeros(dense.source.shape, dtype=np.float32)
+    dominant = np.where(np.isfinite(probability), 0.0, np.nan).astype(np.float32)
+    change = np.where(np.isfinite(probability), 0.0, np.nan).astype(np.float32)
+    for feature in range(n_features):
+        def progress(event: dict, feature: int = feature) -> None:
+            if on_progress is not None:
+                on_progress({"stage": "why", "done": feature * n_levels + event["done"],
+                             "total": n_features * n_levels})
+
+        delta = probability - dense.run(progress, neutral=feature)[0]
+        moved = np.abs(delta) > largest  # NaN never compares greater: nodata stays NaN
+        largest[moved], dominant[moved], change[moved] = np.abs(delta[moved]), feature + 1, delta[moved]
+    return dominant, change
+
+
+class _DensePass:
+    """What every dense pass over one cube shares: the model's input, the device, the statistics and the chunk."""
+
+    def __init__(self, model: TrainedModel, cube: Cube | SlabSource, device: str, chunk_voxels: int | None,
+                 on_progress, normalisation: str, stats: FeatureStats | None) -> None:
+        _check_features(model, list(cube.feature_names))
+        self.model, self.source, self.device = model, model_input(model, cube), resolve_device(device)
+        if model.forest is None and self.device.type == "cuda" and GPU_DENSE["resident"]:
+            self.source = resident_on_device(self.source, self.device)
+        self.stats = stats if stats is not None else _stats(model, self.source, normalisation, on_progress,
+                                                            self.device)
+        self.chunk_voxels = CHUNK_VOXELS[self.device.type] if chunk_voxels is None else chunk_voxels
+        if self.chunk_voxels < 1:
+            raise Mpm3dError(f"the chunk size (CHUNK_VOXELS) must be at least one voxel, got {self.chunk_voxels}")
+
+    def run(self, on_progress, neutral: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """(mean, spread) of one pass; ``neutral``: the feature replaced by its mean (0 once standardised)."""
+        if self.model.forest is not None:
+            return _forest_dense(self.model, self.source, self.stats, self.chunk_voxels, on_progress, neutral)
+        return _network_dense(self.model, self.source, self.stats, self.device, self.chunk_voxels, on_progress,
+                              neutral)
 
 
 def predict_patches(
@@ -182,7 +230,8 @@ def _feature_stats_on_device(source: SlabSource, device, on_progress) -> Feature
                          level_moments=level_moments)
 
 
-def _forest_dense(model, source: SlabSource, stats, chunk_voxels, on_progress) -> tuple[np.ndarray, np.ndarray]:
+def _forest_dense(model, source: SlabSource, stats, chunk_voxels, on_progress,
+                  neutral: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     n_levels, n_rows, n_cols = source.shape
     mean = np.full(source.shape, np.nan, dtype=np.float32)
     spread = np.full(source.shape, np.nan, dtype=np.float32)
@@ -197,7 +246,10 @@ def _forest_dense(model, source: SlabSource, stats, chunk_voxels, on_progress) -
         slab_spread = np.full(values.shape[1], np.nan, dtype=np.float32)
         for start in range(0, len(valid), batch):
             chosen = valid[start:start + batch]
-            trees = model.forest.predict_trees(standardise(values[:, chosen], stats).T)
+            standardised = standardise(values[:, chosen], stats)
+            if neutral is not None:
+                standardised[neutral] = 0.0
+            trees = model.forest.predict_trees(standardised.T)
             slab_mean[chosen], slab_spread[chosen] = trees.mean(axis=1), trees.std(axis=1)
         mean[z0:z1] = slab_mean.reshape(z1 - z0, n_rows, n_cols)
         spread[z0:z1] = slab_spread.reshape(z1 - z0, n_rows, n_cols)
@@ -260,8 +312,8 @@ def _dense_kernels(device: torch.device):
         torch.backends.cudnn.benchmark = previous
 
 
-def _network_dense(model, source: SlabSource, stats, device, chunk_voxels,
-                   on_progress) -> tuple[np.ndarray, np.ndarray | None]:
+def _network_dense(model, source: SlabSource, stats, device, chunk_voxels, on_progress,
+                   neutral: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Slabs of ``depth`` levels (plus halo), each cut into row tiles so one forward stays in budget.
 
     Every member sees the same standardised tile; their mean and standard deviation are kept, on the device
@@ -291,6 +343,8 @@ def _network_dense(model, source: SlabSource, stats, device, chunk_voxels,
             valid = torch.isfinite(slab[:, z0 - read0:z1 - read0]).all(dim=0)
             standardised = torch.nan_to_num((slab - centre) / scale, nan=0.0, posinf=0.0, neginf=0.0)
             del slab
+            if neutral is not None:
+                standardised[neutral] = 0.0
             padded = torch.nn.functional.pad(
                 standardised, (half, half, half, half, half - (z0 - read0), half - (read1 - z1)))
             slab_mean = torch.empty((z1 - z0, n_rows, n_cols), dtype=torch.float32, device=device)

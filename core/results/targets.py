@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from itertools import product
 
@@ -20,6 +21,7 @@ COMPANIONS = ("uncertainty", "novelty")
 # higher peak; measured on the demo's prediction, 0.05 splits its one connected top-5 % cloud (the whole
 # model height) into plunging shoots without cutting noise ripples into targets.
 DEFAULT_MIN_DROP = 0.05
+TOP_EVIDENCE = 3  # the evidence layers each target names, most telling first
 
 
 def extract_targets(
@@ -32,6 +34,7 @@ def extract_targets(
     label: np.ndarray | None = None,
     companions: dict[str, np.ndarray] | None = None,
     max_uncertainty: float | None = None,
+    evidence: tuple[np.ndarray, np.ndarray, list[str]] | None = None,
 ) -> list[dict]:
     """Distinct bodies of voxels at or above a cut, best first, with what a drilling plan needs.
 
@@ -54,6 +57,9 @@ def extract_targets(
     predicted volume, so it may continue outside). ``companions`` are maps on the same grid
     ("uncertainty", "novelty") reported as ``mean_<name>``; with ``max_uncertainty`` a voxel whose
     uncertainty exceeds it joins no body. With ``label``, the share of the body's known voxels that are ore.
+    With ``evidence`` (the prediction's dominant evidence and its change, and the layers' names: see
+    ``why_here_maps``), ``evidence_1`` to ``evidence_3``: the layers that dominate most of the body, each with its
+    ``evidence_<k>_share`` of the body's summed |change| (None where fewer layers dominate any of it).
     Every target also carries the ``cut`` (probability) it was extracted at.
     """
     prospectivity = _checked_probability(prospectivity, grid)
@@ -114,6 +120,7 @@ def extract_targets(
         n_known = np.bincount(body[voxel_label != LABEL_UNKNOWN], minlength=n_bodies)
         n_known_ore = np.bincount(body[voxel_label == LABEL_ORE], minlength=n_bodies)
     companion_means = {name: per_body(values[zi, yi, xi]) / n_voxels for name, values in companions.items()}
+    top_evidence = _top_evidence(evidence, grid, body, n_bodies, (zi, yi, xi)) if evidence is not None else None
     rows_sorted, cols_sorted = yi[order], xi[order]  # once: a copy per body kept n_bodies x the volume alive
     columns = [(rows_sorted[start:end], cols_sorted[start:end])
                for start, end in zip(starts, [*starts[1:], len(order)], strict=True)]
@@ -146,11 +153,47 @@ def extract_targets(
         if label is not None:
             target["known_ore_voxels"] = int(n_known_ore[b])
             target["ore_share"] = float(n_known_ore[b] / n_known[b]) if n_known[b] else None
+        if top_evidence is not None:
+            target.update(top_evidence[b])
         targets.append(target)
     # Masses equal but for rounding are a tie. Bodies are numbered in the cube's (z, y, x) order, so the stable
     # sort breaks the last ties by it.
     targets.sort(key=lambda t: (-round(t["mass_above_cut"], 9), -t["max_prob"], -t["top_z"]))
     return [{"rank": rank, **target} for rank, target in enumerate(targets, start=1)]
+
+
+def why_here_maps(reader) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
+    """A prediction cube's dominant evidence, its change and the layers' names (Predict's WHY_HERE); None where the
+    cube has none."""
+    from ..data.cubefile import CHANGE_MAP, DOMINANT_MAP
+
+    names = reader.attrs.get("mpm3d_model_features")
+    if not (reader.has(DOMINANT_MAP) and reader.has(CHANGE_MAP) and names):
+        return None
+    return reader.read_variable(DOMINANT_MAP), reader.read_variable(CHANGE_MAP), list(json.loads(names))
+
+
+def _top_evidence(evidence, grid: Grid, body: np.ndarray, n_bodies: int, voxels) -> list[dict]:
+    """Per body, its TOP_EVIDENCE layers by their share of the body's summed |change| where each dominates."""
+    dominant, change, names = evidence
+    dominant, change = _checked_cube(dominant, grid, "dominant_evidence"), _checked_cube(change, grid,
+                                                                                         "dominant_change")
+    classes = np.nan_to_num(dominant[voxels], nan=0).astype(np.int64)
+    weight = np.nan_to_num(np.abs(change[voxels]))
+    n_classes = len(names) + 1
+    sums = np.bincount(body * n_classes + classes, weights=weight, minlength=n_bodies * n_classes).reshape(
+        n_bodies, n_classes)[:, 1:]  # class 0: no layer changes the voxel
+    totals = sums.sum(axis=1)
+    rows = []
+    for b in range(n_bodies):
+        ranked = [k for k in np.argsort(-sums[b], kind="stable") if sums[b, k] > 0][:TOP_EVIDENCE]
+        row = {}
+        for place in range(TOP_EVIDENCE):
+            chosen = ranked[place] if place < len(ranked) else None
+            row[f"evidence_{place + 1}"] = names[chosen] if chosen is not None else None
+            row[f"evidence_{place + 1}_share"] = float(sums[b, chosen] / totals[b]) if chosen is not None else None
+        rows.append(row)
+    return rows
 
 
 def separate_bodies(

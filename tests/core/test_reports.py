@@ -366,3 +366,18 @@ def test_a_model_chosen_on_target_drill_holes_reports_their_figures(tmp_path):
     figures = dict(table_with(parser, "target AUC on the validating holes"))
     assert figures["95 % interval (bootstrap over whole holes)"] == "0.810 - 0.970"
     assert figures["holes validating"] == "4" and "Only 4 drill holes (2 with ore)" in text
+
+
+def test_the_feature_gate_is_shown_per_layer_over_ore_barren_and_target(tmp_path):
+    attention = {"layers": ["dist_fault", "dip", "density"], "members": 2,
+                 "source_ore": {"mean": [0.81, 0.42, 0.5], "sd": [0.02, 0.01, 0.0], "voxels": 120},
+                 "source_barren": {"mean": [0.35, 0.44, 0.5], "sd": [0.03, 0.02, 0.0], "voxels": 4000},
+                 "target": {"mean": [0.4, 0.6, 0.5], "sd": [0.05, 0.04, 0.0], "voxels": 5000}}
+    path = tmp_path / "attention.html"
+    write_training_report(str(path), history(), {**META, "attention": attention})
+    text, parser = parse(path)
+    assert "<h2>Attention: the feature gate</h2>" in text
+    rows = table_with(parser, "layer")
+    assert rows[0] == ["layer", "source ore (mean weight)", "source barren (mean weight)", "target (mean weight)"]
+    assert rows[1] == ["dist_fault", "0.810", "0.350", "0.400"] and rows[-1] == ["voxels", "120", "4000", "5000"]
+    assert len(rows) == 5 and parser.alts[-1].startswith("Feature gate: mean weight per evidence layer")

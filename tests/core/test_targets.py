@@ -281,3 +281,25 @@ def test_targets_carry_their_uncertainty_and_novelty_and_an_uncertainty_cut_spli
         extract_targets(p, grid, threshold=0.5, companions={"uncertainty": uncertainty}, max_uncertainty=0.01)
     *_, values = voxel_points(p, grid, 0.85, {"uncertainty": uncertainty})
     assert set(values) == {"uncertainty"} and np.all(values["uncertainty"] <= 0.2)
+
+
+def test_each_target_names_its_top_three_evidence_layers_with_their_shares():
+    """Hand example: the big body's 24 voxels are dominated by 'fault' (12 voxels, |change| 0.2), 'dip' (8, 0.1)
+    and 'density' (4, 0.05): shares 2.4, 0.8 and 0.2 of 3.4; the small body by 'dip' alone."""
+    grid = make_grid()
+    p = two_bodies(grid)
+    dominant, change = np.zeros(grid.shape), np.zeros(grid.shape)
+    big = np.zeros(grid.shape, bool)
+    big[1:3, 2:5, 1:5] = True
+    cells = np.flatnonzero(big)
+    for cls, size, value in ((1, 0.2, 12), (2, -0.1, 8), (4, 0.05, 4)):
+        chosen, cells = cells[:value], cells[value:]
+        dominant.flat[chosen], change.flat[chosen] = cls, size
+    dominant[3:5, 6:8, 8:10], change[3:5, 6:8, 8:10] = 2, 0.3
+    names = ["fault", "dip", "contact", "density"]
+    first, second = extract_targets(p, grid, threshold=0.5, evidence=(dominant, change, names))
+    assert [first[f"evidence_{k}"] for k in (1, 2, 3)] == ["fault", "dip", "density"]
+    assert [first[f"evidence_{k}_share"] for k in (1, 2, 3)] == pytest.approx([2.4 / 3.4, 0.8 / 3.4, 0.2 / 3.4])
+    assert second["evidence_1"] == "dip" and second["evidence_1_share"] == pytest.approx(1.0)
+    assert second["evidence_2"] is None and second["evidence_2_share"] is None
+    assert "evidence_1" not in extract_targets(p, grid, threshold=0.5)[0]

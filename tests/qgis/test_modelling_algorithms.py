@@ -45,6 +45,7 @@ def test_training_writes_a_model_and_a_report(trained):
         assert b"mpm3d-model" in handle.read(200_000)
     report = open(trained["OUTPUT_REPORT"], encoding="utf-8").read()
     assert "validation" in report.lower() and "Transfer from source to target" in report
+    assert "<h2>Attention: the feature gate</h2>" in report  # DANN-CTA weighs its evidence layers
     assert report.count("<img") >= 6 and trained["MEMBERS"] == 2
     assert 0.0 <= trained["VAL_AUC"] <= 1.0 and 1 <= trained["BEST_EPOCH"] <= EPOCHS
     assert trained["DEVICE_USED"] == "cpu"
@@ -98,6 +99,32 @@ def test_prediction_gives_styled_level_rasters_on_the_cube_grid(trained, cubes, 
             renderer = QgsRasterLayer(path, "opened elsewhere").renderer()
             assert isinstance(renderer, QgsSingleBandPseudoColorRenderer)
             assert (renderer.classificationMin(), renderer.classificationMax()) == (0.0, high)
+
+
+def test_why_here_loads_one_colour_per_layer_and_targets_name_their_evidence(trained, cubes, tmp_path):
+    import processing
+    from mpm3d.core.data.cubefile import CubeReader
+    from qgis.core import QgsPalettedRasterRenderer, QgsProject, QgsRasterLayer, QgsVectorLayer
+
+    result = processing.runAndLoadResults("mpm3d:predict_prospectivity", {
+        "MODEL": trained["OUTPUT_MODEL"], "CUBE": cubes["target"], "PREFIX": "why", "WHY_HERE": True,
+        "OUTPUT_CUBE": str(tmp_path / "why.nc"), "OUTPUT_FOLDER": str(tmp_path / "levels")})
+    classes, changes = result["DOMINANT_LAYERS"], result["DOMINANT_CHANGE_LAYERS"]
+    assert len(classes) == len(changes) == len(result["OUTPUT_LAYERS"])
+    names = CubeReader(cubes["target"], "CUBE").feature_names
+    loaded = [lyr for lyr in QgsProject.instance().mapLayers().values()
+              if lyr.name().startswith("why dominant evidence z")]
+    assert len(loaded) == len(classes)
+    for layer in [*loaded, QgsRasterLayer(classes[0], "opened elsewhere")]:
+        renderer = layer.renderer()
+        assert isinstance(renderer, QgsPalettedRasterRenderer)
+        labels = [entry.label for entry in renderer.classes()]
+        assert labels[1:] == names and len({entry.color.name() for entry in renderer.classes()}) == len(names) + 1
+    QgsProject.instance().removeAllMapLayers()
+    targets = processing.run("mpm3d:extract_targets", {"PROSPECTIVITY": result["OUTPUT_CUBE"],
+                                                       "OUTPUT": str(tmp_path / "targets.gpkg")})["OUTPUT"]
+    features = list(QgsVectorLayer(targets, "targets", "ogr").getFeatures())
+    assert features and all(f["evidence_1"] in names and 0 < f["evidence_1_share"] <= 1 for f in features)
 
 
 def test_evaluation_scores_against_label_slices(trained, cubes, tmp_path, synthetic_slices):

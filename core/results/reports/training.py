@@ -79,6 +79,8 @@ def write_training_report(path: str, history: list[dict], meta: dict) -> None:
         body += _selection_section(history, meta.get("selection"), len(history))
     if meta.get("importance"):
         body += importance_section(meta["importance"])
+    if meta.get("attention"):
+        body += attention_section(meta["attention"])
     if meta.get("target_holes"):
         body += _holes_section(meta["target_holes"])
     if transfer is not None:
@@ -146,6 +148,52 @@ def importance_section(importance: dict) -> list[str]:
                   "no target labels, so it says how much the map rests on the layer, not whether that is right. "
                   "Mean \u00b1 SD over the repeats and the ensemble's members. A layer high on the source and low "
                   "on the target, or the reverse, behaves differently in the two deposits.")]
+
+
+ATTENTION_REGIONS = (("source_ore", "source ore", "tab:red"), ("source_barren", "source barren", "tab:grey"),
+                     ("target", "target", "tab:orange"))
+
+
+def attention_section(attention: dict) -> list[str]:
+    """The feature gate's mean weight per evidence layer (core.learning.attention.gate_summary) over the source's
+    ore, its barren ground and the target: what the triple attention leans on, and whether it leans the same way
+    on the target."""
+    layers = attention.get("layers") or []
+    if not layers:
+        return []
+    regions = [(key, label) for key, label, _ in ATTENTION_REGIONS if attention.get(key)]
+    rows = [[layer, *(fixed(attention[key]["mean"][k], 3) for key, _ in regions)] for k, layer in enumerate(layers)]
+    rows.append(["voxels", *(attention[key]["voxels"] for key, _ in regions)])
+    return [f"<h2>{tr('Attention: the feature gate')}</h2>",
+            table(("layer", *(f"{label} (mean weight)" for _, label in regions)), rows),
+            image(_attention_figure(attention)),
+            note("The triple attention's feature gate gives every evidence layer a weight between 0 and 1 at each "
+                 "voxel, from that voxel's evidence, before the first convolution. Shown: its mean over the source's"
+                 " ore voxels, its barren voxels and the target's valid voxels (the last row counts them), the "
+                 "ensemble members' mean, with their spread as error bars in the chart. A layer weighted up at the "
+                 "ore and not on barren ground is one the gate picks out as ore-controlling; a layer weighted "
+                 "differently on the target is read differently there. A gate weight is not an importance: a network"
+                 " can still ignore a layer the gate passes on (compare with the permutation importance above). "
+                 "Predict writes the weights per voxel on request (GATE_WEIGHTS).")]
+
+
+def _attention_figure(attention: dict):
+    """Grouped horizontal bars: one row per layer, one bar per region, members' spread as error bars."""
+    layers = list(attention["layers"])
+    figure = blank_figure(7.5, 1.2 + 0.45 * len(layers))
+    axes = figure.add_subplot(1, 1, 1)
+    present_regions = [region for region in ATTENTION_REGIONS if attention.get(region[0])]
+    height = 0.8 / max(1, len(present_regions))
+    rows = np.arange(len(layers))[::-1]
+    for k, (key, label, colour) in enumerate(present_regions):
+        axes.barh(rows + (len(present_regions) / 2 - k - 0.5) * height, attention[key]["mean"], height=height,
+                  xerr=attention[key]["sd"], color=colour, label=label, capsize=2)
+    axes.set_yticks(rows, layers)
+    axes.set(title="Feature gate: mean weight per evidence layer", xlabel="gate weight", xlim=(0, 1))
+    axes.legend(loc="lower right", fontsize=8)
+    figure.set_label("Feature gate: mean weight per evidence layer over the source's ore, its barren ground and "
+                     "the target")
+    return figure
 
 
 def _permutation_figure(ranked: list[dict]):
