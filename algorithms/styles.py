@@ -357,7 +357,8 @@ def _point_3d(colour: QColor, shape: str, properties: dict, transform=None, shad
     symbol.setShapeProperties(properties)
     if transform is not None:
         symbol.setTransform(transform)
-    symbol.setMaterial(material)
+    # QgsPoint3DSymbol: setMaterial in 3.22, setMaterialSettings in later releases (3.40 has only that)
+    (symbol.setMaterialSettings if hasattr(symbol, "setMaterialSettings") else symbol.setMaterial)(material)
     symbol.setAltitudeClamping(absolute)
     return symbol
 

@@ -116,10 +116,13 @@ def _same_crs(a, b, corners: np.ndarray, tolerance: float) -> bool:
         srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)  # raster coordinates are always x east, y north
     options = osr.CoordinateTransformationOptions()
     options.SetBallparkAllowed(False)
-    transform = osr.CreateCoordinateTransformation(a, b, options)
-    if transform is None:
+    try:  # no operation without a ballpark: None, or (GDAL 3.10 with exceptions on) a RuntimeError
+        transform = osr.CreateCoordinateTransformation(a, b, options)
+        if transform is None:
+            return False
+        moved = np.array(transform.TransformPoints(corners.tolist()))[:, :2]
+    except RuntimeError:
         return False
-    moved = np.array(transform.TransformPoints(corners.tolist()))[:, :2]
     return bool(np.all(np.abs(moved - corners) <= tolerance))
 
 

@@ -62,7 +62,8 @@ def test_the_shipped_chain_is_what_its_generator_writes_and_reads_as_a_user_need
     def content(path):  # Qt writes the XML attributes in an order of its own each run: compare what they say
         model = QgsProcessingModelAlgorithm()
         assert model.fromFile(path), path
-        return model.toVariant()
+        # the model format's version is the running QGIS's (3.40 writes Version2, reads the Version1 shipped)
+        return {key: value for key, value in model.toVariant().items() if key != "internal_version"}
 
     assert content(build_model3.build(str(tmp_path / "chain.model3"))) == content(build_model3.MODEL_PATH)
     chain = QgsApplication.processingRegistry().algorithmById(CHAIN)
