@@ -585,7 +585,18 @@ class CubeReader:
         return out
 
     def read_label(self) -> np.ndarray | None:
-        return self.read_variable("label").astype(np.int8) if self.has("label") else None
+        """The label variable as int8 (1 ore, 0 barren, -1 unknown), refused when it holds any other value: a
+        grade, a class code or 0.5 would otherwise be cast to another label or dropped without a word."""
+        if not self.has("label"):
+            return None
+        label = self.read_variable("label")
+        bad = np.setdiff1d(np.unique(label), [LABEL_UNKNOWN, 0, 1])
+        if bad.size:
+            shown = ", ".join(f"{value:g}" for value in bad[:5]) + (", ..." if bad.size > 5 else "")
+            raise self._refuse(f"variable 'label' holds values other than 1 ore, 0 barren and nodata ({shown}); "
+                               "recode it to 1 and 0 with the unknown voxels as its nodata (fill value), or voxelise "
+                               "the drill-hole samples again with 'Voxelise drill-hole samples to labels'")
+        return label.astype(np.int8)
 
     def read_cube(self) -> Cube:
         cube = Cube(self.grid, self.read_features(), list(self.feature_names), self.read_label(),
