@@ -21,6 +21,7 @@ from .data.grid import LABEL_ORE
 from .data.slices import level_files, level_spacing, read_slices, write_cube_slices, write_slices
 from .errors import Mpm3dError
 from .learning.selection import HOLE_RULE
+from .paths import check_prefix
 from .progress import TimeLeft
 from .settings import TRAINING, TrainConfig
 
@@ -116,6 +117,9 @@ def export(cube_path: str, folder: str, prefix: str = "", variables: Sequence[st
 
 
 def export_prefix(cube_path: str, prefix: str = "") -> str:
+    """PREFIX, checked, or else the cube's own file name."""
+    if prefix:
+        check_prefix(prefix)
     return prefix or os.path.splitext(os.path.basename(cube_path))[0]
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..atomic import atomic_group, atomic_path
 from ..errors import Mpm3dError
-from ..paths import check_prefix
+from ..paths import MAX_TAG_DIGITS, check_prefix
 from .cubefile import gdal_modules
 from .grid import LABEL_UNKNOWN, Cube, Grid
 
@@ -26,7 +26,6 @@ from .grid import LABEL_UNKNOWN, Cube, Grid
 NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]\d+)?")
 OUTPUT_TAG = "MPM3D_OUTPUT"  # GeoTIFF metadata item: the band names of a level raster mpm3d wrote
 MIN_LEVELS = 3  # the smallest patch is 3 x 3 x 3 voxels
-MAX_TAG_DIGITS = 24  # longer positional elevations are written with an exponent (file names have a length limit)
 GRID_TOLERANCE = 1e-6  # of a pixel: closer geotransforms, rotation terms and CRS round trips count as equal
 SENTINEL = 1e30  # no evidence is this large: a value beyond it is a nodata placeholder (-3.4e38, 1.7e308)
 SUSPECT_SHARE = 1e-3  # a repeated extreme value filling this share of a band's data ...
