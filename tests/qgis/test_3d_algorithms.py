@@ -166,6 +166,32 @@ def test_samples_without_a_crs_are_refused_naming_the_parameter(provider, tmp_pa
     assert not (tmp_path / "o.nc").exists()
 
 
+@pytest.mark.parametrize("header, ore, fields, match", [
+    ("x,y,z,ore,grade,ore", "1", {"ORE_FIELD": "ore"},
+     r"^ORE_FIELD ore: the table .*samples\.csv has more than one column named ore, and QGIS reads only the first"),
+    ("x,y,z,ore,grade", "yes", {"ORE_FIELD": "ore"},
+     r"^ORE_FIELD ore: the feature with id \d+ holds 'yes', which is not a number"),
+    ("x,y,z,ore,grade", "2", {"ORE_FIELD": "ore"},
+     r"^ORE_FIELD: ore flags must be 1 \(ore\) or 0 \(barren\), but 2 was found \(1 of 2 samples\)"),
+    ("x,y,z,ore,grade", "1", {"GRADE_FIELD": "Au", "CUTOFF": 1.0},
+     r"^GRADE_FIELD Au is not a field of INPUT samples; its fields are: x, y, z, ore, grade\."),
+], ids=["repeated-column", "text-flag", "flag-of-2", "missing-field"])
+def test_a_table_whose_fields_cannot_be_read_as_asked_is_refused_by_parameter(provider, tmp_path, header, ore,
+                                                                               fields, match):
+    from algorithm_calls import fails
+
+    grid = sample_grid()
+    write_feature_cube(tmp_path / "cube.nc", grid)
+    extra = ",0" if header.count("ore") == 2 else ""
+    rows = [f"{grid.x[0]},{grid.y[0]},{grid.z[0]},{ore},2.0{extra}",
+            f"{grid.x[1]},{grid.y[0]},{grid.z[0]},0,0.1{extra}"]
+    (tmp_path / "samples.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    fails("mpm3d:voxelise_samples", {"INPUT": str(tmp_path / "samples.csv"), "X_FIELD": "x", "Y_FIELD": "y",
+                                     "Z_FIELD": "z", "SAMPLE_CRS": CUBE_CRS, **fields,
+                                     "CUBE": str(tmp_path / "cube.nc"), "OUTPUT": str(tmp_path / "out.nc")}, match)
+    assert sorted(os.listdir(tmp_path)) == ["cube.nc", "samples.csv"]
+
+
 def target_grid():
     """12 columns x 10 rows of 25 m, six levels 50 m apart from -100 m down."""
     from mpm3d.core.data.grid import Grid
