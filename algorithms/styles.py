@@ -90,7 +90,9 @@ def _raster_style_text(kind: str) -> str | None:
     """The QML of one map's style, made on a one-pixel raster in memory: opening the user's raster to style
     it would leave a statistics file (.aux.xml) beside it."""
     carrier = f"/vsimem/mpm3d_{kind}_style.tif"
-    gdal.GetDriverByName("GTiff").Create(carrier, 1, 1, 1, gdal.GDT_Float32).FlushCache()  # dropped: closed
+    dataset = gdal.GetDriverByName("GTiff").Create(carrier, 1, 1, 1, gdal.GDT_Float32)
+    dataset.SetGeoTransform((0.0, 1.0, 0.0, 0.0, 0.0, -1.0))  # without one, GDAL prints 'ERROR 1' when QGIS opens it
+    dataset = None  # closed: written
     try:
         layer = QgsRasterLayer(carrier, kind, "gdal")
         map_styler(kind)(layer)

@@ -130,8 +130,8 @@ class VoxeliseSamples(Mpm3dAlgorithm):
                 field=fields["Z_FIELD"]))
             fields["Z_FIELD"] = ""
         if not z_from_geometry and not fields["Z_FIELD"]:
-            feedback.reportError(tr("The samples have no Z geometry and no Z_FIELD was given: every sample counts "
-                                    "as missing Z."), False)
+            feedback.pushWarning(tr("The samples have no Z geometry and no Z_FIELD was given: every sample counts "
+                                    "as missing Z."))
 
         reader = CubeReader(self.parameterAsFile(parameters, "CUBE", context), "CUBE")
         target_crs = cube_crs(reader.grid, "CUBE")
@@ -172,8 +172,8 @@ class VoxeliseSamples(Mpm3dAlgorithm):
         feedback.setProgress(100)
 
         if not_projected:
-            feedback.reportError(tr("{count} samples could not be reprojected to the cube's CRS; they count as "
-                                    "samples without x, y.").format(count=not_projected), False)
+            feedback.pushWarning(tr("{count} samples could not be reprojected to the cube's CRS; they count as "
+                                    "samples without x, y.").format(count=not_projected))
         feedback.pushInfo(tr(
             "{used} of {samples} samples used: {outside} outside the grid, {missing_z} without Z, {missing_xy} "
             "without x, y, {missing_value} without {field}. Labels: {ore} ore and {barren} barren voxels.").format(

@@ -386,6 +386,21 @@ def test_voxels_through_qgis_process(provider, qgis_profile, tmp_path):
     assert ogr.GT_Flatten(voxels.GetGeomType()) == ogr.wkbPoint and ogr.GT_HasZ(voxels.GetGeomType())
 
 
+def test_a_warning_reads_as_one_warning_in_qgis_process_not_as_an_error(provider, qgis_profile, tmp_path):
+    import qgis_process
+    from mpm3d.core.data.cubefile import write_cube
+
+    grid = target_grid()
+    write_cube(str(tmp_path / "p.nc"), grid, extra={"prospectivity": known_bodies(grid)})
+    run = qgis_process.run(["run", "mpm3d:voxels_3d", "--", *qgis_process.parameter_arguments({
+        "PROSPECTIVITY": str(tmp_path / "p.nc"), "THRESHOLD": 0.99, "OUTPUT": str(tmp_path / "voxels.gpkg")})],
+        qgis_profile, timeout=120)
+    text = run.stdout + run.stderr
+    assert run.returncode == 0, text[-2000:]
+    assert text.count("No voxel reaches the threshold 0.99; the layer is empty.") == 1, text[-2000:]
+    assert "WARNING:\tNo voxel reaches the threshold" in text and "ERROR" not in text, text[-2000:]
+
+
 def test_samples_that_label_no_voxel_are_refused_with_the_likely_causes(provider, tmp_path):
     """Depths given as positive numbers put every sample above the cube: no empty label cube is written."""
     import processing
