@@ -75,6 +75,20 @@ def variable_name(feature_name: str) -> str:
     return name + "_" if name in RESERVED_NAMES else name
 
 
+def check_variable_names(feature_names: list[str], where: str) -> None:
+    """Refuse feature names that become one NetCDF variable name (``Au g/t`` and ``Au-g/t``: ``Au_g_t``), which
+    would overwrite one layer with the other; ``where`` says whose names they are (EVIDENCE slice ...)."""
+    groups: dict[str, list[str]] = {}
+    for name in feature_names:
+        groups.setdefault(variable_name(name), []).append(name)
+    clashes = [(variable, names) for variable, names in groups.items() if len(names) > 1]
+    if clashes:
+        shown = "; ".join(f"{' and '.join(repr(n) for n in names)} both become '{variable}'"
+                          for variable, names in clashes)
+        raise Mpm3dError(f"{where}: band names must stay distinct as NetCDF variable names, which keep only letters, "
+                         f"digits and '_' ({shown}); give the bands descriptions that differ in a letter or digit.")
+
+
 def _string_attribute(obj, name: str, value: str) -> None:
     gdal, _ = gdal_modules()
     obj.CreateAttribute(name, [], gdal.ExtendedDataType.CreateString()).Write(value)
@@ -180,9 +194,8 @@ def write_cube(
     _, osr = gdal_modules()
     feature_names = list(feature_names or [])
     extra = dict(extra or {})
+    check_variable_names(feature_names, "the cube's features")
     var_names = [variable_name(n) for n in feature_names]
-    if len(set(var_names)) != len(var_names):
-        raise Mpm3dError(f"Feature names must stay distinct as NetCDF names: {feature_names}")
     srs = osr.SpatialReference()
     try:
         srs.SetFromUserInput(grid.crs)

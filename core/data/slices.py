@@ -19,7 +19,7 @@ import numpy as np
 from ..atomic import atomic_group, atomic_path
 from ..errors import Mpm3dError
 from ..paths import MAX_TAG_DIGITS, check_prefix
-from .cubefile import gdal_modules
+from .cubefile import check_variable_names, gdal_modules
 from .grid import LABEL_UNKNOWN, Cube, Grid
 
 # A signed decimal, with the exponent elevation_tag writes for elevations too long to spell out
@@ -401,6 +401,7 @@ def read_slices(
     if len(set(ref.bands)) != len(ref.bands):
         raise Mpm3dError(f"Band names of EVIDENCE slice {ref.name} repeat ({ref.bands}): give each evidence band "
                          "its own description.")
+    check_variable_names(ref.bands, f"EVIDENCE slice {ref.name}")
     feature_units = _feature_units(infos, dict(units or {}), warn)
     order = sorted(range(len(paths)), key=lambda i: -elevations[i])
     names = [infos[i].name for i in order]
