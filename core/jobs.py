@@ -17,7 +17,7 @@ import numpy as np
 
 from .atomic import atomic_group
 from .data.cubefile import CubeReader, save_cube, write_cube
-from .data.grid import LABEL_ORE
+from .data.grid import LABEL_ORE, LABEL_UNKNOWN
 from .data.slices import level_files, level_spacing, read_slices, write_cube_slices, write_slices
 from .errors import Mpm3dError
 from .learning.selection import HOLE_RULE
@@ -205,6 +205,11 @@ def evaluate_job(prospectivity_path: str, labels_path: str | None, report: str |
     if holes_path:
         holes = label_cube_on_grid(holes_path, "HOLES", reader.grid, "the PROSPECTIVITY cube",
                                    "give the drill holes voxelised onto the cube that was predicted")
+        if not np.any(holes != LABEL_UNKNOWN):
+            raise Mpm3dError(f"The HOLES cube {holes_path} has no labelled voxel at all (every voxel is unknown), so "
+                             "no voxel would be kept away from a drill hole: give the label cube of the holes that "
+                             "trained or chose the model (voxelise their samples onto the predicted cube again and "
+                             "check their coordinates, CRS and ore field), or leave HOLES empty to score every voxel.")
         away = away_from_holes(probability, label_array, holes, hole_buffer)
         probability, label_array = away.pop("probability"), away.pop("label")
         progress(0.2, f"Scoring {away['scored_voxels']} voxels more than {hole_buffer} voxels from the "
