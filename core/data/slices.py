@@ -271,6 +271,18 @@ def _check_same_order(named: list[float] | None, given: Sequence[float], paths: 
                      f"{given[index]:g} m: the order does not match the elevations in the file names. {fix}")
 
 
+def _check_not_depths(named: list[float] | None, given: Sequence[float], paths: Sequence[str]) -> None:
+    """Refuse ELEVATIONS that are the file names' levels with the sign turned: depths given for elevations,
+    which would stack the cube upside down."""
+    if named is None or sorted(named) == sorted(given) or sorted(-level for level in named) != sorted(given):
+        return
+    index = next(i for i, level in enumerate(named) if level)
+    raise Mpm3dError(f"ELEVATIONS are the elevations in the EVIDENCE slice names with the sign turned (slice "
+                     f"{os.path.basename(paths[index])} is named for {named[index]:g} m, ELEVATIONS gives "
+                     f"{given[index]:g} m): elevations are metres positive up, so a level 450 m below the datum is "
+                     "-450. Give elevations, not depths, or leave ELEVATIONS empty to read the file names.")
+
+
 def _check_elevations(paths: Sequence[str], elevations: Sequence[float] | None) -> list[float]:
     if elevations is None or len(elevations) == 0:
         elevations = [elevation_from_name(p) for p in paths]
@@ -278,7 +290,9 @@ def _check_elevations(paths: Sequence[str], elevations: Sequence[float] | None) 
         raise Mpm3dError(f"ELEVATIONS gives {len(elevations)} elevations for {len(paths)} EVIDENCE slices: "
                          "give one per slice, in the same order.")
     else:
-        _check_same_order(_names_elevations(paths), [float(e) for e in elevations], paths, "EVIDENCE slice",
+        named, given = _names_elevations(paths), [float(e) for e in elevations]
+        _check_not_depths(named, given, paths)
+        _check_same_order(named, given, paths, "EVIDENCE slice",
                           "Give ELEVATIONS in the order of the EVIDENCE slices (or leave it empty to read the names).")
     elevations = [float(e) for e in elevations]
     seen: dict[float, str] = {}
