@@ -192,8 +192,8 @@ class Mpm3dAlgorithm(QgsProcessingAlgorithm):
     def postProcessAlgorithm(self, context, feedback):  # noqa: N802 - QGIS API
         for dest_id, style in getattr(self, "_stored_styles", []):
             if store_default_style(dest_id, style) is False:
-                feedback.reportError(tr("Could not store the layer style in {layer}; it opens unstyled "
-                                        "elsewhere.").format(layer=dest_id), False)
+                feedback.pushWarning(tr("Could not store the layer style in {layer}; it opens unstyled "
+                                        "elsewhere.").format(layer=dest_id))
         return {}
 
     # Paths: every one made absolute here, against the project's folder or else the working directory,

@@ -39,7 +39,7 @@ class ExportSlices(Mpm3dAlgorithm):
         result = jobs.export(self.parameterAsFile(parameters, "CUBE", context), folder,
                              self.parameterAsString(parameters, "PREFIX", context), None, self.progress(feedback))
         for warning in result["WARNINGS"]:
-            feedback.reportError(warning, False)
+            feedback.pushWarning(warning)
         feedback.pushInfo(tr("Wrote {count} rasters to {folder}").format(count=len(result["OUTPUT_LAYERS"]),
                                                                          folder=folder))
         return {"OUTPUT_FOLDER": folder, "OUTPUT_LAYERS": result["OUTPUT_LAYERS"]}

@@ -134,9 +134,9 @@ class ExtractTargets(Mpm3dAlgorithm):
         value = self.parameterAsDouble(parameters, used, context)
         if parameters.get(unused) not in (None, "") and \
                 self.parameterAsDouble(parameters, unused, context) != DEFAULTS[unused]:
-            feedback.reportError(tr("{unused} is not used: CUT_BY is '{mode}'. To cut by {unused}, set CUT_BY to "
+            feedback.pushWarning(tr("{unused} is not used: CUT_BY is '{mode}'. To cut by {unused}, set CUT_BY to "
                                     "{other} ('{other_mode}').").format(
-                unused=unused, mode=tr(CUT_BY[mode]), other=1 - mode, other_mode=tr(CUT_BY[1 - mode])), False)
+                unused=unused, mode=tr(CUT_BY[mode]), other=1 - mode, other_mode=tr(CUT_BY[1 - mode])))
         labels_path = self.parameterAsFile(parameters, "LABEL_CUBE", context)
         label = label_cube_on_grid(labels_path, "LABEL_CUBE", grid, "the PROSPECTIVITY cube",
                                    "predict on the cube that carries the labels, or stack the labels on the same "
@@ -195,8 +195,7 @@ class ExtractTargets(Mpm3dAlgorithm):
                 bottom=f"{best['bottom_z']:g}", open=sum(t["open_at_depth"] for t in targets),
                 edge=sum(t["at_edge"] for t in targets)))
         else:
-            feedback.reportError(tr("No body in {cut} reaches the minimum size; the layer is empty.").format(cut=cut),
-                                 False)
+            feedback.pushWarning(tr("No body in {cut} reaches the minimum size; the layer is empty.").format(cut=cut))
         n_targets = len(targets)
         self.style_output(context, dest_id, target_styler(n_targets, 1.5 * max(grid.pixel_size)))
         results = {"OUTPUT": dest_id, "TARGETS": n_targets}

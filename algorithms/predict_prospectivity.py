@@ -114,9 +114,9 @@ class PredictProspectivity(WorkerAlgorithm):
             outputs[key] = result.get(key, [])
             unstyled = write_raster_styles(outputs[key], kind)
             if unstyled:
-                feedback.reportError(tr("Could not write the .qml style beside {count} {kind} rasters (e.g. {path}); "
+                feedback.pushWarning(tr("Could not write the .qml style beside {count} {kind} rasters (e.g. {path}); "
                                         "the rasters are complete and open unstyled.").format(
-                    count=len(unstyled), kind=kind, path=unstyled[0]), False)
+                    count=len(unstyled), kind=kind, path=unstyled[0]))
             if context.project() is not None and outputs[key]:
                 load_level_rasters(outputs[key], prefix, context, key, kind, sort_offset=1000 * offset)
         feedback.pushInfo(tr("Wrote {count} level rasters ({kinds}) to {folder}").format(

@@ -84,9 +84,9 @@ class SetupWorker(Mpm3dAlgorithm):
         set_worker_python(python)
         feedback.pushInfo(tr("Training and prediction now run in {python}.").format(python=python))
         if os.environ.get("MPM3D_PYTHON"):
-            feedback.reportError(tr("The environment variable MPM3D_PYTHON ({python}) still overrides this setting; "
+            feedback.pushWarning(tr("The environment variable MPM3D_PYTHON ({python}) still overrides this setting; "
                                     "unset it to use the new environment.").format(
-                python=os.environ["MPM3D_PYTHON"]), False)
+                python=os.environ["MPM3D_PYTHON"]))
         return {"PYTHON": python, "TORCH_BUILD": build.name}
 
     def _base_python(self, parameters, context):

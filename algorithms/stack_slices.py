@@ -62,7 +62,7 @@ class StackSlices(Mpm3dAlgorithm):
         output = self.output_file(parameters, "OUTPUT", context)
         result = jobs.stack(evidence, output, labels, elevations, self.progress(feedback), units)
         for warning in result["WARNINGS"]:
-            feedback.reportError(warning, False)
+            feedback.pushWarning(warning)
         feedback.pushInfo(f"{result['LEVELS']} levels from {result['ELEVATIONS'][0]:g} to "
                           f"{result['ELEVATIONS'][-1]:g} m, features: "
                           + ", ".join(f"{name} ({result['UNITS'].get(name, 'units unknown')})"

@@ -105,6 +105,7 @@ def _raster_style_text(kind: str, classes: list[str] | None = None) -> str | Non
     it would leave a statistics file (.aux.xml) beside it. ``classes``: a class raster's class names."""
     carrier = f"/vsimem/mpm3d_{kind}_style.tif"
     dataset = gdal.GetDriverByName("GTiff").Create(carrier, 1, 1, 1, gdal.GDT_Int16 if classes else gdal.GDT_Float32)
+    dataset.SetGeoTransform((0.0, 1.0, 0.0, 0.0, 0.0, -1.0))  # without one, GDAL prints 'ERROR 1' when QGIS opens it
     if classes:
         dataset.GetRasterBand(1).SetMetadataItem(CLASSES_TAG, json.dumps(classes))
     dataset = None  # closed: written

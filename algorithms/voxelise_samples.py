@@ -1,6 +1,7 @@
 """Voxelise drill-hole samples to labels: 3D points or an x, y, z table onto a cube's grid as its label."""
 
 import math
+import os
 
 import numpy as np
 from qgis.core import (
@@ -18,11 +19,12 @@ from qgis.core import (
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
+    QgsProviderRegistry,
     QgsWkbTypes,
 )
 
 from ..core.data.cubefile import CubeReader, write_cube
-from ..core.data.voxelise import RULES, voxelise_samples
+from ..core.data.voxelise import RULES, repeated_columns, voxelise_samples
 from ..core.errors import Mpm3dError
 from ..runtime.i18n import tr
 from .base import Mpm3dAlgorithm, cube_crs
@@ -50,15 +52,17 @@ COUNTS = [("SAMPLES", "n_samples", "Samples read"),
           ("BARREN_VOXELS", "n_barren_voxels", "Barren voxels")]
 
 
-def number(value, field: str) -> float:
-    """A field value as a float; NULL and empty text are NaN (a missing value), other text is an error."""
+def number(value, parameter: str, field: str, feature_id: int) -> float:
+    """A field value as a float; NULL and empty text are NaN (a missing value), other text is an error that
+    names the parameter, the field and the feature."""
     try:
         return float(value)
     except (TypeError, ValueError):
         if value is None or value == NULL or (isinstance(value, str) and not value.strip()):
             return math.nan
-        raise Mpm3dError(tr("Field {field} holds {value}, which is not a number.").format(
-            field=field, value=repr(value))) from None
+        raise Mpm3dError(tr("{parameter} {field}: the feature with id {feature} holds {value}, which is not a number; "
+                            "correct it, or leave it empty where the value is unknown.").format(
+            parameter=parameter, field=field, feature=feature_id, value=repr(value))) from None
 
 
 class VoxeliseSamples(Mpm3dAlgorithm):
@@ -124,6 +128,7 @@ class VoxeliseSamples(Mpm3dAlgorithm):
         rule = RULES[self.parameterAsEnum(parameters, "RULE", context)]
         cutoff = None if parameters.get("CUTOFF") is None else self.parameterAsDouble(parameters, "CUTOFF", context)
         value_field = self._value_field(fields, cutoff, rule)
+        self._check_fields(source, fields, self.parameterAsVectorLayer(parameters, "INPUT", context))
         if not has_geometry and not (fields["X_FIELD"] and fields["Y_FIELD"]):
             raise Mpm3dError(tr("INPUT: {layer} has no geometry; give X_FIELD and Y_FIELD.").format(
                 layer=source.sourceName()))
@@ -133,8 +138,8 @@ class VoxeliseSamples(Mpm3dAlgorithm):
                 field=fields["Z_FIELD"]))
             fields["Z_FIELD"] = ""
         if not z_from_geometry and not fields["Z_FIELD"]:
-            feedback.reportError(tr("The samples have no Z geometry and no Z_FIELD was given: every sample counts "
-                                    "as missing Z."), False)
+            feedback.pushWarning(tr("The samples have no Z geometry and no Z_FIELD was given: every sample counts "
+                                    "as missing Z."))
 
         reader = CubeReader(self.parameterAsFile(parameters, "CUBE", context), "CUBE")
         target_crs = cube_crs(reader.grid, "CUBE")
@@ -175,8 +180,8 @@ class VoxeliseSamples(Mpm3dAlgorithm):
         feedback.setProgress(100)
 
         if not_projected:
-            feedback.reportError(tr("{count} samples could not be reprojected to the cube's CRS; they count as "
-                                    "samples without x, y.").format(count=not_projected), False)
+            feedback.pushWarning(tr("{count} samples could not be reprojected to the cube's CRS; they count as "
+                                    "samples without x, y.").format(count=not_projected))
         feedback.pushInfo(tr(
             "{used} of {samples} samples used: {outside} outside the grid, {missing_z} without Z, {missing_xy} "
             "without x, y, {missing_value} without {field}. Labels: {ore} ore and {barren} barren voxels.").format(
@@ -198,6 +203,27 @@ class VoxeliseSamples(Mpm3dAlgorithm):
             raise Mpm3dError(tr("RULE 'Mean grade' needs GRADE_FIELD and CUTOFF, not ORE_FIELD."))
         return fields["ORE_FIELD"] or fields["GRADE_FIELD"]
 
+    @staticmethod
+    def _check_fields(source, fields: dict, layer) -> None:
+        """Every chosen field is one of the layer's, and names one column of a delimited text file only."""
+        for parameter, field in fields.items():
+            if field and source.fields().lookupField(field) < 0:
+                raise Mpm3dError(tr("{parameter} {field} is not a field of INPUT {layer}; its fields are: "
+                                    "{fields}.").format(parameter=parameter, field=field, layer=source.sourceName(),
+                                                        fields=", ".join(source.fields().names())))
+        if layer is None or layer.providerType() not in ("ogr", "delimitedtext"):
+            return
+        path = QgsProviderRegistry.instance().decodeUri(layer.providerType(), layer.source()).get("path") or ""
+        if not (path.lower().endswith((".csv", ".tsv", ".txt")) and os.path.isfile(path)):
+            return
+        repeated = repeated_columns(path)
+        for parameter, field in fields.items():
+            if field and field.casefold() in repeated:
+                raise Mpm3dError(tr("{parameter} {field}: the table {path} has more than one column named {field}, "
+                                    "and QGIS reads only the first as {field}; rename the columns in the file so "
+                                    "that each name is used once.").format(parameter=parameter, field=field,
+                                                                            path=path))
+
     def _read_samples(self, source, fields, value_field, has_geometry, z_from_geometry, transform, feedback):
         """Sample x, y (in the cube's CRS), z and ore flag or grade as arrays (NaN where missing).
 
@@ -213,14 +239,17 @@ class VoxeliseSamples(Mpm3dAlgorithm):
         for index, feature in enumerate(source.getFeatures(request)):
             if index % 1000 == 0:
                 progress(min(index / total, 1.0), "Reading the samples")
-            value = number(feature[value_field], value_field)
-            z_attribute = number(feature[fields["Z_FIELD"]], fields["Z_FIELD"]) if fields["Z_FIELD"] else math.nan
+            value_parameter = "ORE_FIELD" if value_field == fields["ORE_FIELD"] else "GRADE_FIELD"
+            value = number(feature[value_field], value_parameter, value_field, feature.id())
+            z_attribute = (number(feature[fields["Z_FIELD"]], "Z_FIELD", fields["Z_FIELD"], feature.id())
+                           if fields["Z_FIELD"] else math.nan)
             if has_geometry:
                 points = [(v.x(), v.y(), v.z() if z_from_geometry else z_attribute)
                           for v in feature.geometry().vertices()] or [(math.nan, math.nan, z_attribute)]
             else:
-                points = [(number(feature[fields["X_FIELD"]], fields["X_FIELD"]),
-                           number(feature[fields["Y_FIELD"]], fields["Y_FIELD"]), z_attribute)]
+                points = [(number(feature[fields["X_FIELD"]], "X_FIELD", fields["X_FIELD"], feature.id()),
+                           number(feature[fields["Y_FIELD"]], "Y_FIELD", fields["Y_FIELD"], feature.id()),
+                           z_attribute)]
             for x, y, z in points:
                 if transform is not None and math.isfinite(x) and math.isfinite(y):
                     try:

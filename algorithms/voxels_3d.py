@@ -81,8 +81,8 @@ class ProspectivityVoxels(Mpm3dAlgorithm):
         progress(1.0)
 
         if written == 0:
-            feedback.reportError(tr("No voxel reaches the threshold {threshold}; the layer is empty.").format(
-                threshold=f"{threshold:g}"), False)
+            feedback.pushWarning(tr("No voxel reaches the threshold {threshold}; the layer is empty.").format(
+                threshold=f"{threshold:g}"))
         feedback.pushInfo(tr("Wrote {count} voxels at or above {threshold} from {levels} levels.").format(
             count=written, threshold=f"{threshold:g}", levels=len(grid.z)))
         self.style_output(context, dest_id, voxel_styler(threshold, (*grid.pixel_size, grid.level_spacing)))

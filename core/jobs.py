@@ -20,10 +20,11 @@ from .data.blockcsv import CsvColumns, read_block_csv, write_block_csv
 from .data.blockformats import FORMATS, read_block_file, write_block_file
 from .data.blockmodel import BlockOptions
 from .data.cubefile import CHANGE_MAP, DOMINANT_MAP, CubeReader, save_cube, variable_name, write_cube
-from .data.grid import LABEL_ORE
+from .data.grid import LABEL_ORE, LABEL_UNKNOWN
 from .data.slices import level_files, level_spacing, read_slices, write_cube_slices, write_slices
 from .errors import Mpm3dError
 from .learning.selection import HOLE_RULE
+from .paths import check_prefix
 from .progress import TimeLeft
 from .settings import TRAINING, TrainConfig
 
@@ -172,6 +173,9 @@ def export_blocks(cube_path: str, output: str, variables: Sequence[str] | None =
 
 
 def export_prefix(cube_path: str, prefix: str = "") -> str:
+    """PREFIX, checked, or else the cube's own file name."""
+    if prefix:
+        check_prefix(prefix)
     return prefix or os.path.splitext(os.path.basename(cube_path))[0]
 
 
@@ -269,6 +273,11 @@ def evaluate_job(prospectivity_path: str, labels_path: str | None, report: str |
     if holes_path:
         holes = label_cube_on_grid(holes_path, "HOLES", reader.grid, "the PROSPECTIVITY cube",
                                    "give the drill holes voxelised onto the cube that was predicted")
+        if not np.any(holes != LABEL_UNKNOWN):
+            raise Mpm3dError(f"The HOLES cube {holes_path} has no labelled voxel at all (every voxel is unknown), so "
+                             "no voxel would be kept away from a drill hole: give the label cube of the holes that "
+                             "trained or chose the model (voxelise their samples onto the predicted cube again and "
+                             "check their coordinates, CRS and ore field), or leave HOLES empty to score every voxel.")
         away = away_from_holes(probability, label_array, holes, hole_buffer)
         probability, label_array = away.pop("probability"), away.pop("label")
         progress(0.2, f"Scoring {away['scored_voxels']} voxels more than {hole_buffer} voxels from the "

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from collections.abc import Mapping, Sequence
 
 from .errors import Mpm3dError
@@ -15,6 +16,11 @@ PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The plugin's own parts: files at the top of its folder and these folders are never written to.
 PLUGIN_FOLDERS = ("core", "algorithms", "provider", "runtime", "models", "docs", "i18n", "help", "scripts", "tests",
                   "bench", ".git", ".venv", ".ci")
+# The longest name one folder entry may have (ext4, XFS, APFS: bytes; NTFS: UTF-16 units).
+NAME_MAX = 255
+MAX_TAG_DIGITS = 24  # longer positional elevations are written with an exponent (file names have a length limit)
+# What a '*' of a level-raster glob stands for at most: an elevation tag's sign and digits.
+_GLOB_PART = re.compile(r"\[([\[*?])\]|\*")
 
 
 def absolute(path: str, base: str | None = None) -> str:
@@ -53,6 +59,8 @@ def check_distinct(inputs: Mapping[str, Sequence[str]], outputs: Mapping[str, Se
     """
     named_inputs = [(name, path) for name, paths in inputs.items() for path in paths if path]
     named_outputs = [(name, path) for name, paths in outputs.items() for path in paths if path]
+    for name, path in named_outputs:
+        check_output_name(path, name)
     for out_name, out_path in named_outputs:
         for in_name, in_path in named_inputs:
             if _covers(out_path, in_path):
@@ -82,9 +90,37 @@ def _covers(output: str, path: str) -> bool:
         and fnmatch.fnmatch(os.path.basename(path), pattern))
 
 
+def check_output_name(path: str, parameter: str) -> None:
+    """Before any work: an output path without control characters (a pasted newline or tab would make a file
+    nobody can type) and with no name longer than the file system allows, which would fail only after the
+    work. A ``*`` of a level-raster glob counts as the longest elevation tag."""
+    control = _control_characters(path)
+    if control:
+        raise Mpm3dError(f"{parameter}: the output path {path!r} holds a control character ({control}); remove it "
+                         "(a newline or tab pasted with the name).")
+    for part in path.replace("\\", "/").split("/"):
+        name = _GLOB_PART.sub(lambda found: found.group(1) or "0" * (MAX_TAG_DIGITS + 1), part)
+        length = len(name) if os.name == "nt" else len(os.fsencode(name))
+        if length > NAME_MAX:
+            hint = ("choose a shorter PREFIX (the level rasters add their elevation to it)" if "*" in part
+                    else "choose a shorter name")
+            raise Mpm3dError(f"{parameter}: the name {part[:40]}... is {length} bytes long, and a file or folder "
+                             f"name may have at most {NAME_MAX}; {hint}.")
+
+
+def _control_characters(text: str) -> str:
+    """The control characters in ``text`` as Python writes them ('\\n, \\t'); empty when there are none."""
+    return ", ".join(dict.fromkeys(repr(c)[1:-1] for c in text if ord(c) < 32 or ord(c) == 127))
+
+
 def check_prefix(prefix: str, parameter: str = "PREFIX") -> None:
-    """A file-name prefix stays a name: no folder part, so the files land in the folder the user chose."""
+    """A file-name prefix stays a name: no folder part, so the files land in the folder the user chose, and no
+    control character."""
     separators = {"/", os.sep, os.altsep or "/"}
     if not prefix or any(sep in prefix for sep in separators) or os.path.isabs(prefix):
         raise Mpm3dError(f"{parameter} '{prefix}' must be a plain file-name start without a folder part ('/' or "
                          "'\\'); choose the folder with OUTPUT_FOLDER.")
+    control = _control_characters(prefix)
+    if control:
+        raise Mpm3dError(f"{parameter} {prefix!r} holds a control character ({control}); remove it (a newline or "
+                         "tab pasted with the name).")

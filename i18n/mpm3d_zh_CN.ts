@@ -1640,8 +1640,8 @@
       <translation>{holes} 个钻孔上的目标域 AUC 为 {auc}（按钻孔计算的 95 % 置信区间 {interval}）{cross}</translation>
     </message>
     <message>
-      <source>Field {field} holds {value}, which is not a number.</source>
-      <translation>字段 {field} 的值 {value} 不是数值。</translation>
+      <source>{parameter} {field}: the feature with id {feature} holds {value}, which is not a number; correct it, or leave it empty where the value is unknown.</source>
+      <translation>{parameter} {field}：ID 为 {feature} 的要素的值 {value} 不是数值；请更正它，或在值未知时留空。</translation>
     </message>
     <message>
       <source>INPUT: {layer} is not a readable layer.</source>
@@ -1702,6 +1702,14 @@
     <message>
       <source>RULE 'Mean grade' needs GRADE_FIELD and CUTOFF, not ORE_FIELD.</source>
       <translation>RULE“平均品位”需要 GRADE_FIELD 和 CUTOFF，而不是 ORE_FIELD。</translation>
+    </message>
+    <message>
+      <source>{parameter} {field} is not a field of INPUT {layer}; its fields are: {fields}.</source>
+      <translation>{parameter} {field} 不是 INPUT {layer} 的字段；它的字段有：{fields}。</translation>
+    </message>
+    <message>
+      <source>{parameter} {field}: the table {path} has more than one column named {field}, and QGIS reads only the first as {field}; rename the columns in the file so that each name is used once.</source>
+      <translation>{parameter} {field}：表 {path} 中有不止一列名为 {field}，而 QGIS 只把第一列读作 {field}；请在文件中重命名这些列，使每个列名只出现一次。</translation>
     </message>
     <message>
       <source>Level {elevation} m</source>

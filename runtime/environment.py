@@ -226,15 +226,23 @@ def create_environment(target: str, base: BasePython, build: TorchBuild, report:
     """
     target = os.path.abspath(target)
     _check_target(target)
+    _check_wheel_folder(wheel_folder)
     parent, name = os.path.split(target)
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=f".{name}.building-", dir=parent)
+    made = _missing_folders(parent)
+    try:
+        os.makedirs(parent, exist_ok=True)
+        staging = tempfile.mkdtemp(prefix=f".{name}.building-", dir=parent)
+    except OSError as exc:
+        _remove_empty(made)
+        raise SetupError(core_tr("FOLDER {folder} cannot be made ({reason}); choose a folder you may write "
+                                 "to.").format(folder=target, reason=exc.strerror or exc)) from exc
     os.chmod(staging, 0o755)  # mkdtemp's 0700 would stay with the environment after the rename
     try:
         _build(staging, base, build, report, cancelled, wheel_folder, requirements, environ, platform)
         _swap_into_place(staging, target, platform)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        _remove_empty(made)
         raise
     python = venv_python(target, platform)
     report(1.0, core_tr("The PyTorch environment is ready: {python}").format(python=python))
@@ -293,13 +301,50 @@ def _runner(report: Report, cancelled: Callable[[], bool], environ, platform):
 
 
 def _check_target(target: str) -> None:
-    """An existing ``target`` is replaced only when it is an environment (or empty), never a folder of files."""
+    """An existing ``target`` is replaced only when it is an environment (or empty), never a folder of files;
+    checked before any work, so that a folder under a file fails at once and by name."""
     if os.path.isfile(target):
         raise SetupError(core_tr("FOLDER {folder} is a file; give a folder for the environment.").format(
             folder=target))
+    missing = _missing_folders(target)
+    above = os.path.dirname(missing[-1]) if missing else target
+    if not os.path.isdir(above):
+        raise SetupError(core_tr("FOLDER {folder} lies under {file}, which is a file; give a folder for the "
+                                 "environment.").format(folder=target, file=above))
     if os.path.isdir(target) and os.listdir(target) and not os.path.isfile(os.path.join(target, "pyvenv.cfg")):
         raise SetupError(core_tr("FOLDER {folder} holds files and is not a Python environment; choose an empty "
                                  "or new folder.").format(folder=target))
+
+
+def _check_wheel_folder(wheel_folder: str | None) -> None:
+    """An offline install from a folder that is missing or holds no wheel would fail only after the venv."""
+    if not wheel_folder:
+        return
+    if not os.path.isdir(wheel_folder):
+        raise SetupError(core_tr("WHEEL_FOLDER {folder} is not a folder; give the folder pip download filled, "
+                                 "or leave it empty to install from the internet.").format(folder=wheel_folder))
+    if not any(name.endswith(".whl") for name in os.listdir(wheel_folder)):
+        raise SetupError(core_tr("WHEEL_FOLDER {folder} holds no wheels (.whl files); fill it elsewhere with pip "
+                                 "download, or leave it empty to install from the internet.").format(
+            folder=wheel_folder))
+
+
+def _missing_folders(folder: str) -> list[str]:
+    """The folders of ``folder``'s path that do not exist yet, deepest first."""
+    missing = []
+    while not os.path.exists(folder) and os.path.dirname(folder) != folder:
+        missing.append(folder)
+        folder = os.path.dirname(folder)
+    return missing
+
+
+def _remove_empty(folders: Sequence[str]) -> None:
+    """Remove the folders a failed run made (deepest first), so that it leaves no empty parent behind."""
+    for folder in folders:
+        try:
+            os.rmdir(folder)
+        except OSError:
+            return
 
 
 def _swap_into_place(staging: str, target: str, platform: str) -> None:

@@ -85,7 +85,7 @@ def _supervise(child, workdir, feedback):
         elif event.get("event") == "log":
             feedback.pushInfo(event.get("message", ""))
         elif event.get("event") == "warning":
-            feedback.reportError(event.get("message", ""), False)
+            feedback.pushWarning(event.get("message", ""))
         elif event.get("event") == "result":
             said["result"] = event.get("outputs", {})
         elif event.get("event") == "error":

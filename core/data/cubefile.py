@@ -78,6 +78,20 @@ def variable_name(feature_name: str) -> str:
     return name + "_" if name in RESERVED_NAMES else name
 
 
+def check_variable_names(feature_names: list[str], where: str) -> None:
+    """Refuse feature names that become one NetCDF variable name (``Au g/t`` and ``Au-g/t``: ``Au_g_t``), which
+    would overwrite one layer with the other; ``where`` says whose names they are (EVIDENCE slice ...)."""
+    groups: dict[str, list[str]] = {}
+    for name in feature_names:
+        groups.setdefault(variable_name(name), []).append(name)
+    clashes = [(variable, names) for variable, names in groups.items() if len(names) > 1]
+    if clashes:
+        shown = "; ".join(f"{' and '.join(repr(n) for n in names)} both become '{variable}'"
+                          for variable, names in clashes)
+        raise Mpm3dError(f"{where}: band names must stay distinct as NetCDF variable names, which keep only letters, "
+                         f"digits and '_' ({shown}); give the bands descriptions that differ in a letter or digit.")
+
+
 def _string_attribute(obj, name: str, value: str) -> None:
     gdal, _ = gdal_modules()
     obj.CreateAttribute(name, [], gdal.ExtendedDataType.CreateString()).Write(value)
@@ -197,9 +211,8 @@ def write_cube(
     _, osr = gdal_modules()
     feature_names = list(feature_names or [])
     extra = dict(extra or {})
+    check_variable_names(feature_names, "the cube's features")
     var_names = [variable_name(n) for n in feature_names]
-    if len(set(var_names)) != len(var_names):
-        raise Mpm3dError(f"Feature names must stay distinct as NetCDF names: {feature_names}")
     srs = osr.SpatialReference()
     try:
         srs.SetFromUserInput(grid.crs)
@@ -602,7 +615,18 @@ class CubeReader:
         return out
 
     def read_label(self) -> np.ndarray | None:
-        return self.read_variable("label").astype(np.int8) if self.has("label") else None
+        """The label variable as int8 (1 ore, 0 barren, -1 unknown), refused when it holds any other value: a
+        grade, a class code or 0.5 would otherwise be cast to another label or dropped without a word."""
+        if not self.has("label"):
+            return None
+        label = self.read_variable("label")
+        bad = np.setdiff1d(np.unique(label), [LABEL_UNKNOWN, 0, 1])
+        if bad.size:
+            shown = ", ".join(f"{value:g}" for value in bad[:5]) + (", ..." if bad.size > 5 else "")
+            raise self._refuse(f"variable 'label' holds values other than 1 ore, 0 barren and nodata ({shown}); "
+                               "recode it to 1 and 0 with the unknown voxels as its nodata (fill value), or voxelise "
+                               "the drill-hole samples again with 'Voxelise drill-hole samples to labels'")
+        return label.astype(np.int8)
 
     def read_cube(self) -> Cube:
         cube = Cube(self.grid, self.read_features(), list(self.feature_names), self.read_label(),

@@ -19,8 +19,8 @@ import numpy as np
 
 from ..atomic import atomic_group, atomic_path
 from ..errors import Mpm3dError
-from ..paths import check_prefix
-from .cubefile import gdal_modules
+from ..paths import MAX_TAG_DIGITS, check_prefix
+from .cubefile import check_variable_names, gdal_modules
 from .grid import LABEL_UNKNOWN, Cube, Grid
 
 # A signed decimal, with the exponent elevation_tag writes for elevations too long to spell out
@@ -28,7 +28,6 @@ NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]\d+)?")
 OUTPUT_TAG = "MPM3D_OUTPUT"  # GeoTIFF metadata item: the band names of a level raster mpm3d wrote
 CLASSES_TAG = "MPM3D_CLASSES"  # band metadata item of a class raster: its classes' names (JSON list, value 0 first)
 MIN_LEVELS = 3  # the smallest patch is 3 x 3 x 3 voxels
-MAX_TAG_DIGITS = 24  # longer positional elevations are written with an exponent (file names have a length limit)
 GRID_TOLERANCE = 1e-6  # of a pixel: closer geotransforms, rotation terms and CRS round trips count as equal
 SENTINEL = 1e30  # no evidence is this large: a value beyond it is a nodata placeholder (-3.4e38, 1.7e308)
 SUSPECT_SHARE = 1e-3  # a repeated extreme value filling this share of a band's data ...
@@ -277,6 +276,18 @@ def _check_same_order(named: list[float] | None, given: Sequence[float], paths: 
                      f"{given[index]:g} m: the order does not match the elevations in the file names. {fix}")
 
 
+def _check_not_depths(named: list[float] | None, given: Sequence[float], paths: Sequence[str]) -> None:
+    """Refuse ELEVATIONS that are the file names' levels with the sign turned: depths given for elevations,
+    which would stack the cube upside down."""
+    if named is None or sorted(named) == sorted(given) or sorted(-level for level in named) != sorted(given):
+        return
+    index = next(i for i, level in enumerate(named) if level)
+    raise Mpm3dError(f"ELEVATIONS are the elevations in the EVIDENCE slice names with the sign turned (slice "
+                     f"{os.path.basename(paths[index])} is named for {named[index]:g} m, ELEVATIONS gives "
+                     f"{given[index]:g} m): elevations are metres positive up, so a level 450 m below the datum is "
+                     "-450. Give elevations, not depths, or leave ELEVATIONS empty to read the file names.")
+
+
 def _check_elevations(paths: Sequence[str], elevations: Sequence[float] | None) -> list[float]:
     if elevations is None or len(elevations) == 0:
         elevations = [elevation_from_name(p) for p in paths]
@@ -284,7 +295,9 @@ def _check_elevations(paths: Sequence[str], elevations: Sequence[float] | None) 
         raise Mpm3dError(f"ELEVATIONS gives {len(elevations)} elevations for {len(paths)} EVIDENCE slices: "
                          "give one per slice, in the same order.")
     else:
-        _check_same_order(_names_elevations(paths), [float(e) for e in elevations], paths, "EVIDENCE slice",
+        named, given = _names_elevations(paths), [float(e) for e in elevations]
+        _check_not_depths(named, given, paths)
+        _check_same_order(named, given, paths, "EVIDENCE slice",
                           "Give ELEVATIONS in the order of the EVIDENCE slices (or leave it empty to read the names).")
     elevations = [float(e) for e in elevations]
     seen: dict[float, str] = {}
@@ -407,6 +420,7 @@ def read_slices(
     if len(set(ref.bands)) != len(ref.bands):
         raise Mpm3dError(f"Band names of EVIDENCE slice {ref.name} repeat ({ref.bands}): give each evidence band "
                          "its own description.")
+    check_variable_names(ref.bands, f"EVIDENCE slice {ref.name}")
     feature_units = _feature_units(infos, dict(units or {}), warn)
     order = sorted(range(len(paths)), key=lambda i: -elevations[i])
     names = [infos[i].name for i in order]

@@ -3,6 +3,9 @@ holes such a label cube holds (which voxels belong to one hole, which lie near a
 
 from __future__ import annotations
 
+import csv
+from collections import Counter
+
 import numpy as np
 
 from ..errors import Mpm3dError
@@ -68,6 +71,20 @@ def voxelise_samples(
     return label, stats
 
 
+def repeated_columns(path: str) -> list[str]:
+    """Column names the header of the delimited text file ``path`` gives more than once (case ignored): QGIS
+    reads the second as ``name_1``, so a field chosen by name would silently be the first of them."""
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
+        header = handle.readline()
+    try:
+        delimiter = csv.Sniffer().sniff(header, delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = ","
+    names = next(csv.reader([header], delimiter=delimiter), [])
+    counts = Counter(name.strip().casefold() for name in names if name.strip())
+    return [name for name, count in counts.items() if count > 1]
+
+
 def _level_edges(levels: np.ndarray) -> np.ndarray:
     """Boundaries of the level slabs, ascending: midpoints between levels, half a gap beyond the ends.
 
@@ -94,8 +111,12 @@ def _sample_values(
             raise Mpm3dError('The "mean_grade" rule needs grades and a cutoff, not ore flags.')
         values = np.asarray(ore, dtype=np.float64).ravel()
         known = values[np.isfinite(values)]
-        if not np.all((known == 0) | (known == 1)):
-            raise Mpm3dError("Ore flags must be 1 (ore) or 0 (barren); leave unknown samples empty (NaN).")
+        other = known[(known != 0) & (known != 1)]
+        if other.size:
+            shown = ", ".join(f"{value:g}" for value in np.unique(other)[:5])
+            raise Mpm3dError(f"ORE_FIELD: ore flags must be 1 (ore) or 0 (barren), but {shown} was found ({other.size} "
+                             f"of {len(values)} samples); recode them, leave unknown samples empty, or give the "
+                             "values as GRADE_FIELD with a CUTOFF.")
     else:
         if cutoff is None or not np.isfinite(cutoff):
             raise Mpm3dError("Grades need a cutoff grade to tell ore from barren samples.")

@@ -40,6 +40,9 @@ def evaluate(prospectivity: np.ndarray, label: np.ndarray, z: np.ndarray) -> dic
         raise Mpm3dError(
             f"{len(z)} elevations were given for {prospectivity.shape[0]} levels; pass one per level."
         )
+    if not np.isfinite(prospectivity).any():
+        raise Mpm3dError("The prospectivity (PROSPECTIVITY) is nodata on every voxel, so there is nothing to score: "
+                         "predict again on a cube whose evidence has data.")
     ore_p, barren_p = labelled_scores(prospectivity, label)
     n_ore, n_barren = int(ore_p.size), int(barren_p.size)
     if n_ore == 0 or n_barren == 0:

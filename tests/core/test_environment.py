@@ -190,3 +190,43 @@ def test_a_folder_of_other_files_is_refused(base, tmp_path):
     with pytest.raises(SetupError, match="holds files and is not a Python environment"):
         create_environment(str(tmp_path), base, torch_build("cpu", None), lambda f, m: None, lambda: False)
     assert os.listdir(tmp_path) == ["mine.txt"]
+
+
+def test_a_folder_under_a_file_is_refused_by_name_before_any_work(base, tmp_path):
+    (tmp_path / "notes.txt").write_text("keep me")
+    target = tmp_path / "notes.txt" / "deeper" / "env"
+    with pytest.raises(SetupError, match=r"^FOLDER .*env lies under .*notes\.txt, which is a file"):
+        create_environment(str(target), base, torch_build("cpu", None), lambda f, m: None, lambda: False)
+    assert os.listdir(tmp_path) == ["notes.txt"]
+
+
+@pytest.mark.parametrize("wheels", ["missing", "empty"])
+def test_a_wheel_folder_that_is_missing_or_holds_no_wheel_is_refused_before_any_work(base, tmp_path, wheels):
+    folder = tmp_path / wheels
+    if wheels == "empty":
+        folder.mkdir()
+        (folder / "readme.txt").write_text("no wheels here")
+    expected = "is not a folder" if wheels == "missing" else r"holds no wheels \(\.whl files\)"
+    with pytest.raises(SetupError, match=f"^WHEEL_FOLDER .*{expected}"):
+        create_environment(str(tmp_path / "new" / "env"), base, torch_build("cpu", None), lambda f, m: None,
+                           lambda: False, str(folder))
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_failed_run_leaves_no_parent_folder_it_made(made, base, tmp_path):
+    root, wheels, target, python, _ = made
+    with pytest.raises(SetupError, match="^Installing the packages failed"):
+        create_environment(str(tmp_path / "a" / "b" / "env"), base, torch_build("cuda", "570.86.10", "linux"),
+                           lambda f, m: None, lambda: False, wheels, environ=offline_pip())
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_folder_that_cannot_be_made_is_a_setup_error_naming_folder(base, tmp_path, monkeypatch):
+    def refused(**_):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("mpm3d.runtime.environment.tempfile.mkdtemp", refused)
+    with pytest.raises(SetupError, match=r"^FOLDER .*env cannot be made \(Permission denied\)"):
+        create_environment(str(tmp_path / "sub" / "env"), base, torch_build("cpu", None), lambda f, m: None,
+                           lambda: False)
+    assert os.listdir(tmp_path) == []

@@ -165,6 +165,40 @@ def test_a_prefix_with_a_folder_part_is_refused(cubes, prefix):
     assert sorted(os.listdir(cubes)) == before
 
 
+@pytest.mark.parametrize("prefix, shown", [("evidence\nz", "\\n"), ("evi\tdence", "\\t")])
+def test_a_prefix_with_a_control_character_is_refused_by_name(cubes, prefix, shown):
+    before = sorted(os.listdir(cubes))
+    run = _cli(["export", "--cube", "target.nc", "--out", "exported", "--prefix", prefix], cubes)
+    message = _errors(run)[0]["message"]
+    assert run.returncode == 2 and message.startswith(f"PREFIX {prefix!r} holds a control character ({shown})")
+    assert sorted(os.listdir(cubes)) == before
+
+
+@pytest.mark.parametrize("out, match", [
+    ("new\nline.nc", r"^--out: the output path .* holds a control character \(\\n\)"),
+    ("x" * 300 + ".nc", r"^--out: the name x{40}\.\.\. is 303 bytes long, and a file or folder name may have at "
+                        r"most 255; choose a shorter name"),
+    ("深" * 90 + "/cube.nc", r"^--out: the name 深{40}\.\.\. is 270 bytes long"),
+], ids=["newline", "overlong-name", "overlong-folder-in-utf8"])
+def test_an_output_name_that_cannot_be_written_is_refused_before_any_work(cubes, out, match):
+    import re
+
+    before = sorted(os.listdir(cubes))
+    names = sorted(n for n in os.listdir(cubes / "syn" / "target"))
+    run = _cli(["stack", "--evidence", *(f"syn/target/{n}" for n in names if n.startswith("evidence")),
+                "--out", out], cubes)
+    assert run.returncode == 2 and re.search(match, _errors(run)[0]["message"]), _errors(run)
+    assert sorted(os.listdir(cubes)) == before
+
+
+def test_a_prefix_too_long_for_the_level_names_is_refused_before_any_work(cubes):
+    before = sorted(os.listdir(cubes))
+    run = _cli(["export", "--cube", "target.nc", "--out", "levels", "--prefix", "p" * 240], cubes)
+    assert run.returncode == 2 and _errors(run)[0]["message"].startswith("--out: the name p")
+    assert "choose a shorter PREFIX (the level rasters add their elevation to it)" in _errors(run)[0]["message"]
+    assert sorted(os.listdir(cubes)) == before
+
+
 def test_a_prefix_with_glob_characters_is_taken_literally(tmp_path):
     from mpm3d.core.data.slices import level_files
 

@@ -101,6 +101,14 @@ def test_one_class_only_is_a_clear_error(kept_class):
         evaluate(prospectivity, label, np.array([0.0, -10.0]))
 
 
+def test_a_prediction_that_is_nodata_everywhere_says_so_not_that_ore_is_missing():
+    label = np.zeros((2, 3, 3), np.int8)
+    label[0, 0, 0] = 1
+    with pytest.raises(Mpm3dError, match=r"^The prospectivity \(PROSPECTIVITY\) is nodata on every voxel, so there "
+                                         r"is nothing to score"):
+        evaluate(np.full((2, 3, 3), np.nan), label, np.array([0.0, -10.0]))
+
+
 def test_shape_mismatch_is_a_clear_error():
     with pytest.raises(Mpm3dError, match="same"):
         evaluate(np.zeros((2, 3, 3)), np.zeros((2, 3, 4), np.int8), np.array([0.0, -10.0]))

@@ -124,6 +124,22 @@ def test_fill_values_and_packed_integers_of_a_foreign_cube_become_nan_and_number
 
 # --- Refusals of cubes -------------------------------------------------------------------------------------------
 
+@pytest.mark.parametrize(("values", "data_type", "shown"), [((0, 1, 2), "GDT_Int16", "2"),
+                                                           ((0, 0.5, 1), "GDT_Float32", "0.5"),
+                                                           ((0, 1, 255), "GDT_Int16", "255")],
+                         ids=["a-class-code", "a-fraction", "a-byte-nodata-not-declared"])
+def test_label_values_other_than_0_and_1_are_refused_by_name_not_cast(tmp_path, values, data_type, shown):
+    from mpm3d.core.jobs import label_cube_on_grid
+    gdal, _ = gdal_modules()
+    features, _, _ = _data()
+    label = np.resize(np.array(values), GRID.shape)
+    variables = {**_cube_variables(features, label, features[0]),
+                 "label": (("z", "y", "x"), label, getattr(gdal, data_type), -1)}
+    path = _foreign(tmp_path / "holes.nc", variables)
+    with pytest.raises(Mpm3dError, match=rf"^HOLES .*holes\.nc: variable 'label' holds values other than 1 ore, "
+                                         rf"0 barren and nodata \({shown}\); recode"):
+        label_cube_on_grid(path, "HOLES", GRID, "the TARGET cube", "voxelise them on the target cube")
+
 def test_uneven_x_or_y_spacing_is_refused(tmp_path):
     features, label, prospectivity = _data()
     path = _foreign(tmp_path / "uneven.nc", _cube_variables(features, label, prospectivity),

@@ -287,3 +287,21 @@ def test_a_missing_file_is_named_alone(original, tmp_path):
                                          r"of the 5\)"):
         read_label_slices(paths["labels"][:2] + [gone_label, gone] + paths["labels"][4:],
                           read_slices(paths["evidence"]).grid, "LABEL_SLICES", "the cube")
+
+
+@pytest.mark.parametrize("bands, shown", [
+    (["Au g/t", "Au-g/t"], r"'Au g/t' and 'Au-g/t' both become 'Au_g_t'"),
+    (["label", "label_"], r"'label' and 'label_' both become 'label_'"),
+], ids=["punctuation", "a-reserved-name"])
+def test_band_names_that_become_one_netcdf_name_are_refused_naming_evidence_before_reading(original, tmp_path,
+                                                                                            bands, shown):
+    _, paths = original
+
+    def describe(ds):
+        for index, name in enumerate(bands):
+            ds.GetRasterBand(index + 1).SetDescription(name)
+
+    renamed = rewrite_all(paths["evidence"], tmp_path / "renamed", after=describe)
+    with pytest.raises(Mpm3dError, match=rf"^EVIDENCE slice evidence_z-0100\.tif: band names must stay distinct as "
+                                         rf"NetCDF variable names, .*\({shown}\); give the bands descriptions"):
+        read_slices(renamed)

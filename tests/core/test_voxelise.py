@@ -103,9 +103,20 @@ def test_bad_arguments_are_clear_errors():
         voxelise_samples(x, y, z, GRID, ore=[1, 0], rule="mean_grade")
     with pytest.raises(Mpm3dError, match="rule"):
         voxelise_samples(x, y, z, GRID, ore=[1, 0], rule="most")
-    with pytest.raises(Mpm3dError, match="1 \\(ore\\) or 0"):
+    with pytest.raises(Mpm3dError, match=r"^ORE_FIELD: ore flags must be 1 \(ore\) or 0 \(barren\), but -1 was found "
+                                         r"\(1 of 2 samples\)"):
         voxelise_samples(x, y, z, GRID, ore=[1, -1])
     with pytest.raises(Mpm3dError, match="one per sample"):
         voxelise_samples(x, y, z, GRID, ore=[1, 0, 1])
     with pytest.raises(Mpm3dError, match="one value per sample"):
         voxelise_samples(x, y[:1], z, GRID, ore=[1, 0])
+
+
+@pytest.mark.parametrize("header, repeated", [("x,y,z,ore,grade,ore\n", ["ore"]), ("x;y;z;Au;au\n", ["au"]),
+                                              ("x\ty\tz\tore\n", []), ("\ufeffhole,x,y,z\n", [])])
+def test_repeated_columns_of_a_table_are_found_whatever_the_delimiter(tmp_path, header, repeated):
+    from mpm3d.core.data.voxelise import repeated_columns
+
+    path = tmp_path / "samples.csv"
+    path.write_text(header + "1,2,3,4,5,6\n", encoding="utf-8")
+    assert repeated_columns(str(path)) == repeated

@@ -20,10 +20,14 @@ class Recorder(QgsProcessingFeedback):
     def __init__(self, cancel=False):
         super().__init__()
         self.cancel_at_first_message = cancel
-        self.warnings, self.infos = [], []
+        self.warnings, self.errors, self.infos = [], [], []
 
-    def reportError(self, error, fatalError=False):  # noqa: N803 - QGIS API
-        self.warnings.append(error)
+    def pushWarning(self, warning):  # noqa: N802 - QGIS API
+        self.warnings.append(warning)
+        super().pushWarning(warning)
+
+    def reportError(self, error, fatalError=False):  # noqa: N802, N803 - QGIS API
+        self.errors.append(error)
         super().reportError(error, fatalError)
 
     def pushInfo(self, info):  # noqa: N802 - QGIS API

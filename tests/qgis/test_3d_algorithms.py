@@ -166,6 +166,32 @@ def test_samples_without_a_crs_are_refused_naming_the_parameter(provider, tmp_pa
     assert not (tmp_path / "o.nc").exists()
 
 
+@pytest.mark.parametrize("header, ore, fields, match", [
+    ("x,y,z,ore,grade,ore", "1", {"ORE_FIELD": "ore"},
+     r"^ORE_FIELD ore: the table .*samples\.csv has more than one column named ore, and QGIS reads only the first"),
+    ("x,y,z,ore,grade", "yes", {"ORE_FIELD": "ore"},
+     r"^ORE_FIELD ore: the feature with id \d+ holds 'yes', which is not a number"),
+    ("x,y,z,ore,grade", "2", {"ORE_FIELD": "ore"},
+     r"^ORE_FIELD: ore flags must be 1 \(ore\) or 0 \(barren\), but 2 was found \(1 of 2 samples\)"),
+    ("x,y,z,ore,grade", "1", {"GRADE_FIELD": "Au", "CUTOFF": 1.0},
+     r"^GRADE_FIELD Au is not a field of INPUT samples; its fields are: x, y, z, ore, grade\."),
+], ids=["repeated-column", "text-flag", "flag-of-2", "missing-field"])
+def test_a_table_whose_fields_cannot_be_read_as_asked_is_refused_by_parameter(provider, tmp_path, header, ore,
+                                                                               fields, match):
+    from algorithm_calls import fails
+
+    grid = sample_grid()
+    write_feature_cube(tmp_path / "cube.nc", grid)
+    extra = ",0" if header.count("ore") == 2 else ""
+    rows = [f"{grid.x[0]},{grid.y[0]},{grid.z[0]},{ore},2.0{extra}",
+            f"{grid.x[1]},{grid.y[0]},{grid.z[0]},0,0.1{extra}"]
+    (tmp_path / "samples.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    fails("mpm3d:voxelise_samples", {"INPUT": str(tmp_path / "samples.csv"), "X_FIELD": "x", "Y_FIELD": "y",
+                                     "Z_FIELD": "z", "SAMPLE_CRS": CUBE_CRS, **fields,
+                                     "CUBE": str(tmp_path / "cube.nc"), "OUTPUT": str(tmp_path / "out.nc")}, match)
+    assert sorted(os.listdir(tmp_path)) == ["cube.nc", "samples.csv"]
+
+
 def target_grid():
     """12 columns x 10 rows of 25 m, six levels 50 m apart from -100 m down."""
     from mpm3d.core.data.grid import Grid
@@ -358,6 +384,21 @@ def test_voxels_through_qgis_process(provider, qgis_profile, tmp_path):
     voxels = source.GetLayer(0)
     assert voxels.GetFeatureCount() == int((p >= 0.9).sum())
     assert ogr.GT_Flatten(voxels.GetGeomType()) == ogr.wkbPoint and ogr.GT_HasZ(voxels.GetGeomType())
+
+
+def test_a_warning_reads_as_one_warning_in_qgis_process_not_as_an_error(provider, qgis_profile, tmp_path):
+    import qgis_process
+    from mpm3d.core.data.cubefile import write_cube
+
+    grid = target_grid()
+    write_cube(str(tmp_path / "p.nc"), grid, extra={"prospectivity": known_bodies(grid)})
+    run = qgis_process.run(["run", "mpm3d:voxels_3d", "--", *qgis_process.parameter_arguments({
+        "PROSPECTIVITY": str(tmp_path / "p.nc"), "THRESHOLD": 0.99, "OUTPUT": str(tmp_path / "voxels.gpkg")})],
+        qgis_profile, timeout=120)
+    text = run.stdout + run.stderr
+    assert run.returncode == 0, text[-2000:]
+    assert text.count("No voxel reaches the threshold 0.99; the layer is empty.") == 1, text[-2000:]
+    assert "WARNING:\tNo voxel reaches the threshold" in text and "ERROR" not in text, text[-2000:]
 
 
 def test_samples_that_label_no_voxel_are_refused_with_the_likely_causes(provider, tmp_path):

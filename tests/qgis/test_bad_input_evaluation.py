@@ -52,3 +52,18 @@ def test_cancel_while_evaluating_leaves_no_report(random_prospectivity, syntheti
                CANCELLED, feedback)
     assert feedback.isCanceled()
     assert not (tmp_path / "out").exists()
+
+
+def test_a_holes_cube_without_any_hole_is_refused_instead_of_scoring_zero_holes(random_prospectivity,
+                                                                                 synthetic_slices, tmp_path):
+    import numpy as np
+    from mpm3d.core.data.cubefile import CubeReader, write_cube
+
+    grid = CubeReader(random_prospectivity).grid
+    empty = write_cube(str(tmp_path / "holes.nc"), grid, label=np.full(grid.shape, -1, np.int8))
+    _fails("mpm3d:evaluate_prospectivity",
+           _evaluate(random_prospectivity, tmp_path / "out", LABEL_SLICES=synthetic_slices["TARGET_LABELS"],
+                     HOLES=empty),
+           r"^The HOLES cube .*holes\.nc has no labelled voxel at all \(every voxel is unknown\), so no voxel would "
+           r"be kept away from a drill hole: .*or leave HOLES empty to score every voxel\.$")
+    assert tree(tmp_path) == ["holes.nc"]

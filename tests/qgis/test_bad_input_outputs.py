@@ -120,6 +120,20 @@ def test_a_stack_over_one_of_its_slices_and_two_outputs_in_one_file_are_refused(
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize("extra, match", [
+    ({"PREFIX": "p\nq"}, r"^PREFIX 'p\\nq' holds a control character \(\\n\); remove it"),
+    ({"PREFIX": "p" * 230}, r"^OUTPUT_FOLDER: the name p{40}\.\.\. is \d+ bytes long, and a file or folder name "
+                            r"may have at most 255; choose a shorter PREFIX"),
+    ({"OUTPUT_CUBE": "run\t1.nc"}, r"^OUTPUT_CUBE: the output path .*run\\t1\.nc' holds a control character"),
+], ids=["newline-in-prefix", "overlong-prefix", "tab-in-output-name"])
+def test_an_output_name_that_cannot_be_written_is_refused_by_name_before_any_work(workspace, tmp_path, extra, match):
+    parameters = {"MODEL": workspace["model"], "CUBE": workspace["target"], "PREFIX": "p",
+                  "OUTPUT_CUBE": tmp_path / "p.nc", "OUTPUT_FOLDER": tmp_path / "levels"}
+    parameters.update({key: tmp_path / value if key == "OUTPUT_CUBE" else value for key, value in extra.items()})
+    _fails("mpm3d:predict_prospectivity", parameters, match)
+    assert os.listdir(tmp_path) == []
+
+
 # --- A result set is committed whole, or not at all ---------------------------------------------------------
 
 def _predict(workspace, folder, **extra):

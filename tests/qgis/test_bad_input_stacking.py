@@ -55,7 +55,10 @@ def test_a_slice_that_does_not_match_is_named_with_what_differs(synthetic_slices
     ("-100,-150,abc", r"ELEVATIONS must be numbers of metres separated by commas .* got '-100,-150,abc'"),
     ("-100,-150", r"ELEVATIONS gives 2 elevations for 8 EVIDENCE slices: give one per slice"),
     ("nan,-150,-200,-250,-300,-350,-400,-450", r"elevation of EVIDENCE slice .* is nan: give a finite number"),
-])
+    ("100,150,200,250,300,350,400,450", r"^ELEVATIONS are the elevations in the EVIDENCE slice names with the sign "
+                                        r"turned \(slice evidence_z-0100\.tif is named for -100 m, ELEVATIONS gives "
+                                        r"100 m\): elevations are metres positive up"),
+], ids=["duplicate", "not-a-number", "too-few", "nan", "depths-for-elevations"])
 def test_bad_elevations_are_refused(synthetic_slices, tmp_path, elevations, match):
     _fails("mpm3d:stack_slices", {"EVIDENCE": synthetic_slices["SOURCE_EVIDENCE"], "ELEVATIONS": elevations,
                                   "OUTPUT": tmp_path / "out" / "cube.nc"}, match)

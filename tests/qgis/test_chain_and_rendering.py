@@ -4,6 +4,7 @@ import json
 import os
 
 import numpy as np
+import pytest
 
 CHAIN = "mpm3d:prospectivity_chain"
 # Target AUC the chain gives on the suite's fixed data (the synthetic_slices fixture: seed 3, 8 x 24 x 28 voxels),
@@ -106,3 +107,16 @@ def test_rendered_levels_are_not_blank_and_use_the_ramp(provider, tmp_path):
     assert abs(QColor(image.pixel(2, 150)).red() - low.red()) < 30
     assert abs(right.green() - high.green()) < 30 and abs(left.blue() - high.blue()) < 60
     assert QColor(image.pixel(2, 2)) == QColor("white")
+
+
+@pytest.mark.parametrize("kind", ["prospectivity", "uncertainty", "novelty"])
+def test_styling_the_level_rasters_prints_no_gdal_error(provider, tmp_path, capfd, kind):
+    """The style is made on a raster in memory; GDAL wrote 'ERROR 1' for it on every successful prediction."""
+    from mpm3d.algorithms.styles import write_raster_styles
+
+    level = tmp_path / "p_z-0100.tif"
+    level.write_bytes(b"")
+    capfd.readouterr()
+    assert write_raster_styles([str(level)], kind) == []
+    assert (tmp_path / "p_z-0100.qml").read_text(encoding="utf-8").startswith("<!DOCTYPE qgis")
+    assert "ERROR" not in capfd.readouterr().err
