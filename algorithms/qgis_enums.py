@@ -59,6 +59,7 @@ WKB_POINT_Z = first_value((Qgis, "WkbType.PointZ"), (QgsWkbTypes, "PointZ"))
 WKB_MULTI_POLYGON = first_value((Qgis, "WkbType.MultiPolygon"), (QgsWkbTypes, "MultiPolygon"))
 GEOMETRY_NULL = first_value((Qgis, "GeometryType.Null"), (QgsWkbTypes, "NullGeometry"))
 GEOMETRY_POINT = first_value((Qgis, "GeometryType.Point"), (QgsWkbTypes, "PointGeometry"))
+GEOMETRY_POLYGON = first_value((Qgis, "GeometryType.Polygon"), (QgsWkbTypes, "PolygonGeometry"))
 
 FAST_INSERT = first_value((QgsFeatureSink, "Flag.FastInsert"), (QgsFeatureSink, "FastInsert"))
 NO_GEOMETRY = first_value((Qgis, "FeatureRequestFlag.NoGeometry"), (QgsFeatureRequest, "NoGeometry"))

@@ -1,9 +1,10 @@
 """The plugin stays ready for QGIS 4 (Qt6): Qt only through qgis.PyQt, every Qt and QGIS enum value reached
 through its enum (``QColor.NameFormat.HexArgb``, ``Qgis.ProcessingSourceType.Raster``: PyQt6 has no unscoped
 values, and QGIS 4 dropped the names that QGIS 3.30-3.38 moved into Qgis), no ``exec_``, no QVariant types (gone
-in Qt6; algorithms/qgis_enums.py picks QMetaType or QVariant by version). Checked on the code the plugin zip
-ships, against the QGIS this suite runs on: each ``Class.NAME`` is looked up and refused when it is an enum
-value reached through a class rather than through its enum."""
+in Qt6; algorithms/qgis_enums.py picks QMetaType or QVariant by version). Checked on every Python file of the
+project (the plugin, its tests and scripts: the QGIS project's pyqt5_to_pyqt6 checker reads a whole folder too),
+against the QGIS this suite runs on: each ``Class.NAME`` is looked up and refused when it is an enum value reached
+through a class rather than through its enum."""
 
 import ast
 import enum
@@ -13,18 +14,18 @@ import os
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-NOT_SHIPPED = {"tests", "bench", "scripts", "build", "dist", ".venv", ".venv-peer", ".ci", "demo_output"}
+NOT_PROJECT_CODE = {"build", "dist", ".venv", ".venv-peer", "demo_output"}
 QT_MODULES = ("qgis.PyQt.", "qgis.core", "qgis.gui", "qgis._3d", "qgis.analysis")
 FORBIDDEN_MODULES = ("PyQt4", "PyQt5", "PyQt6", "sip", "PySide2", "PySide6")
 # Gone in Qt6, whatever the binding: QVariant's type values, QRegExp, qApp and compiled resources.
 FORBIDDEN_NAMES = {"QRegExp": "QRegularExpression", "qApp": "QApplication.instance()", "resources_rc": "file paths"}
 
 
-def shipped_files() -> list[str]:
+def project_files() -> list[str]:
     found = []
     for folder, subfolders, files in os.walk(REPO):
         if folder == REPO:
-            subfolders[:] = [name for name in subfolders if name not in NOT_SHIPPED and not name.startswith(".")]
+            subfolders[:] = [name for name in subfolders if name not in NOT_PROJECT_CODE and not name.startswith(".")]
         found += [os.path.join(folder, name) for name in files if name.endswith(".py")]
     return sorted(found)
 
@@ -84,8 +85,8 @@ def test_the_check_finds_what_qt6_refuses():
     assert problems(scoped) == []
 
 
-@pytest.mark.parametrize("path", shipped_files(), ids=lambda path: os.path.relpath(path, REPO))
-def test_shipped_code_has_nothing_qt6_refuses(path):
+@pytest.mark.parametrize("path", project_files(), ids=lambda path: os.path.relpath(path, REPO))
+def test_project_code_has_nothing_qt6_refuses(path):
     with open(path, encoding="utf-8") as handle:
         assert problems(handle.read(), os.path.relpath(path, REPO)) == []
 

@@ -224,6 +224,7 @@ def loaded_layer(result, output="OUTPUT"):
 
 def test_known_bodies_become_ranked_targets_with_flags_and_footprints(provider, tmp_path):
     import processing
+    from mpm3d.algorithms.qgis_enums import GEOMETRY_POLYGON, WKB_POINT_Z
     from mpm3d.algorithms.styles import PROSPECTIVITY_COLOURS, RANK_BANDS
     from mpm3d.core.data.cubefile import write_cube
     from qgis.core import NULL, QgsProcessing, QgsWkbTypes
@@ -243,8 +244,8 @@ def test_known_bodies_become_ranked_targets_with_flags_and_footprints(provider, 
 
     assert result["TARGETS"] == 4
     points, footprints = loaded_layer(result), loaded_layer(result, "OUTPUT_FOOTPRINTS")
-    assert points.wkbType() == QgsWkbTypes.PointZ and points.crs().authid() == CUBE_CRS
-    assert QgsWkbTypes.geometryType(footprints.wkbType()) == QgsWkbTypes.PolygonGeometry
+    assert points.wkbType() == WKB_POINT_Z and points.crs().authid() == CUBE_CRS
+    assert QgsWkbTypes.geometryType(footprints.wkbType()) == GEOMETRY_POLYGON
     for layer in (points, footprints):
         assert layer.renderer().type() == "graduatedSymbol" and layer.renderer().classAttribute() == "rank"
         # the targets' own palette, never a colour of the prospectivity ramp
@@ -337,8 +338,8 @@ def graded_prospectivity(grid):
 
 def test_voxels_above_the_threshold_become_styled_pointz_at_level_elevations(provider, tmp_path):
     import processing
+    from mpm3d.algorithms.qgis_enums import WKB_POINT_Z
     from mpm3d.core.data.cubefile import write_cube
-    from qgis.core import QgsWkbTypes
 
     grid = target_grid()
     p = graded_prospectivity(grid)
@@ -351,7 +352,7 @@ def test_voxels_above_the_threshold_become_styled_pointz_at_level_elevations(pro
     above = np.argwhere(p >= 0.6)
     assert result["VOXELS"] == len(above)
     layer = loaded_layer(result)
-    assert layer.wkbType() == QgsWkbTypes.PointZ and layer.featureCount() == len(above)
+    assert layer.wkbType() == WKB_POINT_Z and layer.featureCount() == len(above)
     assert layer.renderer().type() == "graduatedSymbol" and layer.renderer().classAttribute() == "prospectivity"
     assert len(layer.renderer().ranges()) == 5 and layer.renderer3D() is not None
     expected = {(grid.x[x], grid.y[y], grid.z[z]): p[z, y, x] for z, y, x in above}

@@ -101,7 +101,8 @@ def test_the_translator_follows_qgis_locale_setting(provider, compiled):
 
     settings = QgsSettings()
     default_locale = QLocale()
-    QLocale.setDefault(QLocale(QLocale.English, QLocale.UnitedStates))  # the desktop's locale without override
+    # the desktop's locale, without override
+    QLocale.setDefault(QLocale(QLocale.Language.English, QLocale.Country.UnitedStates))
     keys = ("locale/overrideFlag", "locale/userLocale")
     before = {key: settings.value(key) for key in keys if settings.contains(key)}
     try:
@@ -141,7 +142,7 @@ def _chinese_profile(root: str) -> str:
     from qgis.PyQt.QtCore import QSettings
 
     qgis_process.isolated_profile(root)
-    ini = QSettings(os.path.join(root, "profiles", "default", "QGIS", "QGIS3.ini"), QSettings.IniFormat)
+    ini = QSettings(os.path.join(root, "profiles", "default", "QGIS", "QGIS3.ini"), QSettings.Format.IniFormat)
     ini.setValue("locale/userLocale", "zh_CN")
     ini.setValue("locale/overrideFlag", True)
     ini.sync()
