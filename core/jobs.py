@@ -498,20 +498,21 @@ def train_job(args: argparse.Namespace, progress) -> dict:
     result = train(source, target, config, on_progress, target_holes=holes)
     result.model.provenance.update({"source": os.path.basename(args.source),
                                     "target": os.path.basename(args.target), "seconds": time.time() - started})
-    progress(0.95, "Comparing the deposits for the transfer report")
-    transfer = transfer_section(source, target, result) if args.report else {}
     importance = attention = None
-    if args.report:  # the report's analysis, as the transfer section is; the model file keeps the numbers too
+    transfer = {}
+    if args.report:  # the report's analysis; the model file keeps the numbers too
         from .learning.alignment import aligned_cube
         from .learning.attention import gate_summary
         from .learning.importance import evidence_importance
         from .results.reports.kit import jsonable
 
+        progress(0.95, "Comparing the deposits for the transfer report")
+        seen = aligned_cube(result.model.alignment, target, config.seed)  # the target as the model sees it, once
+        transfer = transfer_section(source, target, result, seen)
         progress(0.96, "Evidence importance: each layer shuffled on the source and the target")
-        importance = jsonable(evidence_importance(result.model, source, target, config, device=result.device))
+        importance = jsonable(evidence_importance(result.model, source, seen, config, device=result.device))
         result.model.provenance["importance"] = importance
-        attention = gate_summary(result.model, source, aligned_cube(result.model.alignment, target, config.seed),
-                                 device=result.device)
+        attention = gate_summary(result.model, source, seen, device=result.device)
         if attention is not None:
             result.model.provenance["attention"] = attention
     progress(0.97, "Writing the model file")
@@ -575,10 +576,10 @@ def hole_warnings(summary: dict) -> list[str]:
     return warnings
 
 
-def transfer_section(source, target, result) -> dict:
+def transfer_section(source, target, result, seen) -> dict:
     """What the training report says about the transfer: the deposits' evidence compared feature by feature,
-    the target's novelty against the source, and how much the members disagree on the target."""
-    from .learning.alignment import aligned_cube
+    the target's novelty against the source, and how much the members disagree on the target. ``seen`` is the
+    target through the model's input alignment (``target`` itself where it has none), as the network sees it."""
     from .learning.novelty import novelty_map
     from .learning.predict import predict_ensemble
     from .learning.sampling import FeatureStats
@@ -588,8 +589,6 @@ def transfer_section(source, target, result) -> dict:
     seed = model.provenance["seed"]
     target_stats = FeatureStats.from_dict(model.normalisation["target"])  # computed by training already
     _, novelty = novelty_map(model.source_sample, target, target_stats, seed=seed)
-    # the network sees the target through the model's input alignment, as training aligned it
-    seen = aligned_cube(model.alignment, target, seed)
     section = {"transfer": feature_shift(source, target, seed=seed), "novelty": novelty,
                "embedding_pad": embedding_pad(model, source, seen, seed=seed, device=result.device)}
     if model.alignment is not None:

@@ -27,7 +27,6 @@ from ..data.grid import Cube
 from ..errors import Mpm3dError
 from ..results.metrics import labelled_auc
 from ..settings import TrainConfig
-from .alignment import aligned_cube
 from .members import member_seed
 from .model import TrainedModel, autocast_for, resolve_device
 from .sampling import SPLIT_TILES, FeatureStats, column_blocks, padded_standardised, source_samples, standardise
@@ -52,7 +51,9 @@ def evidence_importance(
 ) -> dict:
     """Permutation importance of each evidence layer (or group) on the source and the target, as plain JSON.
 
-    ``config`` is the training's (its seed, patch size and validation fraction give back each member's split).
+    ``target`` is the target as the model sees it: through its input alignment where it has one
+    (``alignment.aligned_cube``, made once by the caller for every analysis of the report). ``config`` is the
+    training's (its seed, patch size and validation fraction give back each member's split).
     Returns {"layers": [{"layer", "features", "source_auc_drop": {"mean", "sd", "values"},
     "target_change": {"mean", "sd", "values"}}, ...], "baseline_auc": [per member], "repeats", "members",
     "n_val_voxels", "n_target_voxels", "target_blocks", "seconds"}; ``values`` are (members x repeats).
@@ -61,7 +62,6 @@ def evidence_importance(
     started = time.perf_counter()
     units = layer_units(list(model.feature_names), groups)
     torch_device = resolve_device(device)
-    target = aligned_cube(model.alignment, target, config.seed)  # as training saw it; its labels stay unread
     target_view = Cube(grid=target.grid, features=target.features, feature_names=list(target.feature_names))
     scorer = _ForestScorer(model) if model.forest is not None else _NetworkScorer(model, torch_device)
     seeds = [member_seed(config.seed, member) for member in range(model.n_members if model.networks else 1)]

@@ -96,3 +96,25 @@ def test_out_of_memory_ends_with_status_3_and_says_what_to_lower(monkeypatch, ca
     assert status == 3 and event["event"] == "error" and event["kind"] == "oom"
     assert event["message"] == ("The GPU ran out of memory. Lower the batch size (BATCH_SIZE) or the prediction chunk "
                                 "size (CHUNK_VOXELS), or run on the CPU (DEVICE=cpu).")
+
+
+def test_a_training_report_with_input_alignment_reads_the_aligned_target_once(cubes, tmp_path, monkeypatch):
+    """With INPUT_ALIGNMENT the report's analyses (the shift after alignment, the importance, the gate) read the
+    target as the model sees it, aligned once for all of them beside training's own alignment."""
+    from mpm3d.core.learning import alignment
+
+    calls = []
+    real = alignment.aligned_cube
+    monkeypatch.setattr(alignment, "aligned_cube", lambda *args, **kwargs: calls.append(1) or real(*args, **kwargs))
+    counts = {}
+    for report in (None, tmp_path / "training.html"):
+        calls.clear()
+        status = cli.main(["train", "--source", cubes["source"], "--target", cubes["unlabelled"],
+                           "--out", str(tmp_path / "model.safetensors"), "--method", "rf",
+                           "--input-alignment", "quantile", "--device", "cpu", "--seed", "2",
+                           *(["--report", str(report)] if report else [])])
+        assert status == 0
+        counts[report is not None] = len(calls)
+    html = (tmp_path / "training.html").read_text()
+    assert "after the input alignment and standardisation" in html and "importance" in html.lower()
+    assert counts[True] == counts[False] + 1

@@ -189,10 +189,10 @@ def test_the_training_report_measures_the_evidence_shift_after_the_alignment_too
     source, target = synthetic_pair(**PROFILES["test"], seed=0, profile="fault_geometry")
     unlabelled = dataclasses.replace(target, label=None)
     result = train(source, unlabelled, TrainConfig(method="rf", input_alignment="quantile", **QUICK))
-    section = transfer_section(source, unlabelled, result)
+    section = transfer_section(source, unlabelled, result, aligned_cube(result.model.alignment, unlabelled))
     aligned = section["aligned_shift"]
     assert aligned["method"] == "quantile" and 0 <= aligned["pad"] <= 2
     before = section["transfer"]["features"]["fault_distance"]["standardised"]["ks"]
     assert aligned["ks"]["fault_distance"] < 0.05 < 0.15 < before
     plain = train(source, unlabelled, TrainConfig(method="rf", **QUICK))
-    assert "aligned_shift" not in transfer_section(source, unlabelled, plain)
+    assert "aligned_shift" not in transfer_section(source, unlabelled, plain, unlabelled)
