@@ -14,7 +14,7 @@ import sys
 from . import jobs
 from .data.blockcsv import CsvColumns
 from .data.blockmodel import BlockOptions
-from .data.slices import level_files, parse_units
+from .data.slices import parse_units
 from .errors import Mpm3dError
 from .jobs import DEFAULT_HOLE_BUFFER
 from .paths import absolute, check_distinct
@@ -257,7 +257,8 @@ def command_paths(args: argparse.Namespace) -> tuple[dict, dict]:
                 {"--out": [args.out], "--report": [args.report] if args.report else []})
     if args.command == "predict":
         return ({"--model": [args.model], "--cube": [args.cube]},
-                {"--out-cube": [args.out_cube], "--out-folder": [level_files(args.out_folder, args.prefix)]})
+                {"--out-cube": [args.out_cube], "--out-folder": jobs.prediction_level_patterns(args.out_folder,
+                                                                                            args.prefix)})
     return ({"--prospectivity": [args.prospectivity], "--labels": [args.labels] if args.labels else [],
              "--holes": [args.holes] if args.holes else [], "--evidence": [args.evidence] if args.evidence else []},
             {"--report": [args.report] if args.report else [], "--json": [args.json_path] if args.json_path else []})

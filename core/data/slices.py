@@ -19,7 +19,7 @@ import numpy as np
 
 from ..atomic import atomic_group, atomic_path
 from ..errors import Mpm3dError
-from ..paths import MAX_TAG_DIGITS, check_prefix
+from ..paths import MAX_TAG_DIGITS, check_level_names, check_prefix
 from .cubefile import check_variable_names, gdal_modules
 from .grid import LABEL_UNKNOWN, Cube, Grid
 
@@ -597,7 +597,7 @@ def write_slices(
     The levels appear together once all are written (one atomic group), never a part of them.
     """
     check_prefix(prefix)
-    paths = [os.path.join(folder, f"{prefix}_{elevation_tag(float(elevation))}.tif") for elevation in grid.z]
+    paths = [os.path.join(folder, level_name(prefix, elevation)) for elevation in grid.z]
     for path in paths:
         _check_replaceable(path, names)
     seen: dict[str, float] = {}
@@ -613,6 +613,16 @@ def write_slices(
             if on_progress:
                 on_progress((level + 1) / len(grid.z))
     return paths
+
+
+def level_name(prefix: str, elevation: float) -> str:
+    """The file name of one level raster: ``prefix_z-0450.tif``."""
+    return f"{prefix}_{elevation_tag(float(elevation))}.tif"
+
+
+def check_level_names_fit(prefixes: Sequence[str], elevations: Sequence[float], prefix: str) -> None:
+    """Before any work: every level raster these map prefixes would name fits the file system (see paths)."""
+    check_level_names([level_name(p, z) for p in prefixes for z in elevations], prefix)
 
 
 def level_files(folder: str, prefix: str) -> str:
