@@ -91,6 +91,19 @@ def check_slices_exist(parameter: str, paths: Sequence[str]) -> None:
                          f"moved or renamed?), or leave it out of {parameter}.")
 
 
+def check_slices_given_once(parameter: str, paths: Sequence[str]) -> None:
+    """The same file twice in one list (by any spelling or link) is one mistake, named as such: otherwise it showed
+    as a duplicate elevation, or, with ELEVATIONS typed, was stacked as two levels of one slice."""
+    seen: dict[object, int] = {}
+    for position, path in enumerate(paths, start=1):
+        status = os.stat(path)
+        key = (status.st_dev, status.st_ino) if status.st_ino else os.path.normcase(os.path.realpath(path))
+        if key in seen:
+            raise Mpm3dError(f"{parameter}: the slice {os.path.basename(path)} is given twice (at positions "
+                             f"{seen[key]} and {position} of the {len(paths)}): give each level's slice once.")
+        seen[key] = position
+
+
 def _srs(text: str):
     _, osr = gdal_modules()
     srs = osr.SpatialReference()
@@ -398,11 +411,13 @@ def read_slices(
     if len(paths) < MIN_LEVELS:
         raise Mpm3dError(f"EVIDENCE holds {len(paths)} slice(s); a cube needs at least {MIN_LEVELS} levels (the "
                          "smallest patch is 3 voxels deep): give one raster per depth level.")
+    check_slices_exist("EVIDENCE", paths)
+    check_slices_exist("LABELS", label_paths or [])
+    check_slices_given_once("EVIDENCE", paths)
+    check_slices_given_once("LABELS", label_paths or [])
     if label_paths and len(label_paths) != len(paths):
         raise Mpm3dError(f"{len(label_paths)} LABELS slices for {len(paths)} EVIDENCE slices: give one label slice "
                          "per level, in the order of the evidence slices.")
-    check_slices_exist("EVIDENCE", paths)
-    check_slices_exist("LABELS", label_paths or [])
     elevations = _check_elevations(paths, elevations)
     infos = [_Slice(p, "EVIDENCE") for p in paths]
     ref = infos[0]

@@ -243,6 +243,23 @@ def test_levels_never_replace_a_file_mpm3d_did_not_write(cubes):
     assert again.returncode == 0 and twice.returncode == 0, twice.stdout[-1000:]  # its own levels it replaces
 
 
+@pytest.mark.parametrize("kind", ["uncertainty", "novelty", "dominant_evidence", "dominant_change"])
+def test_predict_on_the_command_line_refuses_any_level_raster_over_an_input_before_any_work(cubes, tmp_path, kind):
+    """The command line once checked only the prospectivity's level names (p_z*.tif): a model file that happens to
+    be named like another map's level raster was found only after the prediction."""
+    train = _cli(["train", "--source", "source.nc", "--target", "target.nc", "--out", str(tmp_path / "m.safetensors"),
+                  "--method", "rf", "--patch-size", "3", "--batch-size", "16"], cubes)
+    assert train.returncode == 0
+    model = tmp_path / "levels" / f"p_{kind}_z-0300.tif"  # a model is known by its content, whatever its name
+    model.parent.mkdir()
+    os.rename(tmp_path / "m.safetensors", model)
+    run = _cli(["predict", "--model", str(model), "--cube", "target.nc", "--out-cube", str(tmp_path / "p.nc"),
+                "--out-folder", str(tmp_path / "levels"), "--prefix", "p", "--why-here", "--device", "cpu"], cubes)
+    assert run.returncode == 2 and _errors(run)[0]["message"].startswith(
+        f"--out-folder would overwrite the input --model ({model})"), _errors(run)
+    assert sorted(os.listdir(tmp_path)) == ["levels"] and os.listdir(tmp_path / "levels") == [model.name]
+
+
 def test_an_output_name_near_the_file_system_limit_can_be_written_and_replaced(cubes):
     name = "c" * 250 + ".nc"
     evidence = sorted(f"syn/source/{n}" for n in os.listdir(cubes / "syn" / "source") if n.startswith("evidence"))
