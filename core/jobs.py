@@ -48,8 +48,12 @@ def generate_pair(folder: str, shape: tuple[int, int, int], voxel_size: tuple[fl
     """The synthetic source and target deposits as evidence and label slices, one folder each; with ``holes``,
     that many drill holes on the target, their samples in ``target_drill_holes.csv`` beside the folders.
     ``profile`` is the pair's (core.data.synthetic.PAIR_PROFILES): what differs between the two deposits."""
+    from .data.slices import MIN_LEVELS
     from .data.synthetic import GRADE_CUTOFF, PAIR_PROFILES, drill_holes, synthetic_pair
 
+    if int(shape[0]) < MIN_LEVELS:  # slices of fewer levels could never be stacked into a cube
+        raise Mpm3dError(f"LEVELS {shape[0]}: a cube needs at least {MIN_LEVELS} levels (the smallest patch is "
+                         f"{MIN_LEVELS} voxels deep), so the slices could not be stacked; give {MIN_LEVELS} or more.")
     on_progress(0.0, f"Generating the synthetic deposit pair, profile {profile}: {PAIR_PROFILES.get(profile, '?')}")
     source, target = synthetic_pair(shape=shape, voxel_size=voxel_size, seed=seed, profile=profile)
     drilled = drill_holes(target, holes, seed, hole_placement, hole_dip) if holes else None
@@ -163,6 +167,17 @@ def export_blocks(cube_path: str, output: str, variables: Sequence[str] | None =
     reader = CubeReader(cube_path, "CUBE")
     present = list(reader.feature_names) + [v for v in BLOCK_VARIABLES if reader.has(v)]
     chosen = list(variables) if variables else present
+    twice = sorted({v for v in chosen if chosen.count(v) > 1})
+    if twice:
+        raise Mpm3dError(f"VARIABLES names {', '.join(twice)} twice: a block model with two columns of one name "
+                         "cannot be read back. Give each variable once.")
+    if nodata.strip():
+        try:
+            float(nodata)
+        except ValueError:
+            raise Mpm3dError(f"NODATA '{nodata}' is not a number: it is written where a block has no value, and "
+                             "a column holding text is not read back as numbers. Give a number such as -99, or "
+                             "leave NODATA empty for an empty field.") from None
     unknown = [v for v in chosen if v not in present]
     if unknown:
         raise Mpm3dError(f"VARIABLES: {cube_path} has no variable {', '.join(unknown)} (it has: {', '.join(present)})")

@@ -19,8 +19,8 @@ PLUGIN_FOLDERS = ("core", "algorithms", "provider", "runtime", "models", "docs",
 # The longest name one folder entry may have (ext4, XFS, APFS: bytes; NTFS: UTF-16 units).
 NAME_MAX = 255
 MAX_TAG_DIGITS = 24  # longer positional elevations are written with an exponent (file names have a length limit)
-# A '*' of a level-raster glob, or an escaped glob character ('[*]').
-_GLOB_PART = re.compile(r"\[([\[*?])\]|\*")
+# An escaped glob character ('[*]') of a level-raster glob, which stands for itself.
+_ESCAPED = re.compile(r"\[[\[*?]\]")
 
 
 def absolute(path: str, base: str | None = None) -> str:
@@ -111,20 +111,19 @@ def _covers(output: str, path: str) -> bool:
 def check_output_name(path: str, parameter: str) -> None:
     """Before any work: an output path without control characters (a pasted newline or tab would make a file
     nobody can type) and with no name longer than the file system allows, which would fail only after the
-    work. A ``*`` of a level-raster glob counts as nothing, so only a name that can never fit is refused here;
-    the level rasters' real names are checked by ``check_level_names`` once the cube's levels are known."""
+    work. The names of a level-raster glob are not checked here: which maps a run writes and their elevation tags
+    are known only once its cube and model are read, where ``check_level_names`` checks the real names."""
     control = _control_characters(path)
     if control:
         raise Mpm3dError(f"{parameter}: the output path {path!r} holds a control character ({control}); remove it "
                          "(a newline or tab pasted with the name).")
     for part in path.replace("\\", "/").split("/"):
-        name = _GLOB_PART.sub(lambda found: found.group(1) or "", part)
-        length = len(name) if os.name == "nt" else len(os.fsencode(name))
+        if "*" in _ESCAPED.sub("", part):  # a glob's names: checked exactly where they are known
+            continue
+        length = len(part) if os.name == "nt" else len(os.fsencode(part))
         if length > NAME_MAX:
-            hint = ("choose a shorter PREFIX (the level rasters add their elevation to it)" if "*" in part
-                    else "choose a shorter name")
             raise Mpm3dError(f"{parameter}: the name {part[:40]}... is {length} bytes long, and a file or folder "
-                             f"name may have at most {NAME_MAX}; {hint}.")
+                             f"name may have at most {NAME_MAX}; choose a shorter name.")
 
 
 def check_level_names(names: Sequence[str], prefix: str, parameter: str = "OUTPUT_FOLDER",
