@@ -466,3 +466,26 @@ def test_columns_that_differ_only_in_case_clash_in_the_delimited_text_reader_alo
                                             "SAMPLE_CRS": CUBE_CRS, **parameters})
     assert result["ORE_VOXELS"] == 1  # au = 3.0 >= 1, where Au (0.1) would have made it barren
     assert CubeReader(result["OUTPUT"], "OUTPUT").read_label()[0, 0, 0] == 1
+
+
+def test_a_map_that_ranks_nothing_is_refused_by_top_percent_and_ties_are_named(provider, tmp_path):
+    """A constant map kept the whole volume as one target while the log said 'the top 5 %'."""
+    import processing
+    from algorithm_calls import fails
+    from mpm3d.core.data.cubefile import write_cube
+    from qgis.core import QgsProcessing, QgsProcessingFeedback
+
+    grid = target_grid()
+    write_cube(str(tmp_path / "flat.nc"), grid, extra={"prospectivity": np.full(grid.shape, 0.42, np.float32)})
+    fails("mpm3d:extract_targets", {"PROSPECTIVITY": str(tmp_path / "flat.nc"), "CUT_BY": 0, "TOP_PERCENT": 5,
+                                    "OUTPUT": QgsProcessing.TEMPORARY_OUTPUT},
+          r"TOP_PERCENT 5: every voxel with a prediction has the same prospectivity \(0\.42\), so no top 5 % can be "
+          r"told from the rest")
+    saturated = np.full(grid.shape, 0.1, np.float32)
+    saturated[:3] = 1.0  # half the volume at 1.0
+    write_cube(str(tmp_path / "saturated.nc"), grid, extra={"prospectivity": saturated})
+    feedback = QgsProcessingFeedback()
+    processing.run("mpm3d:extract_targets", {"PROSPECTIVITY": str(tmp_path / "saturated.nc"), "CUT_BY": 0,
+                                             "TOP_PERCENT": 5, "OUTPUT": QgsProcessing.TEMPORARY_OUTPUT},
+                   feedback=feedback)
+    assert "TOP_PERCENT 5: 50.0 % of the volume has a prospectivity of at least 1" in feedback.textLog()
