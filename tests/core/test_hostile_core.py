@@ -389,3 +389,14 @@ def test_a_gpu_out_of_memory_ends_with_status_3_and_says_what_to_lower(monkeypat
     error = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert status == 3 and error["kind"] == "oom"
     assert "Lower the batch size (BATCH_SIZE) or the prediction chunk size (CHUNK_VOXELS)" in error["message"]
+
+
+def test_a_forest_is_never_refused_for_a_batch_size_it_does_not_use(cubes, tmp_path):
+    """The default BATCH_SIZE 128 refused a random forest on a small source ('lower the batch size'), though a forest
+    is fitted on all samples at once; a network is still refused."""
+    forest = _cli(["train", "--source", "source.nc", "--target", "target.nc", "--out", str(tmp_path / "f.safetensors"),
+                   "--method", "rf", "--patch-size", "3"], cubes)
+    assert forest.returncode == 0, _errors(forest)
+    network = _cli(["train", "--source", "source.nc", "--target", "target.nc", "--out", str(tmp_path / "n.safetensors"),
+                    "--method", "cnn", "--patch-size", "3", "--epochs", "1", "--device", "cpu"], cubes)
+    assert network.returncode == 2 and "lower the batch size (BATCH_SIZE)" in _errors(network)[0]["message"]
