@@ -151,7 +151,10 @@ def check_prefix(prefix: str, parameter: str = "PREFIX") -> None:
     """A file-name prefix stays a name: no folder part, so the files land in the folder the user chose, and no
     control character."""
     separators = {"/", os.sep, os.altsep or "/"}
-    if not prefix or any(sep in prefix for sep in separators) or os.path.isabs(prefix):
+    if not prefix.strip():
+        raise Mpm3dError(f"{parameter} is empty: the level rasters are named by it and their elevation; give a "
+                         "file-name start such as 'prospectivity'.")
+    if any(sep in prefix for sep in separators) or os.path.isabs(prefix):
         raise Mpm3dError(f"{parameter} '{prefix}' must be a plain file-name start without a folder part ('/' or "
                          "'\\'); choose the folder with OUTPUT_FOLDER.")
     control = _control_characters(prefix)

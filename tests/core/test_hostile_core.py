@@ -400,3 +400,13 @@ def test_a_forest_is_never_refused_for_a_batch_size_it_does_not_use(cubes, tmp_p
     network = _cli(["train", "--source", "source.nc", "--target", "target.nc", "--out", str(tmp_path / "n.safetensors"),
                     "--method", "cnn", "--patch-size", "3", "--epochs", "1", "--device", "cpu"], cubes)
     assert network.returncode == 2 and "lower the batch size (BATCH_SIZE)" in _errors(network)[0]["message"]
+
+
+@pytest.mark.parametrize("prefix", ["", "  "])
+def test_an_empty_prefix_is_named_as_empty(prefix):
+    """It was told to drop a folder part it did not have."""
+    from mpm3d.core.paths import check_prefix
+
+    with pytest.raises(Mpm3dError, match=r"^PREFIX is empty: the level rasters are named by it and their elevation; "
+                                         r"give a file-name start such as 'prospectivity'\.$"):
+        check_prefix(prefix)
