@@ -16,7 +16,14 @@ from qgis.core import (
 
 from ..core.errors import Mpm3dError
 from ..core.jobs import label_cube_on_grid
-from ..core.results.targets import COMPANIONS, DEFAULT_MIN_DROP, TOP_EVIDENCE, extract_targets, why_here_maps
+from ..core.results.targets import (
+    COMPANIONS,
+    DEFAULT_MIN_DROP,
+    TOP_EVIDENCE,
+    extract_targets,
+    tied_cut_warning,
+    why_here_maps,
+)
 from ..runtime.i18n import tr
 from .base import Mpm3dAlgorithm, cube_crs, read_prospectivity_cube
 from .qgis_enums import (
@@ -148,7 +155,8 @@ class ExtractTargets(Mpm3dAlgorithm):
                                 "predict with a model of several members (ENSEMBLE_MEMBERS) or a random forest, or "
                                 "leave MAX_UNCERTAINTY empty.").format(path=reader.path))
         feedback.setProgressText(tr("Separating bodies around their probability peaks"))
-        targets = extract_targets(reader.read_variable("prospectivity"), grid,
+        prospectivity = reader.read_variable("prospectivity")
+        targets = extract_targets(prospectivity, grid,
                                   threshold=value if used == "MIN_PROBABILITY" else None,
                                   top_percent=value if used == "TOP_PERCENT" else None,
                                   min_voxels=self.parameterAsInt(parameters, "MIN_VOXELS", context),
@@ -156,6 +164,9 @@ class ExtractTargets(Mpm3dAlgorithm):
                                   companions={name: reader.read_variable(name) for name in COMPANIONS
                                               if reader.has(name)},
                                   max_uncertainty=max_uncertainty, evidence=why_here_maps(reader))
+        tied = tied_cut_warning(prospectivity, value) if used == "TOP_PERCENT" else None
+        if tied:
+            feedback.pushWarning(tied)
 
         fields = QgsFields()
         for name, kind in FIELDS:

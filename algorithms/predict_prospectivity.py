@@ -8,8 +8,8 @@ from qgis.core import (
     QgsProcessingParameterFolderDestination,
 )
 
-from ..core.data.slices import elevation_from_name, level_files
-from ..core.jobs import MAP_OUTPUTS, map_prefix
+from ..core.data.slices import elevation_from_name
+from ..core.jobs import MAP_OUTPUTS, prediction_level_patterns
 from ..core.settings import PREDICTION, setting
 from ..runtime.i18n import tr
 from ..runtime.worker import run_core
@@ -93,7 +93,7 @@ class PredictProspectivity(WorkerAlgorithm):
 
     @staticmethod
     def _level_patterns(folder: str, prefix: str) -> list[str]:
-        return [level_files(folder, map_prefix(prefix, kind)) for kind in MAP_OUTPUTS]
+        return prediction_level_patterns(folder, prefix)
 
     def _prefix(self, parameters, context) -> str:
         return self.parameterAsString(parameters, "PREFIX", context) or setting("PREFIX", PREDICTION).default

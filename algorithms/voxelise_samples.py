@@ -197,6 +197,11 @@ class VoxeliseSamples(Mpm3dAlgorithm):
         if bool(fields["ORE_FIELD"]) == bool(fields["GRADE_FIELD"]):
             raise Mpm3dError(tr("Give either ORE_FIELD (1 ore, 0 barren) or GRADE_FIELD with CUTOFF, not both "
                                 "and not neither."))
+        if fields["ORE_FIELD"] and cutoff is not None:  # a cut-off means grades: which did the user mean?
+            raise Mpm3dError(tr("CUTOFF {cutoff} was given with ORE_FIELD {field}: ore flags (1 ore, 0 barren) take no "
+                                "cut-off, and a cut-off would read the field as grades, which labels other samples "
+                                "ore. For grades, give {field} as GRADE_FIELD with CUTOFF; for ore flags, leave "
+                                "CUTOFF empty.").format(cutoff=f"{cutoff:g}", field=fields["ORE_FIELD"]))
         if fields["GRADE_FIELD"] and cutoff is None:
             raise Mpm3dError(tr("GRADE_FIELD {field} needs a CUTOFF grade.").format(field=fields["GRADE_FIELD"]))
         if fields["ORE_FIELD"] and rule == "mean_grade":
@@ -216,13 +221,16 @@ class VoxeliseSamples(Mpm3dAlgorithm):
         path = QgsProviderRegistry.instance().decodeUri(layer.providerType(), layer.source()).get("path") or ""
         if not (path.lower().endswith((".csv", ".tsv", ".txt")) and os.path.isfile(path)):
             return
-        repeated = repeated_columns(path)
+        ignore_case = layer.providerType() == "delimitedtext"
+        repeated = repeated_columns(path, ignore_case)
         for parameter, field in fields.items():
-            if field and field.casefold() in repeated:
-                raise Mpm3dError(tr("{parameter} {field}: the table {path} has more than one column named {field}, "
-                                    "and QGIS reads only the first as {field}; rename the columns in the file so "
-                                    "that each name is used once.").format(parameter=parameter, field=field,
-                                                                            path=path))
+            if field and (field.casefold() if ignore_case else field) in repeated:
+                why = tr(" (QGIS's delimited-text reader takes names that differ only in case for one: it renames the "
+                         "second to {field}_1 and finds the first under either spelling)") if ignore_case else ""
+                raise Mpm3dError(tr("{parameter} {field}: the table {path} has more than one column named {field}"
+                                    "{why}, and QGIS reads only the first as {field}; rename the columns in the file "
+                                    "so that each name is used once.").format(parameter=parameter, field=field,
+                                                                              path=path, why=why.format(field=field)))
 
     def _read_samples(self, source, fields, value_field, has_geometry, z_from_geometry, transform, feedback):
         """Sample x, y (in the cube's CRS), z and ore flag or grade as arrays (NaN where missing).

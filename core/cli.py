@@ -14,7 +14,7 @@ import sys
 from . import jobs
 from .data.blockcsv import CsvColumns
 from .data.blockmodel import BlockOptions
-from .data.slices import level_files, parse_units
+from .data.slices import parse_units
 from .errors import Mpm3dError
 from .jobs import DEFAULT_HOLE_BUFFER
 from .paths import absolute, check_distinct
@@ -103,9 +103,9 @@ def _add_block_commands(commands) -> None:
     blocks.add_argument("--out", required=True, help="cube file (.nc)")
     blocks.add_argument("--crs", default="", help="CRS of the coordinates, e.g. EPSG:32650")
     blocks.add_argument("--local-grid", action="store_true", help="no CRS: keep the model's local coordinates")
-    for axis in "xyz":
+    for axis, usual in (("x", "X, XC, EAST"), ("y", "Y, YC, NORTH"), ("z", "Z, ZC, RL, ELEVATION")):
         blocks.add_argument(f"--{axis}-field", default="", help=f"column of the block centres' {axis} "
-                                                                 "(default: a usual name such as X, XC, EAST)")
+                                                                f"(default: a usual name such as {usual})")
     blocks.add_argument("--size-fields", type=_names, default=[], help="dx,dy,dz columns of a sub-blocked model")
     blocks.add_argument("--block-size", type=_floats, help="dx,dy,dz in metres (default: inferred from the centres; "
                                                            "the parent block of a sub-blocked model)")
@@ -223,11 +223,14 @@ def run(args: argparse.Namespace, reporter: Reporter) -> dict:
 
 PATH_ARGUMENTS = ("out", "input", "evidence", "labels", "cube", "source", "target", "report", "model", "out_cube",
                   "out_folder", "prospectivity", "json_path", "target_holes", "holes")
+COLUMN_ARGUMENTS = {"import-blocks": {"evidence"}}  # options of these names that hold column names, not files
 
 
 def absolute_paths(args: argparse.Namespace) -> None:
     """Every path made absolute once, against the directory the command was started in."""
     for name in PATH_ARGUMENTS:
+        if name in COLUMN_ARGUMENTS.get(args.command, ()):
+            continue
         value = getattr(args, name, None)
         if isinstance(value, str) and value:
             setattr(args, name, absolute(value))
@@ -257,7 +260,8 @@ def command_paths(args: argparse.Namespace) -> tuple[dict, dict]:
                 {"--out": [args.out], "--report": [args.report] if args.report else []})
     if args.command == "predict":
         return ({"--model": [args.model], "--cube": [args.cube]},
-                {"--out-cube": [args.out_cube], "--out-folder": [level_files(args.out_folder, args.prefix)]})
+                {"--out-cube": [args.out_cube], "--out-folder": jobs.prediction_level_patterns(args.out_folder,
+                                                                                            args.prefix)})
     return ({"--prospectivity": [args.prospectivity], "--labels": [args.labels] if args.labels else [],
              "--holes": [args.holes] if args.holes else [], "--evidence": [args.evidence] if args.evidence else []},
             {"--report": [args.report] if args.report else [], "--json": [args.json_path] if args.json_path else []})

@@ -21,7 +21,7 @@ from .data.blockformats import FORMATS, read_block_file, write_block_file
 from .data.blockmodel import BlockOptions
 from .data.cubefile import CHANGE_MAP, DOMINANT_MAP, CubeReader, save_cube, variable_name, write_cube
 from .data.grid import LABEL_ORE, LABEL_UNKNOWN
-from .data.slices import level_files, level_spacing, read_slices, write_cube_slices, write_slices
+from .data.slices import check_level_names_fit, level_files, level_spacing, read_slices, write_cube_slices, write_slices
 from .errors import Mpm3dError
 from .learning.selection import HOLE_RULE
 from .paths import check_prefix
@@ -48,8 +48,12 @@ def generate_pair(folder: str, shape: tuple[int, int, int], voxel_size: tuple[fl
     """The synthetic source and target deposits as evidence and label slices, one folder each; with ``holes``,
     that many drill holes on the target, their samples in ``target_drill_holes.csv`` beside the folders.
     ``profile`` is the pair's (core.data.synthetic.PAIR_PROFILES): what differs between the two deposits."""
+    from .data.slices import MIN_LEVELS
     from .data.synthetic import GRADE_CUTOFF, PAIR_PROFILES, drill_holes, synthetic_pair
 
+    if int(shape[0]) < MIN_LEVELS:  # slices of fewer levels could never be stacked into a cube
+        raise Mpm3dError(f"LEVELS {shape[0]}: a cube needs at least {MIN_LEVELS} levels (the smallest patch is "
+                         f"{MIN_LEVELS} voxels deep), so the slices could not be stacked; give {MIN_LEVELS} or more.")
     on_progress(0.0, f"Generating the synthetic deposit pair, profile {profile}: {PAIR_PROFILES.get(profile, '?')}")
     source, target = synthetic_pair(shape=shape, voxel_size=voxel_size, seed=seed, profile=profile)
     drilled = drill_holes(target, holes, seed, hole_placement, hole_dip) if holes else None
@@ -99,14 +103,15 @@ def export(cube_path: str, folder: str, prefix: str = "", variables: Sequence[st
     reader = CubeReader(cube_path, "CUBE")
     prefix = export_prefix(cube_path, prefix)
     outputs: dict = {"OUTPUT_FOLDER": folder}
+    with_evidence = not variables and bool(reader.feature_names)
+    variables = list(variables) if variables else [v for v in ("label", "prospectivity") if reader.has(v)]
+    check_level_names_fit([prefix] * with_evidence + [f"{prefix}_{name}" for name in variables], reader.grid.z, prefix)
     with atomic_group():
-        if not variables:
-            if reader.feature_names:
-                paths = write_slices(folder, reader.grid, reader.read_features(), reader.feature_names, prefix,
-                                     on_progress=lambda f: on_progress(0.9 * f, "Writing evidence slices"),
-                                     units=reader.units)
-                outputs["EVIDENCE"] = paths
-            variables = [v for v in ("label", "prospectivity") if reader.has(v)]
+        if with_evidence:
+            paths = write_slices(folder, reader.grid, reader.read_features(), reader.feature_names, prefix,
+                                 on_progress=lambda f: on_progress(0.9 * f, "Writing evidence slices"),
+                                 units=reader.units)
+            outputs["EVIDENCE"] = paths
         for name in variables:
             data = reader.read_variable(name)
             nodata = -1 if name == "label" else -9999.0
@@ -162,6 +167,17 @@ def export_blocks(cube_path: str, output: str, variables: Sequence[str] | None =
     reader = CubeReader(cube_path, "CUBE")
     present = list(reader.feature_names) + [v for v in BLOCK_VARIABLES if reader.has(v)]
     chosen = list(variables) if variables else present
+    twice = sorted({v for v in chosen if chosen.count(v) > 1})
+    if twice:
+        raise Mpm3dError(f"VARIABLES names {', '.join(twice)} twice: a block model with two columns of one name "
+                         "cannot be read back. Give each variable once.")
+    if nodata.strip():
+        try:
+            float(nodata)
+        except ValueError:
+            raise Mpm3dError(f"NODATA '{nodata}' is not a number: it is written where a block has no value, and "
+                             "a column holding text is not read back as numbers. Give a number such as -99, or "
+                             "leave NODATA empty for an empty field.") from None
     unknown = [v for v in chosen if v not in present]
     if unknown:
         raise Mpm3dError(f"VARIABLES: {cube_path} has no variable {', '.join(unknown)} (it has: {', '.join(present)})")
@@ -249,6 +265,12 @@ MAP_OUTPUTS = {"prospectivity": "OUTPUT_LAYERS", "uncertainty": "UNCERTAINTY_LAY
 def map_prefix(prefix: str, name: str) -> str:
     """File-name prefix of one map's level rasters: the prospectivity keeps the plain prefix."""
     return prefix if name == "prospectivity" else f"{prefix}_{name}"
+
+
+def prediction_level_patterns(folder: str, prefix: str) -> list[str]:
+    """Globs of every level raster a prediction may write into ``folder``: each map's, why-here's included, so
+    that the output checks (the command line's and QGIS's alike) cover them all."""
+    return [level_files(folder, map_prefix(prefix, name)) for name in MAP_OUTPUTS]
 
 
 def evaluate_job(prospectivity_path: str, labels_path: str | None, report: str | None, json_path: str | None,
@@ -461,7 +483,7 @@ def train_job(args: argparse.Namespace, progress) -> dict:
     from .learning.model import resolve_device
     from .learning.modelfile import save_model
     from .learning.training import train
-    from .paths import same_file
+    from .paths import same_content, same_file
     from .results.reports import write_training_report
 
     progress(0.0, "Reading cubes")
@@ -479,6 +501,11 @@ def train_job(args: argparse.Namespace, progress) -> dict:
         raise Mpm3dError(f"The SOURCE cube {args.source} has no labels: stack it again with its label slices "
                          "(LABELS).")
     warnings = []
+    if same_content(args.source, args.target):  # said first: it matters more than anything the run finds later
+        copy = "" if same_file(args.source, args.target) else " (TARGET is a byte-for-byte copy of SOURCE)"
+        warnings.append(f"SOURCE and TARGET are the same cube{copy}: no transfer happens. The model learns nothing "
+                        "about another deposit, and the domain adaptation has nothing to adapt to. Give the "
+                        "under-explored deposit's cube as TARGET.")
     holes = None
     if args.target_labels != "ignore" and args.target_holes:
         holes = label_cube_on_grid(args.target_holes, "TARGET_HOLES", target.grid, "the TARGET cube",
@@ -522,10 +549,6 @@ def train_job(args: argparse.Namespace, progress) -> dict:
     hole_notes = hole_warnings(result.target_holes) if result.target_holes else []
     outputs.update(hole_figures)
     outputs["WARNINGS"] += hole_notes
-    if same_file(args.source, args.target):
-        outputs["WARNINGS"].append("SOURCE and TARGET are the same cube: the model learns nothing about another "
-                                   "deposit, and the domain adaptation has nothing to adapt to. Give the "
-                                   "under-explored deposit's cube as TARGET.")
     with atomic_group():  # the model and its report appear together
         save_model(args.out, result.model)
         if args.report:
@@ -618,6 +641,9 @@ def predict_job(model_path: str, cube_path: str, out_cube: str, out_folder: str,
         raise Mpm3dError(f"GATE_WEIGHTS: a {model.method} model has no feature gate (feature attention); only "
                          "DANN-CTA and CTA models weigh their evidence layers. Predict without GATE_WEIGHTS.")
     reader = CubeReader(cube_path, "CUBE")
+    written = ["prospectivity", *["uncertainty"] * (not model.networks or len(model.networks) > 1),
+               *[DOMINANT_MAP, CHANGE_MAP] * why_here, *["novelty"] * (model.source_sample is not None)]
+    check_level_names_fit([map_prefix(prefix, name) for name in written], reader.grid.z, prefix)
     progress(0.02, f"Predicting {reader.grid.shape[0]} levels with a {model.method} model")
     stages = {"stats": (0.02, 0.1, "Feature statistics"),
               "predict": (0.1, 0.3 if why_here else 0.8, "Dense prediction"),

@@ -19,8 +19,8 @@ PLUGIN_FOLDERS = ("core", "algorithms", "provider", "runtime", "models", "docs",
 # The longest name one folder entry may have (ext4, XFS, APFS: bytes; NTFS: UTF-16 units).
 NAME_MAX = 255
 MAX_TAG_DIGITS = 24  # longer positional elevations are written with an exponent (file names have a length limit)
-# What a '*' of a level-raster glob stands for at most: an elevation tag's sign and digits.
-_GLOB_PART = re.compile(r"\[([\[*?])\]|\*")
+# An escaped glob character ('[*]') of a level-raster glob, which stands for itself.
+_ESCAPED = re.compile(r"\[[\[*?]\]")
 
 
 def absolute(path: str, base: str | None = None) -> str:
@@ -47,6 +47,24 @@ def same_file(a: str, b: str) -> bool:
         return True
     try:
         return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def same_content(a: str, b: str) -> bool:
+    """The same file, or a byte-for-byte copy of it (read in chunks, stopping at the first difference)."""
+    if same_file(a, b):
+        return True
+    try:
+        if os.path.getsize(a) != os.path.getsize(b):
+            return False
+        with open(a, "rb") as first, open(b, "rb") as second:
+            while True:
+                chunk = first.read(1 << 20)
+                if chunk != second.read(1 << 20):
+                    return False
+                if not chunk:
+                    return True
     except OSError:
         return False
 
@@ -93,19 +111,35 @@ def _covers(output: str, path: str) -> bool:
 def check_output_name(path: str, parameter: str) -> None:
     """Before any work: an output path without control characters (a pasted newline or tab would make a file
     nobody can type) and with no name longer than the file system allows, which would fail only after the
-    work. A ``*`` of a level-raster glob counts as the longest elevation tag."""
+    work. The names of a level-raster glob are not checked here: which maps a run writes and their elevation tags
+    are known only once its cube and model are read, where ``check_level_names`` checks the real names."""
     control = _control_characters(path)
     if control:
         raise Mpm3dError(f"{parameter}: the output path {path!r} holds a control character ({control}); remove it "
                          "(a newline or tab pasted with the name).")
     for part in path.replace("\\", "/").split("/"):
-        name = _GLOB_PART.sub(lambda found: found.group(1) or "0" * (MAX_TAG_DIGITS + 1), part)
-        length = len(name) if os.name == "nt" else len(os.fsencode(name))
+        if "*" in _ESCAPED.sub("", part):  # a glob's names: checked exactly where they are known
+            continue
+        length = len(part) if os.name == "nt" else len(os.fsencode(part))
         if length > NAME_MAX:
-            hint = ("choose a shorter PREFIX (the level rasters add their elevation to it)" if "*" in part
-                    else "choose a shorter name")
             raise Mpm3dError(f"{parameter}: the name {part[:40]}... is {length} bytes long, and a file or folder "
-                             f"name may have at most {NAME_MAX}; {hint}.")
+                             f"name may have at most {NAME_MAX}; choose a shorter name.")
+
+
+def check_level_names(names: Sequence[str], prefix: str, parameter: str = "OUTPUT_FOLDER",
+                      prefix_parameter: str = "PREFIX") -> None:
+    """Before any work: the level rasters' real file names, each ``prefix`` + its map and elevation tag, fit the
+    file system's limit. Refused, the message names the longest file and how long PREFIX may be for these levels."""
+    lengths = {name: len(name) if os.name == "nt" else len(os.fsencode(name)) for name in names}
+    longest = max(lengths, key=lengths.get, default="")
+    if not longest or lengths[longest] <= NAME_MAX:
+        return
+    allowed = NAME_MAX - (lengths[longest] - (len(prefix) if os.name == "nt" else len(os.fsencode(prefix))))
+    advice = (f"choose a {prefix_parameter} of at most {allowed} bytes for these levels" if allowed > 0
+              else f"choose a shorter {prefix_parameter}")
+    raise Mpm3dError(f"{parameter}: the level raster {longest[:40]}...{longest[-24:]} would be {lengths[longest]} "
+                     f"bytes long, and a file name may have at most {NAME_MAX}; {advice} (the level rasters add "
+                     "their map and elevation to it).")
 
 
 def _control_characters(text: str) -> str:
@@ -117,7 +151,10 @@ def check_prefix(prefix: str, parameter: str = "PREFIX") -> None:
     """A file-name prefix stays a name: no folder part, so the files land in the folder the user chose, and no
     control character."""
     separators = {"/", os.sep, os.altsep or "/"}
-    if not prefix or any(sep in prefix for sep in separators) or os.path.isabs(prefix):
+    if not prefix.strip():
+        raise Mpm3dError(f"{parameter} is empty: the level rasters are named by it and their elevation; give a "
+                         "file-name start such as 'prospectivity'.")
+    if any(sep in prefix for sep in separators) or os.path.isabs(prefix):
         raise Mpm3dError(f"{parameter} '{prefix}' must be a plain file-name start without a folder part ('/' or "
                          "'\\'); choose the folder with OUTPUT_FOLDER.")
     control = _control_characters(prefix)

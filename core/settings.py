@@ -120,13 +120,17 @@ TRAINING: tuple[Setting, ...] = (
             "hole with the model that never saw it: an honest target AUC of training on holes. Costs HOLE_FOLDS "
             "times one training; the model written is the first fold's."),
     Setting("METHOD", "method", "choice", "dann_cta", "Method", "method",
-            "DANN-CTA is the method of the paper; the others are its baselines and ablations.",
+            "DANN-CTA is the method of the paper; the others are its baselines and ablations. The project's "
+            "benchmark on synthetic deposits puts the random forest and DANN about level with or ahead of it, so "
+            "compare them on your data.",
             labels=METHOD_LABELS),
     Setting("EPOCHS", "epochs", "int", 20, "Epochs", "number of epochs",
-            "Passes over the source samples (all ore voxels and the sampled barren ones).", minimum=1, maximum=10000),
+            "Passes over the source samples (all ore voxels and the sampled barren ones). More fits the source more "
+            "closely, which does not always transfer better; 20 is a reasonable start.", minimum=1, maximum=10000),
     # The paper's patch (9); at most 31, where one patch of 8 features is 0.9 MB and an epoch on the CPU hours.
     Setting("PATCH_SIZE", "patch_size", "int", 9, "Patch size (voxels, odd)", "patch size",
-            "Edge length of the cubic neighbourhood the network sees around each voxel.", minimum=3, maximum=31,
+            "Edge length of the cubic neighbourhood the network sees around each voxel. 9 as in the paper; 5 or 7 for "
+            "small models or a quick look.", minimum=3, maximum=31,
             odd=True, advanced=True),
     Setting("BATCH_SIZE", "batch_size", "int", 128, "Batch size (per deposit)", "batch size",
             "Source patches per step; as many target patches join them. Lower it if memory runs out.", minimum=2,

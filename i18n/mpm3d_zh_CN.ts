@@ -560,8 +560,8 @@
       <translation>方法</translation>
     </message>
     <message>
-      <source>DANN-CTA is the method of the paper; the others are its baselines and ablations.</source>
-      <translation>DANN-CTA 是论文中的方法；其余为其基线方法和消融实验。</translation>
+      <source>DANN-CTA is the method of the paper; the others are its baselines and ablations. The project's benchmark on synthetic deposits puts the random forest and DANN about level with or ahead of it, so compare them on your data.</source>
+      <translation>DANN-CTA 是论文中的方法；其余为其基线方法和消融实验。本项目在合成矿床上的基准测试中，随机森林和 DANN 与它大致持平或领先，因此请在您的数据上比较它们。</translation>
     </message>
     <message>
       <source>DANN-CTA: domain adaptation with triple attention (the paper's method)</source>
@@ -588,16 +588,16 @@
       <translation>训练轮数</translation>
     </message>
     <message>
-      <source>Passes over the source samples (all ore voxels and the sampled barren ones).</source>
-      <translation>遍历源域样本（全部矿体体素及抽样的无矿体素）的次数。</translation>
+      <source>Passes over the source samples (all ore voxels and the sampled barren ones). More fits the source more closely, which does not always transfer better; 20 is a reasonable start.</source>
+      <translation>遍历源域样本（全部矿体体素及抽样的无矿体素）的次数。轮数越多对源域拟合越紧，但迁移效果未必更好；20 是合适的起点。</translation>
     </message>
     <message>
       <source>Patch size (voxels, odd)</source>
       <translation>样本块大小（体素，奇数）</translation>
     </message>
     <message>
-      <source>Edge length of the cubic neighbourhood the network sees around each voxel.</source>
-      <translation>网络在每个体素周围所见立方邻域的边长。</translation>
+      <source>Edge length of the cubic neighbourhood the network sees around each voxel. 9 as in the paper; 5 or 7 for small models or a quick look.</source>
+      <translation>网络在每个体素周围所见立方邻域的边长。论文中为 9；小模型或快速查看可用 5 或 7。</translation>
     </message>
     <message>
       <source>Batch size (per deposit)</source>
@@ -1696,6 +1696,10 @@
       <translation>请给出 ORE_FIELD（1 为矿，0 为无矿）或带 CUTOFF 的 GRADE_FIELD 二者之一，不能都给，也不能都不给。</translation>
     </message>
     <message>
+      <source>CUTOFF {cutoff} was given with ORE_FIELD {field}: ore flags (1 ore, 0 barren) take no cut-off, and a cut-off would read the field as grades, which labels other samples ore. For grades, give {field} as GRADE_FIELD with CUTOFF; for ore flags, leave CUTOFF empty.</source>
+      <translation>CUTOFF {cutoff} 与 ORE_FIELD {field} 一起给出：矿化标志（1 为矿，0 为无矿）不需要边界品位，而给出边界品位会把该字段当作品位读取，从而把另一些样品标为矿。若是品位，请把 {field} 作为 GRADE_FIELD 并给出 CUTOFF；若是矿化标志，请将 CUTOFF 留空。</translation>
+    </message>
+    <message>
       <source>GRADE_FIELD {field} needs a CUTOFF grade.</source>
       <translation>GRADE_FIELD {field} 需要 CUTOFF 边界品位。</translation>
     </message>
@@ -1708,8 +1712,12 @@
       <translation>{parameter} {field} 不是 INPUT {layer} 的字段；它的字段有：{fields}。</translation>
     </message>
     <message>
-      <source>{parameter} {field}: the table {path} has more than one column named {field}, and QGIS reads only the first as {field}; rename the columns in the file so that each name is used once.</source>
-      <translation>{parameter} {field}：表 {path} 中有不止一列名为 {field}，而 QGIS 只把第一列读作 {field}；请在文件中重命名这些列，使每个列名只出现一次。</translation>
+      <source> (QGIS's delimited-text reader takes names that differ only in case for one: it renames the second to {field}_1 and finds the first under either spelling)</source>
+      <translation>（QGIS 的分隔文本读取器把仅大小写不同的列名视为同一个：它把第二列改名为 {field}_1，并且无论用哪种拼写都会找到第一列）</translation>
+    </message>
+    <message>
+      <source>{parameter} {field}: the table {path} has more than one column named {field}{why}, and QGIS reads only the first as {field}; rename the columns in the file so that each name is used once.</source>
+      <translation>{parameter} {field}：表 {path} 中有不止一列名为 {field}{why}，而 QGIS 只把第一列读作 {field}；请在文件中重命名这些列，使每个列名只出现一次。</translation>
     </message>
     <message>
       <source>Level {elevation} m</source>

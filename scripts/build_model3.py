@@ -37,13 +37,9 @@ PARAMETER_HELP = {
     "target_labels": "Optional. The target deposit's known ore labels (1 ore, 0 barren, nodata unknown), one per "
                      "target slice, to score the prediction at the end (ROC AUC, capture in the top of the volume). "
                      "Leave empty for an unlabelled target: the chain still trains, adapts and predicts.",
-    "method": "The model to train. DANN-CTA is the paper's method; the project's benchmark on synthetic deposits "
-              "puts the random forest and DANN about level with or ahead of it, so compare them on your data.",
-    "epochs": "Passes over the source training patches. More fits the source more closely, which does not always "
-              "transfer better; 20 is a reasonable start.",
-    "patch_size": "Edge of the cube of voxels the network sees around each voxel (odd). 9 as in the paper; 5 or 7 "
-                  "for small models or a quick look.",
 }
+# The chain's settings, named in lower case; their bounds, defaults and help are the table's (core/settings.py).
+CHAIN_SETTINGS = ("METHOD", "EPOCHS", "PATCH_SIZE")
 
 # (child, child output, model output name, description) of the chain's results.
 OUTPUTS = [
@@ -64,6 +60,13 @@ OUTPUT_HELP = {
     "evaluation_report": "ROC, success-rate and P-V curves against the target labels; not written without them.",
     "metrics": "The evaluation's numbers and curves for scripts; not written without target labels.",
 }
+
+
+def parameter_help() -> dict[str, str]:
+    """Help of each of the chain's inputs: its own for the slices, the settings table's for the settings."""
+    from mpm3d.core.settings import setting
+
+    return {**PARAMETER_HELP, **{name.lower(): setting(name).help for name in CHAIN_SETTINGS}}
 
 
 def build(path: str = MODEL_PATH) -> str:
@@ -91,16 +94,17 @@ def build(path: str = MODEL_PATH) -> str:
         QgsProcessingParameterMultipleLayers("target_evidence", "Target evidence slices", SOURCE_RASTER),
         QgsProcessingParameterMultipleLayers("target_labels", "Target label slices (optional, scoring only)",
                                              SOURCE_RASTER, optional=True),
-        *(settings_parameter(setting(name)) for name in ("METHOD", "EPOCHS", "PATCH_SIZE")),
+        *(settings_parameter(setting(name)) for name in CHAIN_SETTINGS),
     ]
+    help_text = parameter_help()
     for parameter in inputs[-3:]:  # the chain's own inputs are named in lower case
         parameter.setName(parameter.name().lower())
     for row, parameter in enumerate(inputs):
-        parameter.setHelp(PARAMETER_HELP[parameter.name()])
+        parameter.setHelp(help_text[parameter.name()])
         model.addModelParameter(parameter, QgsProcessingModelParameter(parameter.name()))
         model.parameterComponent(parameter.name()).setPosition(QPointF(100 + 180 * row, 60))
     model.setParameterOrder([parameter.name() for parameter in inputs])
-    model.setHelpContent({"ALG_DESC": DESCRIPTION, **PARAMETER_HELP,
+    model.setHelpContent({"ALG_DESC": DESCRIPTION, **help_text,
                           **{f"{output_child}:{name}": OUTPUT_HELP[name] for output_child, _, name, _ in OUTPUTS}})
 
     def child(child_id, algorithm, sources, x, y):

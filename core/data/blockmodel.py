@@ -94,9 +94,24 @@ def labels_of(values: np.ndarray, cutoff: float | None, column: str, where) -> n
     return np.where(known, values, LABEL_UNKNOWN).astype(np.int8)
 
 
+def check_options(options: BlockOptions) -> None:
+    """Before reading: parameters that contradict each other, each of which would otherwise be dropped silently."""
+    if options.crs.strip() and options.local_grid:
+        raise Mpm3dError(f"CRS {options.crs.strip()} and LOCAL_GRID were both given: give the CRS the coordinates are "
+                         "in, or choose LOCAL_GRID to keep the model's local coordinates, not both.")
+    if options.cutoff is not None and not options.label:
+        raise Mpm3dError(f"CUTOFF {options.cutoff:g} was given without LABEL: a cut-off turns the LABEL column's "
+                         "grade into ore and barren. Name the grade column in LABEL, or leave CUTOFF empty.")
+    if options.label and options.label in (options.evidence or []):
+        raise Mpm3dError(f"EVIDENCE: '{options.label}' is also the LABEL column; a model given the labels as "
+                         "evidence reads the answer from them and learns nothing it could use elsewhere. Leave it "
+                         "out of EVIDENCE.")
+
+
 def evidence_names(available: Sequence[str], options: BlockOptions, used: Sequence[str], source: str) -> list[str]:
     """The attributes that become the cube's features: EVIDENCE as given, else every numeric one but those
     used otherwise (coordinates, sizes, label) and EXCLUDE."""
+    check_options(options)
     known = set(available)
     for parameter, names in (("EVIDENCE", options.evidence or []), ("EXCLUDE", options.exclude),
                              ("CLASS_FIELDS", options.classes), ("LABEL", [options.label] if options.label else [])):
@@ -116,7 +131,10 @@ def evidence_names(available: Sequence[str], options: BlockOptions, used: Sequen
                          "columns in EVIDENCE")
     clash = [n for n in names if n in RESERVED_NAMES]
     if clash:
-        raise Mpm3dError(f"EVIDENCE: the column name(s) {', '.join(clash)} are reserved in the cube; rename them")
+        label_hint = " give LABEL label to read it as the labels, or" if "label" in clash else ""
+        raise Mpm3dError(f"EVIDENCE: the column name(s) {', '.join(clash)} are names the cube keeps for its own "
+                         "variables (as an exported cube's label and maps are written):"
+                         f"{label_hint} leave them out with EXCLUDE, or rename them.")
     return names
 
 

@@ -158,7 +158,13 @@ def _write_netcdf(path: str, grid: Grid, srs, features, feature_names: list[str]
     def add_variable(name, data, dtype, fill, long_name, unit=None, valid_range=None, flags=None):
         var = root.CreateMDArray(name, cube_dims, gdal.ExtendedDataType.Create(dtype), creation)
         var.SetNoDataValueDouble(fill)
-        var.SetSpatialRef(srs)
+        try:
+            var.SetSpatialRef(srs)
+        except RuntimeError:
+            # GDAL's netCDF driver keeps a local (engineering) CRS's WKT, then fails to make a CF grid mapping of
+            # it (there is no ellipsoid); the WKT is what the cube needs, and it reads back
+            if not srs.IsLocal():
+                raise
         _string_attribute(var, "long_name", long_name)
         if unit:
             var.SetUnit(unit)

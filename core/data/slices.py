@@ -19,7 +19,7 @@ import numpy as np
 
 from ..atomic import atomic_group, atomic_path
 from ..errors import Mpm3dError
-from ..paths import MAX_TAG_DIGITS, check_prefix
+from ..paths import MAX_TAG_DIGITS, check_level_names, check_prefix
 from .cubefile import check_variable_names, gdal_modules
 from .grid import LABEL_UNKNOWN, Cube, Grid
 
@@ -89,6 +89,19 @@ def check_slices_exist(parameter: str, paths: Sequence[str]) -> None:
         others = f" (and {len(missing) - 1} more of the {len(paths)})" if len(missing) > 1 else ""
         raise Mpm3dError(f"{parameter}: the slice {missing[0]} does not exist{others}: check the path (was the file "
                          f"moved or renamed?), or leave it out of {parameter}.")
+
+
+def check_slices_given_once(parameter: str, paths: Sequence[str]) -> None:
+    """The same file twice in one list (by any spelling or link) is one mistake, named as such: otherwise it showed
+    as a duplicate elevation, or, with ELEVATIONS typed, was stacked as two levels of one slice."""
+    seen: dict[object, int] = {}
+    for position, path in enumerate(paths, start=1):
+        status = os.stat(path)
+        key = (status.st_dev, status.st_ino) if status.st_ino else os.path.normcase(os.path.realpath(path))
+        if key in seen:
+            raise Mpm3dError(f"{parameter}: the slice {os.path.basename(path)} is given twice (at positions "
+                             f"{seen[key]} and {position} of the {len(paths)}): give each level's slice once.")
+        seen[key] = position
 
 
 def _srs(text: str):
@@ -398,11 +411,13 @@ def read_slices(
     if len(paths) < MIN_LEVELS:
         raise Mpm3dError(f"EVIDENCE holds {len(paths)} slice(s); a cube needs at least {MIN_LEVELS} levels (the "
                          "smallest patch is 3 voxels deep): give one raster per depth level.")
+    check_slices_exist("EVIDENCE", paths)
+    check_slices_exist("LABELS", label_paths or [])
+    check_slices_given_once("EVIDENCE", paths)
+    check_slices_given_once("LABELS", label_paths or [])
     if label_paths and len(label_paths) != len(paths):
         raise Mpm3dError(f"{len(label_paths)} LABELS slices for {len(paths)} EVIDENCE slices: give one label slice "
                          "per level, in the order of the evidence slices.")
-    check_slices_exist("EVIDENCE", paths)
-    check_slices_exist("LABELS", label_paths or [])
     elevations = _check_elevations(paths, elevations)
     infos = [_Slice(p, "EVIDENCE") for p in paths]
     ref = infos[0]
@@ -597,7 +612,7 @@ def write_slices(
     The levels appear together once all are written (one atomic group), never a part of them.
     """
     check_prefix(prefix)
-    paths = [os.path.join(folder, f"{prefix}_{elevation_tag(float(elevation))}.tif") for elevation in grid.z]
+    paths = [os.path.join(folder, level_name(prefix, elevation)) for elevation in grid.z]
     for path in paths:
         _check_replaceable(path, names)
     seen: dict[str, float] = {}
@@ -613,6 +628,16 @@ def write_slices(
             if on_progress:
                 on_progress((level + 1) / len(grid.z))
     return paths
+
+
+def level_name(prefix: str, elevation: float) -> str:
+    """The file name of one level raster: ``prefix_z-0450.tif``."""
+    return f"{prefix}_{elevation_tag(float(elevation))}.tif"
+
+
+def check_level_names_fit(prefixes: Sequence[str], elevations: Sequence[float], prefix: str) -> None:
+    """Before any work: every level raster these map prefixes would name fits the file system (see paths)."""
+    check_level_names([level_name(p, z) for p in prefixes for z in elevations], prefix)
 
 
 def level_files(folder: str, prefix: str) -> str:

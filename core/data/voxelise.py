@@ -71,9 +71,13 @@ def voxelise_samples(
     return label, stats
 
 
-def repeated_columns(path: str) -> list[str]:
-    """Column names the header of the delimited text file ``path`` gives more than once (case ignored): QGIS
-    reads the second as ``name_1``, so a field chosen by name would silently be the first of them."""
+def repeated_columns(path: str, ignore_case: bool = True) -> list[str]:
+    """Column names the header of the delimited text file ``path`` gives more than once (casefolded): QGIS reads
+    the second as ``name_1``, so a field chosen by name would silently be the first of them.
+
+    ``ignore_case``: names that differ only in case count as one, as QGIS's delimited-text reader takes them (it
+    renames ``au`` beside ``Au`` to ``au_1``, and a field asked for as ``au`` then finds ``Au``); the OGR reader
+    keeps them apart, as NetCDF does."""
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
         header = handle.readline()
     try:
@@ -81,7 +85,7 @@ def repeated_columns(path: str) -> list[str]:
     except csv.Error:
         delimiter = ","
     names = next(csv.reader([header], delimiter=delimiter), [])
-    counts = Counter(name.strip().casefold() for name in names if name.strip())
+    counts = Counter((name.strip().casefold() if ignore_case else name.strip()) for name in names if name.strip())
     return [name for name, count in counts.items() if count > 1]
 
 

@@ -304,9 +304,9 @@ def ore_cycle(split: SourceSplit, config: TrainConfig) -> OreCycle:
     return OreCycle(split.train_ore, per_epoch, np.random.default_rng([config.seed, 5]))
 
 
-def check_batch(split: SourceSplit, config: TrainConfig) -> None:
-    """Enough barren voxels for NEGATIVE_RATIO, and for the networks enough samples for one batch (the forest has
-    no batches: a small deposit is not refused over BATCH_SIZE when the method is rf)."""
+def check_batch(split: SourceSplit, config: TrainConfig, batches: bool = True) -> None:
+    """The epoch's samples exist, and (``batches``: for a network; the forest is fitted on all at once) fill a
+    batch."""
     n_ore = epoch_ore_count(len(split.train_ore), config.negative_ratio, config.samples_per_epoch)
     n_barren = barren_count(n_ore, config.negative_ratio)
     if n_barren > len(split.train_barren):
@@ -316,7 +316,7 @@ def check_batch(split: SourceSplit, config: TrainConfig) -> None:
             f"has only {len(split.train_barren)} barren voxels for training ({len(split.train_ore)} ore): give a "
             f"ratio of at most {most:.3g}")
     n_samples = n_ore + n_barren
-    if config.method != "rf" and config.batch_size > n_samples:
+    if batches and config.batch_size > n_samples:
         budget = (f", SAMPLES_PER_EPOCH {config.samples_per_epoch} allowing {n_ore}"
                   if n_ore < len(split.train_ore) else "")
         raise Mpm3dError(

@@ -208,7 +208,7 @@ def _fit_members(source, target, source_stats, target_stats, config, device, hol
     member_configs = [replace(config, seed=member_seed(config.seed, member)) for member in range(n_members)]
     if config.method == "rf":
         split, validation, rng = source_samples(source, member_configs[0])
-        check_batch(split, config)
+        check_batch(split, config, batches=False)  # BATCH_SIZE is a network's: it never refuses a forest
         forest, history = train_forest(source, source_stats, split, validation, member_configs[0], rng, target,
                                         target_stats, holes)
         return [forest], [MemberRun(member_configs[0].seed, history, 1, history[0]["val_auc"])], split

@@ -436,4 +436,29 @@ def _cut(prospectivity: np.ndarray, threshold: float | None, top_percent: float 
     if not 0 < top_percent <= 100:
         raise Mpm3dError(f"TOP_PERCENT: the top percentage of the volume must be above 0 and at most 100, got "
                          f"{top_percent:g}.")
+    finite = prospectivity[np.isfinite(prospectivity)]
+    if top_percent < 100 and finite.size and finite.min() == finite.max():
+        raise Mpm3dError(f"TOP_PERCENT {top_percent:g}: every voxel with a prediction has the same prospectivity "
+                         f"({finite.flat[0]:.4g}), so no top {top_percent:g} % can be told from the rest and the whole "
+                         "volume would be one target. The map ranks nothing: predict again with a model that "
+                         "learnt something (check its training report), or cut by MIN_PROBABILITY (CUT_BY 1).")
     return top_share_cut(prospectivity, top_percent / 100.0)
+
+
+TIED_EXCESS = 1.5  # a cut whose ties keep more than this times TOP_PERCENT is worth a word
+
+
+def tied_cut_warning(prospectivity: np.ndarray, top_percent: float) -> str | None:
+    """A word when voxels tied at the TOP_PERCENT cut keep far more of the volume than asked (a map saturated at
+    one value): the targets then cover that share, not the top TOP_PERCENT %."""
+    finite = prospectivity[np.isfinite(prospectivity)]
+    if not finite.size:
+        return None
+    cut = top_share_cut(prospectivity, top_percent / 100.0)
+    kept = 100.0 * np.count_nonzero(finite >= cut) / finite.size
+    if kept <= TIED_EXCESS * top_percent:
+        return None
+    return (f"TOP_PERCENT {top_percent:g}: {kept:.1f} % of the volume has a prospectivity of at least {cut:.4g}, the "
+            f"cut for the top {top_percent:g} %, because so many voxels share that value; all of them are kept, so "
+            f"the targets cover {kept:.1f} %, not {top_percent:g} %. Cut by MIN_PROBABILITY (CUT_BY 1) above "
+            f"{cut:.4g} to keep less.")

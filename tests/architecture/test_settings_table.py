@@ -74,3 +74,16 @@ def _hand_made_parameters(path: str) -> list[str]:
 def test_the_training_and_prediction_algorithms_declare_no_setting_of_their_own(algorithm):
     assert _hand_made_parameters(os.path.join(REPO, "algorithms", algorithm)) == []
 
+
+
+def test_the_shipped_chain_takes_its_settings_help_from_the_table():
+    """The chain's method, epochs and patch size once had a help text of their own beside the table's; a setting's
+    help written again in scripts/build_model3.py fails here."""
+    path = os.path.join(REPO, "scripts", "build_model3.py")
+    tree = ast.parse(open(path, encoding="utf-8").read(), path)
+    assigned = {node.targets[0].id: node.value for node in tree.body
+                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
+    own_help = {key.value for key in assigned["PARAMETER_HELP"].keys}
+    chain_settings = {element.value for element in assigned["CHAIN_SETTINGS"].elts}
+    assert chain_settings == {"METHOD", "EPOCHS", "PATCH_SIZE"} and all(setting(name) for name in chain_settings)
+    assert own_help and not own_help & {name.lower() for name in chain_settings}

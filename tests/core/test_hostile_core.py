@@ -192,11 +192,24 @@ def test_an_output_name_that_cannot_be_written_is_refused_before_any_work(cubes,
 
 
 def test_a_prefix_too_long_for_the_level_names_is_refused_before_any_work(cubes):
+    """The real names count: 'p' * 245 + '_z-0300.tif' is 256 bytes, so 244 is the longest PREFIX these levels
+    allow, and the message says so."""
     before = sorted(os.listdir(cubes))
-    run = _cli(["export", "--cube", "target.nc", "--out", "levels", "--prefix", "p" * 240], cubes)
-    assert run.returncode == 2 and _errors(run)[0]["message"].startswith("--out: the name p")
-    assert "choose a shorter PREFIX (the level rasters add their elevation to it)" in _errors(run)[0]["message"]
+    run = _cli(["export", "--cube", "target.nc", "--out", "levels", "--prefix", "p" * 245], cubes)
+    message = _errors(run)[0]["message"]
+    assert run.returncode == 2 and message.startswith("OUTPUT_FOLDER: the level raster p"), message
+    assert "_z-0300.tif would be 256 bytes long, and a file name may have at most 255; choose a PREFIX of at most " \
+           "244 bytes for these levels (the level rasters add their map and elevation to it)" in message
     assert sorted(os.listdir(cubes)) == before
+
+
+def test_a_long_prefix_whose_level_names_fit_is_written(cubes, tmp_path):
+    """A '*' of the level glob once counted as the longest possible elevation tag (25 characters), so a PREFIX over
+    about 224 bytes was refused though every real name fits; 244 bytes make names of exactly 255."""
+    run = _cli(["export", "--cube", str(cubes / "target.nc"), "--out", str(tmp_path), "--prefix", "p" * 244], cubes)
+    assert run.returncode == 0, _errors(run)
+    names = sorted(os.listdir(tmp_path))
+    assert len(names) == 6 and {len(name) for name in names} == {255} and names[0].endswith("_z-0300.tif")
 
 
 def test_a_prefix_with_glob_characters_is_taken_literally(tmp_path):
@@ -228,6 +241,23 @@ def test_levels_never_replace_a_file_mpm3d_did_not_write(cubes):
     twice = _cli(["predict", "--model", "r.safetensors", "--cube", "target.nc", "--out-cube", "p_r.nc",
                   "--out-folder", "levels_r", "--prefix", "p", "--device", "cpu"], cubes)
     assert again.returncode == 0 and twice.returncode == 0, twice.stdout[-1000:]  # its own levels it replaces
+
+
+@pytest.mark.parametrize("kind", ["uncertainty", "novelty", "dominant_evidence", "dominant_change"])
+def test_predict_on_the_command_line_refuses_any_level_raster_over_an_input_before_any_work(cubes, tmp_path, kind):
+    """The command line once checked only the prospectivity's level names (p_z*.tif): a model file that happens to
+    be named like another map's level raster was found only after the prediction."""
+    train = _cli(["train", "--source", "source.nc", "--target", "target.nc", "--out", str(tmp_path / "m.safetensors"),
+                  "--method", "rf", "--patch-size", "3", "--batch-size", "16"], cubes)
+    assert train.returncode == 0
+    model = tmp_path / "levels" / f"p_{kind}_z-0300.tif"  # a model is known by its content, whatever its name
+    model.parent.mkdir()
+    os.rename(tmp_path / "m.safetensors", model)
+    run = _cli(["predict", "--model", str(model), "--cube", "target.nc", "--out-cube", str(tmp_path / "p.nc"),
+                "--out-folder", str(tmp_path / "levels"), "--prefix", "p", "--why-here", "--device", "cpu"], cubes)
+    assert run.returncode == 2 and _errors(run)[0]["message"].startswith(
+        f"--out-folder would overwrite the input --model ({model})"), _errors(run)
+    assert sorted(os.listdir(tmp_path)) == ["levels"] and os.listdir(tmp_path / "levels") == [model.name]
 
 
 def test_an_output_name_near_the_file_system_limit_can_be_written_and_replaced(cubes):
@@ -330,11 +360,21 @@ def test_a_prospectivity_outside_0_1_is_refused():
         voxel_points(values, grid, 0.5)
 
 
-def test_training_on_one_cube_as_source_and_target_says_so(cubes):
-    run = _cli(["train", "--source", "source.nc", "--target", "./source.nc", "--out", "same.safetensors",
+@pytest.mark.parametrize("target, said", [("./source.nc", "SOURCE and TARGET are the same cube: "),
+                                          ("copy_of_source.nc", "SOURCE and TARGET are the same cube (TARGET is a "
+                                                                "byte-for-byte copy of SOURCE): ")],
+                         ids=["same-file", "copy"])
+def test_training_on_one_cube_as_source_and_target_says_no_transfer_happens(cubes, target, said):
+    import shutil
+
+    shutil.copyfile(cubes / "source.nc", cubes / "copy_of_source.nc")
+    run = _cli(["train", "--source", "source.nc", "--target", target, "--out", "same.safetensors",
                 "--method", "rf", "--patch-size", "3", "--batch-size", "16"], cubes)
     warnings = [json.loads(line)["message"] for line in run.stdout.splitlines() if '"warning"' in line]
-    assert run.returncode == 0 and any(w.startswith("SOURCE and TARGET are the same cube") for w in warnings)
+    assert run.returncode == 0 and warnings[0] == said + (
+        "no transfer happens. The model learns nothing about another deposit, and the domain adaptation has "
+        "nothing to adapt to. Give the under-explored deposit's cube as TARGET."), warnings
+    os.remove(cubes / "copy_of_source.nc")
 
 
 def test_a_gpu_out_of_memory_ends_with_status_3_and_says_what_to_lower(monkeypatch, capsys, tmp_path):
@@ -349,3 +389,24 @@ def test_a_gpu_out_of_memory_ends_with_status_3_and_says_what_to_lower(monkeypat
     error = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert status == 3 and error["kind"] == "oom"
     assert "Lower the batch size (BATCH_SIZE) or the prediction chunk size (CHUNK_VOXELS)" in error["message"]
+
+
+def test_a_forest_is_never_refused_for_a_batch_size_it_does_not_use(cubes, tmp_path):
+    """The default BATCH_SIZE 128 refused a random forest on a small source ('lower the batch size'), though a forest
+    is fitted on all samples at once; a network is still refused."""
+    forest = _cli(["train", "--source", "source.nc", "--target", "target.nc", "--out", str(tmp_path / "f.safetensors"),
+                   "--method", "rf", "--patch-size", "3"], cubes)
+    assert forest.returncode == 0, _errors(forest)
+    network = _cli(["train", "--source", "source.nc", "--target", "target.nc", "--out", str(tmp_path / "n.safetensors"),
+                    "--method", "cnn", "--patch-size", "3", "--epochs", "1", "--device", "cpu"], cubes)
+    assert network.returncode == 2 and "lower the batch size (BATCH_SIZE)" in _errors(network)[0]["message"]
+
+
+@pytest.mark.parametrize("prefix", ["", "  "])
+def test_an_empty_prefix_is_named_as_empty(prefix):
+    """It was told to drop a folder part it did not have."""
+    from mpm3d.core.paths import check_prefix
+
+    with pytest.raises(Mpm3dError, match=r"^PREFIX is empty: the level rasters are named by it and their elevation; "
+                                         r"give a file-name start such as 'prospectivity'\.$"):
+        check_prefix(prefix)

@@ -305,3 +305,20 @@ def test_band_names_that_become_one_netcdf_name_are_refused_naming_evidence_befo
     with pytest.raises(Mpm3dError, match=rf"^EVIDENCE slice evidence_z-0100\.tif: band names must stay distinct as "
                                          rf"NetCDF variable names, .*\({shown}\); give the bands descriptions"):
         read_slices(renamed)
+
+
+@pytest.mark.parametrize("typed_elevations", [False, True], ids=["elevations-from-names", "elevations-typed"])
+def test_a_slice_given_twice_is_named_once_as_given_twice(original, typed_elevations):
+    """Once a duplicate elevation, or (with ELEVATIONS typed) silently stacked as two levels of one slice."""
+    _, paths = original
+    evidence = paths["evidence"] + [os.path.join(os.path.dirname(paths["evidence"][1]), ".",
+                                                 os.path.basename(paths["evidence"][1]))]  # another spelling
+    name = os.path.basename(paths["evidence"][1])
+    elevations = [-100.0 - 50 * level for level in range(len(evidence))] if typed_elevations else None
+    with pytest.raises(Mpm3dError, match=rf"^EVIDENCE: the slice {re.escape(name)} is given twice \(at positions 2 "
+                                         rf"and {len(evidence)} of the {len(evidence)}\): give each level's slice "
+                                         r"once\.$"):
+        read_slices(evidence, elevations)
+    labels = paths["labels"][:-1] + [paths["labels"][0]]  # as many labels as levels, one of them twice
+    with pytest.raises(Mpm3dError, match=r"^LABELS: the slice label_z-0100\.tif is given twice \(at positions 1 and "):
+        read_slices(paths["evidence"], label_paths=labels)

@@ -303,3 +303,31 @@ def test_each_target_names_its_top_three_evidence_layers_with_their_shares():
     assert second["evidence_1"] == "dip" and second["evidence_1_share"] == pytest.approx(1.0)
     assert second["evidence_2"] is None and second["evidence_2_share"] is None
     assert "evidence_1" not in extract_targets(p, grid, threshold=0.5)[0]
+
+
+def test_a_constant_map_cut_by_top_percent_is_refused_naming_top_percent():
+    """Every voxel tied at the cut is kept, so a map of one value made the whole volume one 'top 5 %' target."""
+    grid = make_grid()
+    constant = np.full(grid.shape, 0.37)
+    constant[0, 0, 0] = np.nan
+    with pytest.raises(Mpm3dError, match=r"^TOP_PERCENT 5: every voxel with a prediction has the same prospectivity "
+                                         r"\(0\.37\), so no top 5 % can be told from the rest and the whole volume "
+                                         r"would be one target\. The map ranks nothing"):
+        extract_targets(constant, grid, top_percent=5)
+    assert len(extract_targets(constant, grid, threshold=0.3)) == 1  # a probability cut is the user's own choice
+
+
+def test_ties_that_keep_far_more_than_top_percent_are_named():
+    from mpm3d.core.results.targets import tied_cut_warning
+
+    grid = make_grid()
+    saturated = np.full(grid.shape, 0.1)
+    saturated[:3] = 1.0  # half the volume at 1.0: the top 5 % cut is 1.0, and all of that half is kept
+    assert tied_cut_warning(saturated, 5) == (
+        "TOP_PERCENT 5: 50.0 % of the volume has a prospectivity of at least 1, the cut for the top 5 %, because so "
+        "many voxels share that value; all of them are kept, so the targets cover 50.0 %, not 5 %. Cut by "
+        "MIN_PROBABILITY (CUT_BY 1) above 1 to keep less.")
+    assert tied_cut_warning(np.random.default_rng(0).random(grid.shape), 5) is None  # no ties: 5 % as asked
+    # two bodies of 32 voxels are 4.5 % of the volume: the 5 % cut falls on the background's 0.1, which keeps it all
+    assert tied_cut_warning(two_bodies(grid), 5).startswith("TOP_PERCENT 5: 100.0 % of the volume has a prospectivity "
+                                                            "of at least 0.1")

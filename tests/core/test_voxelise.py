@@ -120,3 +120,4 @@ def test_repeated_columns_of_a_table_are_found_whatever_the_delimiter(tmp_path, 
     path = tmp_path / "samples.csv"
     path.write_text(header + "1,2,3,4,5,6\n", encoding="utf-8")
     assert repeated_columns(str(path)) == repeated
+    assert repeated_columns(str(path), ignore_case=False) == [name for name in repeated if name != "au"]

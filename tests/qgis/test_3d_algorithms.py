@@ -424,3 +424,69 @@ def test_samples_that_label_no_voxel_are_refused_with_the_likely_causes(provider
             "INPUT": table, "X_FIELD": "east", "Y_FIELD": "north", "Z_FIELD": "depth", "SAMPLE_CRS": CUBE_CRS,
             "ORE_FIELD": "ore", "CUBE": str(tmp_path / "cube.nc"), "OUTPUT": str(tmp_path / "out.nc")})
     assert sorted(os.listdir(tmp_path)) == ["cube.nc"]
+
+
+def test_a_cutoff_with_an_ore_flag_field_is_refused_naming_both(provider, tmp_path):
+    """Ignored once: a user who types a cut-off thinks of grades, and flags read as grades at a cut-off of 2 would
+    make every ore sample barren, so neither reading can be taken silently."""
+    from algorithm_calls import fails
+
+    grid = sample_grid()
+    write_feature_cube(tmp_path / "cube.nc", grid)
+    (tmp_path / "samples.csv").write_text(f"x,y,z,ore\n{grid.x[0]},{grid.y[0]},{grid.z[0]},1\n", encoding="utf-8")
+    fails("mpm3d:voxelise_samples", {"INPUT": str(tmp_path / "samples.csv"), "X_FIELD": "x", "Y_FIELD": "y",
+                                     "Z_FIELD": "z", "SAMPLE_CRS": CUBE_CRS, "ORE_FIELD": "ore", "CUTOFF": 2.0,
+                                     "CUBE": str(tmp_path / "cube.nc"), "OUTPUT": str(tmp_path / "out.nc")},
+          r"^CUTOFF 2 was given with ORE_FIELD ore: ore flags \(1 ore, 0 barren\) take no cut-off, and a cut-off "
+          r"would read the field as grades.*give ore as GRADE_FIELD with CUTOFF; for ore flags, leave CUTOFF empty\.$")
+    assert sorted(os.listdir(tmp_path)) == ["cube.nc", "samples.csv"]
+
+
+def test_columns_that_differ_only_in_case_clash_in_the_delimited_text_reader_alone(provider, tmp_path):
+    """QGIS's delimited-text reader renames au beside Au to au_1 and finds Au when asked for au: refused, saying
+    why. The OGR reader (a CSV given by its path) keeps them apart, as NetCDF names are: au is read as au."""
+    from algorithm_calls import fails, run
+    from mpm3d.core.data.cubefile import CubeReader
+    from qgis.core import QgsVectorLayer
+
+    grid = sample_grid()
+    write_feature_cube(tmp_path / "cube.nc", grid)
+    path = tmp_path / "samples.csv"
+    path.write_text(f"x,y,z,Au,au\n{grid.x[0]},{grid.y[0]},{grid.z[0]},0.1,3.0\n", encoding="utf-8")
+    layer = QgsVectorLayer(f"file://{path}?delimiter=,&xField=x&yField=y&zField=z&crs={CUBE_CRS}", "s",
+                           "delimitedtext")
+    assert layer.fields().names() == ["x", "y", "z", "Au", "au_1"]
+    parameters = {"GRADE_FIELD": "au", "CUTOFF": 1.0, "CUBE": str(tmp_path / "cube.nc"),
+                  "OUTPUT": str(tmp_path / "out.nc")}
+    fails("mpm3d:voxelise_samples", {"INPUT": layer, **parameters},
+          r"^GRADE_FIELD au: the table .*samples\.csv has more than one column named au \(QGIS's delimited-text "
+          r"reader takes names that differ only in case for one: it renames the second to au_1 and finds the first "
+          r"under either spelling\)")
+    assert not (tmp_path / "out.nc").exists()
+    result = run("mpm3d:voxelise_samples", {"INPUT": str(path), "X_FIELD": "x", "Y_FIELD": "y", "Z_FIELD": "z",
+                                            "SAMPLE_CRS": CUBE_CRS, **parameters})
+    assert result["ORE_VOXELS"] == 1  # au = 3.0 >= 1, where Au (0.1) would have made it barren
+    assert CubeReader(result["OUTPUT"], "OUTPUT").read_label()[0, 0, 0] == 1
+
+
+def test_a_map_that_ranks_nothing_is_refused_by_top_percent_and_ties_are_named(provider, tmp_path):
+    """A constant map kept the whole volume as one target while the log said 'the top 5 %'."""
+    import processing
+    from algorithm_calls import fails
+    from mpm3d.core.data.cubefile import write_cube
+    from qgis.core import QgsProcessing, QgsProcessingFeedback
+
+    grid = target_grid()
+    write_cube(str(tmp_path / "flat.nc"), grid, extra={"prospectivity": np.full(grid.shape, 0.42, np.float32)})
+    fails("mpm3d:extract_targets", {"PROSPECTIVITY": str(tmp_path / "flat.nc"), "CUT_BY": 0, "TOP_PERCENT": 5,
+                                    "OUTPUT": QgsProcessing.TEMPORARY_OUTPUT},
+          r"TOP_PERCENT 5: every voxel with a prediction has the same prospectivity \(0\.42\), so no top 5 % can be "
+          r"told from the rest")
+    saturated = np.full(grid.shape, 0.1, np.float32)
+    saturated[:3] = 1.0  # half the volume at 1.0
+    write_cube(str(tmp_path / "saturated.nc"), grid, extra={"prospectivity": saturated})
+    feedback = QgsProcessingFeedback()
+    processing.run("mpm3d:extract_targets", {"PROSPECTIVITY": str(tmp_path / "saturated.nc"), "CUT_BY": 0,
+                                             "TOP_PERCENT": 5, "OUTPUT": QgsProcessing.TEMPORARY_OUTPUT},
+                   feedback=feedback)
+    assert "TOP_PERCENT 5: 50.0 % of the volume has a prospectivity of at least 1" in feedback.textLog()

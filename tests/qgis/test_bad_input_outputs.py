@@ -122,8 +122,8 @@ def test_a_stack_over_one_of_its_slices_and_two_outputs_in_one_file_are_refused(
 
 @pytest.mark.parametrize("extra, match", [
     ({"PREFIX": "p\nq"}, r"^PREFIX 'p\\nq' holds a control character \(\\n\); remove it"),
-    ({"PREFIX": "p" * 230}, r"^OUTPUT_FOLDER: the name p{40}\.\.\. is \d+ bytes long, and a file or folder name "
-                            r"may have at most 255; choose a shorter PREFIX"),
+    ({"PREFIX": "p" * 240}, r"^OUTPUT_FOLDER: the level raster p{40}\.\.\.p+_novelty_z[-+]\d+\.tif would be 259 bytes "
+                            r"long, and a file name may have at most 255; choose a PREFIX of at most 236 bytes"),
     ({"OUTPUT_CUBE": "run\t1.nc"}, r"^OUTPUT_CUBE: the output path .*run\\t1\.nc' holds a control character"),
 ], ids=["newline-in-prefix", "overlong-prefix", "tab-in-output-name"])
 def test_an_output_name_that_cannot_be_written_is_refused_by_name_before_any_work(workspace, tmp_path, extra, match):

@@ -3,6 +3,8 @@
 Every mistake ends in a message that names the parameter (or layer) and what to do, never a traceback;
 no partial output is left behind, and an earlier good output survives a failed or cancelled run."""
 
+import os
+
 import pytest
 from algorithm_calls import fails as _fails
 from bad_input import qgis_process_fails, train_parameters
@@ -80,3 +82,15 @@ def test_qgis_process_zero_epochs(tiny_cubes, qgis_profile, tmp_path):
     qgis_process_fails("mpm3d:train_model", train_parameters(tiny_cubes, str(tmp_path / "out"), EPOCHS=0), qgis_profile,
                         "EPOCHS (Epochs) must be a whole number from 1 to 10000")
     assert not (tmp_path / "out").exists()
+
+
+def test_the_same_cube_as_source_and_target_is_a_warning_in_qgis(tiny_cubes, tmp_path):
+    """Accepted (a user may want the source-only model), but the dialog's log says that nothing is transferred."""
+    from algorithm_calls import run
+    from bad_input import Recorder
+
+    feedback = Recorder()
+    result = run("mpm3d:train_model", train_parameters(dict(tiny_cubes, target=tiny_cubes["source"]), tmp_path),
+                 feedback)
+    assert os.path.isfile(result["OUTPUT_MODEL"])
+    assert [w for w in feedback.warnings if w.startswith("SOURCE and TARGET are the same cube: no transfer happens")]

@@ -31,3 +31,20 @@ def test_a_bad_block_model_is_refused_by_line_and_nothing_is_written(provider, t
     fails("mpm3d:import_block_model", {"INPUT": bad, "OUTPUT": tmp_path / "out" / "cube.nc"},
           "carries no coordinate reference system")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_local_grid_block_model_imports_and_a_crs_beside_it_is_refused(tmp_path):
+    """LOCAL_GRID once ended in 'Unexpected failure: RuntimeError: PROJ: proj_get_ellipsoid'; with a CRS as well,
+    the CRS was silently dropped."""
+    rows = ["x,y,z,au,dens"] + [f"{5 + 10 * i},{5 + 10 * j},{5 + 10 * k},{(i + j) / 4:.2f},{2.6 + k / 10:.1f}"
+                                for i in range(4) for j in range(3) for k in range(3)]
+    (tmp_path / "local.csv").write_text("\n".join(rows) + "\n")
+    imported = run("mpm3d:import_block_model", {"INPUT": tmp_path / "local.csv", "LOCAL_GRID": True, "LABEL": "au",
+                                                "CUTOFF": 0.5, "OUTPUT": tmp_path / "local.nc"})
+    cube = read_cube(imported["OUTPUT"])
+    assert cube.grid.crs.startswith('LOCAL_CS["local grid"') and imported["FEATURES"] == "dens"
+    assert int((cube.label == 1).sum()) == 9 * 3  # au >= 0.5 where i + j >= 2: 9 columns of 3 levels
+    fails("mpm3d:import_block_model", {"INPUT": tmp_path / "local.csv", "LOCAL_GRID": True, "CRS": "EPSG:4528",
+                                       "OUTPUT": tmp_path / "out" / "cube.nc"},
+          r"CRS EPSG:4528 and LOCAL_GRID were both given")
+    assert not (tmp_path / "out").exists()

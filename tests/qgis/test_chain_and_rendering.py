@@ -80,7 +80,7 @@ def test_the_shipped_chain_is_what_its_generator_writes_and_reads_as_a_user_need
     assert [d.name() for d in inputs] == ["source_evidence", "source_labels", "target_evidence", "target_labels",
                                           "method", "epochs", "patch_size"]
     for definition in inputs:
-        assert definition.help() and build_model3.PARAMETER_HELP[definition.name()] in help_text, definition.name()
+        assert definition.help() and build_model3.parameter_help()[definition.name()] in help_text, definition.name()
     assert chain.parameterDefinition("target_labels").flags() & definition.FlagOptional
     assert chain.parameterDefinition("method").options() == list(METHOD_LABELS.values())
     assert all(" " in option for option in chain.parameterDefinition("method").options())  # words, not codes
