@@ -203,7 +203,7 @@ def summarise(runs: list[dict]) -> dict:
             "noise_pass": rank[NOISE] == len(layers) or abs(float(noise.mean())) <= 2 * noise_se,
             "noise_target_rank": 1 + [layers[k] for k in np.argsort(-target.mean(axis=0), kind="stable")].index(NOISE),
             "rho_source": source_rho, "rho_target": target_rho,
-            "stable": bool(np.mean(source_rho) >= STABLE_RHO),
+            "stable": bool(source_rho) and bool(np.mean(source_rho) >= STABLE_RHO),
             "fracture_source_share": mean_shares["source"], "fracture_target_share": mean_shares["target"],
             "fracture_source_share_sd": float(shares["source"].std()),
             "fracture_target_share_sd": float(shares["target"].std()),
