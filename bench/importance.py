@@ -134,9 +134,34 @@ def speed_run(method: str, members: int | None, device: str) -> dict:
             "why_here_passes": (plain_seconds + why_seconds) / plain_seconds, "why_here_goal_passes": n_features + 1}
 
 
+def prediction_run(method: str, members: int | None, device: str, repeats: int = 3) -> dict:
+    """A plain dense prediction of the 20 x 64 x 64 target against why here, each timed ``repeats`` times (the
+    median kept: a pass of a fraction of a second is at the mercy of other jobs). The model has the default
+    architecture and patch but one epoch: the cost of a pass does not depend on how long the model trained."""
+    source, target = synthetic_pair(**SPEED_PAIR, seed=0)
+    config = TrainConfig(method=method, device=device, seed=0, epochs=1, **({"members": members} if members else {}))
+    model = train(source, target, config).model
+    cube = model_input(model, SlabSource(cube_slab_reader(target), target.grid.shape, list(target.feature_names)))
+    stats = own_stats(cube, torch.device(device))
+    plain, why = [], []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        probability = predict_ensemble(model, cube, device=device, stats=stats)[0]
+        plain.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        dominant_evidence(model, cube, probability, device=device, stats=stats)
+        why.append(time.perf_counter() - started)
+    plain_seconds, why_seconds = float(np.median(plain)), float(np.median(why))
+    n_features = len(model.feature_names)
+    return {"method": method, "patch_size": config.patch_size, "members": model.n_members if model.networks else 1,
+            "features": n_features, "repeats": repeats, "plain_seconds": plain, "why_seconds": why,
+            "plain_prediction_seconds": plain_seconds, "why_here_seconds": why_seconds,
+            "why_here_passes": (plain_seconds + why_seconds) / plain_seconds, "why_here_goal_passes": n_features + 1}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("checks", "speed"), required=True)
+    parser.add_argument("--part", choices=("checks", "speed", "prediction"), required=True)
     parser.add_argument("--methods", nargs="+", default=None)
     parser.add_argument("--seeds", nargs="+", type=int, default=list(CHECK_SEEDS))
     parser.add_argument("--members", type=int, default=None, help="speed: members (default: the setting's)")
@@ -157,6 +182,15 @@ def main() -> None:
             runs[key] = check_run(method, seed, args.device)
             print(f"{key}: val AUC {runs[key]['val_auc']:.3f}, training {runs[key]['train_seconds']:.1f} s, "
                   f"importance {runs[key]['importance_seconds']:.1f} s", flush=True)
+            save_results(results, args.out_dir, write_markdown)
+    elif args.part == "prediction":
+        runs = results.setdefault("prediction", {})
+        for method in args.methods or SPEED_METHODS:
+            if method in runs and not args.force:
+                continue
+            runs[method] = run = prediction_run(method, args.members, args.device)
+            print(f"{method}: prediction {run['plain_prediction_seconds']:.2f} s, why here "
+                  f"{run['why_here_seconds']:.2f} s more ({run['why_here_passes']:.2f} passes)", flush=True)
             save_results(results, args.out_dir, write_markdown)
     else:
         runs = results.setdefault("speed", {})
@@ -282,6 +316,20 @@ def write_markdown(results: dict, path: str) -> None:
                          + (f"{run['one_repeat_seconds']:.1f}, {100 * run['one_repeat_overhead']:.1f} % | "
                             if "one_repeat_seconds" in run else "– | ") +
                          f"{run['plain_prediction_seconds']:.2f} | {run['why_here_seconds']:.2f} | "
+                         f"{run['why_here_passes']:.2f} ({run['why_here_goal_passes']}, "
+                         f"{verdict(run['why_here_passes'] <= run['why_here_goal_passes'])}) |")
+        lines.append("")
+    prediction = results.get("prediction") or {}
+    if prediction:
+        lines += ["Why here against a plain prediction, each timed three times (median), on a model of the default "
+                  "architecture trained one epoch (bench/importance.py --part prediction):", "",
+                  "| method | patch | members | plain prediction s (runs) | why here s, more (runs) | passes (goal) |",
+                  "|---|---|---|---|---|---|"]
+        for run in prediction.values():
+            runs = {key: ", ".join(f"{value:.2f}" for value in run[key]) for key in ("plain_seconds", "why_seconds")}
+            lines.append(f"| {run['method']} | {run['patch_size']} | {run['members']} | "
+                         f"{run['plain_prediction_seconds']:.2f} ({runs['plain_seconds']}) | "
+                         f"{run['why_here_seconds']:.2f} ({runs['why_seconds']}) | "
                          f"{run['why_here_passes']:.2f} ({run['why_here_goal_passes']}, "
                          f"{verdict(run['why_here_passes'] <= run['why_here_goal_passes'])}) |")
         lines.append("")
