@@ -26,7 +26,7 @@ export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: setup system-packages test test-qgis340 lint demo install zip help translations translations-update bench bench-ensembles bench-selection \
-	bench-profiles bench-blocks bench-block-model bench-holes bench-size bench-fuzz bench-gpu clean
+	bench-profiles bench-blocks bench-block-model bench-holes bench-size bench-fuzz bench-gpu bench-importance clean
 
 setup: system-packages $(VENV)/.installed translations
 
@@ -171,6 +171,11 @@ bench-gpu:
 	$(GPU_PYTHON) bench/gpu_profile.py --parts training --training-runs one together \
 	  --out $(GPU_OUT)/profile_training.json
 	$(GPU_PYTHON) bench/ensembles.py --profile full --device cuda --resume --out-dir $(GPU_OUT)/ensembles_full
+
+# Does evidence importance find the synthetic ore's controls, and what it and why here cost -> bench/importance/results.md
+bench-importance: setup
+	$(PY) bench/importance.py --part checks
+	$(PY) bench/importance.py --part speed --members 1
 
 # Reading a block-model CSV (Import block model): blocks/s and peak RSS against file size -> bench/blockmodel/results.md
 BLOCK_COUNTS ?= 1000000 25000000

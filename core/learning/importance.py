@@ -38,6 +38,9 @@ TARGET_BLOCKS = 4  # target blocks the change of prospectivity is measured on
 FOREST_VAL_VOXELS = 4_000
 FOREST_TARGET_VOXELS = 2_000
 FOREST_ROWS = 50_000  # samples walked down the trees at once
+# A layer whose share of all layers' importance differs by this much (a fraction) between the source and the target
+# is one the model leans on differently in the two deposits: the training report names it in a sentence.
+SHARE_SHIFT = 0.10
 
 
 def evidence_importance(
@@ -75,6 +78,29 @@ def evidence_importance(
     return {"layers": layers, "baseline_auc": baseline, "repeats": repeats, "members": len(seeds),
             "n_val_voxels": n_val, "n_target_voxels": n_target, "target_blocks": blocks,
             "seconds": time.perf_counter() - started}
+
+
+def importance_shares(importance: dict) -> list[dict]:
+    """Each layer's share of all layers' source AUC drop (a negative drop, noise, counts 0) and of all layers'
+    target change: {"layer", "source_share", "target_share"}, None where a side has nothing to share out."""
+    layers = importance.get("layers") or []
+    drops = [max(0.0, (layer["source_auc_drop"] or {"mean": 0.0})["mean"]) for layer in layers]
+    changes = [max(0.0, layer["target_change"]["mean"]) for layer in layers]
+    shares = []
+    for layer, drop, change in zip(layers, drops, changes, strict=True):
+        shares.append({"layer": layer["layer"],
+                       "source_share": drop / sum(drops) if sum(drops) > 0 else None,
+                       "target_share": change / sum(changes) if sum(changes) > 0 else None})
+    return shares
+
+
+def shifted_layers(importance: dict, threshold: float = SHARE_SHIFT) -> list[dict]:
+    """The layers whose share of the importance differs by ``threshold`` or more between the source and the target
+    (``importance_shares``' entries), the largest difference first."""
+    shares = [share for share in importance_shares(importance)
+              if share["source_share"] is not None and share["target_share"] is not None
+              and abs(share["target_share"] - share["source_share"]) >= threshold]
+    return sorted(shares, key=lambda share: -abs(share["target_share"] - share["source_share"]))
 
 
 def layer_units(feature_names: list[str], groups: dict[str, list[str]] | None) -> list[tuple[str, list[int]]]:

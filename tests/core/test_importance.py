@@ -122,3 +122,75 @@ def test_the_training_report_shows_the_table_for_the_forest_and_a_network(small_
         top = max(importance["layers"], key=lambda layer: layer["source_auc_drop"]["mean"])
         first_row = text.split("(mean \u00b1 SD)</th></tr>")[1].split("</tr>")[0]
         assert f"<td>{top['layer']}</td>" in first_row  # largest source drop first
+
+
+def _figures(source_drops, target_changes) -> dict:
+    """An importance result (evidence_importance's shape) with the given means, SD 0."""
+    return {"layers": [{"layer": name, "features": [k], "source_auc_drop": {"mean": drop, "sd": 0.0, "values": []},
+                        "target_change": {"mean": change, "sd": 0.0, "values": []}}
+                       for k, (name, drop, change) in enumerate(zip("abcd", source_drops, target_changes,
+                                                                    strict=True))]}
+
+
+def test_a_layer_whose_share_moves_is_named_in_the_report_and_one_that_stays_is_not(tmp_path):
+    from mpm3d.core.learning.importance import SHARE_SHIFT, importance_shares, shifted_layers
+    from mpm3d.core.results.reports import write_training_report
+
+    # source drops 0.04, 0.04, 0.02, -0.01 share out 40 %, 40 %, 20 %, 0 %; target changes 0.05, 0.01, 0.03, 0.01
+    # share out 50 %, 10 %, 30 %, 10 %: b falls 30 points, a, c and d move 10 points (the threshold, named)
+    importance = _figures([0.04, 0.04, 0.02, -0.01], [0.05, 0.01, 0.03, 0.01])
+    shares = {share["layer"]: share for share in importance_shares(importance)}
+    assert shares["b"]["source_share"] == pytest.approx(0.4) and shares["b"]["target_share"] == pytest.approx(0.1)
+    assert shares["d"]["source_share"] == 0.0
+    assert SHARE_SHIFT == 0.10
+    assert [share["layer"] for share in shifted_layers(importance)] == ["b", "a", "c", "d"]
+    assert [share["layer"] for share in shifted_layers(importance, threshold=0.11)] == ["b"]
+    quiet = _figures([0.04, 0.04, 0.02, 0.0], [0.042, 0.038, 0.021, 0.001])  # every share within 1 point
+    assert shifted_layers(quiet) == []
+    for name, figures in (("moved", importance), ("quiet", quiet)):
+        write_training_report(str(tmp_path / f"{name}.html"), [], {"method": "rf", "feature_names": list("abcd"),
+                                                                   "importance": figures})
+    moved, still = ((tmp_path / f"{name}.html").read_text(encoding="utf-8") for name in ("moved", "quiet"))
+    assert ("<p>b carries 40.0 % of the evidence importance on the source and 10.0 % on the target: the target map "
+            "rests less on this layer") in moved
+    assert "<p>a carries 40.0 % of the evidence importance on the source and 50.0 % on the target: the target map " \
+           "rests more on this layer" in moved
+    assert "differs by 10 percentage points or more" in moved
+    assert "of the evidence importance on the source" not in still and "percentage points" not in still
+
+
+def test_a_layer_held_constant_in_training_has_no_importance(small_pair):
+    """A forest trained where a layer is constant over every labelled voxel never splits on it, so the model never
+    uses it: shuffling it costs exactly nothing on the source and the target, even with noise put in the layer
+    where it is measured, while the other layers do cost something. (A layer constant over the whole cube cannot
+    be standardised and is refused, so a few unlabelled voxels carry another value; the network's counterpart is
+    test_a_layer_the_network_cannot_read_costs_nothing.)"""
+    from mpm3d.core.data.grid import LABEL_UNKNOWN
+
+    source, target = small_pair
+    constant = source.feature_names.index("susceptibility")
+
+    def held(cube: Cube, values=None) -> Cube:
+        features, label = cube.features.copy(), cube.label.copy()
+        valid = np.isfinite(features[constant])
+        if values is None:
+            values = np.ones(valid.shape, np.float32)
+            odd = np.flatnonzero(valid)[:20]  # unlabelled, so never a training sample
+            values.flat[odd], label.flat[odd] = 2.0, LABEL_UNKNOWN
+        features[constant] = np.where(valid, values, np.nan)
+        return Cube(grid=cube.grid, features=features, feature_names=list(cube.feature_names), label=label)
+
+    source, target = held(source), held(target)
+    config = _config("rf")
+    model = train(source, target, config).model
+    splits = model.forest.feature[model.forest.children_left >= 0]
+    assert len(splits) and constant not in splits
+    rng = np.random.default_rng(4)
+    for cubes in ((source, target), [held(cube, rng.normal(size=cube.features[constant].shape))
+                                     for cube in (source, target)]):
+        importance = evidence_importance(model, *cubes, config)
+        by_name = {layer["layer"]: layer for layer in importance["layers"]}
+        for side in ("source_auc_drop", "target_change"):
+            figure = by_name["susceptibility"][side]
+            assert figure["values"] == [[0.0, 0.0, 0.0]] and figure["sd"] == 0.0, (side, figure)
+            assert max(layer[side]["mean"] for layer in importance["layers"]) > 1e-3, side

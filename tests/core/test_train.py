@@ -8,7 +8,10 @@ import torch
 from mpm3d.core.data.grid import LABEL_BARREN, LABEL_ORE, LABEL_UNKNOWN
 from mpm3d.core.data.synthetic import PROFILES, synthetic_pair
 from mpm3d.core.errors import Mpm3dError
+from mpm3d.core.learning.alignment import aligned_cube
+from mpm3d.core.learning.attention import gate_summary
 from mpm3d.core.learning.domain import annealed_learning_rate, grl_lambda
+from mpm3d.core.learning.importance import evidence_importance
 from mpm3d.core.learning.predict import predict_cube, predict_patches
 from mpm3d.core.learning.sampling import (
     PatchGatherer,
@@ -137,13 +140,21 @@ ADAPTED = {"input_alignment": "quantile", "discriminator": "large", "domain_step
                                                  ("rf", {"input_alignment": "coral"}),
                                                  ("dann_cta", {"training_mode": "block"})])
 def test_target_labels_are_never_read(small_pair, method, options):
-    """Deleting or scrambling the target's labels changes nothing, so they cannot leak into training."""
+    """Deleting or scrambling the target's labels changes nothing, so they cannot leak into training, nor into the
+    report's evidence importance and feature-gate summary."""
     source, target = small_pair
     config = TrainConfig(method=method, patch_size=5, epochs=2, batch_size=32, device="cpu", seed=3,
                          members=2 if method != "rf" else 1, **options)
     labels = [LABEL_UNKNOWN, LABEL_BARREN, LABEL_ORE]
     scrambled = np.random.default_rng(9).choice(labels, size=target.label.shape)
-    results = [train(source, dataclasses.replace(target, label=label), config) for label in (None, scrambled)]
+    targets = [dataclasses.replace(target, label=label) for label in (None, scrambled)]
+    results = [train(source, relabelled, config) for relabelled in targets]
+    importances = [{k: v for k, v in evidence_importance(r.model, source, relabelled, config, repeats=1).items()
+                    if k != "seconds"} for r, relabelled in zip(results, targets, strict=True)]
+    assert importances[0] == importances[1]
+    gates = [gate_summary(r.model, source, aligned_cube(r.model.alignment, relabelled, config.seed))
+             for r, relabelled in zip(results, targets, strict=True)]
+    assert gates[0] == gates[1] and (gates[0] is not None) == (method == "dann_cta")
     untimed = [[[{k: v for k, v in h.items() if k not in ("patches_per_s", "seconds")} for h in member.history]
                 for member in r.members] for r in results]
     assert untimed[0] == untimed[1]

@@ -127,6 +127,37 @@ def test_why_here_loads_one_colour_per_layer_and_targets_name_their_evidence(tra
     assert features and all(f["evidence_1"] in names and 0 < f["evidence_1_share"] <= 1 for f in features)
 
 
+def test_why_here_through_qgis_process_writes_styled_dominant_evidence(trained, cubes, qgis_profile, tmp_path):
+    """WHY_HERE run by qgis_process, as a script or another program runs it: each dominant-evidence level raster has
+    its .qml beside it and opens with one colour per evidence layer, the legend naming each; each change raster
+    opens with its diverging ramp."""
+    import qgis_process
+    from mpm3d.core.data.cubefile import CubeReader
+    from qgis.core import QgsPalettedRasterRenderer, QgsRasterLayer, QgsSingleBandPseudoColorRenderer
+
+    run, result = qgis_process.run_algorithm("mpm3d:predict_prospectivity", {
+        "MODEL": trained["OUTPUT_MODEL"], "CUBE": cubes["target"], "PREFIX": "why", "WHY_HERE": "true",
+        "OUTPUT_CUBE": str(tmp_path / "why.nc"), "OUTPUT_FOLDER": str(tmp_path / "levels")}, qgis_profile)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    outputs = result["results"]
+    classes, changes = outputs["DOMINANT_LAYERS"], outputs["DOMINANT_CHANGE_LAYERS"]
+    names = CubeReader(cubes["target"], "CUBE").feature_names
+    assert len(classes) == len(changes) == len(outputs["OUTPUT_LAYERS"]) > 0
+    for path in classes:
+        assert os.path.basename(path).startswith("why_dominant_evidence_z")
+        assert os.path.exists(os.path.splitext(path)[0] + ".qml")
+        layer = QgsRasterLayer(path, "opened after qgis_process")  # kept: the renderer is the layer's
+        assert layer.isValid(), path
+        renderer = layer.renderer()
+        assert isinstance(renderer, QgsPalettedRasterRenderer)
+        labels = [entry.label for entry in renderer.classes()]
+        assert labels[1:] == names and len({entry.color.name() for entry in renderer.classes()}) == len(names) + 1
+    for path in changes:
+        assert os.path.exists(os.path.splitext(path)[0] + ".qml")
+        layer = QgsRasterLayer(path, "change")
+        assert isinstance(layer.renderer(), QgsSingleBandPseudoColorRenderer)
+
+
 def test_evaluation_scores_against_label_slices(trained, cubes, tmp_path, synthetic_slices):
     import processing
 

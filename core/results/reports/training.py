@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from ...i18n import tr
+from ...learning.importance import SHARE_SHIFT, shifted_layers
 from ...learning.selection import HOLE_RULE, HOLE_SCORE, RULE_SCORES, SELECTION_LABELS, averaged_epochs, chosen_epoch
 from ...learning.transfer import KS_WARN, OUTSIDE_WARN, transfer_verdict
 from ...settings import DOMAIN_HEAD_METHODS
@@ -140,6 +141,7 @@ def importance_section(importance: dict) -> list[str]:
     return [f"<h2>{tr('Evidence importance')}</h2>",
             table(("layer", "source AUC drop (mean \u00b1 SD)", "target mean |change| (mean \u00b1 SD)"), rows),
             image(_permutation_figure(ranked)),
+            *_shift_sentences(importance),
             note("Each evidence layer (or group of layers) is shuffled among the valid voxels, one layer at a time. "
                   "Source: how much the spatial-block validation AUC falls when the layer is shuffled over the "
                   "x-y blocks training held out (each member's own blocks); near 0 means the model does not rely "
@@ -148,6 +150,28 @@ def importance_section(importance: dict) -> list[str]:
                   "no target labels, so it says how much the map rests on the layer, not whether that is right. "
                   "Mean \u00b1 SD over the repeats and the ensemble's members. A layer high on the source and low "
                   "on the target, or the reverse, behaves differently in the two deposits.")]
+
+
+def _shift_sentences(importance: dict) -> list[str]:
+    """One sentence per layer the model leans on differently on the target than on the source (``shifted_layers``:
+    its share of the importance differs by SHARE_SHIFT or more), and the criterion."""
+    shifted = shifted_layers(importance)
+    if not shifted:
+        return []
+    more = tr("{layer} carries {source} of the evidence importance on the source and {target} on the target: the "
+              "target map rests more on this layer than the source validation did, so the model reads it "
+              "differently in the two deposits.")
+    less = tr("{layer} carries {source} of the evidence importance on the source and {target} on the target: the "
+              "target map rests less on this layer than the source validation did, so the model reads it "
+              "differently in the two deposits.")
+    sentences = [(more if share["target_share"] > share["source_share"] else less).format(
+        layer=share["layer"], source=as_percent(share["source_share"]), target=as_percent(share["target_share"]))
+        for share in shifted]
+    criterion = tr("A layer is named here when its share of all layers' importance (source: of the AUC drops, "
+                   "target: of the changes) differs by {points} percentage points or more between the source and "
+                   "the target.").format(points=f"{100 * SHARE_SHIFT:g}")
+    return [f"<p>{html.escape(sentence)}</p>" for sentence in sentences] + [
+        f'<p class="note">{html.escape(criterion)}</p>']
 
 
 ATTENTION_REGIONS = (("source_ore", "source ore", "tab:red"), ("source_barren", "source barren", "tab:grey"),
