@@ -307,6 +307,8 @@ class _ArrowChunks(_Chunks):
                     yield values, None, None, min(source.tell() / self.size, 1.0)
             except pa.ArrowException as exc:  # a field, a row or a line that numpy's reader will name
                 raise _NeedsLines() from exc
+            finally:
+                pa.default_memory_pool().release_unused()  # its blocks' memory back, before the cube is written
 
 
 def _data_lines(text: str, line: int) -> np.ndarray:
