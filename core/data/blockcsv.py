@@ -41,7 +41,7 @@ from .cubefile import CubeReader
 from .grid import LABEL_UNKNOWN, Cube, Grid
 
 CHUNK_BYTES = 16 << 20
-ARROW_BLOCK_BYTES = 4 << 20  # per block pyarrow parses; several are in flight at once
+ARROW_BLOCK_BYTES = 4 << 20  # per block pyarrow parses, several in flight; 16 MB peaked at 2.7x a 25 M-block cube
 SAMPLE_BYTES = 1 << 16
 SAMPLE_LINES = 50
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe", " ": "space"}
