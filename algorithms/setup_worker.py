@@ -43,11 +43,13 @@ class SetupWorker(Mpm3dAlgorithm):
     GROUP = "Setup"
     SUMMARY = (
         "Makes the Python environment that training and prediction run in: a virtual environment of the Python "
-        "QGIS runs on (so it keeps QGIS's GDAL and numpy) with PyTorch and safetensors installed, then selects "
-        "it in Processing > Options > Providers > mpm3d. The CPU build of PyTorch is installed unless an NVIDIA "
-        "driver answers, then the CUDA build that driver runs. It downloads about 200 MB (CPU) to a few GB (CUDA) "
-        "and can be cancelled at any time: the environment is built beside its folder and moved there only once "
-        "it works, so a cancelled or failed run leaves nothing behind and an earlier environment as it was."
+        "QGIS runs on (so it keeps QGIS's GDAL and numpy) with PyTorch and safetensors installed, and the "
+        "libraries of the block-model formats (VTK, OMF, geoh5) and the fast CSV reader (pyarrow) as make setup "
+        "pins them, then selects it in Processing > Options > Providers > mpm3d. The CPU build of PyTorch is "
+        "installed unless an NVIDIA driver answers, then the CUDA build that driver runs. It downloads about 200 "
+        "MB (CPU) to a few GB (CUDA) and can be cancelled at any time: the environment is built beside its folder "
+        "and moved there only once it works, so a cancelled or failed run leaves nothing behind and an earlier "
+        "environment as it was."
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API

@@ -25,6 +25,14 @@ from .process import child_process, venv_python, watch
 
 TORCH_VERSION = "2.13.0"
 OTHER_PACKAGES = ("safetensors==0.4.5",)
+# The block-model formats' libraries (Import / Export block model) and the fast CSV reader, pinned as `make setup`
+# pins them (requirements-py311.txt / -py313.txt and their -nodeps files; a test holds the two alike): up to
+# Python 3.11 the Debian 12 set, from 3.12 the Debian 13 set (no omf there: omf 1.0.1 does not install on 3.12+,
+# geoh5py 0.13 needs 3.12+). geoh5py goes in without its dependencies, whose numpy pin would replace QGIS's.
+FORMAT_PACKAGES = {(3, 11): (("pyarrow==25.0.1", "omf==1.0.1", "vtk==9.3.1", "h5py==3.12.1", "pydantic==2.11.7"),
+                             ("geoh5py==0.12.2",)),
+                   (3, 12): (("pyarrow==25.0.1", "vtk==9.4.2", "h5py==3.12.1", "pydantic==2.11.7"),
+                             ("geoh5py==0.13.1",))}
 PYTORCH_INDEX = "https://download.pytorch.org/whl/"
 # CUDA builds of torch on the PyTorch index, newest first, with the oldest driver (major, minor) each runs on
 # (NVIDIA's CUDA toolkit release notes, table 3, for Linux and Windows).
@@ -39,9 +47,11 @@ BASE_PROBE = ("import json, sys, importlib.util, numpy; from osgeo import gdal; 
               "list(sys.version_info[:2]), 'numpy': numpy.__version__, "
               "'ensurepip': importlib.util.find_spec('ensurepip') is not None}))")
 RECORD = "mpm3d-environment.json"
-# Shares of the progress bar: make the venv, update pip, install the packages, check the result.
-STEPS = {"venv": (0.0, 0.1), "pip": (0.1, 0.15), "install": (0.15, 0.95), "check": (0.95, 1.0)}
+# Shares of the progress bar: make the venv, update pip, install the packages and the formats' ones, check.
+STEPS = {"venv": (0.0, 0.1), "pip": (0.1, 0.15), "install": (0.15, 0.8), "formats": (0.8, 0.92),
+         "formats_alone": (0.92, 0.95), "check": (0.95, 1.0)}
 STEP_NAMES = {"venv": "Making the virtual environment", "pip": "Updating pip", "install": "Installing the packages",
+              "formats": "Installing the block-model formats", "formats_alone": "Installing the block-model formats",
               "check": "Checking the environment"}
 
 
@@ -187,6 +197,22 @@ def pip_install_command(python: str, requirements: Sequence[str], build: TorchBu
     return command + list(requirements)
 
 
+def format_requirements(version: Sequence[int]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(installed with their dependencies, installed without) for the block-model formats on Python ``version``."""
+    return FORMAT_PACKAGES[(3, 11) if tuple(version[:2]) <= (3, 11) else (3, 12)]
+
+
+def format_install_commands(python: str, version: Sequence[int], numpy: str, wheel_folder: str | None,
+                            raw_progress: bool) -> list[list[str]]:
+    """The pip commands that install the formats' libraries: QGIS's numpy pinned in the first, so that no
+    dependency (vtk's matplotlib) replaces it; the second with --no-deps."""
+    with_deps, without = format_requirements(version)
+    commands = [pip_install_command(python, [*with_deps, f"numpy=={numpy}"], None, wheel_folder, raw_progress)]
+    if without:
+        commands.append(pip_install_command(python, ["--no-deps", *without], None, wheel_folder, raw_progress))
+    return commands
+
+
 def pip_progress(line: str) -> tuple[float | None, str | None]:
     """One line of pip's output as (how far the install step is, 0..1, or None; message worth showing or None).
     A download (``--progress-bar raw``) sweeps the first 85 %, one file after another (torch's is the one that
@@ -264,7 +290,9 @@ def _build(staging, base, build, report, cancelled, wheel_folder, requirements, 
     requirements = list(requirements or [build.requirement, *OTHER_PACKAGES]) + [f"numpy=={base.numpy}"]
     report(STEPS["install"][0], core_tr("Installing {packages} ({reason})").format(
         packages=", ".join(requirements), reason=build.reason or build.name))
-    run("install", pip_install_command(python, requirements, build, wheel_folder, pip_supports_raw_progress(version)))
+    raw = pip_supports_raw_progress(version)
+    run("install", pip_install_command(python, requirements, build, wheel_folder, raw))
+    formats = _install_formats(run, report, python, base, wheel_folder, raw)
     report(STEPS["check"][0], core_tr("Checking that the worker's imports work"))
     answer = run("check", [python, "-c", WORKER_PROBE], must_succeed=False)
     if PROBE_ANSWER not in answer:
@@ -272,12 +300,32 @@ def _build(staging, base, build, report, cancelled, wheel_folder, requirements, 
             answer=answer.strip()[-800:]))
     with open(os.path.join(staging, RECORD), "w", encoding="utf-8") as record:
         json.dump({"base_python": base.path, "torch_build": build.name, "requirements": requirements,
-                   "wheel_folder": wheel_folder}, record, indent=1)
+                   "block_model_formats": formats, "wheel_folder": wheel_folder}, record, indent=1)
+
+
+def _install_formats(run, report: Report, python: str, base: BasePython, wheel_folder: str | None,
+                     raw: bool) -> str:
+    """The block-model formats' libraries, as `make setup` installs them. Without them the worker still reads
+    slices and CSV files, so a failure here is said, not fatal: 'installed' or 'failed'."""
+    packages = [*format_requirements(base.version)[0], *format_requirements(base.version)[1]]
+    report(STEPS["formats"][0], core_tr("Installing the block-model formats' libraries: {packages}").format(
+        packages=", ".join(packages)))
+    commands = format_install_commands(python, base.version, base.numpy, wheel_folder, raw)
+    for step, command in zip(("formats", "formats_alone"), commands, strict=False):
+        output = run(step, command, must_succeed=False, none_on_failure=True)
+        if output is None:
+            report(None, core_tr("The block-model formats' libraries ({packages}) did not install; training, "
+                                 "prediction and CSV block models work without them, VTK, OMF and geoh5 files "
+                                 "need them (run Set up the PyTorch environment again, or install them into this "
+                                 "environment with pip).").format(packages=", ".join(packages)))
+            return "failed"
+    return "installed"
 
 
 def _runner(report: Report, cancelled: Callable[[], bool], environ, platform):
     """A function that runs one step's command with its output relayed to ``report``; returns the output."""
-    def run(step: str, command: list[str], must_succeed: bool = True) -> str:
+    def run(step: str, command: list[str], must_succeed: bool = True, none_on_failure: bool = False) -> str | None:
+        """The command's output; a failure raises where ``must_succeed``, else returns None with ``none_on_failure``."""
         start, end = STEPS[step]
         seen: list[str] = []
 
@@ -296,7 +344,7 @@ def _runner(report: Report, cancelled: Callable[[], bool], environ, platform):
                                      "messages: {messages}").format(step=core_tr(STEP_NAMES[step]),
                                                                     code=finished.returncode,
                                                                     messages=output.strip()[-1500:]))
-        return output
+        return None if finished.returncode != 0 and none_on_failure else output
     return run
 
 

@@ -4,7 +4,8 @@ generate -> stack source (with labels) and target (without) -> train each method
 networks, or the forest) -> predict the target (prospectivity, uncertainty, novelty) -> evaluate each against
 the target labels (scoring only) and compare the methods in one report -> the few-holes case: 5 drill holes on
 the target, voxelised, DANN-CTA trained with them (TARGET_LABELS train) and every map scored away from them ->
-a QGIS project with the results and the holes.
+the pair written as block-model CSVs, the target's imported back and predicted with the DANN-CTA model, the map
+written as a block-model CSV (bring your block model) -> a QGIS project with the results and the holes.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import json
 import os
 import sys
 import time
+
+import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -87,6 +90,7 @@ def main() -> None:
     for method, s in scores.items():  # how far to trust each map, as the comparison measured it
         s.update({key: comparison[method][key] for key in TRUST_KEYS})
     few = few_holes_case(args, data, target, out, profile, scores) if args.holes else None
+    blocks = block_model_chain(source, labelled_target, os.path.join(out, "dann_cta"), out, profile)
     best = os.path.join(out, "dann_cta", "prospectivity.nc")
     targets = step("extract_targets", {"PROSPECTIVITY": best, "CUT_BY": 0, "TOP_PERCENT": 5, "MIN_VOXELS": 5,
                                        "LABEL_CUBE": labelled_target,
@@ -114,7 +118,7 @@ def main() -> None:
     scene_png = render_scene_png(voxels["OUTPUT"], targets["OUTPUT"], os.path.join(out, "scene_3d.png"),
                                  data.get("TARGET_HOLES_CSV"))
     with open(os.path.join(out, "summary.json"), "w") as handle:
-        json.dump({**scores, **({HOLES_RUN: few} if few else {})}, handle, indent=2)
+        json.dump({**scores, **({HOLES_RUN: few} if few else {}), "block_model": blocks}, handle, indent=2)
     print("\nTarget deposit, scored against its labels (never used in training):")
     print(f"  {'method':<10} {'members':>7} {'target AUC':>10} {'top-10% capture':>16} {'source val AUC':>15}")
     for method, s in scores.items():
@@ -131,6 +135,7 @@ def main() -> None:
               f"{_pair(s['target_uncertainty_halves'], 'ore_share', '.1%'):>14}")
     if few:
         print_few_holes(few)
+    print_block_model_chain(blocks)
     print(f"\nComparison report:   {compared['OUTPUT_REPORT']} (every method's curves on one plot, scores side by "
           "side)")
     print(f"Level rasters:       {scores['dann_cta']['levels']}")
@@ -196,6 +201,50 @@ def few_holes_case(args, data: dict, target: str, out: str, profile: str, scores
                                                            "HOLES_VALIDATING", "HOLES_TRAINING")},
             "away_from_holes": away, "prediction": predicted["OUTPUT_CUBE"], "levels": predicted["OUTPUT_FOLDER"],
             "prefix": prefix, "report": model["OUTPUT_REPORT"]}
+
+
+def block_model_chain(source: str, labelled_target: str, dann_folder: str, out: str, profile: str) -> dict:
+    """Bring your block model: the pair as the block-model CSVs a modelling package exports, the target's CSV
+    imported into a cube, predicted with the DANN-CTA model already trained (no training here) and the map
+    written back as a block-model CSV; the map compared with the one predicted from the stacked rasters."""
+    from mpm3d.core.data.cubefile import CubeReader
+    from mpm3d.core.data.synthetic import CRS
+
+    folder = os.path.join(out, "block_model")
+    written = {name: step("export_block_model", {"CUBE": cube, "OUTPUT": os.path.join(folder, f"{name}_blocks.csv")},
+                          profile)
+               for name, cube in (("source", source), ("target", labelled_target))}
+    imported = step("import_block_model", {"INPUT": written["target"]["OUTPUT"], "CRS": CRS, "LABEL": "label",
+                                           "OUTPUT": os.path.join(folder, "target_from_blocks.nc")}, profile)
+    predicted = step("predict_prospectivity", {
+        "MODEL": os.path.join(dann_folder, "model.safetensors"), "CUBE": imported["OUTPUT"],
+        "PREFIX": "blocks_prospectivity", "OUTPUT_CUBE": os.path.join(folder, "prospectivity.nc"),
+        "OUTPUT_FOLDER": os.path.join(folder, "levels")}, profile)
+    exported = step("export_block_model", {"CUBE": predicted["OUTPUT_CUBE"],
+                                           "VARIABLES": "prospectivity,uncertainty,novelty",
+                                           "OUTPUT": os.path.join(folder, "prospectivity_blocks.csv")}, profile)
+    maps = [CubeReader(path).read_variable("prospectivity")
+            for path in (predicted["OUTPUT_CUBE"], os.path.join(dann_folder, "prospectivity.nc"))]
+    same = bool(np.array_equal(maps[0], maps[1], equal_nan=True))
+    difference = float(np.nanmax(np.abs(maps[0] - maps[1])))
+    return {"csv": {name: w["OUTPUT"] for name, w in written.items()},
+            "csv_blocks": {name: w["BLOCKS"] for name, w in written.items()}, "cube": imported["OUTPUT"],
+            "blocks_read": imported["BLOCKS"], "features": imported["FEATURES"], "prediction": exported["OUTPUT"],
+            "blocks_written": exported["BLOCKS"], "same_as_rasters": same, "largest_difference": difference}
+
+
+def print_block_model_chain(blocks: dict) -> None:
+    print("\nBring your block model: the pair as block-model CSVs (x, y, z, dx, dy, dz, one column per evidence "
+          "layer and the label):")
+    for name, path in blocks["csv"].items():
+        print(f"  {name + ':':<18} {path} ({blocks['csv_blocks'][name]} blocks)")
+    print(f"  Import block model: {blocks['blocks_read']} blocks of the target -> {blocks['cube']} "
+          f"(features {blocks['features']})")
+    same = ("the same map as from the stacked rasters, block for block" if blocks["same_as_rasters"] else
+            f"differs from the map of the stacked rasters by up to {blocks['largest_difference']:.2g}")
+    print(f"  Predicted with the DANN-CTA model: {same}")
+    print(f"  Export block model: {blocks['prediction']} ({blocks['blocks_written']} blocks: prospectivity, "
+          "uncertainty, novelty)")
 
 
 def print_few_holes(few: dict) -> None:

@@ -20,11 +20,19 @@ def write_wheel(folder: str, name: str, version: str, body: str = "") -> str:
     return path
 
 
-def fake_worker_wheels(folder: str, torch_version: str = "2.13.0+cpu") -> str:
-    """A wheel folder with stand-ins for torch and safetensors at the pinned versions."""
+def fake_worker_wheels(folder: str, torch_version: str = "2.13.0+cpu", formats: bool = True) -> str:
+    """A wheel folder with stand-ins for torch and safetensors at the pinned versions, and with ``formats`` for
+    the block-model formats' libraries this Python gets (runtime.environment.FORMAT_PACKAGES)."""
+    import sys
+
+    from mpm3d.runtime.environment import format_requirements
+
     os.makedirs(folder, exist_ok=True)
     write_wheel(folder, "torch", torch_version)
     write_wheel(folder, "safetensors", "0.4.5")
+    if formats:
+        for requirement in (r for group in format_requirements(sys.version_info) for r in group):
+            write_wheel(folder, *requirement.split("=="))
     return folder
 
 

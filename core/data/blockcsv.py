@@ -2,9 +2,11 @@
 
 Reading takes two passes over the file in chunks of a few megabytes, so memory stays bounded by the cube
 itself: the first reads only the centres (and sizes) and finds the lattice, the second reads the attributes
-straight into the cube's arrays. The numbers are parsed by numpy's C reader (``np.loadtxt``, C since numpy
-1.23), which is there wherever GDAL is (pandas and pyarrow are not, in QGIS's Python on Debian); it parsed
-about 1.4 million 8-column rows a second on one core, about the speed of pandas' C reader.
+straight into the cube's arrays. The numbers are parsed by pyarrow's CSV reader (multithreaded C++) where
+pyarrow is installed, else by numpy's C reader (``np.loadtxt``, there wherever GDAL is, e.g. QGIS's own Python
+on Debian): pyarrow reads about six times as fast on 2 cores (bench/blockmodel/results.md), and both give the same
+numbers. pyarrow knows no line numbers, so where something is wrong with the file (a field that is not a
+number, a comment line among the blocks, a repeated centre) the numpy reader reads it again to name the lines.
 Empty fields and ``nan`` are missing values; every error names the line and column.
 """
 
@@ -39,6 +41,7 @@ from .cubefile import CubeReader
 from .grid import LABEL_UNKNOWN, Cube, Grid
 
 CHUNK_BYTES = 16 << 20
+ARROW_BLOCK_BYTES = 4 << 20  # per block pyarrow parses, several in flight; 16 MB peaked at 2.7x a 25 M-block cube
 SAMPLE_BYTES = 1 << 16
 SAMPLE_LINES = 50
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe", " ": "space"}
@@ -268,13 +271,55 @@ def _fill_empty(text: str, delimiter: str) -> str:
     return text
 
 
+class _NeedsLines(Exception):
+    """Raised where an error must name lines that the pyarrow reader cannot number: the numpy reader reads again."""
+
+
+def csv_engine() -> str:
+    """The CSV reader this Python has: 'pyarrow' when it can be imported, else 'numpy'."""
+    try:
+        import pyarrow.csv  # noqa: F401 - only whether it is there
+    except ImportError:
+        return "numpy"
+    return "pyarrow"
+
+
+class _ArrowChunks(_Chunks):
+    """The data lines parsed by pyarrow's streaming CSV reader, in blocks of whole lines; no text, no line
+    numbers (a message that needs them raises _NeedsLines)."""
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, None, None, float]]:
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+
+        read = pa_csv.ReadOptions(skip_rows=self.layout.skip_lines, column_names=self.layout.names,
+                                  block_size=ARROW_BLOCK_BYTES)
+        parse = pa_csv.ParseOptions(delimiter=self.layout.delimiter)
+        convert = pa_csv.ConvertOptions(include_columns=self.columns, null_values=[""],
+                                        column_types={c: pa.float64() for c in self.columns})
+        with pa.OSFile(self.path) as source:
+            try:
+                reader = pa_csv.open_csv(source, read_options=read, parse_options=parse, convert_options=convert)
+                for batch in reader:
+                    values = np.empty((batch.num_rows, len(self.columns)), np.float64, order="F")
+                    for index, name in enumerate(self.columns):
+                        values[:, index] = batch.column(name).to_numpy(zero_copy_only=False)
+                    yield values, None, None, min(source.tell() / self.size, 1.0)
+            except pa.ArrowException as exc:  # a field, a row or a line that numpy's reader will name
+                raise _NeedsLines() from exc
+            finally:
+                pa.default_memory_pool().release_unused()  # its blocks' memory back, before the cube is written
+
+
 def _data_lines(text: str, line: int) -> np.ndarray:
     """The file line number of each data row of a chunk (only looked up to name rows in a message)."""
     return np.array([n for n, row in enumerate(text.split("\n"), line)
                      if row.strip() and not row.lstrip().startswith(COMMENT)])
 
 
-def _rows(text: str, line: int, indices: np.ndarray) -> str:
+def _rows(text: str | None, line: int | None, indices: np.ndarray) -> str:
+    if text is None:
+        raise _NeedsLines()
     numbers = _data_lines(text, line)[indices[:SHOWN_ROWS]]
     more = f" and {len(indices) - SHOWN_ROWS} more" if len(indices) > SHOWN_ROWS else ""
     return "lines " + ", ".join(str(n) for n in numbers) + more
@@ -284,9 +329,13 @@ Progress = Callable[..., None]
 
 
 def read_block_csv(path: str, options: BlockOptions, columns: CsvColumns | None = None,
-                   on_progress: Progress | None = None, on_warning: Callable[[str], None] | None = None
-                   ) -> tuple[Cube, dict]:
-    """A block-model CSV as a cube, and a report (blocks read, sub-blocks merged, largest size ratio)."""
+                   on_progress: Progress | None = None, on_warning: Callable[[str], None] | None = None,
+                   engine: str = "") -> tuple[Cube, dict]:
+    """A block-model CSV as a cube, and a report (blocks read, sub-blocks merged, largest size ratio).
+
+    ``engine`` is the CSV reader, 'pyarrow' or 'numpy'; empty: pyarrow where it is installed (csv_engine). A
+    whitespace-delimited file is always read by numpy (pyarrow splits on one character only).
+    """
     columns = columns or CsvColumns()
     progress = on_progress or (lambda *_: None)
     layout = read_layout(path, columns.delimiter)
@@ -313,8 +362,20 @@ def read_block_csv(path: str, options: BlockOptions, columns: CsvColumns | None 
         given = (given[1], given[0], given[2])
     names = evidence_names(layout.numeric, options, centres + sizes, _where(path))
     crs = grid_crs(options, _where(path))
+    if (engine or csv_engine()) == "pyarrow" and layout.delimiter is not None:
+        try:
+            return _read(_ArrowChunks, path, layout, centres, sizes, names, given, options, crs, progress)
+        except _NeedsLines:
+            progress(0.0, "Reading the file again, to name the lines at fault")
+    return _read(_Chunks, path, layout, centres, sizes, names, given, options, crs, progress)
+
+
+def _read(chunks_of: type[_Chunks], path: str, layout: _Layout, centres: list[str], sizes: list[str],
+          names: list[str], given: tuple | None, options: BlockOptions, crs: str, progress: Progress
+          ) -> tuple[Cube, dict]:
+    """The two passes, with the chunks of one reader."""
     progress(0.0, "Reading the block centres")
-    scan = _scan(_Chunks(path, layout, centres + sizes), options, bool(sizes), progress)
+    scan = _scan(chunks_of(path, layout, centres + sizes), options, bool(sizes), progress)
     if scan.rows == 0:
         raise Mpm3dError(f"INPUT: {_where(path)} has a header but no block")
     sub_blocked = bool(sizes) and any(len(s) > 1 for s in scan.sizes)
@@ -324,14 +385,14 @@ def read_block_csv(path: str, options: BlockOptions, columns: CsvColumns | None 
         steps = [(float(scan.sizes[i][0]) if sizes else None) if given is None else given[i] for i in range(3)]
         lattices = [Lattice.of(scan.values[i], steps[i], a, _where(path)) for i, a in enumerate(AXES)]
         if any(lattice.off_lattice(scan.values[i]).any() for i, lattice in enumerate(lattices)):
-            _off_lattice(_Chunks(path, layout, centres), lattices, options, bool(sizes))
+            _off_lattice(chunks_of(path, layout, centres), lattices, options, bool(sizes))
         cells = int(np.prod([len(lattice.centres) for lattice in lattices]))
         if cells > LATTICE_CELLS_PER_BLOCK * scan.rows + 10**6:
             raise Mpm3dError(f"BLOCK_SIZE: a lattice of {' x '.join(f'{a.step:g}' for a in lattices)} m blocks "
                              f"would have {cells} cells for {scan.rows} blocks of {_where(path)}: the centres are "
                              "not on one lattice of that size; give BLOCK_SIZE")
     attributes = names + ([options.label] if options.label else [])
-    read = _Chunks(path, layout, centres + sizes + attributes)
+    read = chunks_of(path, layout, centres + sizes + attributes)
     if sub_blocked:
         cube, report = _regularised(read, lattices, names, options, crs, progress)
     else:

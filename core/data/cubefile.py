@@ -176,8 +176,8 @@ def _write_netcdf(path: str, grid: Grid, srs, features, feature_names: list[str]
         var.Write(np.ascontiguousarray(data))
 
     for index, (name, var_name) in enumerate(zip(feature_names, var_names, strict=False)):
-        add_variable(var_name, features[index].astype(np.float32), gdal.GDT_Float32, float("nan"), name,
-                     units.get(name))
+        add_variable(var_name, np.asarray(features[index], np.float32), gdal.GDT_Float32, float("nan"), name,
+                     units.get(name))  # no copy of a float32 cube: a 25 M-voxel feature is 100 MB
     for name, data in extra.items():
         described = name in MAP_LONG_NAMES
         flags = None
@@ -192,7 +192,9 @@ def _write_netcdf(path: str, grid: Grid, srs, features, feature_names: list[str]
         add_variable("label", np.asarray(label, np.int16), gdal.GDT_Int16, -1,
                      "ore label: 1 ore, 0 barren, -1 unknown", flags=LABEL_FLAGS)
     if features is not None and len(feature_names):
-        valid = np.all(np.isfinite(features), axis=0).astype(np.uint8)
+        valid = np.ones(features.shape[1:], np.uint8)
+        for values in features:  # a feature at a time: np.isfinite of the whole cube would be a byte per value
+            valid &= np.isfinite(values)
         add_variable("valid", valid, gdal.GDT_Byte, 255, "1 where every feature has data", flags=VALID_FLAGS)
     meta = {"Conventions": CONVENTIONS, "source": f"mpm3d {__version__}", "mpm3d_version": __version__,
             "mpm3d_features": json.dumps(feature_names),

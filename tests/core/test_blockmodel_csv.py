@@ -1,5 +1,6 @@
 """Block-model CSV in and out: the cube Stack slices writes, the exact round trip, sub-blocks regularised as
-documented, and every bad input refused by line and column with nothing written."""
+documented, and every bad input refused by line and column with nothing written; each of these with both CSV
+readers (pyarrow's, where it is installed, and numpy's), and the two readers giving the same cube."""
 
 import csv
 import os
@@ -7,6 +8,7 @@ import os
 import numpy as np
 import pytest
 from mpm3d.core import cli, jobs
+from mpm3d.core.data import blockcsv
 from mpm3d.core.data.blockcsv import CsvColumns, read_block_csv
 from mpm3d.core.data.blockmodel import BlockOptions
 from mpm3d.core.data.cubefile import read_cube, save_cube
@@ -15,6 +17,15 @@ from mpm3d.core.data.synthetic import synthetic_pair
 from mpm3d.core.errors import Mpm3dError
 
 CRS = "EPSG:32650"
+
+
+@pytest.fixture(autouse=True, params=["pyarrow", "numpy"])
+def engine(request, monkeypatch):
+    """Every test once with each CSV reader (the pyarrow half skipped where pyarrow is not installed)."""
+    if request.param == "pyarrow":
+        pytest.importorskip("pyarrow.csv", reason="pyarrow is not installed: the numpy reader alone is tested")
+    monkeypatch.setattr(blockcsv, "csv_engine", lambda: request.param)
+    return request.param
 
 
 def _f32(value: float) -> str:
@@ -179,12 +190,48 @@ BAD = [
 def test_bad_input_is_refused_by_line_or_column_and_nothing_is_written(tmp_path, name, text, changes, match):
     path = tmp_path / "bad.csv"
     path.write_text(text, encoding="utf-8")
+    changes = dict(changes)  # the parameters are shared by both readers' runs
     delimiter = changes.pop("delimiter", "")
     options = BlockOptions(**{"crs": CRS, **changes})
     out = tmp_path / "out" / "cube.nc"
     with pytest.raises(Mpm3dError, match=match):
         jobs.import_blocks(str(path), str(out), options, CsvColumns(delimiter=delimiter))
     assert not (tmp_path / "out").exists()
+
+
+def test_both_readers_give_the_same_cube_and_pyarrow_reads_alone(tmp_path, monkeypatch, engine):
+    """One file with what exports hold (a comment and blank lines before the header, CRLF line ends, quoted
+    numbers, empty fields, nan, a sentinel, a label column, several chunks): the same cube, value for value,
+    from both readers; and pyarrow, where it is installed, reads it without numpy's reader."""
+    if engine != "pyarrow":
+        pytest.skip("compares the pyarrow reader with numpy's")
+    rng = np.random.default_rng(4)
+    lines = ["# exported by a modelling package", "", "X,Y,Z,density,alteration,ore"]
+    for k in range(6):
+        for j in range(30):
+            for i in range(40):
+                density = "" if (i + j + k) % 17 == 0 else "nan" if (i * j) % 29 == 1 else _f32(rng.normal(2.7, 0.1))
+                alteration = "-99" if (i, j) == (3, 4) else f'"{_f32(rng.random())}"'
+                lines.append(f"{500005.0 + 10 * i!r},{4000010.0 + 20 * j!r},{-102.5 + 5 * k!r},{density},"
+                             f"{alteration},{float(rng.random() < 0.2)!r}")
+    path = tmp_path / "model.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode())
+    monkeypatch.setattr(blockcsv, "ARROW_BLOCK_BYTES", 16 << 10)  # several blocks, as a large file is read
+    monkeypatch.setattr(blockcsv, "CHUNK_BYTES", 16 << 10)
+    options = BlockOptions(crs=CRS, label="ore", nodata=[-99.0])
+    by_numpy, numpy_report = read_block_csv(str(path), options, engine="numpy")
+
+    def no_numpy(*_args):
+        raise AssertionError("the numpy reader was used")
+
+    monkeypatch.setattr(blockcsv._Chunks, "__iter__", no_numpy)
+    by_arrow, arrow_report = read_block_csv(str(path), options, engine="pyarrow")
+    assert arrow_report == numpy_report and by_arrow.grid.shape == (6, 30, 40)
+    assert np.isnan(by_arrow.features[0]).sum() > 100 and np.isnan(by_arrow.features[1]).sum() == 6
+    np.testing.assert_array_equal(by_arrow.features, by_numpy.features)
+    np.testing.assert_array_equal(by_arrow.label, by_numpy.label)
+    for axis in "xyz":
+        np.testing.assert_array_equal(getattr(by_arrow.grid, axis), getattr(by_numpy.grid, axis))
 
 
 def test_the_command_line_imports_and_exports(tmp_path, capsys):

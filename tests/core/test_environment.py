@@ -16,6 +16,8 @@ from mpm3d.runtime.environment import (
     create_environment,
     driver_version,
     find_base_python,
+    format_install_commands,
+    format_requirements,
     pip_install_command,
     pip_progress,
     pip_supports_raw_progress,
@@ -121,6 +123,42 @@ def test_pip_command_offline_or_with_the_pytorch_index():
     assert "--no-index" in offline and offline[-1] == "torch==2.13.0+cpu"
 
 
+@pytest.mark.parametrize("version, wanted, absent", [
+    ((3, 11), ["pyarrow==25.0.1", "omf==1.0.1", "vtk==9.3.1", "h5py==3.12.1", "pydantic==2.11.7"], []),
+    ((3, 13), ["pyarrow==25.0.1", "vtk==9.4.2", "h5py==3.12.1", "pydantic==2.11.7"], ["omf==1.0.1"]),
+])
+def test_the_block_model_formats_are_installed_as_make_setup_pins_them(version, wanted, absent):
+    """Two pip commands: the formats' libraries beside QGIS's numpy (pinned, so that none replaces it), then
+    geoh5py without its dependencies (its numpy pin would); offline from the wheel folder alike."""
+    first, second = format_install_commands("py", version, "1.24.2", None, True)
+    assert first[:4] == ["py", "-m", "pip", "install"] and "--no-deps" not in first
+    assert first[first.index("--progress-bar") + 2:] == [*wanted, "numpy==1.24.2"]
+    assert not set(absent) & set(first) and "--extra-index-url" not in first
+    geoh5py = "geoh5py==0.12.2" if version < (3, 12) else "geoh5py==0.13.1"
+    assert second[second.index("--progress-bar") + 2:] == ["--no-deps", geoh5py]
+    offline = format_install_commands("py", version, "2.2.4", "/w x", False)
+    assert all(c[c.index("--find-links") + 1] == "/w x" and "--no-index" in c for c in offline)
+
+
+@pytest.mark.parametrize("version", [(3, 11), (3, 13)])
+def test_the_formats_pins_are_those_of_the_requirements_files(version):
+    """The setup algorithm installs what `make setup` installs for that Python (the plugin ZIP holds no
+    requirements files, so the pins live in runtime/environment.py too)."""
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+    def pins(name):
+        with open(os.path.join(repo, name), encoding="utf-8") as handle:
+            lines = [line.split("#")[0].strip() for line in handle]
+        return {line for line in lines if "==" in line}
+
+    tag = f"{version[0]}{version[1]}"
+    with_deps, without = format_requirements(version)
+    assert set(with_deps) <= pins(f"requirements-py{tag}.txt")
+    assert set(without) == pins(f"requirements-py{tag}-nodeps.txt")
+    others = pins(f"requirements-py{tag}.txt") - set(with_deps) - {"torch==2.13.0"}
+    assert not others, f"pinned for make setup but not installed by the setup algorithm: {others}"
+
+
 # A real environment, from the Python these tests run on, with stand-in wheels and no network.
 
 @pytest.fixture(scope="module")
@@ -158,8 +196,28 @@ def test_the_environment_imports_what_the_worker_needs(made):
     fractions = [f for f, _ in reports if f is not None]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert any(m.startswith("Successfully installed") for _, m in reports)
+    assert record["block_model_formats"] == "installed"
+    wanted = [r for group in format_requirements(sys.version_info) for r in group]
+    names = ", ".join(r.split("==")[0] for r in wanted)
+    formats = subprocess.run([python, "-c", f"import {names}; print(' '.join(m.__version__ for m in ({names})))"],
+                             capture_output=True, text=True)
+    assert formats.stdout.split() == [r.split("==")[1] for r in wanted], formats.stderr
     pip_script = open(os.path.join(target, "bin", "pip"), encoding="utf-8").read(400)
     assert f"{target}/bin/python" in pip_script and ".building-" not in pip_script  # the final folder, not staging
+
+
+def test_formats_that_do_not_install_leave_a_working_environment_and_say_so(base, tmp_path):
+    """A wheel folder without the formats' libraries: the worker's environment is made all the same (slices and
+    CSV need none of them), the report names the packages and the record says they failed."""
+    wheels = fake_worker_wheels(str(tmp_path / "wheels"), formats=False)
+    reports = []
+    python = create_environment(str(tmp_path / "env"), base, torch_build("cpu", None),
+                                lambda f, m: reports.append(m), lambda: False, wheels, environ=offline_pip())
+    assert os.path.isfile(python)
+    record = json.load(open(tmp_path / "env" / "mpm3d-environment.json", encoding="utf-8"))
+    assert record["block_model_formats"] == "failed"
+    said = [m for m in reports if "did not install" in m]
+    assert len(said) == 1 and "vtk==" in said[0] and "geoh5py==" in said[0]
 
 
 def test_cancel_mid_install_leaves_nothing_and_keeps_the_earlier_environment(made, base):

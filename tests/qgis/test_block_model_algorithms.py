@@ -1,8 +1,12 @@
 """Import and export block model through processing.run: a stacked cube out to a CSV and a VTK image and back in,
-unchanged, and a bad CSV refused by line with nothing written."""
+unchanged, a bad CSV refused by line with nothing written, and Cancel in the middle of either leaving no file
+half written and an earlier one as it was."""
 
 import numpy as np
 from algorithm_calls import fails, run
+from bad_input import CANCELLED, Recorder
+from file_state import checksums, tree
+from mpm3d.core import jobs
 from mpm3d.core.data.cubefile import read_cube
 
 
@@ -48,3 +52,35 @@ def test_a_local_grid_block_model_imports_and_a_crs_beside_it_is_refused(tmp_pat
                                        "OUTPUT": tmp_path / "out" / "cube.nc"},
           r"CRS EPSG:4528 and LOCAL_GRID were both given")
     assert not (tmp_path / "out").exists()
+
+def test_cancel_while_importing_a_block_model_leaves_the_earlier_cube(tiny_cubes, tmp_path, worker_hook):
+    """Cancel while the blocks are read (the worker paused after each progress line, so that it lands mid-run):
+    the cube written before is byte for byte as it was, and no staging file is left beside it."""
+    blocks = tmp_path / "model" / "blocks.csv"
+    blocks.parent.mkdir()
+    jobs.export_blocks(tiny_cubes["source"], str(blocks))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "cube.nc").write_bytes(b"earlier cube")
+    worker_hook("slow")
+    feedback = Recorder(cancel=True)
+    fails("mpm3d:import_block_model", {"INPUT": blocks, "CRS": "EPSG:4528", "LABEL": "label",
+                                       "OUTPUT": out / "cube.nc"}, CANCELLED, feedback)
+    assert feedback.isCanceled()
+    assert tree(out) == ["cube.nc"] and (out / "cube.nc").read_bytes() == b"earlier cube"
+
+
+def test_cancel_while_exporting_a_block_model_leaves_no_half_written_file(tiny_cubes, tmp_path, worker_hook):
+    """Cancel while the CSV is written level by level (its first levels already in the staging file): over an
+    earlier CSV, that file as it was; into a new folder, not even the folder."""
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / "blocks.csv").write_text("x,y,z,a\n", encoding="utf-8")
+    before = checksums(tmp_path), tree(tmp_path)
+    worker_hook("slow")
+    for folder in ("earlier", "new"):
+        feedback = Recorder(cancel=True)
+        fails("mpm3d:export_block_model", {"CUBE": tiny_cubes["source"], "OUTPUT": tmp_path / folder / "blocks.csv"},
+              CANCELLED, feedback)
+        assert feedback.isCanceled()
+    assert (checksums(tmp_path), tree(tmp_path)) == before
