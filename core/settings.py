@@ -187,6 +187,12 @@ TRAINING: tuple[Setting, ...] = (
             "Networks: after training, the batch norms' statistics are measured anew on target patches alone "
             "(AdaBN, Li et al. 2016), so the model is tuned to the target's evidence; predict the target with it. "
             "The source validation AUC in the report is that of the weights before."),
+    Setting("TARGET_LOSS", "target_loss", "choice", "none", "Label-free target loss (networks)", "target loss",
+            "Networks: a loss on the predictions for the unlabelled target patches of each step, added to the label "
+            "(and domain) loss. MCC: Minimum Class Confusion (Jin et al. 2020), which makes the target's "
+            "predictions less confused between ore and barren, each class weighed alike so a 1-2 % ore share "
+            "still counts (core/learning/class_confusion.py). Patch training only; the random forest ignores it.",
+            labels={"none": "None", "mcc": "MCC (minimum class confusion)"}, advanced=True),
     Setting("VALIDATION_FRACTION", "val_fraction", "float", 0.25, "Validation fraction (source x-y blocks)",
             "validation fraction",
             "Share of the source's 4 x 4 x-y blocks held out (whole columns, with a buffer) to choose the best "
@@ -298,6 +304,9 @@ def check_settings(source_shape: tuple[int, int, int], target_shape: tuple[int, 
             config.target_labels != "ignore" or config.domain_steps):
         raise Mpm3dError("block training (TRAINING_MODE 'block') does not take target drill holes (TARGET_LABELS) or "
                          "extra domain steps (DOMAIN_STEPS) yet; choose TRAINING_MODE 'patch' for them")
+    if config.training_mode == "block" and config.method != "rf" and config.target_loss != "none":
+        raise Mpm3dError(f"block training (TRAINING_MODE 'block') does not take a target loss (TARGET_LOSS "
+                         f"'{config.target_loss}') yet; choose TRAINING_MODE 'patch' for it, or TARGET_LOSS 'none'")
     if config.hole_cv and config.target_labels != "train":
         raise Mpm3dError("the leave-holes-out cross-validation (HOLE_CROSS_VALIDATION) scores training on holes: it "
                          f"needs TARGET_LABELS 'train', not '{config.target_labels}'")

@@ -708,6 +708,18 @@
       <translation>网络方法：训练结束后，仅用目标域块重新测量批归一化的统计量（AdaBN，Li 等，2016），使模型适应目标域的证据；用它预测目标域。报告中的源域验证 AUC 是调整之前权重的结果。</translation>
     </message>
     <message>
+      <source>Label-free target loss (networks)</source>
+      <translation>无标签目标域损失（网络方法）</translation>
+    </message>
+    <message>
+      <source>Networks: a loss on the predictions for the unlabelled target patches of each step, added to the label (and domain) loss. MCC: Minimum Class Confusion (Jin et al. 2020), which makes the target's predictions less confused between ore and barren, each class weighed alike so a 1-2 % ore share still counts (core/learning/class_confusion.py). Patch training only; the random forest ignores it.</source>
+      <translation>网络方法：对每一步中未标注的目标域块的预测施加的损失，加在标签损失（及域损失）之上。MCC：最小类别混淆（Jin 等，2020），使目标域的预测在矿与无矿之间更少混淆，两类权重相同，因此 1-2 % 的矿化比例仍然起作用（core/learning/class_confusion.py）。仅用于块元训练；随机森林忽略此项。</translation>
+    </message>
+    <message>
+      <source>MCC (minimum class confusion)</source>
+      <translation>MCC（最小类别混淆）</translation>
+    </message>
+    <message>
       <source>Validation fraction (source x-y blocks)</source>
       <translation>验证比例（源域 x-y 分块）</translation>
     </message>

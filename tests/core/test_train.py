@@ -129,12 +129,15 @@ def _weights(result, member=0):
     return {k: v.clone() for k, v in result.model.networks[member].state_dict().items()}
 
 
-# every path that reads the target: the adversary, its extra steps, the input alignments, the target batch norms
-ADAPTED = {"input_alignment": "quantile", "discriminator": "large", "domain_steps": 1, "target_batch_norm": True}
+# every path that reads the target: the adversary, its extra steps, the input alignments, the target batch norms,
+# the label-free target loss (also with the members side by side)
+ADAPTED = {"input_alignment": "quantile", "discriminator": "large", "domain_steps": 1, "target_batch_norm": True,
+           "target_loss": "mcc"}
 
 
 @pytest.mark.parametrize(("method", "options"), [("dann_cta", {}), ("rf", {}), ("dann_cta", ADAPTED),
                                                  ("rf", {"input_alignment": "coral"}),
+                                                 ("cnn", {"target_loss": "mcc", "members_together": True}),
                                                  ("dann_cta", {"training_mode": "block"})])
 def test_target_labels_are_never_read(small_pair, method, options):
     """Deleting or scrambling the target's labels changes nothing, so they cannot leak into training."""
