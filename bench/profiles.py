@@ -74,7 +74,7 @@ from mpm3d.core.settings import TrainConfig  # noqa: E402
 
 # Row -> (method, Train options, source-only base row). The oracle rows train on the target's own labels.
 ROWS = {
-    "rf": ("rf", {}, None),
+    "rf": ("rf", {"input_alignment": "none"}, None),  # the plain forest (its default is now quantile alignment)
     "rf + quantile": ("rf", {"input_alignment": "quantile"}, "rf"),
     "rf + coral": ("rf", {"input_alignment": "coral"}, "rf"),
     "cnn": ("cnn", {}, None),
@@ -169,7 +169,8 @@ def run_one(profile: str, seed: int, run_profile: dict, rows, done: dict | None 
         if name not in wanted:
             continue
         started = time.perf_counter()
-        oracle_config = dataclasses.replace(base, method=method, epochs=max(base.epochs, oracle_epochs))
+        oracle_config = dataclasses.replace(base, method=method, epochs=max(base.epochs, oracle_epochs),
+                                            input_alignment="none")
         score(name, train(oracle_cube, unlabelled, oracle_config).model, started)
     trained = {}
 

@@ -34,7 +34,7 @@ from torch.nn import functional as nnf
 from ..data.grid import LABEL_BARREN, LABEL_ORE, Cube
 from ..errors import Mpm3dError
 from ..results.metrics import hole_auc, labelled_auc
-from ..settings import TrainConfig, check_settings
+from ..settings import TrainConfig, check_settings, resolved
 from .alignment import aligned_cube, reference_summary
 from .blocks import MemberBlocks, block_losses
 from .class_confusion import MCC_WEIGHT, minimum_class_confusion
@@ -134,6 +134,7 @@ def train(
     goes on; the benchmark traces diagnostics with it. It must not change the network.
     """
     check_settings(source.grid.shape, target.grid.shape, config)
+    config = resolved(config)  # INPUT_ALIGNMENT auto -> the method's own: recorded so in the model file
     _check_cubes(source, target)
     device = resolve_device(config.device)
     config = with_members(config, device)
