@@ -278,7 +278,8 @@ def test_ore_in_one_block_asks_for_validation_fraction_zero(small_pair):
 def test_target_normalisation_source_stores_the_source_statistics_for_the_target(small_pair):
     """The benchmark's ablation without per-deposit standardisation: the model applies the source's to both."""
     source, target = small_pair
-    config = TrainConfig(members=1, method="rf", patch_size=3, epochs=1, device="cpu", target_normalisation="source")
+    config = TrainConfig(members=1, method="rf", patch_size=3, epochs=1, device="cpu", target_normalisation="source",
+                         input_alignment="none")  # the target's statistics as it is, not as aligned
     normalisation = train(source, target, config).model.normalisation
     assert normalisation["target"] == normalisation["source"] == cube_stats(source).to_dict()
     own = train(source, target, dataclasses.replace(config, target_normalisation="own")).model.normalisation
