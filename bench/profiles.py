@@ -196,8 +196,9 @@ def run_one(profile: str, seed: int, run_profile: dict, rows, done: dict | None 
         if not options:
             trained[method] = result.model
         if method != "rf":
-            out["history"][name] = [{k: h[k] for k in ("epoch", "loss_domain", "disc_acc", "val_auc")}
-                                    for h in result.history]
+            out["history"][name] = [{k: h[k] for k in ("epoch", "loss_domain", "disc_acc", "val_auc", "loss_target")
+                                     if k in h} for h in result.history]
+            out.setdefault("best_epoch", {})[name] = result.best_epoch
             out["pad"][name] = _embedding_pad(result.model, source, unlabelled, source_flat, target_flat, seed,
                                               dataclasses.replace(base, method=method, **options))
     for method in ("quantile", "coral"):
@@ -304,6 +305,7 @@ def _halves_lines(runs: list[dict]) -> list[str]:
     """HALVES_ROWS against their source-only base and against plain DANN-CTA, by halves of seeds 0-9."""
     lines = ["## By halves: " + ", ".join(HALVES_ROWS), "",
              "Paired differences (mean ± sd, better on n of seeds), seeds 0-4, 5-9 and 0-9.", "",
+             *_target_loss_lines(runs),
              "| profile | row | against | seeds 0-4 | seeds 5-9 | seeds 0-9 |", "|---|---|---|---|---|---|"]
 
     def cell(diff):
@@ -316,6 +318,21 @@ def _halves_lines(runs: list[dict]) -> list[str]:
                 if len(halves[2]):
                     lines.append(f"| {profile} | {row} | {against} | " + " | ".join(map(cell, halves)) + " |")
     return lines + [""]
+
+
+def _target_loss_lines(runs: list[dict]) -> list[str]:
+    """The label-free target loss per epoch (mean over seeds 0-9) and the epoch the source validation kept."""
+    lines = []
+    for profile in PAIR_PROFILES:
+        for row in HALVES_ROWS:
+            have = [r for r in runs if r["profile"] == profile and r["seed"] in RULE_SEEDS
+                    and "loss_target" in r["history"].get(row, [{}])[0]]
+            if have:
+                losses = np.mean([[h["loss_target"] for h in r["history"][row]] for r in have], axis=0)
+                kept = np.mean([r["best_epoch"][row] for r in have])
+                lines.append(f"- {profile}, {row}: MCC loss by epoch {' '.join(f'{v:.3f}' for v in losses)}; "
+                             f"epoch kept {kept:.1f} on average ({len(have)} seeds)")
+    return lines + [""] if lines else []
 
 
 def _forest_lines(runs: list[dict]) -> list[str]:
