@@ -22,7 +22,17 @@ The fault-geometry profile came after the first run (none of the three others mo
 the measurement profile left no headroom); fixed with it, before its first run: it is a second shift profile, the
 test above passes on either shift profile, and the loss bound then holds on every other profile.
 Seeds run in the order 0, 5, 1, 6, ... so that a cut-short run still has seeds on both sides of the rule.
-Writes bench/profiles/results.json (resumed where it stopped) and results.md.
+
+THE FOREST'S RULE, written and committed before its first run: THE RULE covers only Train's default method, and
+on seeds 0-9 quantile alignment looked like it would pass for the forest; those seeds have been seen, so the
+forest's default input alignment is decided on fresh seeds 10-19 alone (FOREST_SEEDS, FOREST_ROWS). Quantile
+alignment becomes the forest's default INPUT_ALIGNMENT only if on a shift profile its paired gain over the plain
+forest on seeds 10-19 has a mean > 0 and is > 0 on at least 8 of the 10 seeds, and on every other profile its mean
+paired loss against the plain forest on seeds 10-19 is within one paired sd. All 40 profile-seeds must have run.
+
+--rows runs only the rows (and oracles) named, adding them to the profile-seeds already in the results file:
+rows added later are paired with the earlier rows of the same seed. Writes bench/profiles/results.json (resumed
+where it stopped) and results.md.
 """
 
 from __future__ import annotations
@@ -64,21 +74,31 @@ from mpm3d.core.settings import TrainConfig  # noqa: E402
 
 # Row -> (method, Train options, source-only base row). The oracle rows train on the target's own labels.
 ROWS = {
-    "rf": ("rf", {}, None),
+    "rf": ("rf", {"input_alignment": "none"}, None),  # the plain forest (its default is now quantile alignment)
     "rf + quantile": ("rf", {"input_alignment": "quantile"}, "rf"),
     "rf + coral": ("rf", {"input_alignment": "coral"}, "rf"),
     "cnn": ("cnn", {}, None),
     "cnn + adabn": ("cnn", {"target_batch_norm": True}, "cnn"),
+    "cnn + mcc": ("cnn", {"target_loss": "mcc"}, "cnn"),  # added after the first run, with dann_cta + mcc
     "cta": ("cta", {}, "cnn"),  # the attention without the adversary: what DANN-CTA's gain owes to attention
     "dann_cta": ("dann_cta", {}, "cnn"),
     "dann_cta + adabn": ("dann_cta", {"target_batch_norm": True}, "cnn"),
     "dann_cta + quantile": ("dann_cta", {"input_alignment": "quantile"}, "cnn"),
     "dann_cta + large discriminator, 2 domain steps": ("dann_cta", {"discriminator": "large", "domain_steps": 2},
                                                        "cnn"),
+    # added after the first run, under THE RULE as it stands (written before it): MCC, Jin et al. 2020
+    "dann_cta + mcc": ("dann_cta", {"target_loss": "mcc"}, "cnn"),
 }
 ORACLES = {"rf": "rf oracle", "cnn": "cnn oracle"}
 DEFAULT_ROW = "dann_cta"  # Train's default: what an option must beat to become the default
 CANDIDATES = [row for row in ROWS if row.startswith("dann_cta +")]
+RULE_SEEDS = tuple(range(10))  # THE RULE's seeds: 0-4 pick, 5-9 confirm; the tables show these
+HALVES_ROWS = ("cnn + mcc", "dann_cta + mcc")  # rows shown by halves of THE RULE's seeds too
+FOREST_BASE = "rf"
+FOREST_CANDIDATES = ("rf + quantile",)  # THE FOREST'S RULE: INPUT_ALIGNMENT 'quantile' as the forest's default
+FOREST_SEEDS = tuple(range(10, 20))  # fresh: seeds 0-9 were seen before the forest's rule was written
+FOREST_ROWS = ("rf", "rf + quantile", "rf oracle")
+FOREST_BETTER_ON = 8  # of the 10 fresh seeds
 RUN_PROFILES = {
     # patch 5, 6 epochs: about 10 s a network on 2 cores, so 3 profiles x 10 seeds fit in about 40 minutes
     "quick": {"size": "test", "config": dict(epochs=6, patch_size=5, batch_size=64), "seeds": list(range(10))},
@@ -122,8 +142,9 @@ def _centres(cube, flat) -> np.ndarray:
     return standardise(cube.features.reshape(len(cube.feature_names), -1)[:, flat], cube_stats(cube)).T
 
 
-def run_one(profile: str, seed: int, run_profile: dict) -> dict:
-    """Every row and oracle on one profile and seed: target AUCs on the held-out blocks and the diagnostics."""
+def run_one(profile: str, seed: int, run_profile: dict, rows, done: dict | None = None) -> dict:
+    """The ``rows`` (and oracles) of one profile and seed that ``done`` (its earlier run) lacks: target AUCs on the
+    held-out blocks and the diagnostics, added to ``done``."""
     source, target = synthetic_pair(**PAIR_SIZES[run_profile["size"]], seed=seed, profile=profile)
     labels = target.label
     unlabelled = dataclasses.replace(target, label=None)
@@ -131,7 +152,8 @@ def run_one(profile: str, seed: int, run_profile: dict) -> dict:
     scored, trainable = held_out_blocks(target.grid.shape, seed, base.patch_size // 2)
     rng = np.random.default_rng([seed, 22])
     source_flat, target_flat = _voxels(source, rng), _voxels(target, rng)
-    out = {"profile": profile, "seed": seed, "auc": {}, "seconds": {}, "history": {}, "pad": {}}
+    out = done or {"profile": profile, "seed": seed, "auc": {}, "seconds": {}, "history": {}, "pad": {}}
+    wanted = [name for name in rows if name not in out["auc"]]
 
     def score(name, model, started):
         out["auc"][name] = _auc(predict_cube(model, unlabelled, device="cpu"), labels, scored)
@@ -144,14 +166,25 @@ def run_one(profile: str, seed: int, run_profile: dict) -> dict:
     oracle_epochs = int(min(4 * base.epochs, round(base.epochs * ore_ratio)))
     out["oracle_epochs"] = oracle_epochs
     for method, name in ORACLES.items():
+        if name not in wanted:
+            continue
         started = time.perf_counter()
-        oracle_config = dataclasses.replace(base, method=method, epochs=max(base.epochs, oracle_epochs))
+        oracle_config = dataclasses.replace(base, method=method, epochs=max(base.epochs, oracle_epochs),
+                                            input_alignment="none")
         score(name, train(oracle_cube, unlabelled, oracle_config).model, started)
     trained = {}
+
+    def plain(method):  # the plain run's model (trained again, the same weights, where an earlier call scored it)
+        if method not in trained:
+            trained[method] = train(source, unlabelled, dataclasses.replace(base, method=method)).model
+        return trained[method]
+
     for name, (method, options, _) in ROWS.items():
+        if name not in wanted:
+            continue
         if options.get("target_batch_norm"):  # AdaBN on the plain run's chosen weights: Train's own function
+            model = plain(method)
             started = time.perf_counter()
-            model = trained[method]
             voxels = adabn_voxels(np.flatnonzero(target.valid), seed)
             nets = [target_batch_norm(copy.deepcopy(net), _target_patches(model, unlabelled), voxels)
                     for net in model.networks]
@@ -163,11 +196,14 @@ def run_one(profile: str, seed: int, run_profile: dict) -> dict:
         if not options:
             trained[method] = result.model
         if method != "rf":
-            out["history"][name] = [{k: h[k] for k in ("epoch", "loss_domain", "disc_acc", "val_auc")}
-                                    for h in result.history]
+            out["history"][name] = [{k: h[k] for k in ("epoch", "loss_domain", "disc_acc", "val_auc", "loss_target")
+                                     if k in h} for h in result.history]
+            out.setdefault("best_epoch", {})[name] = result.best_epoch
             out["pad"][name] = _embedding_pad(result.model, source, unlabelled, source_flat, target_flat, seed,
                                               dataclasses.replace(base, method=method, **options))
     for method in ("quantile", "coral"):
+        if f"evidence, {method}" in out["pad"]:
+            continue
         aligned = aligned_cube(reference_summary(method, source, seed), unlabelled, seed)
         out["pad"][f"evidence, {method}"] = {
             "before": proxy_a_distance(_centres(source, source_flat), _centres(target, target_flat), seed),
@@ -200,10 +236,10 @@ def _embedding_pad(model, source, target, source_flat, target_flat, seed: int, c
 # the table and the rule
 
 
-def paired(runs: list[dict], profile: str, row: str, against: str, seeds=None) -> np.ndarray:
-    """row - against, per seed, over the runs of one profile (``seeds``: those only)."""
+def paired(runs: list[dict], profile: str, row: str, against: str, seeds=RULE_SEEDS) -> np.ndarray:
+    """row - against, per seed, over the runs of one profile that scored both (``seeds``: those only)."""
     return np.array([r["auc"][row] - r["auc"][against] for r in runs
-                     if r["profile"] == profile and (seeds is None or r["seed"] in seeds)])
+                     if r["profile"] == profile and r["seed"] in seeds and row in r["auc"] and against in r["auc"]])
 
 
 SHIFT_PROFILES = ("measurement", "fault_geometry")
@@ -243,55 +279,143 @@ def verdicts(runs: list[dict]) -> dict[str, str]:
     return out
 
 
-def _mean_sd(values) -> str:
+def forest_verdicts(runs: list[dict]) -> dict[str, str]:
+    """THE FOREST'S RULE (module docstring) for every forest candidate, on seeds 10-19 alone."""
+    out = {}
+    for row in FOREST_CANDIDATES:
+        diffs = {profile: paired(runs, profile, row, FOREST_BASE, FOREST_SEEDS) for profile in PAIR_PROFILES}
+        missing = [profile for profile, diff in diffs.items() if len(diff) < len(FOREST_SEEDS)]
+        if missing:
+            out[row] = f"not decided: seeds 10-19 not all run on {', '.join(missing)}"
+            continue
+        passed = [profile for profile in SHIFT_PROFILES
+                  if diffs[profile].mean() > 0 and (diffs[profile] > 0).sum() >= FOREST_BETTER_ON]
+        reasons = [] if passed else [f"{profile} seeds 10-19 mean gain {diffs[profile].mean():+.4f}, better on "
+                                     f"{(diffs[profile] > 0).sum()} of 10" for profile in SHIFT_PROFILES]
+        for control in (profile for profile in PAIR_PROFILES if profile not in passed):
+            diff = diffs[control]
+            if diff.mean() < -diff.std(ddof=1):
+                reasons.append(f"{control} seeds 10-19 loses {diff.mean():+.4f} (sd {diff.std(ddof=1):.4f})")
+        out[row] = (f"becomes the forest's default (passes on {', '.join(passed)})" if not reasons
+                    else "stays an option for the forest: " + "; ".join(reasons))
+    return out
+
+
+def _halves_lines(runs: list[dict]) -> list[str]:
+    """HALVES_ROWS against their source-only base and against plain DANN-CTA, by halves of seeds 0-9."""
+    lines = ["## By halves: " + ", ".join(HALVES_ROWS), "",
+             "Paired differences (mean ± sd, better on n of seeds), seeds 0-4, 5-9 and 0-9.", "",
+             *_target_loss_lines(runs),
+             "| profile | row | against | seeds 0-4 | seeds 5-9 | seeds 0-9 |", "|---|---|---|---|---|---|"]
+
+    def cell(diff):
+        return f"{_mean_sd(diff, 4)}, {(diff > 0).sum()} of {len(diff)}" if len(diff) else "-"
+
+    for profile in PAIR_PROFILES:
+        for row in HALVES_ROWS:
+            for against in dict.fromkeys((ROWS[row][2], DEFAULT_ROW)):
+                halves = [paired(runs, profile, row, against, seeds) for seeds in (range(5), range(5, 10), RULE_SEEDS)]
+                if len(halves[2]):
+                    lines.append(f"| {profile} | {row} | {against} | " + " | ".join(map(cell, halves)) + " |")
+    return lines + [""]
+
+
+def _target_loss_lines(runs: list[dict]) -> list[str]:
+    """The label-free target loss per epoch (mean over seeds 0-9) and the epoch the source validation kept."""
+    lines = []
+    for profile in PAIR_PROFILES:
+        for row in HALVES_ROWS:
+            have = [r for r in runs if r["profile"] == profile and r["seed"] in RULE_SEEDS
+                    and "loss_target" in r["history"].get(row, [{}])[0]]
+            if have:
+                losses = np.mean([[h["loss_target"] for h in r["history"][row]] for r in have], axis=0)
+                kept = np.mean([r["best_epoch"][row] for r in have])
+                lines.append(f"- {profile}, {row}: MCC loss by epoch {' '.join(f'{v:.3f}' for v in losses)}; "
+                             f"epoch kept {kept:.1f} on average ({len(have)} seeds)")
+    return lines + [""] if lines else []
+
+
+def _forest_lines(runs: list[dict]) -> list[str]:
+    """The fresh-seed table of THE FOREST'S RULE and its verdict."""
+    lines = ["## The forest's default on fresh seeds 10-19", "",
+             "THE FOREST'S RULE (bench/profiles.py), written and committed before its first run: quantile alignment "
+             "becomes the forest's default INPUT_ALIGNMENT only if on a shift profile its paired gain over the plain "
+             f"forest on seeds 10-19 has a mean > 0 and is > 0 on at least {FOREST_BETTER_ON} of 10 seeds, and on "
+             "every other profile its mean paired loss is within one paired sd.", "",
+             "| profile | seeds | rf oracle | rf | rf + quantile | gain (paired mean ± sd) | better on |",
+             "|---|---|---|---|---|---|---|"]
+    for profile in PAIR_PROFILES:
+        mine = [r for r in runs if r["profile"] == profile and r["seed"] in FOREST_SEEDS]
+        if not mine:
+            continue
+        gain = paired(runs, profile, FOREST_CANDIDATES[0], FOREST_BASE, FOREST_SEEDS)
+        aucs = {row: _mean_sd([r["auc"][row] for r in mine if row in r["auc"]]) for row in FOREST_ROWS}
+        lines.append(f"| {profile} | {len(mine)} | {aucs['rf oracle']} | {aucs['rf']} | {aucs['rf + quantile']} | "
+                     f"{_mean_sd(gain, 4)} | {(gain > 0).sum()} of {len(gain)} |")
+    lines += [""] + [f"- {row}: {verdict}" for row, verdict in forest_verdicts(runs).items()] + [""]
+    return lines
+
+
+def _mean_sd(values, digits: int = 3) -> str:
     values = np.asarray(values, float)
     if len(values) == 0:
         return "-"
-    return f"{values.mean():.3f} ± {values.std(ddof=1):.3f}" if len(values) > 1 else f"{values.mean():.3f}"
+    return (f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}" if len(values) > 1
+            else f"{values.mean():.{digits}f}")
 
 
 def write_markdown(results: dict, path: str) -> None:
     runs = results["runs"]
     lines = ["# When does adaptation help? Pair profiles with a target-trained oracle", "",
-             f"Command: `{results['command']}`. {results['hardware']}. Settings: {results['settings']}. "
-             f"Wall time: {results['wall_minutes']:.1f} min for {len(runs)} profile-seeds.", "",
+             f"Commands: {', '.join(f'`{c}`' for c in results.get('commands', [results['command']]))}. "
+             f"{results['hardware']}. Settings: {results['settings']}. Wall time: {results['wall_minutes']:.1f} min "
+             f"in all, for {len(runs)} profile-seeds (rows added later run on a machine shared with other work).", "",
              "Target AUC on four held-out 4 x 4 x-y blocks of the target (mean ± sd over seeds). Headroom = oracle - "
              "source-only; gain = the row minus its source-only base, paired by seed (mean ± sd; se = sd / sqrt(n)); "
              "share = mean gain / mean headroom of the base's family.", ""]
     for profile in PAIR_PROFILES:
-        mine = [r for r in runs if r["profile"] == profile]
+        mine = [r for r in runs if r["profile"] == profile and r["seed"] in RULE_SEEDS]
         if not mine:
             continue
         seeds = sorted(r["seed"] for r in mine)
+
+        def aucs(row, mine=mine):
+            return [r["auc"][row] for r in mine if row in r["auc"]]
+
         lines += [f"## {profile}: {PAIR_PROFILES[profile]}", "", f"Seeds: {', '.join(map(str, seeds))}.", ""]
         headroom = {base: paired(runs, profile, ORACLES[base], base) for base in ORACLES}
         lines += ["| row | target AUC | gain over its base | share of headroom | vs dann_cta |",
                   "|---|---|---|---|---|"]
         for oracle_base, oracle in ORACLES.items():
             room = headroom[oracle_base]
-            lines.append(f"| {oracle} | {_mean_sd([r['auc'][oracle] for r in mine])} | headroom "
+            lines.append(f"| {oracle} | {_mean_sd(aucs(oracle))} | headroom "
                          f"{_mean_sd(room)} (se {room.std(ddof=1) / np.sqrt(len(room)) if len(room) > 1 else 0:.3f})"
                          " | | |")
         for row, (_, _, base) in ROWS.items():
+            if not aucs(row):
+                continue
             gain = paired(runs, profile, row, base) if base else np.array([])
             family = headroom["rf" if base == "rf" else "cnn"]
             share = f"{gain.mean() / family.mean():.0%}" if base and abs(family.mean()) > 1e-9 else ""
             versus = _mean_sd(paired(runs, profile, row, DEFAULT_ROW)) if row != DEFAULT_ROW else ""
-            lines.append(f"| {row} | {_mean_sd([r['auc'][row] for r in mine])} | {_mean_sd(gain) if base else ''} "
+            fewer = f" ({len(aucs(row))} seeds)" if len(aucs(row)) < len(mine) else ""
+            lines.append(f"| {row}{fewer} | {_mean_sd(aucs(row))} | {_mean_sd(gain) if base else ''} "
                          f"| {share} | {versus} |")
-        best = max((row for row in ROWS if ROWS[row][2]), key=lambda row: np.mean([r["auc"][row] for r in mine]))
+        best = max((row for row in ROWS if ROWS[row][2] and len(aucs(row)) == len(mine)),
+                   key=lambda row: np.mean(aucs(row)))
         beat = paired(runs, profile, best, "rf")
         se = beat.std(ddof=1) / np.sqrt(len(beat)) if len(beat) > 1 else float("nan")
         lines += ["", f"Best adaptation: {best}, {beat.mean():+.4f} over the source-only forest "
                       f"({beat.mean() / se if se else float('nan'):.1f} paired standard errors).", ""]
         lines += ["| adversary (mean over seeds) | disc acc epoch 1 | disc acc last | domain loss last | "
                   "embedding PAD before -> after |", "|---|---|---|---|---|"]
-        for row in (r for r in ROWS if r in mine[0]["history"]):
-            first = np.mean([r["history"][row][0]["disc_acc"] for r in mine])
-            last = np.mean([r["history"][row][-1]["disc_acc"] for r in mine])
-            loss = np.mean([r["history"][row][-1]["loss_domain"] for r in mine])
-            before = np.mean([r["pad"][row]["before"] for r in mine])
-            after = np.mean([r["pad"][row]["after"] for r in mine])
+        for row in (row for row in ROWS if any(row in r["history"] for r in mine)):
+            have = [r for r in mine if row in r["history"]]
+            first = np.mean([r["history"][row][0]["disc_acc"] for r in have])
+            last = np.mean([r["history"][row][-1]["disc_acc"] for r in have])
+            loss = np.mean([r["history"][row][-1]["loss_domain"] for r in have])
+            before = np.mean([r["pad"][row]["before"] for r in have])
+            after = np.mean([r["pad"][row]["after"] for r in have])
             lines.append(f"| {row} | {first:.3f} | {last:.3f} | {loss:.3f} | {before:.2f} -> {after:.2f} |")
         for method in ("quantile", "coral"):
             key = f"evidence, {method}"
@@ -304,7 +428,11 @@ def write_markdown(results: dict, path: str) -> None:
               "its mean paired gain over plain DANN-CTA is > 0 on seeds 0-4, and on seeds 5-9 the mean gain is > 0 "
               "and it is better on at least 4 of 5 seeds, and on every other profile its mean paired loss is within "
               "one paired sd.", ""]
-    lines += [f"- {row}: {verdict}" for row, verdict in verdicts(runs).items()]
+    lines += [f"- {row}: {verdict}" for row, verdict in verdicts(runs).items()] + [""]
+    if any(row in r["auc"] for r in runs for row in HALVES_ROWS):
+        lines += _halves_lines(runs)
+    if any(r["seed"] in FOREST_SEEDS for r in runs):
+        lines += _forest_lines(runs)
     with open(path, "w") as handle:
         handle.write("\n".join(lines) + "\n")
 
@@ -312,7 +440,9 @@ def write_markdown(results: dict, path: str) -> None:
 def main() -> None:
     args = parse_arguments(__doc__.splitlines()[0], RUN_PROFILES, [], "profiles",
                            extra=[("--pair-profiles", {"nargs": "+", "default": list(PAIR_PROFILES),
-                                                       "choices": list(PAIR_PROFILES)})])
+                                                       "choices": list(PAIR_PROFILES)}),
+                                  ("--rows", {"nargs": "+", "choices": [*ORACLES.values(), *ROWS],
+                                              "help": "only these rows and oracles (default: all)"})])
     run_profile = RUN_PROFILES[args.profile]
     seeds = args.seeds if args.seeds is not None else run_profile["seeds"]
     order = [seed for pair in zip(seeds[:5], seeds[5:], strict=False) for seed in pair]
@@ -324,24 +454,35 @@ def main() -> None:
         with open(path) as handle:
             results = json.load(handle)
     torch.set_num_threads(os.cpu_count() or 1)
-    results.update(command=f"python bench/profiles.py --profile {args.profile}",
+    command = " ".join(["python bench/profiles.py", f"--profile {args.profile}",
+                        *([f"--seeds {' '.join(map(str, args.seeds))}"] if args.seeds is not None else []),
+                        *([f"--pair-profiles {' '.join(args.pair_profiles)}"]
+                          if args.pair_profiles != list(PAIR_PROFILES) else []),
+                        *([" ".join(["--rows", *(f"'{row}'" for row in args.rows)])] if args.rows else [])])
+    commands = results.get("commands", [results["command"]] if "command" in results else [])
+    results.update(command=commands[0] if commands else command,
+                   commands=commands + [command] * (command not in commands),
                    hardware=f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, CPU",
                    settings=f"{run_profile['size']} deposits {PAIR_SIZES[run_profile['size']]['shape']}, "
                             f"{run_profile['config']}, one network per row")
-    done = {(r["profile"], r["seed"]) for r in results["runs"]}
+    rows = args.rows or [*ORACLES.values(), *ROWS]
+    done = {(r["profile"], r["seed"]): r for r in results["runs"]}
     for seed in order:
         for profile in args.pair_profiles:
-            if (profile, seed) in done:
+            earlier = done.get((profile, seed))
+            if earlier is not None and all(row in earlier["auc"] for row in rows):
                 continue
             started = time.perf_counter()
-            results["runs"].append(run_one(profile, seed, run_profile))
+            run = run_one(profile, seed, run_profile, rows, earlier)
+            if earlier is None:
+                results["runs"].append(run)
             results["wall_minutes"] += (time.perf_counter() - started) / 60
             print(f"{profile} seed {seed}: {time.perf_counter() - started:.0f} s; "
-                  + ", ".join(f"{k} {v:.3f}" for k, v in results["runs"][-1]["auc"].items()), flush=True)
+                  + ", ".join(f"{k} {run['auc'][k]:.3f}" for k in rows), flush=True)
             with open(path, "w") as handle:
                 json.dump(results, handle, indent=1)
             write_markdown(results, os.path.join(args.out_dir, "results.md"))
-    for row, verdict in verdicts(results["runs"]).items():
+    for row, verdict in {**verdicts(results["runs"]), **forest_verdicts(results["runs"])}.items():
         print(f"{row}: {verdict}")
 
 

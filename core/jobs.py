@@ -554,7 +554,9 @@ def train_job(args: argparse.Namespace, progress) -> dict:
         if args.report:
             write_training_report(args.report, result.history, {
                 "method": config.method, "feature_names": source.feature_names,
-                "config": {**vars(args), "members": len(result.members)}, "source": args.source,
+                "config": {**vars(args), "members": len(result.members),  # as trained: automatic choices resolved
+                           "input_alignment": result.model.provenance["train_config"]["input_alignment"]},
+                "source": args.source,
                 "target": args.target,
                 "device": result.device, "best_epoch": result.best_epoch,
                 "selection": config.selection if holes is None else HOLE_RULE,

@@ -10,7 +10,7 @@ its use. No torch: the QGIS side imports this module.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, make_dataclass
+from dataclasses import dataclass, make_dataclass, replace
 from dataclasses import field as dataclass_field
 from typing import Any
 
@@ -30,6 +30,7 @@ NETWORK_METHODS = tuple(method for method in METHODS if method != "rf")
 DOMAIN_HEAD_METHODS = ("dann_cta", "dann")  # the adapting ones: a domain head behind the reversed gradient
 
 AUTOMATIC_DEVICE = "auto"  # CUDA where the worker's PyTorch sees a GPU, else the CPU
+AUTOMATIC = "auto"  # a choice whose value follows METHOD (Setting.by_method), resolved when training starts
 DEVICES = (AUTOMATIC_DEVICE, "cuda", "cpu")
 # ENSEMBLE_MEMBERS 0: 5 where a GPU trains them side by side (5 cost about 4 times one), 3 on the CPU (each costs
 # one training): enough for a spread.
@@ -58,6 +59,7 @@ class Setting:
     advanced: bool = False
     flag: str = ""  # the command-line option; "" -> --field-with-hyphens
     in_qgis: bool = True  # False: a command-line option only (the worker's own concerns)
+    by_method: dict[str, Any] | None = None  # choice AUTOMATIC: the value it stands for, per METHOD
 
     @property
     def option(self) -> str:
@@ -176,21 +178,34 @@ TRAINING: tuple[Setting, ...] = (
             "units. Large: two of 1024 with batch norm, as Transfer-Learning-Library's DANN; it tells the deposits "
             "apart sooner, so the reversed gradient carries more signal.",
             labels={"small": "Small (64 units)", "large": "Large (1024-1024, batch norm)"}, advanced=True),
-    Setting("INPUT_ALIGNMENT", "input_alignment", "choice", "none", "Input alignment (target onto source)",
+    # auto = quantile for the forest by THE FOREST'S RULE (bench/profiles.py, fresh seeds 10-19: +0.011 ± 0.005 on
+    # fault_geometry, better on 10 of 10, no loss on the other profiles); none for the networks (THE RULE: no gain)
+    Setting("INPUT_ALIGNMENT", "input_alignment", "choice", AUTOMATIC, "Input alignment (target onto source)",
             "input alignment",
             "Maps the evidence of the cube a model is applied to onto the source's before anything else, for every "
             "method, the random forest included; the model keeps the source's side and prediction measures the "
             "cube's own, as standardisation does. Quantile: each evidence layer through its own distribution onto "
             "the source's, which undoes any monotone rescaling of a layer (log units, other class cut points). "
             "CORAL: the standardised layers decorrelated and recoloured with the source's correlations, which also "
-            "undoes a linear mix of layers. Neither can move ore that sits elsewhere relative to its evidence.",
-            labels={"none": "None", "quantile": "Quantile mapping per layer", "coral": "CORAL (correlations)"},
-            advanced=True),
+            "undoes a linear mix of layers. Neither can move ore that sits elsewhere relative to its evidence. "
+            "Automatic: quantile for the random forest, none for the networks, because on the project's "
+            "benchmark quantile mapping raised the forest's target AUC where a layer was exported on another "
+            "scale and cost it nothing elsewhere, on seeds not seen when the choice was made, while the networks "
+            "gained nothing from it (bench/profiles).",
+            labels={"none": "None", "quantile": "Quantile mapping per layer", "coral": "CORAL (correlations)",
+                    AUTOMATIC: "Automatic (quantile for the random forest, none for networks)"},
+            by_method={"rf": "quantile", **{method: "none" for method in NETWORK_METHODS}}, advanced=True),
     Setting("TARGET_BATCH_NORM", "target_batch_norm", "bool", False, "Target batch-norm statistics (AdaBN)",
             "target batch-norm statistics",
             "Networks: after training, the batch norms' statistics are measured anew on target patches alone "
             "(AdaBN, Li et al. 2016), so the model is tuned to the target's evidence; predict the target with it. "
             "The source validation AUC in the report is that of the weights before."),
+    Setting("TARGET_LOSS", "target_loss", "choice", "none", "Label-free target loss (networks)", "target loss",
+            "Networks: a loss on the predictions for the unlabelled target patches of each step, added to the label "
+            "(and domain) loss. MCC: Minimum Class Confusion (Jin et al. 2020), which makes the target's "
+            "predictions less confused between ore and barren, each class weighed alike so a 1-2 % ore share "
+            "still counts (core/learning/class_confusion.py). Patch training only; the random forest ignores it.",
+            labels={"none": "None", "mcc": "MCC (minimum class confusion)"}, advanced=True),
     Setting("VALIDATION_FRACTION", "val_fraction", "float", 0.25, "Validation fraction (source x-y blocks)",
             "validation fraction",
             "Share of the source's 4 x 4 x-y blocks held out (whole columns, with a buffer) to choose the best "
@@ -271,6 +286,14 @@ TrainConfig.__doc__ = ("Everything that decides a training run; with the seed an
 NORMALISATIONS = ("own", "source")
 
 
+def resolved(config: Any) -> Any:
+    """``config`` (a TrainConfig) with every AUTOMATIC choice replaced by what it stands for under its METHOD:
+    what training uses, and what the model file and the training report record."""
+    fixed = {entry.field: entry.by_method[config.method] for entry in TRAINING
+             if entry.by_method and getattr(config, entry.field) == AUTOMATIC}
+    return replace(config, **fixed) if fixed else config
+
+
 def check(values: Any, table: tuple[Setting, ...]) -> None:
     """Refuse the first value of ``values`` (a TrainConfig or parsed arguments) its setting does not allow."""
     for entry in table:
@@ -302,6 +325,9 @@ def check_settings(source_shape: tuple[int, int, int], target_shape: tuple[int, 
             config.target_labels != "ignore" or config.domain_steps):
         raise Mpm3dError("block training (TRAINING_MODE 'block') does not take target drill holes (TARGET_LABELS) or "
                          "extra domain steps (DOMAIN_STEPS) yet; choose TRAINING_MODE 'patch' for them")
+    if config.training_mode == "block" and config.method != "rf" and config.target_loss != "none":
+        raise Mpm3dError(f"block training (TRAINING_MODE 'block') does not take a target loss (TARGET_LOSS "
+                         f"'{config.target_loss}') yet; choose TRAINING_MODE 'patch' for it, or TARGET_LOSS 'none'")
     if config.hole_cv and config.target_labels != "train":
         raise Mpm3dError("the leave-holes-out cross-validation (HOLE_CROSS_VALIDATION) scores training on holes: it "
                          f"needs TARGET_LABELS 'train', not '{config.target_labels}'")

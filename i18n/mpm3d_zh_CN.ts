@@ -684,8 +684,8 @@
       <translation>输入对齐（目标域对齐到源域）</translation>
     </message>
     <message>
-      <source>Maps the evidence of the cube a model is applied to onto the source's before anything else, for every method, the random forest included; the model keeps the source's side and prediction measures the cube's own, as standardisation does. Quantile: each evidence layer through its own distribution onto the source's, which undoes any monotone rescaling of a layer (log units, other class cut points). CORAL: the standardised layers decorrelated and recoloured with the source's correlations, which also undoes a linear mix of layers. Neither can move ore that sits elsewhere relative to its evidence.</source>
-      <translation>在一切处理之前，把模型所应用数据体的证据映射到源域的分布上，适用于所有方法，包括随机森林；模型保存源域一侧，预测时像标准化一样测量数据体自身的一侧。分位数：每个证据图层经由其自身分布映射到源域分布，可消除图层的任何单调变换（对数单位、不同的分级切分点）。CORAL：对标准化后的图层去相关，再用源域的相关性重新着色，还可消除图层之间的线性混合。两者都无法移动相对证据位置不同的矿体。</translation>
+      <source>Maps the evidence of the cube a model is applied to onto the source's before anything else, for every method, the random forest included; the model keeps the source's side and prediction measures the cube's own, as standardisation does. Quantile: each evidence layer through its own distribution onto the source's, which undoes any monotone rescaling of a layer (log units, other class cut points). CORAL: the standardised layers decorrelated and recoloured with the source's correlations, which also undoes a linear mix of layers. Neither can move ore that sits elsewhere relative to its evidence. Automatic: quantile for the random forest, none for the networks, because on the project's benchmark quantile mapping raised the forest's target AUC where a layer was exported on another scale and cost it nothing elsewhere, on seeds not seen when the choice was made, while the networks gained nothing from it (bench/profiles).</source>
+      <translation>在一切处理之前，把模型所应用数据体的证据映射到源域的分布上，适用于所有方法，包括随机森林；模型保存源域一侧，预测时像标准化一样测量数据体自身的一侧。分位数：每个证据图层经由其自身分布映射到源域分布，可消除图层的任何单调变换（对数单位、不同的分级切分点）。CORAL：对标准化后的图层去相关，再用源域的相关性重新着色，还可消除图层之间的线性混合。两者都无法移动相对证据位置不同的矿体。自动：随机森林用分位数映射，网络方法不对齐，因为在本项目的基准测试中，当某一图层以另一种尺度导出时，分位数映射提高了随机森林的目标域 AUC，在其他情形下也没有损失（所用种子在做出选择时未曾见过），而网络方法从中没有收益（bench/profiles）。</translation>
     </message>
     <message>
       <source>None</source>
@@ -700,12 +700,28 @@
       <translation>CORAL（相关性）</translation>
     </message>
     <message>
+      <source>Automatic (quantile for the random forest, none for networks)</source>
+      <translation>自动（随机森林用分位数映射，网络方法不对齐）</translation>
+    </message>
+    <message>
       <source>Target batch-norm statistics (AdaBN)</source>
       <translation>目标域批归一化统计量（AdaBN）</translation>
     </message>
     <message>
       <source>Networks: after training, the batch norms' statistics are measured anew on target patches alone (AdaBN, Li et al. 2016), so the model is tuned to the target's evidence; predict the target with it. The source validation AUC in the report is that of the weights before.</source>
       <translation>网络方法：训练结束后，仅用目标域块重新测量批归一化的统计量（AdaBN，Li 等，2016），使模型适应目标域的证据；用它预测目标域。报告中的源域验证 AUC 是调整之前权重的结果。</translation>
+    </message>
+    <message>
+      <source>Label-free target loss (networks)</source>
+      <translation>无标签目标域损失（网络方法）</translation>
+    </message>
+    <message>
+      <source>Networks: a loss on the predictions for the unlabelled target patches of each step, added to the label (and domain) loss. MCC: Minimum Class Confusion (Jin et al. 2020), which makes the target's predictions less confused between ore and barren, each class weighed alike so a 1-2 % ore share still counts (core/learning/class_confusion.py). Patch training only; the random forest ignores it.</source>
+      <translation>网络方法：对每一步中未标注的目标域块的预测施加的损失，加在标签损失（及域损失）之上。MCC：最小类别混淆（Jin 等，2020），使目标域的预测在矿与无矿之间更少混淆，两类权重相同，因此 1-2 % 的矿化比例仍然起作用（core/learning/class_confusion.py）。仅用于块元训练；随机森林忽略此项。</translation>
+    </message>
+    <message>
+      <source>MCC (minimum class confusion)</source>
+      <translation>MCC（最小类别混淆）</translation>
     </message>
     <message>
       <source>Validation fraction (source x-y blocks)</source>

@@ -24,8 +24,10 @@ from .model import ProspectivityNet
 class TrainingHeads(nn.Module):
     """A network and, where it has no domain head, the probe that measures domain separability.
 
-    ``forward(x, n_labelled, lambda_)`` returns the label logits of the first ``n_labelled`` patches and the
-    domain logits of the rest (behind the gradient reversal, or on detached features for the probe), float32.
+    ``forward(x, n_labelled, lambda_, n_target_scored)`` returns the label logits of the first ``n_labelled``
+    patches, followed by those of the last ``n_target_scored`` (the target patches a label-free target loss
+    reads), and the domain logits of all but the first ``n_labelled`` (behind the gradient reversal, or on
+    detached features for the probe), float32.
     """
 
     def __init__(self, net: ProspectivityNet, probe: nn.Module | None) -> None:
@@ -33,9 +35,13 @@ class TrainingHeads(nn.Module):
         self.net = net
         self.probe = probe
 
-    def forward(self, x: torch.Tensor, n_labelled: int, lambda_: float) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, n_labelled: int, lambda_: float,
+                n_target_scored: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         embedding = self.net.embed(x)
         label_logits = self.net.label_head(embedding[:n_labelled]).flatten().float()
+        if n_target_scored:
+            target_logits = self.net.label_head(embedding[len(embedding) - n_target_scored:]).flatten().float()
+            label_logits = torch.cat([label_logits, target_logits])
         domain_embedding = embedding[n_labelled:]
         if self.probe is None:
             domain_logits = self.net.domain_logits(domain_embedding, lambda_)
@@ -59,13 +65,15 @@ class MemberStack:
             self.params, self.buffers = stack_module_state(members)
             self.template = copy.deepcopy(members[0]).to("meta")
 
-    def __call__(self, x: torch.Tensor, n_labelled: int, lambda_: float) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(self, x: torch.Tensor, n_labelled: int, lambda_: float,
+                 n_target_scored: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         if self.buffers is None:
-            label_logits, domain_logits = self.members[0](x[0], n_labelled, lambda_)
+            label_logits, domain_logits = self.members[0](x[0], n_labelled, lambda_, n_target_scored)
             return label_logits[None], domain_logits[None]
 
         def one(params, buffers, member_x):
-            return functional_call(self.template, (params, buffers), (member_x, n_labelled, lambda_))
+            return functional_call(self.template, (params, buffers), (member_x, n_labelled, lambda_,
+                                                                      n_target_scored))
 
         return vmap(one)(self.params, self.buffers, x)
 

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from ..errors import Mpm3dError
-from ..settings import TrainConfig, check_settings
+from ..settings import TrainConfig, check_settings, resolved
 from .members import trains_together, with_members
 from .model import ProspectivityNet, config_for_method
 from .predict import CHUNK_VOXELS
@@ -32,7 +32,7 @@ def training_memory(source_shape: tuple[int, int, int], target_shape: tuple[int,
     memory already and are left out.
     """
     check_settings(source_shape, target_shape, config)  # the estimate builds the network: a bad patch size first
-    config = with_members(config, torch.device(device))
+    config = resolved(with_members(config, torch.device(device)))
     p, half = config.patch_size, config.patch_size // 2
     voxels = [int(np.prod(shape)) for shape in (source_shape, target_shape)]
     padded = [int(np.prod([n + 2 * half for n in shape])) for shape in (source_shape, target_shape)]

@@ -34,9 +34,10 @@ from torch.nn import functional as nnf
 from ..data.grid import LABEL_BARREN, LABEL_ORE, Cube
 from ..errors import Mpm3dError
 from ..results.metrics import hole_auc, labelled_auc
-from ..settings import TrainConfig, check_settings
+from ..settings import TrainConfig, check_settings, resolved
 from .alignment import aligned_cube, reference_summary
 from .blocks import MemberBlocks, block_losses
+from .class_confusion import MCC_WEIGHT, minimum_class_confusion
 from .domain import (
     DISCRIMINATOR_LR_FACTOR,
     annealed_learning_rate,
@@ -133,6 +134,7 @@ def train(
     goes on; the benchmark traces diagnostics with it. It must not change the network.
     """
     check_settings(source.grid.shape, target.grid.shape, config)
+    config = resolved(config)  # INPUT_ALIGNMENT auto -> the method's own: recorded so in the model file
     _check_cubes(source, target)
     device = resolve_device(config.device)
     config = with_members(config, device)
@@ -378,6 +380,7 @@ def _train_networks(source, target, patches, configs, samples, device, on_progre
     rule = config.selection if holes is None else HOLE_RULE
     hole_batch = max(2, batch // HOLE_BATCH_SHARE) if holes is not None and len(holes.train_voxels) else 0
     hole_centres = None if holes is None else target_patches.centre_index(holes.val_voxels)
+    n_target_scored = batch if config.target_loss == "mcc" else 0  # the step's uniform target patches
     with _deterministic(device):
         for epoch in range(1, config.epochs + 1):
             started = time.perf_counter()
@@ -393,6 +396,7 @@ def _train_networks(source, target, patches, configs, samples, device, on_progre
                                for b, m in zip(blocks, members, strict=True)]
             sums = torch.zeros(n_members, 3, device=device)  # label loss, domain loss, discriminator hits
             hole_loss_sum = torch.zeros(n_members, device=device)
+            target_loss_sum = torch.zeros(n_members, device=device)
             stack.train()
             for step in range(steps):
                 progress = ((epoch - 1) * steps + step) / total_steps
@@ -412,12 +416,16 @@ def _train_networks(source, target, patches, configs, samples, device, on_progre
                                "target": domain_window}
                     x = torch.cat([_gather(patches, name, parts[name], windows[name]) for name in parts], dim=1)
                     with autocast_for(device):
-                        label_logits, domain_logits = stack(x, batch + hole_batch, lambda_)
+                        label_logits, domain_logits = stack(x, batch + hole_batch, lambda_, n_target_scored)
                     loss_label = _member_bce(label_logits[:, :batch], labels[:, window])
                     loss_domain, hits = domain_loss(domain_logits, domain_targets)
                     loss = loss_label + loss_domain
+                    if n_target_scored:  # TARGET_LOSS mcc on the unlabelled target patches of the domain batch
+                        loss_target = minimum_class_confusion(label_logits[:, batch + hole_batch:])
+                        loss = loss + MCC_WEIGHT * loss_target
+                        target_loss_sum += loss_target.detach()
                 if hole_batch:
-                    loss_holes = _member_bce(label_logits[:, batch:], hole_labels[:, hole_window])
+                    loss_holes = _member_bce(label_logits[:, batch:batch + hole_batch], hole_labels[:, hole_window])
                     loss = loss + config.target_label_weight * loss_holes
                     hole_loss_sum += loss_holes.detach()
                 optimizer.zero_grad(set_to_none=True)
@@ -440,8 +448,9 @@ def _train_networks(source, target, patches, configs, samples, device, on_progre
             train_seconds = time.perf_counter() - started
             stack.sync()
             entries = []
-            for member, (mean_label, mean_domain, disc_acc), holes_loss in zip(
-                    members, (sums / steps).tolist(), (hole_loss_sum / steps).tolist(), strict=True):
+            for member, (mean_label, mean_domain, disc_acc), holes_loss, target_loss in zip(
+                    members, (sums / steps).tolist(), (hole_loss_sum / steps).tolist(),
+                    (target_loss_sum / steps).tolist(), strict=True):
                 _check_finite(epoch, mean_label, mean_domain, member, n_members)
                 scores = epoch_scores(member.net, member.probe_samples, source_patches, target_patches,
                                       member.val_centres, member.val_labels, device)
@@ -450,6 +459,8 @@ def _train_networks(source, target, patches, configs, samples, device, on_progre
                                                           device)
                 if hole_batch:
                     scores["loss_holes"] = holes_loss
+                if n_target_scored:
+                    scores["loss_target"] = target_loss
                 member.states.append({k: v.detach().to("cpu", copy=True) for k, v in member.net.state_dict().items()})
                 entry = {
                     "epoch": epoch,

@@ -71,3 +71,24 @@ def test_the_rule_needs_both_halves_and_no_loss_on_the_controls(profiles):
     losing_shift = {"measurement": [-0.02, -0.021, -0.019, -0.02, -0.022] * 2, "fault_geometry": wins, **controls}
     assert profiles.verdicts(_runs_of(losing_shift))["dann_cta + quantile"].startswith(
         "stays an option: measurement loses")
+
+
+def test_the_forests_rule_decides_on_fresh_seeds_alone(profiles):
+    def runs(gains: dict[str, list[float]], seeds=profiles.FOREST_SEEDS) -> list[dict]:
+        return [{"profile": profile, "seed": seed, "auc": {"rf": 0.9, "rf + quantile": 0.9 + gain}}
+                for profile, per_seed in gains.items() for seed, gain in zip(seeds, per_seed, strict=True)]
+
+    neutral = [0.001, -0.001] * 5
+    controls = {"as_designed": neutral, "concept_only": neutral, "measurement": neutral}
+    wins = [0.01] * 8 + [-0.001, -0.002]  # better on 8 of 10
+    assert profiles.forest_verdicts(runs({"fault_geometry": wins, **controls}))["rf + quantile"] == (
+        "becomes the forest's default (passes on fault_geometry)")
+    seven = [0.01] * 7 + [-0.001] * 3
+    verdict = profiles.forest_verdicts(runs({"fault_geometry": seven, **controls}))["rf + quantile"]
+    assert verdict.startswith("stays an option for the forest") and "better on 7 of 10" in verdict
+    losing = {**controls, "concept_only": [-0.02, -0.021] * 5}
+    verdict = profiles.forest_verdicts(runs({"fault_geometry": wins, **losing}))["rf + quantile"]
+    assert "concept_only seeds 10-19 loses" in verdict
+    # the seen seeds 0-9 count for nothing: wins there and no fresh seeds leave it undecided
+    seen = runs({"fault_geometry": [0.01] * 10, **controls}, seeds=range(10))
+    assert profiles.forest_verdicts(seen)["rf + quantile"].startswith("not decided")

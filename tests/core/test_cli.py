@@ -118,3 +118,18 @@ def test_a_training_report_with_input_alignment_reads_the_aligned_target_once(cu
     html = (tmp_path / "training.html").read_text()
     assert "after the input alignment and standardisation" in html and "importance" in html.lower()
     assert counts[True] == counts[False] + 1
+
+
+def test_the_forests_automatic_alignment_is_recorded_as_quantile(cubes, tmp_path):
+    """INPUT_ALIGNMENT auto, the default, is quantile mapping for the forest: the model file and the training
+    report say what training used, not 'auto'."""
+    out, report = tmp_path / "forest.safetensors", tmp_path / "forest.html"
+    status = cli.main(["train", "--source", cubes["source"], "--target", cubes["unlabelled"], "--out", str(out),
+                       "--report", str(report), "--method", "rf", "--batch-size", "16", "--device", "cpu",
+                       "--seed", "2"])
+    assert status == 0
+    metadata = _model_file(out)[1]
+    assert metadata["provenance"]["train_config"]["input_alignment"] == "quantile"
+    assert json.loads(metadata["alignment"])["method"] == "quantile"
+    configuration = report.read_text().split("Configuration")[-1]
+    assert '<th class="key">input_alignment</th><td class="key">quantile</td>' in configuration

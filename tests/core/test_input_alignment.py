@@ -18,7 +18,7 @@ from mpm3d.core.learning.modelfile import load_model, save_model
 from mpm3d.core.learning.predict import predict_cube
 from mpm3d.core.learning.sampling import PatchGatherer, cube_stats, padded_standardised
 from mpm3d.core.learning.training import target_batch_norm, train
-from mpm3d.core.settings import TrainConfig
+from mpm3d.core.settings import NETWORK_METHODS, TrainConfig, resolved
 
 QUICK = dict(patch_size=5, epochs=2, batch_size=32, device="cpu", seed=1, members=1)
 
@@ -194,5 +194,20 @@ def test_the_training_report_measures_the_evidence_shift_after_the_alignment_too
     assert aligned["method"] == "quantile" and 0 <= aligned["pad"] <= 2
     before = section["transfer"]["features"]["fault_distance"]["standardised"]["ks"]
     assert aligned["ks"]["fault_distance"] < 0.05 < 0.15 < before
-    plain = train(source, unlabelled, TrainConfig(method="rf", **QUICK))
+    plain = train(source, unlabelled, TrainConfig(method="rf", input_alignment="none", **QUICK))
     assert "aligned_shift" not in transfer_section(source, unlabelled, plain, unlabelled)
+
+
+def test_automatic_alignment_is_quantile_for_the_forest_and_none_for_the_networks(source):
+    """INPUT_ALIGNMENT's default follows the method (THE FOREST'S RULE, bench/profiles.py); a value given stays."""
+    assert TrainConfig().input_alignment == "auto"
+    assert resolved(TrainConfig(method="rf")).input_alignment == "quantile"
+    assert {resolved(TrainConfig(method=method)).input_alignment for method in NETWORK_METHODS} == {"none"}
+    assert resolved(TrainConfig(method="rf", input_alignment="none")).input_alignment == "none"
+    assert resolved(TrainConfig(method="cnn", input_alignment="coral")).input_alignment == "coral"
+    target = synthetic_pair(**PROFILES["test"], seed=0, profile="fault_geometry")[1]
+    forest = train(source, target, TrainConfig(method="rf", **QUICK)).model
+    assert forest.alignment["method"] == "quantile"
+    assert forest.provenance["train_config"]["input_alignment"] == "quantile"
+    network = train(source, target, TrainConfig(method="cnn", **{**QUICK, "epochs": 1})).model
+    assert network.alignment is None and network.provenance["train_config"]["input_alignment"] == "none"

@@ -20,12 +20,13 @@ def pair():
 @pytest.fixture(scope="module")
 def models(pair):
     """One briefly trained model per method (dann_cta also at a larger patch), so BatchNorm and gates are not
-    at their initial values."""
+    at their initial values. No input alignment (the forest's default aligns): these tests compare the prediction
+    with the evidence as it is; tests/core/test_input_alignment.py predicts through an alignment."""
     source, target = pair
     trained = {}
     for method, patch_size in [(m, 5) for m in METHODS] + [("dann_cta", 7)]:
         config = TrainConfig(members=1, method=method, patch_size=patch_size, epochs=1, batch_size=16, device="cpu",
-                             val_fraction=0)
+                             val_fraction=0, input_alignment="none")
         trained[method, patch_size] = train(source, dataclasses.replace(target, label=None), config).model
     return trained
 

@@ -132,12 +132,15 @@ def _weights(result, member=0):
     return {k: v.clone() for k, v in result.model.networks[member].state_dict().items()}
 
 
-# every path that reads the target: the adversary, its extra steps, the input alignments, the target batch norms
-ADAPTED = {"input_alignment": "quantile", "discriminator": "large", "domain_steps": 1, "target_batch_norm": True}
+# every path that reads the target: the adversary, its extra steps, the input alignments, the target batch norms,
+# the label-free target loss (also with the members side by side)
+ADAPTED = {"input_alignment": "quantile", "discriminator": "large", "domain_steps": 1, "target_batch_norm": True,
+           "target_loss": "mcc"}
 
 
 @pytest.mark.parametrize(("method", "options"), [("dann_cta", {}), ("rf", {}), ("dann_cta", ADAPTED),
                                                  ("rf", {"input_alignment": "coral"}),
+                                                 ("cnn", {"target_loss": "mcc", "members_together": True}),
                                                  ("dann_cta", {"training_mode": "block"})])
 def test_target_labels_are_never_read(small_pair, method, options):
     """Deleting or scrambling the target's labels changes nothing, so they cannot leak into training, nor into the
@@ -286,7 +289,8 @@ def test_ore_in_one_block_asks_for_validation_fraction_zero(small_pair):
 def test_target_normalisation_source_stores_the_source_statistics_for_the_target(small_pair):
     """The benchmark's ablation without per-deposit standardisation: the model applies the source's to both."""
     source, target = small_pair
-    config = TrainConfig(members=1, method="rf", patch_size=3, epochs=1, device="cpu", target_normalisation="source")
+    config = TrainConfig(members=1, method="rf", patch_size=3, epochs=1, device="cpu", target_normalisation="source",
+                         input_alignment="none")  # the target's statistics as it is, not as aligned
     normalisation = train(source, target, config).model.normalisation
     assert normalisation["target"] == normalisation["source"] == cube_stats(source).to_dict()
     own = train(source, target, dataclasses.replace(config, target_normalisation="own")).model.normalisation

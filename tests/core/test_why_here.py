@@ -13,6 +13,7 @@ from mpm3d.core.data.cubefile import CubeReader, save_cube
 from mpm3d.core.data.slices import CLASSES_TAG
 from mpm3d.core.errors import Mpm3dError
 from mpm3d.core.jobs import predict_job
+from mpm3d.core.learning.alignment import aligned_cube
 from mpm3d.core.learning.attention import gate_summary, gate_weights, has_feature_gate
 from mpm3d.core.learning.modelfile import save_model
 from mpm3d.core.learning.predict import dominant_evidence, model_input, own_stats, predict_ensemble
@@ -31,7 +32,9 @@ def models(small_pair):
 
 def _by_hand(model, cube):
     """Each layer's change at every voxel, recomputed from cubes whose layer holds its mean (0 once standardised
-    with the cube's own statistics, which every prediction here keeps)."""
+    with the cube's own statistics, which every prediction here keeps), on the cube as the model reads it: through
+    its input alignment (the forest's default), once."""
+    cube = aligned_cube(model.alignment, cube)
     stats = own_stats(model_input(model, cube), torch.device("cpu"))
     plain = predict_ensemble(model, cube, device="cpu", stats=stats)[0]
     changes = []

@@ -32,6 +32,7 @@ HISTORY_COLUMNS = (
     "epoch",
     "loss_label",
     "loss_domain",
+    "loss_target",
     "lambda",
     "lr",
     "val_auc",
@@ -255,7 +256,8 @@ def _importance_figure(ranked: list[tuple[str, float]]):
 def _network_curves(history: list[dict], best_epoch, with_discriminator: bool) -> list[str]:
     """Losses, schedules, validation AUC and (unless the transfer section shows it) discriminator accuracy."""
     epochs = [row["epoch"] for row in history]
-    losses = {"label loss (source)": _series(history, "loss_label"), "domain loss": _series(history, "loss_domain")}
+    losses = {"label loss (source)": _series(history, "loss_label"), "domain loss": _series(history, "loss_domain"),
+              "target loss (MCC, no labels)": _series(history, "loss_target")}
     body = []
     if _any_values(losses):
         body.append(image(_line_figure("Training losses", "loss", epochs, losses)))
@@ -292,7 +294,7 @@ def _discriminator_figure(history: list[dict]) -> list[str]:
 
 # Settings that only a network uses; a random forest is fitted on the source's centre voxels alone.
 NETWORK_SETTINGS = frozenset({"patch_size", "epochs", "batch_size", "learning_rate", "lambda_max", "weight_decay",
-                              "device", "target_normalisation"})
+                              "device", "target_normalisation", "target_loss"})
 
 
 # How the command line was called, not how the model was trained.
