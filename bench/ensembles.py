@@ -16,7 +16,7 @@ import os
 import time
 
 import numpy as np
-from common import load_plugin, parse_arguments, save_results  # noqa: E402
+from common import AS_MEASURED, load_plugin, parse_arguments, save_results  # noqa: E402
 
 load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it
 
@@ -70,8 +70,7 @@ def run(profile_name: str, methods, device: str, seeds=None, done=(), on_run=Non
         for method in todo:
             config = TrainConfig(method=method, epochs=profile["epochs"], batch_size=profile["batch_size"],
                                  patch_size=profile["patch_size"], device=device, seed=seed,
-                                 members=profile["members"],
-                                 input_alignment="none")  # as results.md measured it: before the forest's default
+                                 members=profile["members"], **AS_MEASURED)
             started = time.perf_counter()
             result = train(source, target, config)
             model = result.model

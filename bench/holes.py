@@ -33,7 +33,7 @@ from common import load_plugin  # noqa: E402
 
 load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it
 
-from common import parse_arguments, save_results  # noqa: E402
+from common import AS_MEASURED, parse_arguments, save_results  # noqa: E402
 from mpm3d.core.data.grid import LABEL_ORE, LABEL_UNKNOWN  # noqa: E402
 from mpm3d.core.data.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
 from mpm3d.core.data.synthetic import drill_holes, synthetic_pair  # noqa: E402
@@ -113,8 +113,7 @@ def train_and_map(source, target, method: str, mode: str, holes, profile: dict, 
     """One model trained in ``mode`` (ignore/validate/train), its target map and its holes' figures."""
     config = TrainConfig(method=method, epochs=profile["epochs"], batch_size=profile["batch_size"],
                          patch_size=profile["patch_size"], device=device, seed=seed, members=1,
-                         target_labels=mode, target_label_weight=weight,
-                         input_alignment="none")  # as results.md measured it: before the forest's default
+                         target_labels=mode, target_label_weight=weight, **AS_MEASURED)
     result = train(source, target, config, target_holes=holes if mode != "ignore" else None)
     return predict_cube(result.model, target, device=device), result.target_holes
 

@@ -40,7 +40,7 @@ import platform
 import tempfile
 import time
 
-from common import BENCH_DIR, load_plugin, save_results
+from common import AS_MEASURED, BENCH_DIR, load_plugin, save_results
 
 load_plugin()
 
@@ -81,7 +81,7 @@ def check_run(method: str, seed: int, device: str) -> dict:
     """One method on one seed's pair with the noise layer: its importance per layer and the report's sentences."""
     source, target = synthetic_pair(shape=CHECK_PAIR["shape"], voxel_size=CHECK_PAIR["voxel_size"], seed=seed)
     source, target = with_noise(source, seed, 0), with_noise(target, seed, 1)
-    config = TrainConfig(method=method, device=device, seed=seed, **CHECK_CONFIG)
+    config = TrainConfig(method=method, device=device, seed=seed, **CHECK_CONFIG, **AS_MEASURED)
     started = time.perf_counter()
     result = train(source, target, config)
     train_seconds = time.perf_counter() - started

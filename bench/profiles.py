@@ -45,7 +45,7 @@ import platform
 import time
 
 import numpy as np
-from common import load_plugin, parse_arguments  # noqa: E402
+from common import AS_MEASURED, load_plugin, parse_arguments  # noqa: E402
 from scipy.ndimage import binary_dilation
 
 load_plugin()
@@ -67,8 +67,8 @@ from mpm3d.core.learning.sampling import (  # noqa: E402
     padded_standardised,
     standardise,
 )
-from mpm3d.core.learning.selection_scores import embed_and_score  # noqa: E402
 from mpm3d.core.learning.training import adabn_voxels, target_batch_norm, train  # noqa: E402
+from mpm3d.core.learning.voxel_outputs import embed_and_score  # noqa: E402
 from mpm3d.core.results.metrics import labelled_scores, proxy_a_distance, roc_auc  # noqa: E402
 from mpm3d.core.settings import TrainConfig  # noqa: E402
 
@@ -148,7 +148,7 @@ def run_one(profile: str, seed: int, run_profile: dict, rows, done: dict | None 
     source, target = synthetic_pair(**PAIR_SIZES[run_profile["size"]], seed=seed, profile=profile)
     labels = target.label
     unlabelled = dataclasses.replace(target, label=None)
-    base = TrainConfig(**run_profile["config"], seed=seed, members=1, device="cpu")
+    base = TrainConfig(**run_profile["config"], seed=seed, members=1, device="cpu", **AS_MEASURED)
     scored, trainable = held_out_blocks(target.grid.shape, seed, base.patch_size // 2)
     rng = np.random.default_rng([seed, 22])
     source_flat, target_flat = _voxels(source, rng), _voxels(target, rng)
@@ -169,8 +169,7 @@ def run_one(profile: str, seed: int, run_profile: dict, rows, done: dict | None 
         if name not in wanted:
             continue
         started = time.perf_counter()
-        oracle_config = dataclasses.replace(base, method=method, epochs=max(base.epochs, oracle_epochs),
-                                            input_alignment="none")
+        oracle_config = dataclasses.replace(base, method=method, epochs=max(base.epochs, oracle_epochs))
         score(name, train(oracle_cube, unlabelled, oracle_config).model, started)
     trained = {}
 

@@ -24,7 +24,7 @@ import tempfile
 import time
 
 import numpy as np
-from common import load_plugin  # noqa: E402
+from common import AS_MEASURED, load_plugin  # noqa: E402
 
 load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it
 
@@ -44,8 +44,8 @@ from mpm3d.core.learning.sampling import (  # noqa: E402  # noqa: E402
     source_samples,
     standardise,
 )
-from mpm3d.core.learning.selection_scores import embed_and_score  # noqa: E402
 from mpm3d.core.learning.training import train  # noqa: E402
+from mpm3d.core.learning.voxel_outputs import embed_and_score  # noqa: E402
 from mpm3d.core.results.metrics import evaluate, labelled_scores, proxy_a_distance, roc_auc  # noqa: E402
 from mpm3d.core.settings import DEFAULTS, TrainConfig  # noqa: E402
 from run_report import PEER, save  # noqa: E402
@@ -194,8 +194,7 @@ def run(profile_name: str, methods, device: str, out_dir: str, seeds=None, varia
             config = TrainConfig(members=1, method=method if method != PEER else "cnn", epochs=profile["epochs"],
                                  batch_size=profile["batch_size"], patch_size=profile["patch_size"], device=device,
                                  seed=seed, target_normalisation=target_normalisation,
-                                 samples_per_epoch=profile["samples_per_epoch"],
-                                 input_alignment="none")  # as results.md measured it: before the forest's default
+                                 samples_per_epoch=profile["samples_per_epoch"], **AS_MEASURED)
             run = {"method": method, "seed": seed, "pad_before": pad_before}
             started = time.perf_counter()
             if method == PEER:

@@ -22,7 +22,7 @@ from common import load_plugin  # noqa: E402
 
 load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it
 
-from common import parse_arguments, save_results  # noqa: E402
+from common import AS_MEASURED, parse_arguments, save_results  # noqa: E402
 from mpm3d.core.data.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
 from mpm3d.core.data.synthetic import synthetic_pair  # noqa: E402
 from mpm3d.core.learning.model import ProspectivityNet, config_for_method, resolve_device  # noqa: E402
@@ -50,7 +50,7 @@ def run_one(method: str, seed: int, profile: dict, device: str) -> dict:
     source, target = synthetic_pair(shape=profile["shape"], voxel_size=profile["voxel_size"], seed=seed)
     label, target.label = target.label, None  # training never sees them
     config = TrainConfig(members=1, method=method, epochs=profile["epochs"], batch_size=profile["batch_size"],
-                         patch_size=profile["patch_size"], device=device, seed=seed)
+                         patch_size=profile["patch_size"], device=device, seed=seed, **AS_MEASURED)
     trace, states = EpochTrace(method, target, label, device, cube_stats(target)), []
 
     def on_epoch_end(epoch: int, net: ProspectivityNet) -> None:

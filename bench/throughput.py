@@ -12,7 +12,7 @@ import json
 import time
 
 import numpy as np
-from common import load_plugin  # noqa: E402
+from common import AS_MEASURED, load_plugin  # noqa: E402
 
 load_plugin()  # the checkout as the package mpm3d, as QGIS and the worker import it
 
@@ -30,7 +30,7 @@ def training_throughput(shape, device: str, method: str, patch_size: int, batch_
     """Numbers of a short real training run, and the model it made (for the dense timing)."""
     source, target = synthetic_pair(shape=shape, seed=0)
     config = TrainConfig(members=1, method=method, patch_size=patch_size, batch_size=batch_size, epochs=epochs,
-                         device=device, seed=0)
+                         device=device, seed=0, **AS_MEASURED)
     started = time.perf_counter()
     result = train(source, target, config)
     rates = [h["patches_per_s"] for h in result.history]

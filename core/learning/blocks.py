@@ -13,9 +13,15 @@ BLOCK_EDGE = 8: 512 outputs a block (16^3 input voxels at patch 9), small enough
 step still come from different places, large enough that a step's operations per labelled voxel fall by about
 30 against patches. Augmentation as per patch: a quarter turn about the vertical and a flip, applied to the whole
 block and its labels together.
+
+An epoch takes as many labelled block outputs as the per-patch epoch takes labelled patches
+(``MemberBlocks.steps_for``): some 1/13 of its steps, each the work of about 1.6 per-patch steps, so an epoch
+costs about an eighth; never fewer than MIN_BLOCK_STEPS.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
@@ -27,6 +33,7 @@ from .sampling import N_TRANSFORMS, PatchGatherer
 BLOCK_EDGE = 8
 LABELLED_BLOCKS = 2  # per step: one centred on a training ore voxel, one on a training barren voxel
 DOMAIN_BLOCKS = 2  # per deposit and step, centred on uniformly drawn valid voxels
+MIN_BLOCK_STEPS = 4  # a small deposit's epoch: still a few steps for the schedules to move through
 
 
 class BlockGatherer:
@@ -130,6 +137,12 @@ class MemberBlocks:
     @property
     def outputs_per_step(self) -> int:
         return (LABELLED_BLOCKS + 2 * DOMAIN_BLOCKS) * int(np.prod(self.parts["source"].edge))
+
+    def steps_for(self, labelled_patches: int) -> int:
+        """Steps of a block epoch: as many labelled block outputs as the per-patch epoch's ``labelled_patches``
+        (each output is one labelled sample), at least MIN_BLOCK_STEPS."""
+        per_step = LABELLED_BLOCKS * int(np.prod(self.parts["labelled"].edge))
+        return max(MIN_BLOCK_STEPS, math.ceil(labelled_patches / per_step))
 
 
 def block_losses(stack, members: list[MemberBlocks], draws: list[dict], step: int,

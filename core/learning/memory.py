@@ -11,7 +11,7 @@ from ..settings import TrainConfig, check_settings, resolved
 from .members import trains_together, with_members
 from .model import ProspectivityNet, config_for_method
 from .predict import CHUNK_VOXELS
-from .selection_scores import EVAL_BATCH
+from .voxel_outputs import EVAL_BATCH
 
 MEMORY_SHARE = 0.8  # of the memory available at the start: the default limit of the memory check
 

@@ -13,19 +13,19 @@ from torch.nn import functional as nnf
 from ..results.metrics import one_blas_thread, roc_auc
 from .model import ProspectivityNet, autocast_for
 from .sampling import PatchGatherer, SourceSplit
+from .voxel_outputs import EVAL_BATCH, VoxelOutputs
 
 PROBE_VOXELS = 4096
 MIX_WEIGHT = 0.55  # the dominant patch's share, as in MixVal and SKADA-Bench
-EVAL_BATCH = 1024
 
 
 @dataclass
 class SelectionProbe:
     """Fixed voxels the scores read every epoch, drawn once so that epochs are compared on the same ones."""
 
-    target_centres: torch.Tensor
-    mix_partners: torch.Tensor  # a permutation of target_centres' positions: each patch's mixing partner
-    source_centres: torch.Tensor  # source training voxels, DEV's "source" side of the domain classifier
+    target: VoxelOutputs
+    mix_partners: torch.Tensor  # a permutation of the target voxels' positions: each patch's mixing partner
+    source: VoxelOutputs  # source training voxels, DEV's "source" side of the domain classifier
     val_weights: np.ndarray  # per validation voxel: undoes the validation set's thinning of one class
 
 
@@ -41,21 +41,20 @@ def selection_probe(split: SourceSplit, val_labels: np.ndarray, source_patches: 
     per_class = np.divide(n_blocks / max(n_blocks.sum(), 1), n_set / max(n_set.sum(), 1), out=np.zeros(2),
                           where=n_set > 0)  # no validation blocks (VALIDATION_FRACTION 0): no weights to give
     return SelectionProbe(
-        target_patches.centre_index(np.sort(targets)),
+        VoxelOutputs(target_patches, np.sort(targets)),
         torch.from_numpy(rng.permutation(len(targets))),
-        source_patches.centre_index(np.sort(sources)),
+        VoxelOutputs(source_patches, np.sort(sources)),
         per_class[val_labels.astype(int)],
     )
 
 
-def epoch_scores(net: ProspectivityNet, probe: SelectionProbe, source_patches: PatchGatherer,
-                 target_patches: PatchGatherer, val_centres: torch.Tensor, val_labels: np.ndarray,
+def epoch_scores(net: ProspectivityNet, probe: SelectionProbe, validation: VoxelOutputs, val_labels: np.ndarray,
                  device: torch.device) -> dict[str, float | None]:
     """Every rule's score of the network as it is now (eval mode, no augmentation)."""
     net.eval()
-    val_embedding, val_logits = embed_and_score(net, source_patches, val_centres, device)
-    target_embedding, target_logits = embed_and_score(net, target_patches, probe.target_centres, device)
-    source_embedding, _ = embed_and_score(net, source_patches, probe.source_centres, device)
+    val_embedding, val_logits = validation.embed_and_score(net, device)
+    target_embedding, target_logits = probe.target.embed_and_score(net, device)
+    source_embedding, _ = probe.source.embed_and_score(net, device)
     val_auc = None
     if len(val_labels):
         val_auc = float(roc_auc(val_logits[val_labels == 1], val_logits[val_labels == 0]))
@@ -64,13 +63,12 @@ def epoch_scores(net: ProspectivityNet, probe: SelectionProbe, source_patches: P
         dev = deep_embedded_validation(source_embedding, target_embedding, val_embedding, val_logits, val_labels,
                                        probe.val_weights)
     return {"val_auc": val_auc, "entropy": mean_entropy(target_logits),
-            "dev": dev, "mixval": _mixval(net, target_patches, probe, target_logits, device)}
+            "dev": dev, "mixval": _mixval(net, probe, target_logits, device)}
 
 
-def hole_epoch_score(net: ProspectivityNet, target_patches: PatchGatherer, centres: torch.Tensor, labels: np.ndarray,
-              device: torch.device) -> float:
+def hole_epoch_score(net: ProspectivityNet, holes: VoxelOutputs, labels: np.ndarray, device: torch.device) -> float:
     """The ``target_holes`` rule's score: the AUC of the network's logits on the validating drill-hole voxels."""
-    logits = embed_and_score(net, target_patches, centres, device)[1]
+    logits = holes.embed_and_score(net, device)[1]
     return float(roc_auc(logits[labels == 1], logits[labels == 0]))
 
 
@@ -102,34 +100,21 @@ def deep_embedded_validation(source_embedding: np.ndarray, target_embedding: np.
     return float(np.mean(weighted) + eta * np.mean(weights) - eta)
 
 
-def _mixval(net, target_patches, probe, target_logits, device) -> float:
+def _mixval(net, probe: SelectionProbe, target_logits, device) -> float:
     pseudo = target_logits > 0
     partners = probe.mix_partners.numpy()
     hits = []
     with torch.inference_mode(), autocast_for(device):
         for start in range(0, len(pseudo), EVAL_BATCH):
             window = slice(start, start + EVAL_BATCH)
-            own = target_patches.gather(probe.target_centres[window])
-            other = target_patches.gather(probe.target_centres[probe.mix_partners[window].to(device)])
+            own = probe.target.patches.gather(probe.target.centres[window])
+            other = probe.target.patches.gather(probe.target.centres[probe.mix_partners[window].to(device)])
             mixed = net(MIX_WEIGHT * own + (1 - MIX_WEIGHT) * other).flatten().float().cpu().numpy()
             hits.append((mixed > 0) == pseudo[window])
     hits = np.concatenate(hits)
     same = pseudo == pseudo[partners]
     accuracies = [hits[group].mean() for group in (same, ~same) if group.any()]
     return float(np.mean(accuracies))
-
-
-def embed_and_score(net, patches: PatchGatherer, centres: torch.Tensor, device) -> tuple[np.ndarray, np.ndarray]:
-    """Pooled embeddings (N, C) and ore logits (N,) of the patches around ``centres``."""
-    embeddings, logits = [], []
-    with torch.inference_mode(), autocast_for(device):
-        for start in range(0, len(centres), EVAL_BATCH):
-            embedding = net.embed(patches.gather(centres[start:start + EVAL_BATCH]))
-            logits.append(net.label_head(embedding).flatten().float().cpu())
-            embeddings.append(embedding.flatten(1).float().cpu())
-    if not logits:
-        return np.zeros((0, net.config.n_embedding)), np.zeros(0)
-    return torch.cat(embeddings).numpy(), torch.cat(logits).numpy()
 
 
 def average_states(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:

@@ -34,7 +34,7 @@ from torch.nn import functional as nnf
 from ..data.grid import LABEL_BARREN, LABEL_ORE, Cube
 from ..errors import Mpm3dError
 from ..results.metrics import hole_auc, labelled_auc
-from ..settings import TrainConfig, check_settings, resolved
+from ..settings import TrainConfig, check_settings, resolved, with_training_mode
 from .alignment import aligned_cube, reference_summary
 from .blocks import MemberBlocks, block_losses
 from .class_confusion import MCC_WEIGHT, minimum_class_confusion
@@ -66,15 +66,8 @@ from .sampling import (
     source_samples,
 )
 from .selection import HOLE_RULE, HOLE_SCORE, averaged_epochs, chosen_epoch
-from .selection_scores import (
-    EVAL_BATCH,
-    SelectionProbe,
-    average_states,
-    embed_and_score,
-    epoch_scores,
-    hole_epoch_score,
-    selection_probe,
-)
+from .selection_scores import SelectionProbe, average_states, epoch_scores, hole_epoch_score, selection_probe
+from .voxel_outputs import EVAL_BATCH, VoxelOutputs
 
 __all__ = ["TrainConfig", "TrainResult", "MemberRun", "train"]
 
@@ -137,7 +130,7 @@ def train(
     config = resolved(config)  # INPUT_ALIGNMENT auto -> the method's own: recorded so in the model file
     _check_cubes(source, target)
     device = resolve_device(config.device)
-    config = with_members(config, device)
+    config = with_training_mode(with_members(config, device), device.type)
     check_memory(training_memory(source.grid.shape, target.grid.shape, len(source.feature_names), config,
                                  device=device.type, loaded=True), config)
     # the target's evidence mapped onto the source's first, if asked: everything after sees only the aligned target
@@ -304,7 +297,7 @@ class _Member:
     config: TrainConfig
     split: SourceSplit
     val_labels: np.ndarray
-    val_centres: torch.Tensor
+    validation: VoxelOutputs
     rng: np.random.Generator
     hole_rng: np.random.Generator
     cycle: OreCycle
@@ -327,7 +320,7 @@ def _start_member(config, samples, patches, n_features, target_voxels, device) -
     probe = None if net.domain_head is not None else domain_discriminator(net.config.n_embedding,
                                                                           config.discriminator)
     return _Member(
-        config, split, val_labels, source_patches.centre_index(val_voxels), rng,
+        config, split, val_labels, VoxelOutputs(source_patches, val_voxels), rng,
         np.random.default_rng([config.seed, 4]), ore_cycle(split, config),
         selection_probe(split, val_labels, source_patches, target_patches, target_voxels,
                         np.random.default_rng([config.seed, 3])),
@@ -368,18 +361,20 @@ def _train_networks(source, target, patches, configs, samples, device, on_progre
     domain_steps = config.domain_steps if has_domain_head else 0
     steps = min(member.cycle.per_epoch + barren_count(member.cycle.per_epoch, config.negative_ratio)
                 for member in members) // batch
-    # block mode (core/learning/blocks.py): as many steps, each on blocks instead of patches
+    n_used = steps * batch
+    # block mode (core/learning/blocks.py): as many labelled outputs an epoch as patches, in fewer steps
     blocks = None if config.training_mode != "block" else [
         MemberBlocks(source_patches, target_patches, source.valid, target.valid, m.split.train_ore,
                      m.split.train_barren) for m in members]
+    if blocks is not None:
+        steps = blocks[0].steps_for(n_used)
     samples_per_step = 3 * batch if blocks is None else blocks[0].outputs_per_step
-    n_used = steps * batch
     total_steps = steps * config.epochs
     domain_targets = domain_labels(batch, n_members, device)
     report_every = max(1, steps // PROGRESS_CALLS_PER_EPOCH)
     rule = config.selection if holes is None else HOLE_RULE
     hole_batch = max(2, batch // HOLE_BATCH_SHARE) if holes is not None and len(holes.train_voxels) else 0
-    hole_centres = None if holes is None else target_patches.centre_index(holes.val_voxels)
+    hole_outputs = None if holes is None else VoxelOutputs(target_patches, holes.val_voxels)
     n_target_scored = batch if config.target_loss == "mcc" else 0  # the step's uniform target patches
     with _deterministic(device):
         for epoch in range(1, config.epochs + 1):
@@ -452,11 +447,9 @@ def _train_networks(source, target, patches, configs, samples, device, on_progre
                     members, (sums / steps).tolist(), (hole_loss_sum / steps).tolist(),
                     (target_loss_sum / steps).tolist(), strict=True):
                 _check_finite(epoch, mean_label, mean_domain, member, n_members)
-                scores = epoch_scores(member.net, member.probe_samples, source_patches, target_patches,
-                                      member.val_centres, member.val_labels, device)
+                scores = epoch_scores(member.net, member.probe_samples, member.validation, member.val_labels, device)
                 if holes is not None:
-                    scores[HOLE_SCORE] = hole_epoch_score(member.net, target_patches, hole_centres, holes.val_labels,
-                                                          device)
+                    scores[HOLE_SCORE] = hole_epoch_score(member.net, hole_outputs, holes.val_labels, device)
                 if hole_batch:
                     scores["loss_holes"] = holes_loss
                 if n_target_scored:
@@ -483,7 +476,7 @@ def _train_networks(source, target, patches, configs, samples, device, on_progre
             if on_progress is not None:
                 on_progress({"stage": "train", "epochs": config.epochs, "step": steps, "steps": steps,
                              **_mean_entry(entries)})
-    chosen = [_chosen_weights(member, rule, source_patches, device) for member in members]
+    chosen = [_chosen_weights(member, rule, device) for member in members]
     if config.target_batch_norm:
         voxels = adabn_voxels(target_voxels, config.seed)
         for net, _ in chosen:
@@ -575,13 +568,13 @@ def _mean_entry(entries: list[dict]) -> dict:
             else entries[0][key] for key in entries[0]}
 
 
-def _chosen_weights(member: _Member, rule: str, source_patches, device):
+def _chosen_weights(member: _Member, rule: str, device):
     """The member's network with the weights its rule chose, and its MemberRun."""
     net, config, history = member.net, member.config, member.history
     if rule == "average":
         averaged = averaged_epochs(config.epochs)
         net.load_state_dict(average_states([member.states[epoch - 1] for epoch in averaged]))
-        val_auc = labelled_auc(embed_and_score(net, source_patches, member.val_centres, device)[1], member.val_labels)
+        val_auc = labelled_auc(member.validation.embed_and_score(net, device)[1], member.val_labels)
         return net.cpu().eval(), MemberRun(config.seed, history, averaged[-1], val_auc, averaged)
     best = chosen_epoch(history, rule)
     net.load_state_dict(member.states[best - 1])

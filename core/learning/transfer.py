@@ -112,7 +112,7 @@ def embedding_pad(model, source: Cube, target: Cube, seed: int = 0, device: str 
 
     from .model import ProspectivityNet, resolve_device
     from .sampling import FeatureStats, PatchGatherer, padded_standardised
-    from .selection_scores import embed_and_score
+    from .voxel_outputs import embed_and_score
 
     if not model.networks:
         return None

@@ -6,12 +6,19 @@ import numpy as np
 import pytest
 import torch
 from mpm3d.core.errors import Mpm3dError
-from mpm3d.core.learning.blocks import BlockGatherer, _turned, balanced_label_weights, domain_weights
+from mpm3d.core.learning.blocks import (
+    MIN_BLOCK_STEPS,
+    BlockGatherer,
+    MemberBlocks,
+    _turned,
+    balanced_label_weights,
+    domain_weights,
+)
 from mpm3d.core.learning.model import ProspectivityNet, config_for_method
 from mpm3d.core.learning.modelfile import load_model, save_model
 from mpm3d.core.learning.sampling import PatchGatherer, cube_stats, padded_standardised
 from mpm3d.core.learning.training import train
-from mpm3d.core.settings import TrainConfig
+from mpm3d.core.settings import TrainConfig, with_training_mode
 
 QUICK = dict(patch_size=5, epochs=2, batch_size=32, device="cpu", seed=2, members=1, training_mode="block")
 
@@ -74,8 +81,28 @@ def test_block_training_trains_is_recorded_and_predicts_from_its_file(small_pair
     assert load_model(path).provenance["train_config"]["training_mode"] == "block"
 
 
-def test_block_mode_refuses_what_it_does_not_take(small_pair):
+def test_block_mode_refuses_what_it_does_not_take_and_auto_trains_per_patch_for_it(small_pair):
     source, target = small_pair
-    for changes, name in (({"target_labels": "validate"}, "TARGET_LABELS"), ({"domain_steps": 1}, "DOMAIN_STEPS")):
+    for changes, name in (({"target_labels": "train"}, "TARGET_LABELS 'train'"), ({"domain_steps": 1}, "DOMAIN_STEPS"),
+                          ({"target_loss": "mcc"}, "TARGET_LOSS 'mcc'")):
         with pytest.raises(Mpm3dError, match=f"TRAINING_MODE 'block'.*{name}"):
             train(source, target, TrainConfig(method="dann", **{**QUICK, **changes}))
+        automatic = TrainConfig(method="dann", **{**QUICK, **changes, "training_mode": "auto"})
+        assert with_training_mode(automatic, "cpu").training_mode == "patch"
+
+
+@pytest.mark.parametrize(("device", "method", "mode"), [("cpu", "dann_cta", "block"), ("cpu", "cnn", "block"),
+                                                         ("cuda", "dann_cta", "patch"), ("cpu", "rf", "auto")])
+def test_automatic_mode_is_block_on_the_cpu_and_patch_on_a_gpu(device, method, mode):
+    config = TrainConfig(method=method, target_labels="validate")
+    assert config.training_mode == "auto" and with_training_mode(config, device).training_mode == mode
+
+
+def test_block_epochs_take_as_many_labelled_outputs_as_patch_epochs_in_fewer_steps(small_pair):
+    source, target = small_pair
+    patches = [PatchGatherer(padded_standardised(cube, cube_stats(cube), 2), 5, torch.device("cpu"))
+               for cube in (source, target)]
+    ore, barren = np.flatnonzero(source.label == 1), np.flatnonzero(source.label == 0)
+    blocks = MemberBlocks(*patches, source.valid, target.valid, ore, barren)
+    assert blocks.steps_for(64 * 100) == 7  # 6,400 patches: 7 steps of 2 blocks of 512 outputs
+    assert blocks.steps_for(64) == MIN_BLOCK_STEPS

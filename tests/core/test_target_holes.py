@@ -95,19 +95,21 @@ def test_holes_are_connected_runs_of_labelled_voxels_and_folds_keep_them_whole()
     assert near[:, 2:7, 2:7].all() and near.sum() == 5 * 25  # 2 voxels out along y and x (and z), no further
 
 
-def test_validate_chooses_and_scores_but_every_epochs_weights_are_those_of_ignore(pair, holes):
+@pytest.mark.parametrize("mode", ["patch", "block"])
+def test_validate_chooses_and_scores_but_every_epochs_weights_are_those_of_ignore(pair, holes, mode):
     """Validate may only choose: the weights of each epoch are bit-identical to ignore mode's, and to those of
-    holes whose labels are scrambled; ignore mode never reads what it is given."""
+    holes whose labels are scrambled; ignore mode never reads what it is given. In both training modes."""
     source, target = pair
     label = holes[1]
-    ignored, plain = _epoch_weights(source, target, CONFIG)
+    config = dataclasses.replace(CONFIG, training_mode=mode)
+    ignored, plain = _epoch_weights(source, target, config)
     garbage = np.random.default_rng(0).choice([LABEL_UNKNOWN, LABEL_ORE], size=label.shape).astype(np.int8)
-    ignored_garbage, _ = _epoch_weights(source, target, CONFIG, target_holes=garbage)
-    validated, result = _epoch_weights(source, target, dataclasses.replace(CONFIG, target_labels="validate"),
+    ignored_garbage, _ = _epoch_weights(source, target, config, target_holes=garbage)
+    validated, result = _epoch_weights(source, target, dataclasses.replace(config, target_labels="validate"),
                                        target_holes=label)
     scrambled = label.copy()
     scrambled[label != LABEL_UNKNOWN] = np.random.default_rng(1).permutation(label[label != LABEL_UNKNOWN])
-    validated_scrambled, _ = _epoch_weights(source, target, dataclasses.replace(CONFIG, target_labels="validate"),
+    validated_scrambled, _ = _epoch_weights(source, target, dataclasses.replace(config, target_labels="validate"),
                                             target_holes=scrambled)
     assert _same(ignored, ignored_garbage) and _same(ignored, validated) and _same(ignored, validated_scrambled)
     assert plain.target_holes is None and "target_holes_auc" not in plain.history[0]
@@ -119,6 +121,7 @@ def test_validate_chooses_and_scores_but_every_epochs_weights_are_those_of_ignor
     assert validation["auc"] == pytest.approx(scores[result.best_epoch - 1], abs=1e-3)
     assert validation["low"] <= validation["auc"] <= validation["high"] and validation["holes"] == 10
     assert result.model.provenance["target_holes"]["validation"] == validation
+    assert result.model.provenance["train_config"]["training_mode"] == mode
 
 
 def test_train_mode_learns_from_holes_that_stay_off_the_validating_ones(pair, holes):
