@@ -644,16 +644,20 @@
       <translation>训练模式（网络方法）</translation>
     </message>
     <message>
-      <source>Patch: one 3D patch per labelled voxel, the paper's way. Block: the network runs on blocks of the cube as prediction does, 512 outputs a block, one block around an ore voxel and one around a barren voxel per step, the ore and barren voxels weighed half each: 8 times fewer operations per labelled voxel and 13 times as many labelled voxels per step, but as many steps, so not yet faster (bench/blocks); neighbouring voxels share a block. Block mode does not take target drill holes or extra domain steps yet.</source>
-      <translation>块元：每个有标签体素取一个三维块元，即论文的做法。块：网络像预测时一样在数据体的块上运行，每块 512 个输出，每步一个以矿体体素为中心的块和一个以无矿体素为中心的块，矿体与无矿体素各占一半权重：每个有标签体素的运算量少 8 倍，每步的有标签体素多 13 倍，但步数相同，因此目前还不更快（bench/blocks）；相邻体素共用一个块。块模式暂不支持目标域钻孔和额外的域步数。</translation>
+      <source>Patch: one 3D patch per labelled voxel, the paper's way. Block: the network runs on blocks of the cube as prediction does, 512 outputs a block, one block around an ore voxel and one around a barren voxel per step, the ore and barren voxels weighed half each; an epoch takes as many labelled outputs as the patch mode takes patches, in about an eighth of the work. Neighbouring voxels share a block. Block mode validates on target drill holes but does not train on them, and takes no extra domain steps and no target loss. Automatic: block on the CPU where none of those is asked for, patch otherwise and on a GPU, because on the project's benchmark block training matched patch training's target AUC within noise on seeds not seen when the rule was written (bench/blocks).</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Automatic (block on the CPU, patch on a GPU)</source>
+      <translation type="unfinished" />
     </message>
     <message>
       <source>Patch (the paper's)</source>
       <translation>块元（论文的做法）</translation>
     </message>
     <message>
-      <source>Block (experimental)</source>
-      <translation>块（试验性）</translation>
+      <source>Block (fast on the CPU)</source>
+      <translation type="unfinished" />
     </message>
     <message>
       <source>Extra domain steps per labelled step</source>
