@@ -45,6 +45,9 @@ RUN_PROFILES = {
               "pair_profiles": ["as_designed", "measurement"]},
     "full": {"size": "demo", "config": dict(epochs=20, patch_size=9, batch_size=128), "seeds": list(range(10)),
              "pair_profiles": ["as_designed", "measurement"]},
+    # every default (patch 9, 20 epochs, batch 128), one network, on the issue's 20 x 64 x 64 pair
+    "defaults": {"size": "demo", "shape": (20, 64, 64), "config": {}, "seeds": list(range(10)),
+                 "pair_profiles": ["as_designed"]},
     "smoke": {"size": "test", "config": dict(epochs=1, patch_size=3, batch_size=32), "seeds": [0],
               "pair_profiles": ["measurement"]},
 }
@@ -76,8 +79,13 @@ def flops_per_labelled_voxel(source, target, config: TrainConfig, mode: str) -> 
     return {"flops_per_step": total, "labelled_per_step": labelled, "flops_per_labelled": total / labelled}
 
 
+def pair_size(run_profile: dict) -> dict:
+    """The run profile's deposit size: its named size, with its own shape where it gives one."""
+    return {**DEPOSIT_SIZES[run_profile["size"]], **({"shape": run_profile["shape"]} if "shape" in run_profile else {})}
+
+
 def run_one(profile: str, seed: int, run_profile: dict) -> dict:
-    source, target = synthetic_pair(**DEPOSIT_SIZES[run_profile["size"]], seed=seed, profile=profile)
+    source, target = synthetic_pair(**pair_size(run_profile), seed=seed, profile=profile)
     labels, unlabelled = target.label, dataclasses.replace(target, label=None)
     out = {"profile": profile, "seed": seed}
     for mode in MODES:
@@ -153,11 +161,11 @@ def main() -> None:
     run_profile = RUN_PROFILES[args.profile]
     seeds = args.seeds if args.seeds is not None else run_profile["seeds"]
     torch.set_num_threads(os.cpu_count() or 1)
-    source, target = synthetic_pair(**DEPOSIT_SIZES[run_profile["size"]], seed=0)
+    source, target = synthetic_pair(**pair_size(run_profile), seed=0)
     config = TrainConfig(method="dann_cta", members=1, device="cpu", **run_profile["config"])
     results = {"command": f"python bench/blocks.py --profile {args.profile}",
                "hardware": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, CPU",
-               "settings": f"{run_profile['size']} deposits {DEPOSIT_SIZES[run_profile['size']]['shape']}, "
+               "settings": f"{run_profile['size']} deposits {pair_size(run_profile)['shape']}, "
                            f"{run_profile['config']}", "pair_profiles": run_profile["pair_profiles"],
                "flops": {mode: flops_per_labelled_voxel(source, target, config, mode) for mode in MODES}, "runs": []}
     started = time.perf_counter()

@@ -645,11 +645,11 @@
     </message>
     <message>
       <source>Patch: one 3D patch per labelled voxel, the paper's way. Block: the network runs on blocks of the cube as prediction does, 512 outputs a block, one block around an ore voxel and one around a barren voxel per step, the ore and barren voxels weighed half each; an epoch takes as many labelled outputs as the patch mode takes patches, in about an eighth of the work. Neighbouring voxels share a block. Block mode validates on target drill holes but does not train on them, and takes no extra domain steps and no target loss. Automatic: block on the CPU where none of those is asked for, patch otherwise and on a GPU, because on the project's benchmark block training matched patch training's target AUC within noise on seeds not seen when the rule was written (bench/blocks).</source>
-      <translation type="unfinished" />
+      <translation>块元：每个有标签体素取一个三维块元，即论文的做法。块：网络像预测时一样在数据体的块上运行，每块 512 个输出，每步一个以矿体素为中心的块和一个以非矿体素为中心的块，矿与非矿体素各占一半权重；每轮的有标签输出数与块元模式的块元数相同，工作量约为其八分之一。相邻体素共享一个块。块模式可用目标钻孔验证，但不在钻孔上训练，也不接受额外的域判别步数和目标损失。自动：在 CPU 上且未要求上述任何一项时用块训练，否则以及在 GPU 上用块元训练，因为在本项目的基准测试中，块训练的目标 AUC 与块元训练在噪声范围内一致，且是在制定规则时未见过的种子上得出的（bench/blocks）。</translation>
     </message>
     <message>
       <source>Automatic (block on the CPU, patch on a GPU)</source>
-      <translation type="unfinished" />
+      <translation>自动（CPU 上用块训练，GPU 上用块元训练）</translation>
     </message>
     <message>
       <source>Patch (the paper's)</source>
@@ -657,7 +657,7 @@
     </message>
     <message>
       <source>Block (fast on the CPU)</source>
-      <translation type="unfinished" />
+      <translation>块（CPU 上更快）</translation>
     </message>
     <message>
       <source>Extra domain steps per labelled step</source>

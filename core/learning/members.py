@@ -64,6 +64,7 @@ class MemberStack:
         else:
             self.params, self.buffers = stack_module_state(members)
             self.template = copy.deepcopy(members[0]).to("meta")
+            self.template.net.channels_last_on_cpu = False
 
     def __call__(self, x: torch.Tensor, n_labelled: int, lambda_: float,
                  n_target_scored: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

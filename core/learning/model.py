@@ -148,6 +148,10 @@ class ProspectivityNet(nn.Module):
     logit per voxel.
     """
 
+    # oneDNN's 3D convolutions run 1.2-1.4 times as fast on channels-last input on the CPU (bench/cpu_step);
+    # off in a vmapped copy (core/learning/members.py), where vmap cannot lay out its inputs anew
+    channels_last_on_cpu = True
+
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         if config.patch_size < 3 or config.patch_size % 2 == 0:
@@ -167,6 +171,8 @@ class ProspectivityNet(nn.Module):
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled feature vector per output voxel: (N, C, Z - p + 1, Y - p + 1, X - p + 1)."""
+        if self.channels_last_on_cpu and x.device.type == "cpu":
+            x = x.contiguous(memory_format=torch.channels_last_3d)
         if self.feature_gate is not None:
             x = self.feature_gate(x)
         f = self.convs(x)

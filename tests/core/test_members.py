@@ -27,9 +27,9 @@ def pair(small_pair):
 
 
 def _one_step(pair, method: str, together: bool, device: str):
-    # a budget of one batch an epoch: every member takes exactly one step, whatever its split
+    # a budget of one batch an epoch: every member takes exactly one (per-patch) step, whatever its split
     config = TrainConfig(method=method, patch_size=5, epochs=1, batch_size=48, samples_per_epoch=48, members=3,
-                         members_together=together, device=device, seed=4)
+                         members_together=together, device=device, seed=4, training_mode="patch")
     return train(*pair, config)
 
 
