@@ -26,7 +26,7 @@ export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: setup system-packages test test-qgis340 lint demo install zip help translations translations-update bench bench-ensembles bench-selection \
-	bench-profiles bench-blocks bench-block-model bench-holes bench-size bench-fuzz bench-gpu bench-importance clean
+	bench-profiles bench-blocks bench-cpu-step bench-block-model bench-holes bench-size bench-fuzz bench-gpu bench-importance clean
 
 setup: system-packages $(VENV)/.installed translations
 
@@ -124,6 +124,7 @@ $(PEER_VENV)/.installed: bench/requirements-peer.txt
 bench: setup $(PEER_VENV)/.installed
 	$(PY) bench/run.py --profile $(BENCH_PROFILE) --variant $(BENCH_VARIANT) --peer-python $(PEER_VENV)/bin/python \
 	  $(if $(filter-out as_designed,$(BENCH_VARIANT)),--out-dir bench/$(BENCH_VARIANT))
+	$(if $(filter as_designed,$(BENCH_VARIANT)),$(PY) bench/blocks.py --profile $(BENCH_PROFILE))
 # Ensembles of every network method and the forest over base seeds, with the usefulness of uncertainty
 # and novelty -> bench/ensembles/results.md (quick: 2 CPU cores, 3 members; full: a GPU, 5 members).
 bench-ensembles: setup
@@ -143,6 +144,11 @@ bench-profiles: setup
 # counted, the default rule written first -> bench/blocks/results.md
 bench-blocks: setup
 	$(PY) bench/blocks.py --profile $(BENCH_PROFILE)
+
+# One training step of each mode on this CPU: GFLOP/s against the peak, threads, channels-last, oneDNN
+# -> bench/cpu_step/results.md (about 5 minutes)
+bench-cpu-step: setup
+	$(PY) bench/cpu_step.py
 
 # Target AUC against the number of target drill holes (k = 0-20), the train mode's label weight picked on seeds
 # 0-4 and confirmed on 5-9 first -> bench/holes/results.md and results.png (quick: 2 CPU cores, about an hour)

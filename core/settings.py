@@ -162,8 +162,9 @@ TRAINING: tuple[Setting, ...] = (
     Setting("TRAINING_MODE", "training_mode", "choice", AUTOMATIC, "Training mode (networks)", "training mode",
             "Patch: one 3D patch per labelled voxel, the paper's way. Block: the network runs on blocks of the cube "
             "as prediction does, 512 outputs a block, one block around an ore voxel and one around a barren voxel "
-            "per step, the ore and barren voxels weighed half each; an epoch takes as many labelled outputs as the "
-            "patch mode takes patches, in about an eighth of the work. Neighbouring voxels share a block. Block "
+            "per step, the ore and barren voxels weighed half each; as many steps as the patch mode, each on about "
+            "1,000 labelled outputs for a third of a patch step's work, until SAMPLES_PER_EPOCH (counted in "
+            "labelled outputs) bounds the epoch. Neighbouring voxels share a block. Block "
             "mode validates on target drill holes but does not train on them, and takes no extra domain steps "
             "and no target loss. Automatic: block on the CPU where none of those is asked for, patch otherwise "
             "and on a GPU, because on the project's benchmark block training matched patch training's target "

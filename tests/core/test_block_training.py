@@ -7,7 +7,6 @@ import pytest
 import torch
 from mpm3d.core.errors import Mpm3dError
 from mpm3d.core.learning.blocks import (
-    MIN_BLOCK_STEPS,
     BlockGatherer,
     MemberBlocks,
     _turned,
@@ -98,11 +97,12 @@ def test_automatic_mode_is_block_on_the_cpu_and_patch_on_a_gpu(device, method, m
     assert config.training_mode == "auto" and with_training_mode(config, device).training_mode == mode
 
 
-def test_block_epochs_take_as_many_labelled_outputs_as_patch_epochs_in_fewer_steps(small_pair):
+def test_block_epochs_take_the_patch_epochs_steps_within_the_samples_budget(small_pair):
     source, target = small_pair
     patches = [PatchGatherer(padded_standardised(cube, cube_stats(cube), 2), 5, torch.device("cpu"))
                for cube in (source, target)]
     ore, barren = np.flatnonzero(source.label == 1), np.flatnonzero(source.label == 0)
     blocks = MemberBlocks(*patches, source.valid, target.valid, ore, barren)
-    assert blocks.steps_for(64 * 100) == 7  # 6,400 patches: 7 steps of 2 blocks of 512 outputs
-    assert blocks.steps_for(64) == MIN_BLOCK_STEPS
+    assert blocks.steps_for(23, 65_536) == 23  # a small deposit: as many steps as per patch
+    assert blocks.steps_for(512, 65_536) == 64  # the budget in labelled outputs: 64 steps of 2 blocks of 512
+    assert blocks.steps_for(512, 0) == 512 and blocks.steps_for(3, 10) == 1
