@@ -644,19 +644,15 @@
       <translation>训练模式（网络方法）</translation>
     </message>
     <message>
-      <source>Patch: one 3D patch per labelled voxel, the paper's way. Block: the network runs on blocks of the cube as prediction does, 512 outputs a block, one block around an ore voxel and one around a barren voxel per step, the ore and barren voxels weighed half each; an epoch takes as many labelled outputs as the patch mode takes patches, in about an eighth of the work. Neighbouring voxels share a block. Block mode validates on target drill holes but does not train on them, and takes no extra domain steps and no target loss. Automatic: block on the CPU where none of those is asked for, patch otherwise and on a GPU, because on the project's benchmark block training matched patch training's target AUC within noise on seeds not seen when the rule was written (bench/blocks).</source>
-      <translation>块元：每个有标签体素取一个三维块元，即论文的做法。块：网络像预测时一样在数据体的块上运行，每块 512 个输出，每步一个以矿体素为中心的块和一个以非矿体素为中心的块，矿与非矿体素各占一半权重；每轮的有标签输出数与块元模式的块元数相同，工作量约为其八分之一。相邻体素共享一个块。块模式可用目标钻孔验证，但不在钻孔上训练，也不接受额外的域判别步数和目标损失。自动：在 CPU 上且未要求上述任何一项时用块训练，否则以及在 GPU 上用块元训练，因为在本项目的基准测试中，块训练的目标 AUC 与块元训练在噪声范围内一致，且是在制定规则时未见过的种子上得出的（bench/blocks）。</translation>
-    </message>
-    <message>
-      <source>Automatic (block on the CPU, patch on a GPU)</source>
-      <translation>自动（CPU 上用块训练，GPU 上用块元训练）</translation>
+      <source>Patch: one 3D patch per labelled voxel, the paper's way. Block: the network runs on blocks of the cube as prediction does, 512 outputs a block, one block around an ore voxel and one around a barren voxel per step, the ore and barren voxels weighed half each; as many steps as the patch mode, each on about 1,000 labelled outputs for a third of a patch step's work, until SAMPLES_PER_EPOCH (counted in labelled outputs) bounds the epoch. Neighbouring voxels share a block. On the project's benchmark block training matched patch training on short runs, but at every default it trained a model in about half the time with a lower target AUC on most seeds (bench/blocks), so patch stays the default. Block mode validates on target drill holes but does not train on them, and takes no extra domain steps and no target loss.</source>
+      <translation>块元：每个有标签体素取一个三维块元，即论文的做法。块：网络像预测时一样在数据体的块上运行，每块 512 个输出，每步一个以矿体素为中心的块和一个以非矿体素为中心的块，矿与非矿体素各占一半权重；步数与块元模式相同，每步约 1,000 个有标签输出，工作量约为块元一步的三分之一，直到每轮样本数（SAMPLES_PER_EPOCH，按有标签输出计）限制该轮。相邻体素共享一个块。在本项目的基准测试中，块训练在短训练中与块元训练相当，但在全部默认设置下训练时间约减半，而多数种子上的目标 AUC 更低（bench/blocks），因此默认仍为块元。块模式可用目标钻孔验证，但不在钻孔上训练，也不接受额外的域判别步数和目标损失。</translation>
     </message>
     <message>
       <source>Patch (the paper's)</source>
       <translation>块元（论文的做法）</translation>
     </message>
     <message>
-      <source>Block (fast on the CPU)</source>
+      <source>Block (faster on the CPU)</source>
       <translation>块（CPU 上更快）</translation>
     </message>
     <message>

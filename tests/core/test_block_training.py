@@ -17,7 +17,7 @@ from mpm3d.core.learning.model import ProspectivityNet, config_for_method
 from mpm3d.core.learning.modelfile import load_model, save_model
 from mpm3d.core.learning.sampling import PatchGatherer, cube_stats, padded_standardised
 from mpm3d.core.learning.training import train
-from mpm3d.core.settings import TrainConfig, with_training_mode
+from mpm3d.core.settings import TrainConfig
 
 QUICK = dict(patch_size=5, epochs=2, batch_size=32, device="cpu", seed=2, members=1, training_mode="block")
 
@@ -80,21 +80,12 @@ def test_block_training_trains_is_recorded_and_predicts_from_its_file(small_pair
     assert load_model(path).provenance["train_config"]["training_mode"] == "block"
 
 
-def test_block_mode_refuses_what_it_does_not_take_and_auto_trains_per_patch_for_it(small_pair):
+def test_block_mode_refuses_what_it_does_not_take_naming_it(small_pair):
     source, target = small_pair
     for changes, name in (({"target_labels": "train"}, "TARGET_LABELS 'train'"), ({"domain_steps": 1}, "DOMAIN_STEPS"),
                           ({"target_loss": "mcc"}, "TARGET_LOSS 'mcc'")):
         with pytest.raises(Mpm3dError, match=f"TRAINING_MODE 'block'.*{name}"):
             train(source, target, TrainConfig(method="dann", **{**QUICK, **changes}))
-        automatic = TrainConfig(method="dann", **{**QUICK, **changes, "training_mode": "auto"})
-        assert with_training_mode(automatic, "cpu").training_mode == "patch"
-
-
-@pytest.mark.parametrize(("device", "method", "mode"), [("cpu", "dann_cta", "block"), ("cpu", "cnn", "block"),
-                                                         ("cuda", "dann_cta", "patch"), ("cpu", "rf", "auto")])
-def test_automatic_mode_is_block_on_the_cpu_and_patch_on_a_gpu(device, method, mode):
-    config = TrainConfig(method=method, target_labels="validate")
-    assert config.training_mode == "auto" and with_training_mode(config, device).training_mode == mode
 
 
 def test_block_epochs_take_the_patch_epochs_steps_within_the_samples_budget(small_pair):

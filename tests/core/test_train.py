@@ -141,7 +141,7 @@ ADAPTED = {"input_alignment": "quantile", "discriminator": "large", "domain_step
 @pytest.mark.parametrize(("method", "options"), [("dann_cta", {}), ("rf", {}), ("dann_cta", ADAPTED),
                                                  ("rf", {"input_alignment": "coral"}),
                                                  ("cnn", {"target_loss": "mcc", "members_together": True}),
-                                                 ("dann_cta", {"training_mode": "patch"})])
+                                                 ("dann_cta", {"training_mode": "block"})])
 def test_target_labels_are_never_read(small_pair, method, options):
     """Deleting or scrambling the target's labels changes nothing, so they cannot leak into training, nor into the
     report's evidence importance and feature-gate summary."""
