@@ -137,8 +137,8 @@ bench-selection: setup
 # When does transfer without labels help? Every adaptation against source-only training and a target-trained oracle
 # on three pair profiles, 10 seeds paired, the default rule written first -> bench/profiles/results.md (quick: 2 CPU
 # cores, about 40 minutes; resumes where it stopped)
-bench-profiles: setup
-	$(PY) bench/profiles.py --profile $(BENCH_PROFILE)
+bench-profiles: setup $(PEER_VENV)/.installed
+	$(PY) bench/profiles.py --profile $(BENCH_PROFILE) --peer-python $(PEER_VENV)/bin/python
 
 # Block training against the paper's per-patch training, DANN-CTA paired by seed, operations per labelled voxel
 # counted, the default rule written first -> bench/blocks/results.md

@@ -30,6 +30,10 @@ alignment becomes the forest's default INPUT_ALIGNMENT only if on a shift profil
 forest on seeds 10-19 has a mean > 0 and is > 0 on at least 8 of the 10 seeds, and on every other profile its mean
 paired loss against the plain forest on seeds 10-19 is within one paired sd. All 40 profile-seeds must have run.
 
+Peer rows (PEER_ROWS), each an independent implementation run in its own environment where --peer-python is given:
+skada's CORAL and OT mapping feeding a forest fitted on the plain forest's samples (bench/peer_skada_mapping.py,
+base rf) and skada's DANN (bench/peer_skada.py, base cnn). Target labels never reach the peer process.
+
 --rows runs only the rows (and oracles) named, adding them to the profile-seeds already in the results file:
 rows added later are paired with the earlier rows of the same seed. Writes bench/profiles/results.json (resumed
 where it stopped) and results.md.
@@ -42,6 +46,8 @@ import dataclasses
 import json
 import os
 import platform
+import subprocess
+import tempfile
 import time
 
 import numpy as np
@@ -64,13 +70,17 @@ from mpm3d.core.learning.sampling import (  # noqa: E402
     PatchGatherer,
     column_blocks,
     cube_stats,
+    draw_source_epoch,
+    ore_cycle,
     padded_standardised,
+    source_samples,
     standardise,
 )
 from mpm3d.core.learning.training import adabn_voxels, target_batch_norm, train  # noqa: E402
 from mpm3d.core.learning.voxel_outputs import embed_and_score  # noqa: E402
 from mpm3d.core.results.metrics import labelled_scores, proxy_a_distance, roc_auc  # noqa: E402
 from mpm3d.core.settings import TrainConfig  # noqa: E402
+from run import run_peer  # noqa: E402
 
 # Row -> (method, Train options, source-only base row). The oracle rows train on the target's own labels.
 ROWS = {
@@ -89,6 +99,14 @@ ROWS = {
     # added after the first run, under THE RULE as it stands (written before it): MCC, Jin et al. 2020
     "dann_cta + mcc": ("dann_cta", {"target_loss": "mcc"}, "cnn"),
 }
+# Peer rows, each an independent implementation in the peer environment (--peer-python): row -> (adaptation,
+# source-only base row). skada's mappings feed the plain forest's samples to a forest; its DANN is bench/run.py's.
+PEER_ROWS = {
+    "skada coral + rf": ("coral", "rf"),
+    "skada ot + rf": ("ot", "rf"),
+    "skada dann": ("dann", "cnn"),
+}
+BASES = {**{row: base for row, (_, _, base) in ROWS.items()}, **{row: base for row, (_, base) in PEER_ROWS.items()}}
 ORACLES = {"rf": "rf oracle", "cnn": "cnn oracle"}
 DEFAULT_ROW = "dann_cta"  # Train's default: what an option must beat to become the default
 CANDIDATES = [row for row in ROWS if row.startswith("dann_cta +")]
@@ -142,9 +160,10 @@ def _centres(cube, flat) -> np.ndarray:
     return standardise(cube.features.reshape(len(cube.feature_names), -1)[:, flat], cube_stats(cube)).T
 
 
-def run_one(profile: str, seed: int, run_profile: dict, rows, done: dict | None = None) -> dict:
+def run_one(profile: str, seed: int, run_profile: dict, rows, done: dict | None = None,
+            peer_python: str | None = None) -> dict:
     """The ``rows`` (and oracles) of one profile and seed that ``done`` (its earlier run) lacks: target AUCs on the
-    held-out blocks and the diagnostics, added to ``done``."""
+    held-out blocks and the diagnostics, added to ``done``. Peer rows need ``peer_python``."""
     source, target = synthetic_pair(**PAIR_SIZES[run_profile["size"]], seed=seed, profile=profile)
     labels = target.label
     unlabelled = dataclasses.replace(target, label=None)
@@ -200,6 +219,18 @@ def run_one(profile: str, seed: int, run_profile: dict, rows, done: dict | None 
             out.setdefault("best_epoch", {})[name] = result.best_epoch
             out["pad"][name] = _embedding_pad(result.model, source, unlabelled, source_flat, target_flat, seed,
                                               dataclasses.replace(base, method=method, **options))
+    for name, (adaptation, base_row) in PEER_ROWS.items():
+        if name not in wanted:
+            continue
+        started = time.perf_counter()
+        config = dataclasses.replace(base, method=base_row)
+        if adaptation == "dann":
+            probability = run_peer(peer_python, source, unlabelled, config, (source_flat, target_flat),
+                                   np.random.default_rng([seed, 23]))["probability"]
+        else:
+            probability = mapped_forest(peer_python, adaptation, source, unlabelled, config)
+        out["auc"][name] = _auc(probability, labels, scored)
+        out["seconds"][name] = time.perf_counter() - started
     for method in ("quantile", "coral"):
         if f"evidence, {method}" in out["pad"]:
             continue
@@ -208,6 +239,26 @@ def run_one(profile: str, seed: int, run_profile: dict, rows, done: dict | None 
             "before": proxy_a_distance(_centres(source, source_flat), _centres(target, target_flat), seed),
             "after": proxy_a_distance(_centres(source, source_flat), _centres(aligned, target_flat), seed)}
     return out
+
+
+def mapped_forest(peer_python: str, adaptation: str, source, target, config: TrainConfig) -> np.ndarray:
+    """skada's ``adaptation`` mapping feeding a forest in the peer environment (bench/peer_skada_mapping.py), on
+    the samples the plugin's forest is fitted on: the target ore probability per voxel (NaN off the valid mask)."""
+    split, _, rng = source_samples(source, config)
+    voxels, labels = draw_source_epoch(split, config.negative_ratio, rng, ore_cycle(split, config).next_epoch())
+    target_flat = np.flatnonzero(target.valid)
+    job = {"adaptation": adaptation, "seed": config.seed, "train_samples": _centres(source, voxels),
+           "train_labels": labels, "target_samples": _centres(target, target_flat)}
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer_skada_mapping.py")
+    with tempfile.TemporaryDirectory() as folder:
+        job_path, answer_path = os.path.join(folder, "job.npz"), os.path.join(folder, "answer.npz")
+        np.savez(job_path, **job)
+        subprocess.run([peer_python, script, job_path, answer_path], check=True)
+        with np.load(answer_path) as data:
+            answer = data["probability"]
+    probability = np.full(target.valid.shape, np.nan, np.float32)
+    probability.ravel()[target_flat] = answer
+    return probability
 
 
 def _target_patches(model, target) -> PatchGatherer:
@@ -312,7 +363,7 @@ def _halves_lines(runs: list[dict]) -> list[str]:
 
     for profile in PAIR_PROFILES:
         for row in HALVES_ROWS:
-            for against in dict.fromkeys((ROWS[row][2], DEFAULT_ROW)):
+            for against in dict.fromkeys((BASES[row], DEFAULT_ROW)):
                 halves = [paired(runs, profile, row, against, seeds) for seeds in (range(5), range(5, 10), RULE_SEEDS)]
                 if len(halves[2]):
                     lines.append(f"| {profile} | {row} | {against} | " + " | ".join(map(cell, halves)) + " |")
@@ -390,7 +441,7 @@ def write_markdown(results: dict, path: str) -> None:
             lines.append(f"| {oracle} | {_mean_sd(aucs(oracle))} | headroom "
                          f"{_mean_sd(room)} (se {room.std(ddof=1) / np.sqrt(len(room)) if len(room) > 1 else 0:.3f})"
                          " | | |")
-        for row, (_, _, base) in ROWS.items():
+        for row, base in BASES.items():
             if not aucs(row):
                 continue
             gain = paired(runs, profile, row, base) if base else np.array([])
@@ -440,8 +491,10 @@ def main() -> None:
     args = parse_arguments(__doc__.splitlines()[0], RUN_PROFILES, [], "profiles",
                            extra=[("--pair-profiles", {"nargs": "+", "default": list(PAIR_PROFILES),
                                                        "choices": list(PAIR_PROFILES)}),
-                                  ("--rows", {"nargs": "+", "choices": [*ORACLES.values(), *ROWS],
-                                              "help": "only these rows and oracles (default: all)"})])
+                                  ("--rows", {"nargs": "+", "choices": [*ORACLES.values(), *ROWS, *PEER_ROWS],
+                                              "help": "only these rows and oracles (default: all)"}),
+                                  ("--peer-python", {"help": "Python of the environment with skada "
+                                                             "(bench/requirements-peer.txt): the peer rows"})])
     run_profile = RUN_PROFILES[args.profile]
     seeds = args.seeds if args.seeds is not None else run_profile["seeds"]
     order = [seed for pair in zip(seeds[:5], seeds[5:], strict=False) for seed in pair]
@@ -457,14 +510,18 @@ def main() -> None:
                         *([f"--seeds {' '.join(map(str, args.seeds))}"] if args.seeds is not None else []),
                         *([f"--pair-profiles {' '.join(args.pair_profiles)}"]
                           if args.pair_profiles != list(PAIR_PROFILES) else []),
-                        *([" ".join(["--rows", *(f"'{row}'" for row in args.rows)])] if args.rows else [])])
+                        *([" ".join(["--rows", *(f"'{row}'" for row in args.rows)])] if args.rows else []),
+                        *([f"--peer-python {args.peer_python}"] if args.peer_python else [])])
     commands = results.get("commands", [results["command"]] if "command" in results else [])
     results.update(command=commands[0] if commands else command,
                    commands=commands + [command] * (command not in commands),
                    hardware=f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, CPU",
                    settings=f"{run_profile['size']} deposits {PAIR_SIZES[run_profile['size']]['shape']}, "
                             f"{run_profile['config']}, one network per row")
-    rows = args.rows or [*ORACLES.values(), *ROWS]
+    rows = args.rows or [*ORACLES.values(), *ROWS, *PEER_ROWS]
+    if not args.peer_python and any(row in PEER_ROWS for row in rows):
+        print("no --peer-python given: the peer rows are left out", flush=True)
+        rows = [row for row in rows if row not in PEER_ROWS]
     done = {(r["profile"], r["seed"]): r for r in results["runs"]}
     for seed in order:
         for profile in args.pair_profiles:
@@ -472,7 +529,7 @@ def main() -> None:
             if earlier is not None and all(row in earlier["auc"] for row in rows):
                 continue
             started = time.perf_counter()
-            run = run_one(profile, seed, run_profile, rows, earlier)
+            run = run_one(profile, seed, run_profile, rows, earlier, args.peer_python)
             if earlier is None:
                 results["runs"].append(run)
             results["wall_minutes"] += (time.perf_counter() - started) / 60

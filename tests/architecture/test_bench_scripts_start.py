@@ -10,8 +10,9 @@ import sys
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# not started on their own: the shared parts, and the peer row, which runs in skada's environment (bench/run.py)
-NOT_SCRIPTS = ("common.py", "run_report.py", "peer_skada.py")
+# not started on their own: the shared parts, and the peer rows, which run in skada's environment (bench/run.py,
+# bench/profiles.py)
+NOT_SCRIPTS = ("common.py", "run_report.py", "peer_skada.py", "peer_skada_mapping.py")
 SCRIPTS = sorted(os.path.relpath(path, REPO) for path in glob.glob(os.path.join(REPO, "bench", "*.py"))
                  if os.path.basename(path) not in NOT_SCRIPTS)
 
