@@ -99,12 +99,18 @@ def test_the_command_line_refuses_non_finite_numbers(cubes, option):
     assert not (cubes / "n.safetensors").exists()
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """A suite started in the background (``make test &``) ignores SIGINT, and children inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_on_the_command_line_is_a_cancel(cubes):
     process = subprocess.Popen(
         [sys.executable, "-c", CLI, "--json-lines", "train", "--source", "source.nc", "--target", "target.nc",
          "--out", "c.safetensors", "--method", "cnn", "--epochs", "10000", "--patch-size", "3", "--batch-size", "16",
          "--members", "1"],
-        cwd=cubes, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        cwd=cubes, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=_ctrl_c_as_in_a_terminal)
     for line in process.stdout:  # the first epoch's progress; the worker says it whether or not it ends later
         if "poch 1/10000" in line or '"error"' in line:
             break

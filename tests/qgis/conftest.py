@@ -62,6 +62,8 @@ if hook == "kill_after_progress":
         os.kill(os.getpid(), signal.SIGKILL)
     core.progress.Reporter.progress = progress
 if hook == "sigint_after_progress":  # Ctrl-C in the terminal reaches the worker too
+    # as in a terminal: a suite started in the background ignores SIGINT, and the worker would inherit that
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     def progress(self, *args, **kwargs):
         emit(self, *args, **kwargs)
         os.kill(os.getpid(), signal.SIGINT)
