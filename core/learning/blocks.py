@@ -17,9 +17,9 @@ block and its labels together.
 An epoch takes as many steps as the per-patch epoch (``MemberBlocks.steps_for``), each on about a thousand
 labelled outputs where a per-patch step trains BATCH_SIZE patches, for about a third of its operations at patch 9
 and batch 128 (bench/cpu_step), until SAMPLES_PER_EPOCH, counted in labelled block outputs, bounds it: on a large
-deposit an epoch then takes an eighth of the per-patch steps. (An epoch of
-as many labelled outputs as patches, on every deposit, trained too few steps on a small one: target AUC 0.792
-against 0.905 per patch at every default, seed 0 of bench/blocks' defaults profile.)
+deposit an epoch then takes an eighth of the per-patch steps. (An epoch of as many labelled outputs as patches,
+on every deposit, trained too few steps on a small one: target AUC 0.792 against 0.905 per patch at every
+default, seed 0 of bench/blocks' defaults profile.)
 """
 
 from __future__ import annotations
