@@ -44,7 +44,7 @@ class BlockGatherer:
     def __init__(self, patches: PatchGatherer, valid: np.ndarray, labels: np.ndarray | None = None) -> None:
         self.patch_size = patches.patch_size
         self.shape = patches.shape
-        self.padded = patches.flat.view(patches.n_features, *patches.padded_shape)
+        self.padded = patches.padded
         side = min(BLOCK_EDGE, self.shape[1], self.shape[2])  # square in x-y, so a quarter turn keeps its shape
         self.edge = (min(BLOCK_EDGE, self.shape[0]), side, side)
         self.valid = torch.from_numpy(np.ascontiguousarray(valid)).to(patches.device)

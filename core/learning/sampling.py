@@ -229,6 +229,11 @@ class PatchGatherer:
         self.flat = torch.from_numpy(np.ascontiguousarray(padded)).to(device).view(self.n_features, -1)
         self.offsets = torch.from_numpy(_offset_tables(patch_size, self.padded_shape)).to(device)
 
+    @property
+    def padded(self) -> torch.Tensor:
+        """The padded cube as (F, Z, Y, X), a view: blocks and tiles are cut from it."""
+        return self.flat.view(self.n_features, *self.padded_shape)
+
     def centre_index(self, voxels: np.ndarray) -> torch.Tensor:
         """Flat padded index of the voxels, given as flat indices into the unpadded (Z, Y, X) cube."""
         z, y, x = np.unravel_index(voxels, self.shape)

@@ -56,7 +56,7 @@ class VoxelOutputs:
         """Pooled embeddings (N, C) and ore logits (N,) of the network as it is (eval mode)."""
         if not self.tiled:
             return embed_and_score(net, self.patches, self.centres, device)
-        padded = self.patches.flat.view(self.patches.n_features, *self.patches.padded_shape)
+        padded = self.patches.padded
         grow = self.patches.patch_size - 1
         embeddings, logits = [], []
         with torch.inference_mode(), autocast_for(device):
