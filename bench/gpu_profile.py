@@ -201,10 +201,10 @@ TRAINING_RUNS = {"one": ("1 member", 1, None), "together": ("5 members side by s
 @contextlib.contextmanager
 def _stopwatch(spent: dict):
     """Seconds spent in the epoch's scoring, by score, and in all of it (the training steps are the rest)."""
-    from mpm3d.core.learning import selection_scores, voxel_outputs
+    from mpm3d.core.learning import selection_scores
     from mpm3d.core.learning import training as train_module
     saved = {}
-    for module, name in ((train_module, "epoch_scores"), (voxel_outputs.VoxelOutputs, "embed_and_score"),
+    for module, name in ((train_module, "epoch_scores"), (selection_scores, "outputs_at"),
                          (selection_scores, "_mixval"), (selection_scores, "deep_embedded_validation")):
         original = saved[module, name] = getattr(module, name)
 

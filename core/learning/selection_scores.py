@@ -13,7 +13,7 @@ from torch.nn import functional as nnf
 from ..results.metrics import one_blas_thread, roc_auc
 from .model import ProspectivityNet, autocast_for
 from .sampling import PatchGatherer, SourceSplit
-from .voxel_outputs import EVAL_BATCH, VoxelOutputs
+from .voxel_outputs import EVAL_BATCH, VoxelOutputs, outputs_at
 
 PROBE_VOXELS = 4096
 MIX_WEIGHT = 0.55  # the dominant patch's share, as in MixVal and SKADA-Bench
@@ -52,9 +52,8 @@ def epoch_scores(net: ProspectivityNet, probe: SelectionProbe, validation: Voxel
                  device: torch.device) -> dict[str, float | None]:
     """Every rule's score of the network as it is now (eval mode, no augmentation)."""
     net.eval()
-    val_embedding, val_logits = validation.embed_and_score(net, device)
-    target_embedding, target_logits = probe.target.embed_and_score(net, device)
-    source_embedding, _ = probe.source.embed_and_score(net, device)
+    (val_embedding, val_logits), (target_embedding, target_logits), (source_embedding, _) = outputs_at(
+        net, [validation, probe.target, probe.source], device)
     val_auc = None
     if len(val_labels):
         val_auc = float(roc_auc(val_logits[val_labels == 1], val_logits[val_labels == 0]))

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from mpm3d.core.learning import voxel_outputs
 from mpm3d.core.learning.model import ProspectivityNet, config_for_method
 from mpm3d.core.learning.sampling import PatchGatherer, cube_stats, padded_standardised
 from mpm3d.core.learning.voxel_outputs import VoxelOutputs, embed_and_score
@@ -32,3 +33,30 @@ def test_no_voxels_give_empty_outputs(small_pair):
     net = ProspectivityNet(config_for_method("cnn", len(source.feature_names), 5)).eval()
     embedding, logits = VoxelOutputs(patches, np.zeros(0, np.int64)).embed_and_score(net, torch.device("cpu"))
     assert embedding.shape == (0, net.config.n_embedding) and logits.shape == (0,)
+
+
+def test_sets_on_one_cube_share_each_tile_pass_and_keep_their_own_outputs(small_pair, monkeypatch):
+    """The epoch's validation blocks and probe voxels on the source: one pass per tile either holds, not two."""
+    monkeypatch.setattr(voxel_outputs, "TILE_EDGE", (4, 8, 8))  # several tiles on the small cube
+    source, target = small_pair
+    cpu = torch.device("cpu")
+    source_patches, target_patches = (PatchGatherer(padded_standardised(cube, cube_stats(cube), 2), 5, cpu)
+                                      for cube in (source, target))
+    torch.manual_seed(2)
+    net = ProspectivityNet(config_for_method("dann_cta", len(source.feature_names), 5)).eval()
+    rng = np.random.default_rng(1)
+    columns = np.flatnonzero(np.broadcast_to(np.arange(source.valid.shape[2]) < 12, source.valid.shape))
+    sets = [VoxelOutputs(source_patches, rng.permutation(columns)),
+            VoxelOutputs(source_patches, rng.choice(source.valid.size, source.valid.size // 2, replace=False)),
+            VoxelOutputs(target_patches, rng.choice(target.valid.size, target.valid.size // 2, replace=False))]
+    assert all(outputs.tiled for outputs in sets)
+    passes = []
+    original = net.embed
+    monkeypatch.setattr(net, "embed", lambda x: passes.append(x.shape) or original(x))
+    together = voxel_outputs.outputs_at(net, sets, cpu)
+    source_tiles = set(sets[0].tiles) | set(sets[1].tiles)
+    assert len(passes) == len(source_tiles) + len(sets[2].tiles) < sum(len(s.tiles) for s in sets)
+    for outputs, (embedding, logits) in zip(sets, together, strict=True):
+        alone = embed_and_score(net, outputs.patches, outputs.centres, cpu)
+        np.testing.assert_allclose(embedding, alone[0], rtol=0, atol=1e-5)
+        np.testing.assert_allclose(logits, alone[1], rtol=0, atol=1e-5)
