@@ -31,9 +31,9 @@ load_plugin()
 import torch  # noqa: E402
 from mpm3d.core.data.synthetic import PROFILES as DEPOSIT_SIZES  # noqa: E402
 from mpm3d.core.data.synthetic import synthetic_pair  # noqa: E402
-from mpm3d.core.learning.blocks import LABELLED_BLOCKS, MemberBlocks  # noqa: E402
+from mpm3d.core.learning.blocks import MemberBlocks, block_losses  # noqa: E402
 from mpm3d.core.learning.domain import domain_discriminator  # noqa: E402
-from mpm3d.core.learning.members import TrainingHeads  # noqa: E402
+from mpm3d.core.learning.members import MemberStack, TrainingHeads  # noqa: E402
 from mpm3d.core.learning.model import ProspectivityNet, config_for_method  # noqa: E402
 from mpm3d.core.learning.predict import predict_cube  # noqa: E402
 from mpm3d.core.learning.sampling import PatchGatherer, cube_stats, padded_standardised, source_samples  # noqa: E402
@@ -65,20 +65,21 @@ def flops_per_labelled_voxel(source, target, config: TrainConfig, mode: str) -> 
     heads = TrainingHeads(net, None if net.domain_head is not None else domain_discriminator(net.config.n_embedding))
     heads.train()
     if mode == "patch":
-        x, n_labelled, labelled = torch.randn(3 * config.batch_size, len(source.feature_names), p, p, p), \
-            config.batch_size, float(config.batch_size)
-    else:
+        x, labelled = torch.randn(3 * config.batch_size, len(source.feature_names), p, p, p), float(config.batch_size)
+        with FlopCounterMode(display=False) as counter:
+            label_logits, domain_logits = heads(x, config.batch_size, 1.0)
+            (label_logits.sum() + domain_logits.sum()).backward()
+    else:  # the step as training takes it: labelled blocks, then the domain patches
         patches = [PatchGatherer(padded_standardised(cube, cube_stats(cube), p // 2), p, torch.device("cpu"))
                    for cube in (source, target)]
         split = source_samples(source, config)[0]
-        blocks = MemberBlocks(*patches, source.valid, target.valid, split.train_ore, split.train_barren)
+        blocks = MemberBlocks(*patches, split.train_ore, split.train_barren)
         rng = np.random.default_rng(0)
         draws = blocks.epoch_draws(rng, np.flatnonzero(source.valid), np.flatnonzero(target.valid), 20)
-        known = [float((blocks.step(draws, step)[1] >= 0).sum()) for step in range(20)]
-        x, n_labelled, labelled = blocks.step(draws, 0)[0], LABELLED_BLOCKS, float(np.mean(known))
-    with FlopCounterMode(display=False) as counter:
-        label_logits, domain_logits = heads(x, n_labelled, 1.0)
-        (label_logits.sum() + domain_logits.sum()).backward()
+        labelled = float(np.mean([float((blocks.step(draws, step)[1] >= 0).sum()) for step in range(20)]))
+        with FlopCounterMode(display=False) as counter:
+            label_loss, domain, _ = block_losses(MemberStack([heads]), [blocks], [draws], 0, 1.0)
+            (label_loss + domain).sum().backward()
     total = counter.get_total_flops()
     return {"flops_per_step": total, "labelled_per_step": labelled, "flops_per_labelled": total / labelled}
 

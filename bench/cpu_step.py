@@ -70,7 +70,7 @@ class Step:
         rng = np.random.default_rng(0)
         if mode == "block":
             split = source_samples(source, config)[0]
-            self.blocks = [MemberBlocks(*patches, source.valid, target.valid, split.train_ore, split.train_barren)]
+            self.blocks = [MemberBlocks(*patches, split.train_ore, split.train_barren)]
             self.draws = [self.blocks[0].epoch_draws(rng, np.flatnonzero(source.valid), np.flatnonzero(target.valid),
                                                      64)]
         else:

@@ -31,25 +31,24 @@ import torch
 from torch.nn import functional as nnf
 
 from ..data.grid import LABEL_UNKNOWN
+from .domain import domain_labels, domain_loss
 from .sampling import N_TRANSFORMS, PatchGatherer
 
 BLOCK_EDGE = 8
 LABELLED_BLOCKS = 2  # per step: one centred on a training ore voxel, one on a training barren voxel
-DOMAIN_BLOCKS = 2  # per deposit and step, centred on uniformly drawn valid voxels
+DOMAIN_PATCHES = 32  # per deposit and step, around uniformly drawn valid voxels
 
 
 class BlockGatherer:
-    """Blocks of a padded standardised cube (the one its PatchGatherer holds), with their labels and valid masks."""
+    """Labelled blocks of a padded standardised cube (the one its PatchGatherer holds), with their labels."""
 
-    def __init__(self, patches: PatchGatherer, valid: np.ndarray, labels: np.ndarray | None = None) -> None:
+    def __init__(self, patches: PatchGatherer, labels: np.ndarray) -> None:
         self.patch_size = patches.patch_size
         self.shape = patches.shape
         self.padded = patches.padded
         side = min(BLOCK_EDGE, self.shape[1], self.shape[2])  # square in x-y, so a quarter turn keeps its shape
         self.edge = (min(BLOCK_EDGE, self.shape[0]), side, side)
-        self.valid = torch.from_numpy(np.ascontiguousarray(valid)).to(patches.device)
-        label_cube = np.full(self.shape, LABEL_UNKNOWN, np.int8) if labels is None else labels
-        self.labels = torch.from_numpy(np.ascontiguousarray(label_cube)).to(patches.device)
+        self.labels = torch.from_numpy(np.ascontiguousarray(labels)).to(patches.device)
 
     def corners(self, voxels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """(n, 3) corners of blocks that hold the flat ``voxels``, each at a random place within its block."""
@@ -57,21 +56,16 @@ class BlockGatherer:
         edge, shape = np.array(self.edge), np.array(self.shape)
         return np.clip(at - rng.integers(0, edge, size=at.shape), 0, shape - edge)
 
-    def gather(self, corners: np.ndarray, transforms: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(inputs (n, F, ez + p - 1, e + p - 1, e + p - 1), labels (n, ez, e, e) float, -1 unknown, valid (n, ez,
-        e, e)), each block turned and flipped by its transform (the per-patch tables' order)."""
+    def gather(self, corners: np.ndarray, transforms: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """(inputs (n, F, ez + p - 1, e + p - 1, e + p - 1), labels (n, ez, e, e) float, -1 unknown), each block
+        turned and flipped by its transform (the per-patch tables' order)."""
         grow = self.patch_size - 1
-        inputs, labels, valid = [], [], []
+        ez, ey, ex = self.edge
+        inputs, labels = [], []
         for (z, y, x), transform in zip(corners.tolist(), transforms.tolist(), strict=True):
-            ez, ey, ex = self.edge
-            block = self.padded[:, z:z + ez + grow, y:y + ey + grow, x:x + ex + grow]
-            parts = [_turned(block, transform)]
-            for cube in (self.labels, self.valid):
-                parts.append(_turned(cube[None, z:z + ez, y:y + ey, x:x + ex], transform)[0])
-            inputs.append(parts[0])
-            labels.append(parts[1])
-            valid.append(parts[2])
-        return torch.stack(inputs), torch.stack(labels).float(), torch.stack(valid)
+            inputs.append(_turned(self.padded[:, z:z + ez + grow, y:y + ey + grow, x:x + ex + grow], transform))
+            labels.append(_turned(self.labels[None, z:z + ez, y:y + ey, x:x + ex], transform)[0])
+        return torch.stack(inputs), torch.stack(labels).float()
 
 
 def _turned(block: torch.Tensor, transform: int) -> torch.Tensor:
@@ -91,54 +85,46 @@ def balanced_label_weights(labels: torch.Tensor) -> torch.Tensor:
     return ore * share / n_ore.clamp(min=1) + barren * share / n_barren.clamp(min=1)
 
 
-def domain_weights(valid: torch.Tensor, n_source: int) -> torch.Tensor:
-    """Each member's weights (members, n) for the domain outputs: the valid voxels of the source blocks (the
-    first ``n_source``) half, the target's half; each member's weights sum to 1."""
-    source, target = valid.clone(), valid.clone()
-    source[:, n_source:] = False
-    target[:, :n_source] = False
-    return (source / source.sum(dim=1, keepdim=True).clamp(min=1)
-            + target / target.sum(dim=1, keepdim=True).clamp(min=1)) * 0.5
-
-
 class MemberBlocks:
     """One member's block sources: its labelled source blocks (its own training labels), and the source's and
-    the target's blocks for the domain loss."""
+    the target's patches for the domain loss."""
 
-    def __init__(self, source_patches: PatchGatherer, target_patches: PatchGatherer, source_valid: np.ndarray,
-                 target_valid: np.ndarray, train_ore: np.ndarray, train_barren: np.ndarray) -> None:
+    def __init__(self, source_patches: PatchGatherer, target_patches: PatchGatherer, train_ore: np.ndarray,
+                 train_barren: np.ndarray) -> None:
         labels = np.full(source_patches.shape, LABEL_UNKNOWN, np.int8)
         labels.flat[train_barren] = 0
         labels.flat[train_ore] = 1
-        self.parts = {"labelled": BlockGatherer(source_patches, source_valid, labels),
-                      "source": BlockGatherer(source_patches, source_valid),
-                      "target": BlockGatherer(target_patches, target_valid)}
+        self.labelled = BlockGatherer(source_patches, labels)
+        self.domain = {"source": source_patches, "target": target_patches}
         self.train_ore, self.train_barren = train_ore, train_barren
 
     def epoch_draws(self, rng: np.random.Generator, source_voxels: np.ndarray, target_voxels: np.ndarray,
-                    steps: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Each part's (corners, transforms) for an epoch of ``steps`` steps, in a fixed order from ``rng``."""
-        labelled = np.stack([rng.choice(self.train_ore, steps), rng.choice(self.train_barren, steps)], axis=1)
-        voxels = {"labelled": labelled.ravel(), "source": rng.choice(source_voxels, DOMAIN_BLOCKS * steps),
-                  "target": rng.choice(target_voxels, DOMAIN_BLOCKS * steps)}
-        return {name: (self.parts[name].corners(v, rng), rng.integers(0, N_TRANSFORMS, len(v)))
-                for name, v in voxels.items()}
+                    steps: int) -> dict[str, tuple]:
+        """The labelled blocks' (corners, transforms) and each deposit's domain patches' (centres, transforms)
+        for an epoch of ``steps`` steps, in a fixed order from ``rng``."""
+        labelled = np.stack([rng.choice(self.train_ore, steps), rng.choice(self.train_barren, steps)], axis=1).ravel()
+        draws = {"labelled": (self.labelled.corners(labelled, rng), rng.integers(0, N_TRANSFORMS, len(labelled)))}
+        for name, voxels in (("source", source_voxels), ("target", target_voxels)):
+            patches = self.domain[name]
+            drawn = rng.choice(voxels, DOMAIN_PATCHES * steps)
+            draws[name] = (patches.centre_index(drawn),
+                           torch.from_numpy(rng.integers(0, N_TRANSFORMS, len(drawn))).to(patches.device))
+        return draws
 
     def step(self, draws: dict, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The step's blocks (labelled, source, target: (n, F, ...)), labelled outputs' labels and the domain
-        blocks' valid masks, both flat."""
-        gathered = {}
-        for name, per_step in (("labelled", LABELLED_BLOCKS), ("source", DOMAIN_BLOCKS), ("target", DOMAIN_BLOCKS)):
-            corners, transforms = draws[name]
-            window = slice(step * per_step, (step + 1) * per_step)
-            gathered[name] = self.parts[name].gather(corners[window], transforms[window])
-        inputs = torch.cat([gathered[name][0] for name in ("labelled", "source", "target")])
-        valid = torch.cat([gathered["source"][2], gathered["target"][2]]).flatten()
-        return inputs, gathered["labelled"][1].flatten(), valid
+        """The step's labelled blocks (n, F, ...), their outputs' labels (flat), and its domain patches: source's,
+        then target's (2 DOMAIN_PATCHES, F, p, p, p)."""
+        corners, transforms = draws["labelled"]
+        window = slice(step * LABELLED_BLOCKS, (step + 1) * LABELLED_BLOCKS)
+        blocks, labels = self.labelled.gather(corners[window], transforms[window])
+        window = slice(step * DOMAIN_PATCHES, (step + 1) * DOMAIN_PATCHES)
+        domain = torch.cat([self.domain[name].gather(draws[name][0][window], draws[name][1][window])
+                            for name in ("source", "target")])
+        return blocks, labels.flatten(), domain
 
     @property
     def outputs_per_step(self) -> int:
-        return (LABELLED_BLOCKS + 2 * DOMAIN_BLOCKS) * int(np.prod(self.parts["source"].edge))
+        return LABELLED_BLOCKS * int(np.prod(self.labelled.edge)) + 2 * DOMAIN_PATCHES
 
     def steps_for(self, patch_steps: int, samples_per_epoch: int) -> int:
         """Steps of a block epoch: as many as the per-patch epoch's ``patch_steps``, each training on its labelled
@@ -146,26 +132,20 @@ class MemberBlocks:
         labelled outputs, as the per-patch mode counts it in patches."""
         if samples_per_epoch <= 0:
             return patch_steps
-        per_step = LABELLED_BLOCKS * int(np.prod(self.parts["labelled"].edge))
+        per_step = LABELLED_BLOCKS * int(np.prod(self.labelled.edge))
         return max(1, min(patch_steps, math.ceil(samples_per_epoch / per_step)))
 
 
 def block_losses(stack, members: list[MemberBlocks], draws: list[dict], step: int,
                  lambda_: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Each member's (label loss, domain loss, discriminator accuracy) of one block step, (members,) each: the
-    label loss weighted by balanced_label_weights, the domain loss and accuracy by domain_weights."""
+    label loss over the labelled blocks' outputs, weighted by balanced_label_weights; the domain loss over the
+    domain patches, as per patch."""
     steps = [blocks.step(member_draws, step) for blocks, member_draws in zip(members, draws, strict=True)]
-    x = torch.stack([inputs for inputs, _, _ in steps])
-    labels = torch.stack([labels for _, labels, _ in steps])
-    valid = torch.stack([valid for _, _, valid in steps])
-    label_logits, domain_logits = stack(x, LABELLED_BLOCKS, lambda_)
+    x, labels, domain_x = (torch.stack(parts) for parts in zip(*steps, strict=True))
+    label_logits, _ = stack(x, LABELLED_BLOCKS, lambda_)
     label_loss = (nnf.binary_cross_entropy_with_logits(label_logits, labels.clamp(min=0), reduction="none")
                   * balanced_label_weights(labels)).sum(dim=1)
-    n_source = valid.shape[1] // 2
-    domains = torch.zeros_like(domain_logits)
-    domains[:, n_source:] = 1.0
-    weights = domain_weights(valid, n_source)
-    domain = (nnf.binary_cross_entropy_with_logits(domain_logits, domains, reduction="none") * weights).sum(dim=1)
-    with torch.no_grad():
-        accuracy = (((domain_logits > 0).float() == domains).float() * weights).sum(dim=1)
+    _, domain_logits = stack(domain_x, 0, lambda_)
+    domain, accuracy = domain_loss(domain_logits, domain_labels(DOMAIN_PATCHES, len(members), domain_logits.device))
     return label_loss, domain, accuracy

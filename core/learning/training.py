@@ -364,8 +364,7 @@ def _train_networks(source, target, patches, configs, samples, device, on_progre
     n_used = steps * batch
     # block mode (core/learning/blocks.py): as many steps, on blocks, within the epoch's budget
     blocks = None if config.training_mode != "block" else [
-        MemberBlocks(source_patches, target_patches, source.valid, target.valid, m.split.train_ore,
-                     m.split.train_barren) for m in members]
+        MemberBlocks(source_patches, target_patches, m.split.train_ore, m.split.train_barren) for m in members]
     if blocks is not None:
         steps = blocks[0].steps_for(steps, config.samples_per_epoch)
     samples_per_step = 3 * batch if blocks is None else blocks[0].outputs_per_step
