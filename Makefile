@@ -26,7 +26,7 @@ export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: setup system-packages test test-qgis340 lint demo install zip help translations translations-update bench bench-ensembles bench-selection \
-	bench-profiles bench-blocks bench-cpu-step bench-block-model bench-holes bench-size bench-fuzz bench-gpu bench-importance clean
+	bench-profiles bench-blocks bench-adversary bench-cpu-step bench-block-model bench-holes bench-size bench-fuzz bench-gpu bench-importance clean
 
 setup: system-packages $(VENV)/.installed translations
 
@@ -144,6 +144,11 @@ bench-profiles: setup $(PEER_VENV)/.installed
 # counted, the default rule written first -> bench/blocks/results.md
 bench-blocks: setup
 	$(PY) bench/blocks.py --profile $(BENCH_PROFILE)
+
+# DANN-CTA at every default with and without its reversed gradient, seeds 0-9 -> bench/adversary/results.md
+# (about 20 minutes on 2 CPU cores)
+bench-adversary: setup
+	$(PY) bench/adversary.py --profile defaults
 
 # One training step of each mode on this CPU: GFLOP/s against the peak, threads, channels-last, oneDNN
 # -> bench/cpu_step/results.md (about 5 minutes)

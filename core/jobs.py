@@ -555,7 +555,8 @@ def train_job(args: argparse.Namespace, progress) -> dict:
             write_training_report(args.report, result.history, {
                 "method": config.method, "feature_names": source.feature_names,
                 "config": {**vars(args), "members": len(result.members),  # as trained: automatic choices resolved
-                           "input_alignment": result.model.provenance["train_config"]["input_alignment"]},
+                           **{field: result.model.provenance["train_config"][field]
+                                      for field in ("input_alignment", "training_mode")}},
                 "source": args.source,
                 "target": args.target,
                 "device": result.device, "best_epoch": result.best_epoch,

@@ -159,17 +159,18 @@ TRAINING: tuple[Setting, ...] = (
             "domain adaptation weight",
             "Final weight of the reversed domain gradient; it rises as 2/(1+exp(-10 p)) - 1.", minimum=0.0,
             advanced=True),
-    Setting("TRAINING_MODE", "training_mode", "choice", "patch", "Training mode (networks)", "training mode",
-            "Patch: one 3D patch per labelled voxel, the paper's way. Block: the network runs on blocks of the cube "
-            "as prediction does, 512 outputs a block, one block around an ore voxel and one around a barren voxel "
-            "per step, the ore and barren voxels weighed half each; as many steps as the patch mode, each on about "
-            "1,000 labelled outputs for a third of a patch step's work, until SAMPLES_PER_EPOCH (counted in "
-            "labelled outputs) bounds the epoch. Neighbouring voxels share a block. On the project's benchmark "
-            "block training matched patch training on short runs, but at every default it trained a model in "
-            "about half the time with a lower target AUC on most seeds (bench/blocks), so patch stays the "
-            "default. Block mode validates on target drill holes but does not train on them, and takes no extra "
-            "domain steps and no target loss.",
-            labels={"patch": "Patch (the paper's)", "block": "Block (faster on the CPU)"}, advanced=True),
+    Setting("TRAINING_MODE", "training_mode", "choice", AUTOMATIC, "Training mode (networks)", "training mode",
+            "Patch: one 3D patch per labelled voxel, the paper's way. Block: the label loss on blocks of the cube, "
+            "run as prediction runs the network (512 outputs a block, one block around an ore voxel and one "
+            "around a barren voxel per step, the ore and barren voxels weighed half each), the domain loss on 32 "
+            "patches of each deposit per step; as many steps as the patch mode, each for about a third of a patch "
+            "step's work, until SAMPLES_PER_EPOCH (counted in labelled outputs) bounds the epoch. Automatic: block "
+            "on the CPU, patch on a GPU (where block training has not been measured) and wherever block mode "
+            "cannot take the other settings (training on target drill holes, DOMAIN_STEPS, TARGET_LOSS). On the "
+            "project's benchmark block training matched patch training's target AUC at every default in less "
+            "than half the time (bench/blocks).",
+            labels={AUTOMATIC: "Automatic (block on the CPU)", "patch": "Patch (the paper's)",
+                    "block": "Block (faster on the CPU)"}, advanced=True),
     Setting("DOMAIN_STEPS", "domain_steps", "int", 0, "Extra domain steps per labelled step",
             "number of extra domain steps per labelled step",
             "DANN and DANN-CTA: after each labelled step, this many steps on unlabelled source and target patches "
@@ -295,6 +296,14 @@ def resolved(config: Any) -> Any:
     fixed = {entry.field: entry.by_method[config.method] for entry in TRAINING
              if entry.by_method and getattr(config, entry.field) == AUTOMATIC}
     return replace(config, **fixed) if fixed else config
+
+
+def training_mode_for(config: Any, device_type: str) -> str:
+    """TRAINING_MODE as training takes it on ``device_type``: AUTOMATIC is block on the CPU where block training
+    takes the other settings (block_refusal), else patch."""
+    if config.training_mode != AUTOMATIC or config.method == "rf":  # the forest has no training steps
+        return config.training_mode
+    return "block" if device_type == "cpu" and not block_refusal(config) else "patch"
 
 
 def block_refusal(config: Any) -> str:

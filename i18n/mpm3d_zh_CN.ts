@@ -644,8 +644,12 @@
       <translation>训练模式（网络方法）</translation>
     </message>
     <message>
-      <source>Patch: one 3D patch per labelled voxel, the paper's way. Block: the network runs on blocks of the cube as prediction does, 512 outputs a block, one block around an ore voxel and one around a barren voxel per step, the ore and barren voxels weighed half each; as many steps as the patch mode, each on about 1,000 labelled outputs for a third of a patch step's work, until SAMPLES_PER_EPOCH (counted in labelled outputs) bounds the epoch. Neighbouring voxels share a block. On the project's benchmark block training matched patch training on short runs, but at every default it trained a model in about half the time with a lower target AUC on most seeds (bench/blocks), so patch stays the default. Block mode validates on target drill holes but does not train on them, and takes no extra domain steps and no target loss.</source>
-      <translation>块元：每个有标签体素取一个三维块元，即论文的做法。块：网络像预测时一样在数据体的块上运行，每块 512 个输出，每步一个以矿体素为中心的块和一个以非矿体素为中心的块，矿与非矿体素各占一半权重；步数与块元模式相同，每步约 1,000 个有标签输出，工作量约为块元一步的三分之一，直到每轮样本数（SAMPLES_PER_EPOCH，按有标签输出计）限制该轮。相邻体素共享一个块。在本项目的基准测试中，块训练在短训练中与块元训练相当，但在全部默认设置下训练时间约减半，而多数种子上的目标 AUC 更低（bench/blocks），因此默认仍为块元。块模式可用目标钻孔验证，但不在钻孔上训练，也不接受额外的域判别步数和目标损失。</translation>
+      <source>Patch: one 3D patch per labelled voxel, the paper's way. Block: the label loss on blocks of the cube, run as prediction runs the network (512 outputs a block, one block around an ore voxel and one around a barren voxel per step, the ore and barren voxels weighed half each), the domain loss on 32 patches of each deposit per step; as many steps as the patch mode, each for about a third of a patch step's work, until SAMPLES_PER_EPOCH (counted in labelled outputs) bounds the epoch. Automatic: block on the CPU, patch on a GPU (where block training has not been measured) and wherever block mode cannot take the other settings (training on target drill holes, DOMAIN_STEPS, TARGET_LOSS). On the project's benchmark block training matched patch training's target AUC at every default in less than half the time (bench/blocks).</source>
+      <translation>块元：每个有标签体素取一个三维块元，即论文的做法。块：标签损失在立方体的块上计算，网络按预测时的方式运行（每块 512 个输出，每步一块围绕矿体素、一块围绕非矿体素，矿与非矿体素各占一半权重），域损失在每步每个矿床的 32 个块元上计算；步数与块元模式相同，每步约为块元步三分之一的计算量，直到 SAMPLES_PER_EPOCH（按有标签输出计）限制该轮。自动：CPU 上用块，GPU 上用块元（块训练尚未在 GPU 上测量），以及块模式无法接受其他设置之处（用目标钻孔训练、DOMAIN_STEPS、TARGET_LOSS）。在本项目的基准中，所有默认设置下块训练的目标 AUC 与块元训练相当，用时不到一半（bench/blocks）。</translation>
+    </message>
+    <message>
+      <source>Automatic (block on the CPU)</source>
+      <translation>自动（CPU 上用块）</translation>
     </message>
     <message>
       <source>Patch (the paper's)</source>

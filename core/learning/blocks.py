@@ -1,5 +1,5 @@
-"""Block training: the network run convolutionally on blocks of the cube, as prediction runs it, instead of once
-per patch.
+"""Block training: the label loss on blocks of the cube, run convolutionally as prediction runs the network, instead
+of once per patch; the domain loss on patches.
 
 Per patch, a network of valid 3 x 3 x 3 convolutions recomputes for every sample what its neighbours' patches
 compute too. A block of (e + p - 1) voxels a side gives e^3 outputs in one pass, each exactly the network's
@@ -9,17 +9,22 @@ labelled voxels are correlated; one block centred on an ore voxel and one on a b
 classes in every step, and the label loss weighs the ore and the barren voxels of a step half each, as the
 per-patch mode's balanced draws do.
 
+The domain loss needs places more than voxels: taken on two blocks a deposit per step, the adversary barely moved
+the target AUC (bench/blocks' defaults profile, seeds 0 and 5: 0.880 and 0.864 with it, 0.881 and 0.837 with
+LAMBDA_MAX 0, where per patch it lifts 0.860 to 0.905 and 0.878 to 0.921). So each step's domain batch is
+DOMAIN_PATCHES patches around uniformly drawn voxels of each deposit, as per patch but a quarter as many: about as
+many operations as two blocks a deposit, from 32 places instead of 2. The labelled blocks and the domain patches
+run as two passes (their shapes differ), so batch norm measures each on its own.
+
 BLOCK_EDGE = 8: 512 outputs a block (16^3 input voxels at patch 9), small enough that two labelled blocks per
 step still come from different places, large enough that a step's operations per labelled voxel fall by about
 30 against patches. Augmentation as per patch: a quarter turn about the vertical and a flip, applied to the whole
 block and its labels together.
 
-An epoch takes as many steps as the per-patch epoch (``MemberBlocks.steps_for``), each on about a thousand
-labelled outputs where a per-patch step trains BATCH_SIZE patches, for about a third of its operations at patch 9
-and batch 128 (bench/cpu_step), until SAMPLES_PER_EPOCH, counted in labelled block outputs, bounds it: on a large
-deposit an epoch then takes an eighth of the per-patch steps. (An epoch of as many labelled outputs as patches,
-on every deposit, trained too few steps on a small one: target AUC 0.792 against 0.905 per patch at every
-default, seed 0 of bench/blocks' defaults profile.)
+An epoch takes as many steps as the per-patch epoch (``MemberBlocks.steps_for``) until SAMPLES_PER_EPOCH, counted
+in labelled block outputs, bounds it: on a large deposit an epoch then takes an eighth of the per-patch steps.
+(An epoch of as many labelled outputs as patches, on every deposit, trained too few steps on a small one: target
+AUC 0.792 against 0.905 per patch at every default, seed 0 of bench/blocks' defaults profile.)
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from torch.nn import functional as nnf
 from ..data.grid import LABEL_BARREN, LABEL_ORE, Cube
 from ..errors import Mpm3dError
 from ..results.metrics import hole_auc, labelled_auc
-from ..settings import TrainConfig, check_settings, resolved
+from ..settings import TrainConfig, check_settings, resolved, training_mode_for
 from .alignment import aligned_cube, reference_summary
 from .blocks import MemberBlocks, block_losses
 from .class_confusion import MCC_WEIGHT, minimum_class_confusion
@@ -130,7 +130,7 @@ def train(
     config = resolved(config)  # INPUT_ALIGNMENT auto -> the method's own: recorded so in the model file
     _check_cubes(source, target)
     device = resolve_device(config.device)
-    config = with_members(config, device)
+    config = with_members(replace(config, training_mode=training_mode_for(config, device.type)), device)
     check_memory(training_memory(source.grid.shape, target.grid.shape, len(source.feature_names), config,
                                  device=device.type, loaded=True), config)
     # the target's evidence mapped onto the source's first, if asked: everything after sees only the aligned target

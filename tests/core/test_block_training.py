@@ -20,7 +20,7 @@ from mpm3d.core.learning.model import ProspectivityNet, config_for_method
 from mpm3d.core.learning.modelfile import load_model, save_model
 from mpm3d.core.learning.sampling import PatchGatherer, cube_stats, padded_standardised
 from mpm3d.core.learning.training import train
-from mpm3d.core.settings import TrainConfig
+from mpm3d.core.settings import TrainConfig, training_mode_for
 
 QUICK = dict(patch_size=5, epochs=2, batch_size=32, device="cpu", seed=2, members=1, training_mode="block")
 
@@ -94,10 +94,22 @@ def test_label_weights_give_ore_and_barren_half_each():
     assert weights[1].sum() == pytest.approx(1.0) and weights[1, 0] == pytest.approx(0.25)  # barren alone: all
 
 
-def test_block_training_trains_is_recorded_and_predicts_from_its_file(small_pair, tmp_path):
+def test_automatic_mode_is_block_on_the_cpu_where_block_takes_the_settings_and_patch_elsewhere():
+    assert TrainConfig().training_mode == "auto"
+    assert training_mode_for(TrainConfig(), "cpu") == "block"
+    assert training_mode_for(TrainConfig(), "cuda") == "patch"  # block training unmeasured on a GPU
+    assert training_mode_for(TrainConfig(target_labels="validate"), "cpu") == "block"
+    for refused in ({"target_labels": "train"}, {"domain_steps": 2}, {"target_loss": "mcc"}):
+        assert training_mode_for(TrainConfig(**refused), "cpu") == "patch"
+    assert training_mode_for(TrainConfig(training_mode="patch"), "cpu") == "patch"
+    assert training_mode_for(TrainConfig(training_mode="block"), "cuda") == "block"
+
+
+def test_block_training_is_the_cpu_default_is_recorded_and_predicts_from_its_file(small_pair, tmp_path):
     source, target = small_pair
     unlabelled = dataclasses.replace(target, label=None)
-    result = train(source, unlabelled, TrainConfig(method="dann_cta", **QUICK))
+    automatic = {key: value for key, value in QUICK.items() if key != "training_mode"}
+    result = train(source, unlabelled, TrainConfig(method="dann_cta", **automatic))
     assert result.val_auc > 0.8
     assert all(0 <= h["disc_acc"] <= 1 for h in result.history)
     path = str(tmp_path / "block.mpm3d")

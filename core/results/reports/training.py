@@ -294,7 +294,7 @@ def _discriminator_figure(history: list[dict]) -> list[str]:
 
 # Settings that only a network uses; a random forest is fitted on the source's centre voxels alone.
 NETWORK_SETTINGS = frozenset({"patch_size", "epochs", "batch_size", "learning_rate", "lambda_max", "weight_decay",
-                              "device", "target_normalisation", "target_loss"})
+                              "device", "target_normalisation", "target_loss", "training_mode"})
 
 
 # How the command line was called, not how the model was trained.
