@@ -73,7 +73,8 @@ def test_budget_bounds_the_batches_per_epoch_and_every_ore_voxel_trains(small_pa
     epochs = math.ceil(n_ore / 32)
     assert n_ore > 32
     events = []
-    train(source, target, TrainConfig(method="cnn", **{**SMALL, "epochs": epochs}, samples_per_epoch=budget),
+    train(source, target, TrainConfig(method="cnn", **{**SMALL, "epochs": epochs}, samples_per_epoch=budget,
+                                      training_mode="patch"),  # the per-patch budget; block mode has its own test
           events.append)
     assert _steps_per_epoch(events) == {budget // SMALL["batch_size"]}
     assert all(len(ore) == 32 for ore in drawn)
