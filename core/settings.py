@@ -292,7 +292,8 @@ NORMALISATIONS = ("own", "source")
 
 def resolved(config: Any) -> Any:
     """``config`` (a TrainConfig) with every AUTOMATIC choice replaced by what it stands for under its METHOD:
-    what training uses, and what the model file and the training report record."""
+    what training uses, and what the model file and the training report record. TRAINING_MODE follows the device
+    too: training_mode_for resolves it once the device is known."""
     fixed = {entry.field: entry.by_method[config.method] for entry in TRAINING
              if entry.by_method and getattr(config, entry.field) == AUTOMATIC}
     return replace(config, **fixed) if fixed else config
