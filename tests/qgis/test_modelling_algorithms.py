@@ -31,6 +31,18 @@ def _train_parameters(cubes, folder, **extra):
             "OUTPUT_REPORT": os.path.join(folder, "training.html"), **extra}
 
 
+def opened_renderer(path: str, kept: list):
+    """The renderer a raster opens with, as a user opens it. Its layer goes into ``kept``: a renderer is its layer's,
+    and a layer freed early lets the next layer's renderer take its address, which sip then hands back under the
+    freed renderer's class."""
+    from qgis.core import QgsRasterLayer
+
+    layer = QgsRasterLayer(path, "opened elsewhere")
+    assert layer.isValid(), path
+    kept.append(layer)
+    return layer.renderer()
+
+
 @pytest.fixture(scope="module")
 def trained(cubes, tmp_path_factory):
     import processing
@@ -63,7 +75,7 @@ def test_without_validation_blocks_the_last_epoch_is_kept(cubes, tmp_path):
 
 def test_prediction_gives_styled_level_rasters_on_the_cube_grid(trained, cubes, tmp_path, synthetic_slices):
     import processing
-    from qgis.core import QgsMapLayerLegendUtils, QgsProject, QgsRasterLayer, QgsSingleBandPseudoColorRenderer
+    from qgis.core import QgsMapLayerLegendUtils, QgsProject, QgsSingleBandPseudoColorRenderer
 
     result = processing.runAndLoadResults("mpm3d:predict_prospectivity", {
         "MODEL": trained["OUTPUT_MODEL"], "CUBE": cubes["target"], "PREFIX": "dann_cta",
@@ -91,12 +103,14 @@ def test_prediction_gives_styled_level_rasters_on_the_cube_grid(trained, cubes, 
         assert (renderer.classificationMin(), renderer.classificationMax()) == (0.0, 1.0)
         # the legend is headed by what the map shows, not GDAL's "Band 1: prospectivity (Gray)"
         assert QgsMapLayerLegendUtils.legendNodeUserLabel(root.findLayer(layer.id()), 0) == "prospectivity"
+    del renderer, layer, loaded  # the project's layers go next: no wrapper may outlive them
     QgsProject.instance().removeAllMapLayers()
     # opened anywhere else, each level raster of each map takes the style written beside it
+    kept = []
     for key, high in (("OUTPUT_LAYERS", 1.0), ("UNCERTAINTY_LAYERS", 0.25), ("NOVELTY_LAYERS", 1.0)):
         for path in result[key]:
             assert os.path.exists(os.path.splitext(path)[0] + ".qml")
-            renderer = QgsRasterLayer(path, "opened elsewhere").renderer()
+            renderer = opened_renderer(path, kept)
             assert isinstance(renderer, QgsSingleBandPseudoColorRenderer)
             assert (renderer.classificationMin(), renderer.classificationMax()) == (0.0, high)
 
@@ -133,7 +147,7 @@ def test_why_here_through_qgis_process_writes_styled_dominant_evidence(trained, 
     opens with its diverging ramp."""
     import qgis_process
     from mpm3d.core.data.cubefile import CubeReader
-    from qgis.core import QgsPalettedRasterRenderer, QgsRasterLayer, QgsSingleBandPseudoColorRenderer
+    from qgis.core import QgsPalettedRasterRenderer, QgsSingleBandPseudoColorRenderer
 
     run, result = qgis_process.run_algorithm("mpm3d:predict_prospectivity", {
         "MODEL": trained["OUTPUT_MODEL"], "CUBE": cubes["target"], "PREFIX": "why", "WHY_HERE": "true",
@@ -143,19 +157,17 @@ def test_why_here_through_qgis_process_writes_styled_dominant_evidence(trained, 
     classes, changes = outputs["DOMINANT_LAYERS"], outputs["DOMINANT_CHANGE_LAYERS"]
     names = CubeReader(cubes["target"], "CUBE").feature_names
     assert len(classes) == len(changes) == len(outputs["OUTPUT_LAYERS"]) > 0
+    kept = []
     for path in classes:
         assert os.path.basename(path).startswith("why_dominant_evidence_z")
         assert os.path.exists(os.path.splitext(path)[0] + ".qml")
-        layer = QgsRasterLayer(path, "opened after qgis_process")  # kept: the renderer is the layer's
-        assert layer.isValid(), path
-        renderer = layer.renderer()
+        renderer = opened_renderer(path, kept)
         assert isinstance(renderer, QgsPalettedRasterRenderer)
         labels = [entry.label for entry in renderer.classes()]
         assert labels[1:] == names and len({entry.color.name() for entry in renderer.classes()}) == len(names) + 1
     for path in changes:
         assert os.path.exists(os.path.splitext(path)[0] + ".qml")
-        layer = QgsRasterLayer(path, "change")
-        assert isinstance(layer.renderer(), QgsSingleBandPseudoColorRenderer)
+        assert isinstance(opened_renderer(path, kept), QgsSingleBandPseudoColorRenderer)
 
 
 def test_evaluation_scores_against_label_slices(trained, cubes, tmp_path, synthetic_slices):
