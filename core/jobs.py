@@ -460,8 +460,8 @@ def _method_names(readers: list) -> list[str]:
 
 def training_progress(event: dict) -> tuple[float, str]:
     """A training event (core.learning.training) as the share of the run done and a line for the progress bar."""
-    epoch_fraction = ((event.get("epoch", 1) - 1) + event.get("step", 0) / max(event.get("steps", 1), 1)) / max(
-        event.get("epochs", 1), 1)
+    within = event.get("done", event.get("step", 0) / max(event.get("steps", 1), 1))  # the epoch's share done
+    epoch_fraction = (event.get("epoch", 1) - 1 + within) / max(event.get("epochs", 1), 1)
     member, members = event.get("member"), event.get("members", 1)  # no member named: all train side by side
     fraction = epoch_fraction if member is None else (member - 1 + epoch_fraction) / members
     fraction = (event.get("fold", 1) - 1 + fraction) / event.get("folds", 1)

@@ -72,6 +72,9 @@ from .voxel_outputs import EVAL_BATCH, VoxelOutputs
 __all__ = ["TrainConfig", "TrainResult", "MemberRun", "train"]
 
 PROGRESS_CALLS_PER_EPOCH = 20
+# The share of an epoch its steps take before the first epoch has measured it; the rest goes to scoring the epoch
+# (each member's selection scores). At real size block training spends about a third of an epoch in its steps.
+FIRST_STEP_SHARE = 0.5
 ADABN_PATCHES = 8192  # target patches the batch-norm statistics are measured on (TARGET_BATCH_NORM)
 HOLE_BATCH_SHARE = 4  # train mode: one hole patch per 4 source patches in each labelled batch
 
@@ -371,6 +374,7 @@ def _train_networks(source, target, patches, configs, samples, device, on_progre
     total_steps = steps * config.epochs
     domain_targets = domain_labels(batch, n_members, device)
     report_every = max(1, steps // PROGRESS_CALLS_PER_EPOCH)
+    step_share = FIRST_STEP_SHARE  # "done" in the progress events: the epoch's share done, scoring included
     rule = config.selection if holes is None else HOLE_RULE
     hole_batch = max(2, batch // HOLE_BATCH_SHARE) if holes is not None and len(holes.train_voxels) else 0
     hole_outputs = None if holes is None else VoxelOutputs(target_patches, holes.val_voxels)
@@ -438,13 +442,13 @@ def _train_networks(source, target, patches, configs, samples, device, on_progre
                     optimizer.step()
                 if on_progress is not None and (step + 1) % report_every == 0 and step + 1 < steps:
                     on_progress({"stage": "train", "epoch": epoch, "epochs": config.epochs,
-                                 "step": step + 1, "steps": steps})
+                                 "step": step + 1, "steps": steps, "done": step_share * (step + 1) / steps})
             train_seconds = time.perf_counter() - started
             stack.sync()
             entries = []
-            for member, (mean_label, mean_domain, disc_acc), holes_loss, target_loss in zip(
+            for scored, (member, (mean_label, mean_domain, disc_acc), holes_loss, target_loss) in enumerate(zip(
                     members, (sums / steps).tolist(), (hole_loss_sum / steps).tolist(),
-                    (target_loss_sum / steps).tolist(), strict=True):
+                    (target_loss_sum / steps).tolist(), strict=True)):
                 _check_finite(epoch, mean_label, mean_domain, member, n_members)
                 scores = epoch_scores(member.net, member.probe_samples, member.validation, member.val_labels, device)
                 if holes is not None:
@@ -472,9 +476,13 @@ def _train_networks(source, target, patches, configs, samples, device, on_progre
                 if on_epoch_end is not None:
                     with torch.inference_mode():
                         on_epoch_end(epoch, member.net)
+                if on_progress is not None and scored + 1 < n_members:
+                    on_progress({"stage": "train", "epoch": epoch, "epochs": config.epochs, "step": steps,
+                                 "steps": steps, "done": step_share + (1 - step_share) * (scored + 1) / n_members})
             if on_progress is not None:
-                on_progress({"stage": "train", "epochs": config.epochs, "step": steps, "steps": steps,
+                on_progress({"stage": "train", "epochs": config.epochs, "step": steps, "steps": steps, "done": 1.0,
                              **_mean_entry(entries)})
+            step_share = train_seconds / (time.perf_counter() - started)
     chosen = [_chosen_weights(member, rule, device) for member in members]
     if config.target_batch_norm:
         voxels = adabn_voxels(target_voxels, config.seed)
